@@ -1,0 +1,3 @@
+from noticedesk.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""AWS: one client factory, read-only checks (diagnosis) and guarded actions (fixes)."""

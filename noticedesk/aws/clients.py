@@ -1,0 +1,68 @@
+"""The one way NoticeDesk gets a boto3 client: account, region, role → client with standard retries.
+
+Credentials, profiles and ``AWS_ENDPOINT_URL`` come from the standard boto3 chain. For another
+account, a role is assumed (``role_name`` in that account) and its clients act there.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config as BotoConfig
+
+RETRIES = BotoConfig(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
+
+
+@dataclass
+class ClientFactory:
+    """Hands out cached clients; pass it down, never build clients at import time."""
+
+    profile: str | None = None
+    role_name: str | None = None
+    default_region: str = "us-east-1"
+    session_name: str = "noticedesk"
+    _sessions: dict[str, boto3.Session] = field(default_factory=dict, repr=False)
+    _clients: dict[tuple[str, str, str], Any] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def _base(self) -> boto3.Session:
+        with self._lock:
+            if "" not in self._sessions:
+                self._sessions[""] = boto3.Session(profile_name=self.profile)
+            return self._sessions[""]
+
+    def session(self, account_id: str | None = None) -> boto3.Session:
+        """The session for an account: the base credentials, or a role assumed into that account."""
+        if account_id is None or self.role_name is None:
+            return self._base()
+        with self._lock:
+            cached = self._sessions.get(account_id)
+        if cached is not None:
+            return cached
+        sts = self._base().client("sts", region_name=self.default_region, config=RETRIES)
+        credentials = sts.assume_role(
+            RoleArn=f"arn:aws:iam::{account_id}:role/{self.role_name}",
+            RoleSessionName=self.session_name,
+        )["Credentials"]
+        session = boto3.Session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+        )
+        with self._lock:
+            self._sessions[account_id] = session
+        return session
+
+    def client(self, service: str, region: str | None = None, account_id: str | None = None) -> Any:
+        key = (account_id or "", service, region or self.default_region)
+        with self._lock:
+            cached = self._clients.get(key)
+        if cached is not None:
+            return cached
+        client = self.session(account_id).client(service, region_name=key[2], config=RETRIES)
+        with self._lock:
+            self._clients[key] = client
+        return client

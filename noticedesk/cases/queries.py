@@ -1,0 +1,256 @@
+"""Reading cases back: the board, one case in full, and ticking a checklist item."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+
+from noticedesk.cases.runbooks import Runbook, runbooks_for
+from noticedesk.cases.timeline import record
+from noticedesk.errors import NotFoundError
+from noticedesk.notices.clocks import clock_rule
+from noticedesk.notices.model import Facts, Kind
+from noticedesk.store.tables import case_events, cases, checklist_items, messages
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    id: int
+    account_id: str | None
+    kind: str
+    case_ref: str | None
+    stage: str
+    status: str
+    title: str
+    authenticity: str
+    reply_by: datetime | None
+    enforcement_at: datetime | None
+    opened_at: datetime
+    open_items: int
+
+    @property
+    def next_deadline(self) -> datetime | None:
+        return min((t for t in (self.reply_by, self.enforcement_at) if t is not None), default=None)
+
+    def to_json(self, now: datetime) -> dict[str, Any]:
+        deadline = self.next_deadline
+        return {
+            "id": self.id,
+            "account_id": self.account_id,
+            "kind": self.kind,
+            "case_ref": self.case_ref,
+            "stage": self.stage,
+            "status": self.status,
+            "title": self.title,
+            "authenticity": self.authenticity,
+            "reply_by": _iso(self.reply_by),
+            "enforcement_at": _iso(self.enforcement_at),
+            "next_deadline": _iso(deadline),
+            "seconds_left": int((deadline - now).total_seconds()) if deadline else None,
+            "opened_at": _iso(self.opened_at),
+            "open_items": self.open_items,
+        }
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    key: str
+    text_en: str
+    text_ja: str
+    done_at: datetime | None
+    done_by: str | None
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    at: datetime
+    type: str
+    actor: str
+    summary: str
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CaseDetail:
+    summary: CaseSummary
+    facts: Facts
+    checklist: tuple[ChecklistItem, ...]
+    timeline: tuple[TimelineEvent, ...]
+    runbooks: tuple[Runbook, ...]
+    message_ids: tuple[str, ...]
+    clock_note: dict[str, str]
+
+    def to_json(self, now: datetime) -> dict[str, Any]:
+        return {
+            **self.summary.to_json(now),
+            "facts": self.facts.to_json(),
+            "clock_note": self.clock_note,
+            "checklist": [
+                {
+                    "key": item.key,
+                    "en": item.text_en,
+                    "ja": item.text_ja,
+                    "done_at": _iso(item.done_at),
+                    "done_by": item.done_by,
+                }
+                for item in self.checklist
+            ],
+            "timeline": [
+                {
+                    "at": _iso(event.at),
+                    "type": event.type,
+                    "actor": event.actor,
+                    "summary": event.summary,
+                    "detail": event.detail,
+                }
+                for event in self.timeline
+            ],
+            "runbooks": [
+                {
+                    "name": book.name,
+                    "title": book.title,
+                    "cause": book.cause,
+                    "if_ignored": book.if_ignored,
+                    "references": [{"title": ref.title, "url": ref.url} for ref in book.references],
+                }
+                for book in self.runbooks
+            ],
+            "message_ids": list(self.message_ids),
+        }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _summary_query() -> Any:
+    open_items = (
+        select(checklist_items.c.case_id, checklist_items.c.id)
+        .where(checklist_items.c.done_at.is_(None))
+        .subquery()
+    )
+    from sqlalchemy import func
+
+    counts = (
+        select(open_items.c.case_id, func.count(open_items.c.id).label("open_items"))
+        .group_by(open_items.c.case_id)
+        .subquery()
+    )
+    return select(cases, func.coalesce(counts.c.open_items, 0).label("open_items")).outerjoin(
+        counts, counts.c.case_id == cases.c.id
+    )
+
+
+def _summary(row: Any) -> CaseSummary:
+    return CaseSummary(
+        id=row.id,
+        account_id=row.account_id,
+        kind=row.kind,
+        case_ref=row.case_ref,
+        stage=row.stage,
+        status=row.status,
+        title=row.title,
+        authenticity=row.authenticity,
+        reply_by=row.reply_by,
+        enforcement_at=row.enforcement_at,
+        opened_at=row.opened_at,
+        open_items=row.open_items,
+    )
+
+
+def list_cases(engine: Engine, include_resolved: bool = False) -> list[CaseSummary]:
+    """The case board: nearest deadline first, cases without a clock last."""
+    query = _summary_query()
+    if not include_resolved:
+        query = query.where(cases.c.status != "resolved")
+    with engine.connect() as connection:
+        summaries = [_summary(row) for row in connection.execute(query)]
+    far = datetime.max.replace(tzinfo=None)
+    return sorted(
+        summaries,
+        key=lambda case: (
+            case.next_deadline.replace(tzinfo=None) if case.next_deadline else far,
+            case.id,
+        ),
+    )
+
+
+def get_case(engine: Engine, case_id: int) -> CaseDetail:
+    with engine.connect() as connection:
+        row = connection.execute(_summary_query().where(cases.c.id == case_id)).first()
+        if row is None:
+            raise NotFoundError(f"no case {case_id}")
+        items = connection.execute(
+            select(checklist_items)
+            .where(checklist_items.c.case_id == case_id)
+            .order_by(checklist_items.c.position)
+        ).all()
+        events = connection.execute(
+            select(case_events)
+            .where(case_events.c.case_id == case_id)
+            .order_by(case_events.c.at, case_events.c.id)
+        ).all()
+        message_ids = (
+            connection.execute(
+                select(messages.c.message_id).where(messages.c.case_id == case_id).order_by(messages.c.id)
+            )
+            .scalars()
+            .all()
+        )
+    facts = Facts.from_json(row.facts)
+    rule = clock_rule(Kind(row.kind))
+    return CaseDetail(
+        summary=_summary(row),
+        facts=facts,
+        checklist=tuple(ChecklistItem(i.item_key, i.text_en, i.text_ja, i.done_at, i.done_by) for i in items),
+        timeline=tuple(TimelineEvent(e.at, e.type, e.actor, e.summary, e.detail) for e in events),
+        runbooks=tuple(runbooks_for(row.kind, facts.abuse_types)),
+        message_ids=tuple(mid for mid in message_ids if mid),
+        clock_note={"en": rule.note_en, "ja": rule.note_ja} if rule else {"en": "", "ja": ""},
+    )
+
+
+def check_item(
+    engine: Engine, case_id: int, item_key: str, actor: str, now: datetime, done: bool = True
+) -> ChecklistItem:
+    """Tick (or untick) one checklist item; the change goes on the timeline."""
+    with engine.begin() as connection:
+        row = connection.execute(
+            select(checklist_items).where(
+                checklist_items.c.case_id == case_id, checklist_items.c.item_key == item_key
+            )
+        ).first()
+        if row is None:
+            keys = (
+                connection.execute(
+                    select(checklist_items.c.item_key).where(checklist_items.c.case_id == case_id)
+                )
+                .scalars()
+                .all()
+            )
+            if not keys:
+                raise NotFoundError(f"no case {case_id} with a checklist")
+            raise NotFoundError(
+                f"case {case_id} has no checklist item {item_key!r} (items: {', '.join(keys)})"
+            )
+        connection.execute(
+            update(checklist_items)
+            .where(checklist_items.c.id == row.id)
+            .values(done_at=now if done else None, done_by=actor if done else None)
+        )
+        record(
+            connection,
+            case_id,
+            now,
+            "checklist",
+            f"{'done' if done else 'reopened'}: {item_key}",
+            {"item": item_key, "done": done},
+            actor=actor,
+        )
+        connection.execute(update(cases).where(cases.c.id == case_id).values(updated_at=now))
+    return ChecklistItem(
+        row.item_key, row.text_en, row.text_ja, now if done else None, actor if done else None
+    )

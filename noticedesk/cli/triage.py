@@ -1,0 +1,70 @@
+"""``noticedesk triage``: read mails and Health events, file them as cases."""
+
+from __future__ import annotations
+
+import click
+from rich.table import Table
+
+from noticedesk.cases.triage import Triage, TriageResult
+from noticedesk.cli import App, pass_app
+from noticedesk.cli.render import echo_json, short_time
+from noticedesk.mail.sources import read_sources
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per message, one per line.")
+@pass_app
+def triage(app: App, paths: tuple[str, ...], as_json: bool) -> None:
+    """Read .eml files, mbox files, Maildir folders, AWS Health JSON or - (stdin), and file cases.
+
+    Exit 0 when every input was read, 1 when some could not be (each is named on stderr and its
+    raw bytes are kept in the store).
+    """
+    run = Triage(app.engine, app.config, app.now)
+    failures = 0
+    rows: list[TriageResult] = []
+    for result in run.run(read_sources(paths)):
+        if result.error:
+            failures += 1
+            where = result.source if result.index is None else f"{result.source} [message {result.index}]"
+            click.echo(f"error: {where}: {result.error}", err=True)
+        for warning in result.warnings:
+            click.echo(f"warning: {result.source}: {warning}", err=True)
+        if as_json:
+            echo_json(result.to_json())
+        else:
+            rows.append(result)
+    if not as_json:
+        _table(app, rows)
+    raise SystemExit(1 if failures else 0)
+
+
+def _table(app: App, rows: list[TriageResult]) -> None:
+    table = Table(title=f"{len(rows)} message(s) triaged", show_lines=False)
+    for column in ("source", "kind", "stage", "authenticity", "account", "reply by", "case"):
+        table.add_column(column)
+    for result in rows:
+        notice = result.notice
+        source = result.source if result.index is None else f"{result.source}#{result.index}"
+        if notice is None:
+            table.add_row(source, f"[red]unreadable: {result.error}[/red]", "", "", "", "", "")
+            continue
+        verdict = notice.authenticity.value
+        verdict_style = {"suspicious": "bold red", "failed": "red", "verified": "green"}.get(verdict, "")
+        case = (
+            "-" if result.case_id is None else f"#{result.case_id}" + (" (dup)" if result.duplicate else "")
+        )
+        table.add_row(
+            source,
+            notice.kind.value,
+            notice.stage.value,
+            f"[{verdict_style}]{verdict}[/]" if verdict_style else verdict,
+            notice.facts.account_id or "-",
+            short_time(notice.facts.reply_by),
+            case,
+        )
+    app.console.print(table)
+
+
+COMMANDS = [triage]

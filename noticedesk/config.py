@@ -1,0 +1,65 @@
+"""Configuration: a TOML file (``--config`` / ``NOTICEDESK_CONFIG``) read once, validated, passed down.
+
+Nothing reads configuration at import time; commands build a ``Config`` and hand it on.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from noticedesk.errors import ConfigError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DkimConfig(_Section):
+    keys_file: Path | None = None
+    """Lines of ``SELECTOR._domainkey.DOMAIN  TXT-RECORD-TEXT`` used instead of DNS."""
+    dns_timeout_seconds: float = 3.0
+
+
+class SnsConfig(_Section):
+    certificate_dir: Path | None = None
+    allowed_topics: list[str] = Field(default_factory=list)
+
+
+class ClockDefaults(_Section):
+    reply_by_hours: float | None = None
+    enforcement_hours: float | None = None
+
+
+class SendersConfig(_Section):
+    extra_domains: list[str] = Field(default_factory=list)
+    """More sender domains to trust as AWS's (appended to the built-in allow-list)."""
+
+
+class Config(_Section):
+    dkim: DkimConfig = DkimConfig()
+    sns: SnsConfig = SnsConfig()
+    senders: SendersConfig = SendersConfig()
+    clocks: dict[str, ClockDefaults] = Field(default_factory=dict)
+    """Per-kind overrides of the default clocks, e.g. ``[clocks.abuse-report] reply_by_hours = 12``."""
+
+
+def load_config(path: Path | None) -> Config:
+    """Read and validate a TOML file; no path means the defaults."""
+    if path is None:
+        return Config()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise ConfigError(f"{path}: configuration file not found") from error
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"{path}: not readable TOML: {error}") from error
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors()
+        )
+        raise ConfigError(f"{path}: {problems}") from error

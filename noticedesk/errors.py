@@ -1,0 +1,63 @@
+"""The one exception hierarchy of NoticeDesk.
+
+    NoticeDeskError                 anything NoticeDesk raises on purpose
+    ├── ConfigError                 a configuration file or value that cannot be used
+    ├── InputError                  an input that cannot be read (carries the source and index)
+    │   ├── SourceError             a path, folder or stream that cannot be opened or split
+    │   └── ParseError              one message or event that is not a usable mail / Health event
+    ├── StoreError                  the database cannot be reached or migrated
+    ├── NotFoundError               a case, action or item that does not exist
+    ├── AuthenticityError           a notice that is not verified, where verification is required
+    ├── AwsError                    an AWS call failed after retries (access denied, throttled …)
+    └── RemediationError            a fix that was refused or failed
+
+Command-line code catches ``NoticeDeskError`` and prints its one-line message; anything else
+is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class NoticeDeskError(Exception):
+    """Base class: the message is meant for the person at the terminal."""
+
+
+class ConfigError(NoticeDeskError):
+    pass
+
+
+class InputError(NoticeDeskError):
+    def __init__(self, source: str, message: str, index: int | None = None) -> None:
+        self.source = source
+        self.index = index
+        self.reason = message
+        where = source if index is None else f"{source} [message {index}]"
+        super().__init__(f"{where}: {message}")
+
+
+class SourceError(InputError):
+    pass
+
+
+class ParseError(InputError):
+    pass
+
+
+class StoreError(NoticeDeskError):
+    pass
+
+
+class NotFoundError(NoticeDeskError):
+    pass
+
+
+class AuthenticityError(NoticeDeskError):
+    pass
+
+
+class AwsError(NoticeDeskError):
+    pass
+
+
+class RemediationError(NoticeDeskError):
+    pass

@@ -1,0 +1,213 @@
+"""Bytes of one RFC 5322 message to a ``ParsedMail``: headers decoded, the best body as text.
+
+The stdlib compat32 parser with explicit decoding is used on purpose: ``email.policy.default``
+is about ten times slower, and a shared mailbox can hold tens of thousands of notices.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.header import decode_header
+from email.message import Message
+from email.parser import BytesParser
+from email.utils import getaddresses, parsedate_to_datetime
+
+from noticedesk.errors import ParseError
+from noticedesk.mail.html import html_to_text
+
+_PARSER = BytesParser()  # compat32 policy: fast, lenient
+_MAX_TEXT_CHARS = 400_000  # notices are short; a huge body is read only this far
+_SNIFF_BYTES = 65_536
+_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+_URL = re.compile(r"https?://[^\s<>\"')\]]+", re.IGNORECASE)
+_CHARSET_ALIASES = {
+    "x-sjis": "shift_jis",
+    "sjis": "shift_jis",
+    "shift-jis": "shift_jis",
+    "windows-31j": "cp932",
+    "x-unknown": "utf-8",
+    "unknown-8bit": "utf-8",
+}
+
+
+@dataclass(frozen=True)
+class ParsedMail:
+    from_address: str
+    from_name: str
+    subject: str
+    text: str
+    date: datetime | None = None
+    message_id: str | None = None
+    thread_ids: tuple[str, ...] = ()
+    reply_to: str = ""
+    return_path: str = ""
+    links: tuple[tuple[str, str], ...] = ()
+    """(visible text, target URL) for every link in the body."""
+    warnings: tuple[str, ...] = ()
+    forwarded_by: str | None = None
+    """The customer address that forwarded this AWS original to us, if any."""
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+
+    @property
+    def from_domain(self) -> str:
+        return domain_of(self.from_address)
+
+    def header(self, name: str) -> list[str]:
+        wanted = name.lower()
+        return [value for key, value in self.headers if key.lower() == wanted]
+
+
+def domain_of(address: str) -> str:
+    return address.rpartition("@")[2].strip().strip(".").lower()
+
+
+def decode_words(value: str | None) -> str:
+    """An RFC 2047 header value to text; undecodable words are kept as they are."""
+    if not value:
+        return ""
+    try:
+        parts = decode_header(value)
+    except Exception:
+        return " ".join(value.split())
+    chunks: list[str] = []
+    for chunk, charset in parts:
+        if isinstance(chunk, str):
+            chunks.append(chunk)
+        else:
+            chunks.append(decode_bytes(chunk, charset or "us-ascii")[0])
+    return " ".join("".join(chunks).split())
+
+
+def decode_bytes(data: bytes, charset: str) -> tuple[str, str | None]:
+    """Decode with the declared charset; on an unknown or wrong one, fall back and say so."""
+    name = _CHARSET_ALIASES.get(charset.lower(), charset)
+    try:
+        return data.decode(name), None
+    except LookupError:
+        warning = f"unknown charset {charset!r}"
+    except UnicodeDecodeError:
+        warning = f"text is not valid {charset}"
+    for fallback in ("utf-8", "cp932"):
+        try:
+            return data.decode(fallback), f"{warning}; decoded as {fallback}"
+        except UnicodeDecodeError:
+            continue
+    return data.decode("utf-8", errors="replace"), f"{warning}; undecodable bytes replaced"
+
+
+def parse_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _first_address(value: str) -> tuple[str, str]:
+    pairs = getaddresses([value]) if value else []
+    for name, address in pairs:
+        if address:
+            return name, address.strip().lower()
+    return "", ""
+
+
+def _body_part_text(part: Message, warnings: list[str]) -> str:
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    text, warning = decode_bytes(payload[: _MAX_TEXT_CHARS * 4], part.get_content_charset() or "us-ascii")
+    if warning:
+        warnings.append(warning)
+    return text
+
+
+def _best_body(message: Message, warnings: list[str]) -> tuple[str, list[tuple[str, str]]]:
+    plain: str | None = None
+    html: str | None = None
+    for part in message.walk():
+        if part.is_multipart() or part.get_content_maintype() == "message":
+            continue
+        if part.get_filename() or (part.get("Content-Disposition") or "").lower().startswith("attachment"):
+            continue
+        content_type = part.get_content_type()
+        if content_type == "text/plain" and plain is None:
+            plain = _body_part_text(part, warnings)
+        elif content_type == "text/html" and html is None:
+            html = _body_part_text(part, warnings)
+    html_links: list[tuple[str, str]] = []
+    if html is not None:
+        html_text, html_links = html_to_text(html)
+        if plain is None or not plain.strip():
+            plain = html_text
+    text = (plain or "")[:_MAX_TEXT_CHARS]
+    links = html_links or [(url, url) for url in _URL.findall(text)]
+    return text, links
+
+
+def attached_messages(message: Message) -> list[Message]:
+    """Messages attached as message/rfc822 (a customer's "forward as attachment")."""
+    found: list[Message] = []
+    for part in message.walk():
+        if part.get_content_type() == "message/rfc822":
+            inner = part.get_payload()
+            if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+                found.append(inner[0])
+    return found
+
+
+def _looks_like_mail(raw: bytes, message: Message) -> str | None:
+    head = raw[:_SNIFF_BYTES]
+    if not raw.strip():
+        return "empty input"
+    if b"\x00" in head:
+        return "binary data, not an RFC 5322 message"
+    if not any(message.get(name) for name in ("From", "Subject", "Date", "Message-ID")):
+        return "no From, Subject, Date or Message-ID header: not an RFC 5322 message"
+    return None
+
+
+def parse_message(message: Message, forwarded_by: str | None = None) -> ParsedMail:
+    warnings: list[str] = []
+    from_name, from_address = _first_address(decode_words(message.get("From")))
+    text, links = _best_body(message, warnings)
+    thread_ids = tuple(
+        dict.fromkeys(
+            _MESSAGE_ID.findall(
+                " ".join(filter(None, (message.get("In-Reply-To"), message.get("References"))))
+            )
+        )
+    )
+    message_ids = _MESSAGE_ID.findall(message.get("Message-ID") or "")
+    return ParsedMail(
+        from_address=from_address,
+        from_name=from_name,
+        subject=decode_words(message.get("Subject")),
+        text=text,
+        date=parse_date(message.get("Date")),
+        message_id=message_ids[0] if message_ids else None,
+        thread_ids=thread_ids,
+        reply_to=_first_address(decode_words(message.get("Reply-To")))[1],
+        return_path=_first_address(message.get("Return-Path") or "")[1],
+        links=tuple(links),
+        warnings=tuple(warnings),
+        forwarded_by=forwarded_by,
+        headers=tuple((key, decode_words(str(value))) for key, value in message.items()),
+    )
+
+
+def parse_bytes(raw: bytes, source: str, index: int | None = None) -> tuple[Message, ParsedMail]:
+    """Parse one message; raise ``ParseError`` (naming the source) when it is not a mail."""
+    try:
+        message = _PARSER.parsebytes(raw)
+    except Exception as error:
+        raise ParseError(source, f"cannot parse MIME: {error}", index) from error
+    problem = _looks_like_mail(raw, message)
+    if problem:
+        raise ParseError(source, problem, index)
+    return message, parse_message(message)

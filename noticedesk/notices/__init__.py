@@ -1,0 +1,1 @@
+"""Notices: what one AWS message says (kind, stage, facts), decided by pure functions over data."""

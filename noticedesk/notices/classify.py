@@ -1,0 +1,56 @@
+"""A parsed mail to a ``Notice``: kind, stage and facts from the rule table. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from noticedesk.mail.parse import ParsedMail
+from noticedesk.notices.extract import extract_facts
+from noticedesk.notices.model import Facts, Kind, Notice, Stage
+from noticedesk.notices.rules import RuleTable, rule_table
+from noticedesk.notices.senders import is_aws_domain
+
+_BODY_CHARS = 60_000
+
+
+def _kind(table: RuleTable, subject: str, body: str, sender: str, from_aws: bool) -> tuple[Kind, str | None]:
+    for rule in table.kinds:
+        if rule.matches(subject, body, sender):
+            return rule.kind, rule.id
+    return (Kind.AWS_OTHER if from_aws else Kind.NOT_AWS), None
+
+
+def _stage(table: RuleTable, kind: Kind, subject: str, body: str, sender: str) -> Stage:
+    for rule in table.stages:
+        if (not rule.kinds or kind in rule.kinds) and rule.matches(subject, body, sender):
+            return rule.stage
+    return Stage.NOTICE
+
+
+def classify(mail: ParsedMail, table: RuleTable | None = None, extra_domains: tuple[str, ...] = ()) -> Notice:
+    """What this mail is. ``mail`` is the AWS original (a forward already unwrapped)."""
+    table = table or rule_table()
+    body = mail.text[:_BODY_CHARS]
+    sender = mail.from_domain
+    from_aws = is_aws_domain(sender, table, extra_domains)
+    kind, rule_id = _kind(table, mail.subject, body, sender, from_aws)
+    stage = _stage(table, kind, mail.subject, body, sender) if kind.opens_case else Stage.NOTICE
+    facts = extract_facts(table, mail.subject, body)
+    facts = _facts_for_kind(kind, facts)
+    return Notice(
+        kind=kind,
+        stage=stage,
+        facts=facts,
+        rule_id=rule_id,
+        title=mail.subject,
+        received_at=mail.date,
+        message_id=mail.message_id,
+        thread_ids=mail.thread_ids,
+    )
+
+
+def _facts_for_kind(kind: Kind, facts: Facts) -> Facts:
+    """Abuse types belong to abuse reports; an abuse report names at least one."""
+    if kind is Kind.ABUSE_REPORT:
+        return facts if facts.abuse_types else replace(facts, abuse_types=("other",))
+    return replace(facts, abuse_types=())

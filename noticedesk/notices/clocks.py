@@ -1,0 +1,97 @@
+"""Deadlines: when AWS wants an answer, and when it will act. Pure; defaults are data."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+from importlib import resources
+
+from noticedesk.config import ClockDefaults
+from noticedesk.notices.model import Kind, Notice, Stage
+
+
+@dataclass(frozen=True)
+class ClockRule:
+    reply_by_hours: float | None
+    enforcement_hours: float | None
+    note_en: str
+    note_ja: str
+
+
+@dataclass(frozen=True)
+class Clocks:
+    reply_by: datetime | None
+    enforcement_at: datetime | None
+    note_en: str = ""
+    note_ja: str = ""
+
+
+@cache
+def default_clock_rules() -> dict[str, ClockRule]:
+    text = resources.files("noticedesk.notices").joinpath("data/clocks.toml").read_text("utf-8")
+    return {
+        kind: ClockRule(
+            reply_by_hours=entry.get("reply_by_hours"),
+            enforcement_hours=entry.get("enforcement_hours"),
+            note_en=entry.get("note_en", ""),
+            note_ja=entry.get("note_ja", ""),
+        )
+        for kind, entry in tomllib.loads(text).items()
+    }
+
+
+def clock_rule(kind: Kind, overrides: dict[str, ClockDefaults] | None = None) -> ClockRule | None:
+    rule = default_clock_rules().get(kind.value)
+    override = (overrides or {}).get(kind.value)
+    if override is None:
+        return rule
+    base = rule or ClockRule(None, None, "", "")
+    return ClockRule(
+        reply_by_hours=override.reply_by_hours
+        if override.reply_by_hours is not None
+        else base.reply_by_hours,
+        enforcement_hours=(
+            override.enforcement_hours if override.enforcement_hours is not None else base.enforcement_hours
+        ),
+        note_en=base.note_en,
+        note_ja=base.note_ja,
+    )
+
+
+def _after(start: datetime, hours: float | None) -> datetime | None:
+    return None if hours is None else start + timedelta(hours=hours)
+
+
+def clocks_for(
+    notice: Notice,
+    sent_at: datetime,
+    within_hours: int | None = None,
+    overrides: dict[str, ClockDefaults] | None = None,
+) -> Clocks:
+    """The clocks one notice sets. A date or "within N hours" stated in the notice wins."""
+    rule = clock_rule(notice.kind, overrides)
+    if rule is None or not notice.kind.opens_case:
+        return Clocks(None, None)
+    stated = notice.facts.reply_by
+    if stated is not None:
+        reply_by: datetime | None = stated
+    elif within_hours is not None:
+        reply_by = sent_at + timedelta(hours=within_hours)
+    else:
+        reply_by = _after(sent_at, rule.reply_by_hours)
+    if notice.stage in (Stage.FINAL, Stage.RESOLVED):
+        enforcement_at: datetime | None = sent_at  # AWS has already acted (or closed the case)
+    elif stated is not None and notice.kind in (
+        Kind.ACCOUNT_COMPROMISED,
+        Kind.ACCOUNT_HOLD,
+        Kind.SES_BOUNCE,
+        Kind.SES_VULNERABLE_SITE,
+    ):
+        enforcement_at = stated
+    else:
+        enforcement_at = _after(sent_at, rule.enforcement_hours)
+    if notice.stage == Stage.RESOLVED:
+        reply_by = None
+    return Clocks(reply_by, enforcement_at, rule.note_en, rule.note_ja)

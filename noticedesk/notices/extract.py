@@ -1,0 +1,135 @@
+"""Facts from a notice's text: generic over the patterns in the rule table, typed here."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from noticedesk.notices.model import Facts
+from noticedesk.notices.rules import RuleTable
+
+_REGION_CODE = re.compile(
+    r"\b((?:us-gov|us|eu|ap|sa|ca|me|af|il|mx|cn)-(?:north|south|east|west|central|"
+    r"northeast|southeast|northwest|southwest)-\d)\b"
+)
+_MASKED = re.compile(r"^[x*#•]+$|(?:xxx|\*\*\*)", re.IGNORECASE)
+_DATE_FORMATS = (
+    "%Y-%m-%d %H:%M:%S %Z",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%Y-%m-%dT%H:%M:%SZ",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%m/%d/%Y",
+    "%d %b %Y %H:%M:%S %Z",
+    "%d %b %Y %H:%M:%S",
+    "%d %b %Y",
+    "%d %B %Y",
+    "%B %d, %Y",
+    "%b %d, %Y",
+    "%B %d %Y",
+    "%a, %d %b %Y %H:%M:%S %Z",
+    "%Y年%m月%d日",
+)
+
+
+def parse_loose_date(text: str) -> datetime | None:
+    """A date as notices write it ("2024-06-18", "09/27/2026", "27 Apr 2023 14:46:47 GMT")."""
+    cleaned = " ".join(text.replace(" at ", " ").split()).rstrip(".,;")
+    cleaned = re.sub(r"\s*\((?:UTC|GMT)\)$", " UTC", cleaned)
+    for candidate in (cleaned, re.sub(r"\s+(?:UTC|GMT|Z)$", "", cleaned)):
+        for fmt in _DATE_FORMATS:
+            try:
+                parsed = datetime.strptime(candidate, fmt)
+            except ValueError:
+                continue
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return None
+
+
+def _masked(value: str) -> bool:
+    return bool(_MASKED.search(value))
+
+
+def _found(table: RuleTable, name: str, text: str) -> list[str]:
+    values: list[str] = []
+    for pattern in table.facts.get(name, ()):
+        for match in pattern.finditer(text):
+            value = match.group(1).strip()
+            if value and not _masked(value):
+                values.append(value)
+    return list(dict.fromkeys(values))
+
+
+def _public_ips(candidates: Iterable[str]) -> tuple[str, ...]:
+    kept: list[str] = []
+    for candidate in candidates:
+        try:
+            address = ipaddress.ip_address(candidate)
+        except ValueError:
+            continue
+        kept.append(str(address))
+    return tuple(dict.fromkeys(kept))
+
+
+def _regions(table: RuleTable, text: str) -> tuple[str, ...]:
+    found = [match.group(1).lower() for match in _REGION_CODE.finditer(text)]
+    lowered = text.lower()
+    found += [code for name, code in table.region_names.items() if name.lower() in lowered]
+    return tuple(dict.fromkeys(found))
+
+
+def _first_float(values: list[str]) -> float | None:
+    return float(values[0]) if values else None
+
+
+def _first_date(values: list[str]) -> datetime | None:
+    for value in values:
+        parsed = parse_loose_date(value)
+        if parsed is not None:
+            return parsed
+    return None
+
+
+def within_hours(table: RuleTable, text: str) -> int | None:
+    values = _found(table, "within_hours", text)
+    return int(values[0]) if values else None
+
+
+def _not_aws_owned_ip(value: str, text: str) -> bool:
+    """Victims' addresses ("Remote IP", "destination") are not the reported resource."""
+    return not re.search(
+        rf"(remote ip|destination|victim|target)\S*\s*[:=]?\s*{re.escape(value)}\b",
+        text,
+        re.IGNORECASE,
+    )
+
+
+def extract_facts(table: RuleTable, subject: str, text: str) -> Facts:
+    """Every fact the subject and body state. Pure."""
+    both = f"{subject}\n{text}"
+    account_ids = [value for value in _found(table, "account_id", both) if len(value) == 12]
+    ips = [value for value in _found(table, "ip_addresses", text) if _not_aws_owned_ip(value, text)]
+    ports = sorted({int(value) for value in _found(table, "ports", text) if 0 < int(value) < 65536})
+    abuse_text = "\n".join(_found(table, "abuse_context", both)) or both
+    abuse_types = tuple(entry.label for entry in table.abuse_types if entry.pattern.search(abuse_text))
+    return Facts(
+        account_id=account_ids[0] if account_ids else None,
+        case_ref=next(iter(_found(table, "case_ref", both)), None),
+        access_key_ids=tuple(value.upper() for value in _found(table, "access_key_ids", both)),
+        iam_users=tuple(_found(table, "iam_users", text)),
+        exposed_urls=tuple(value.rstrip(".,;)") for value in _found(table, "exposed_urls", text)),
+        instance_ids=tuple(value.lower() for value in _found(table, "instance_ids", both)),
+        ip_addresses=_public_ips(ips),
+        ports=tuple(ports),
+        regions=_regions(table, text),
+        abuse_types=abuse_types,
+        abuse_time=_first_date(_found(table, "abuse_time", text)),
+        bounce_rate=_first_float(_found(table, "bounce_rate", both)),
+        complaint_rate=_first_float(_found(table, "complaint_rate", both)),
+        reply_by=_first_date(_found(table, "reply_by", text)),
+        mitigations=tuple(entry.label for entry in table.mitigations if entry.pattern.search(text)),
+    )

@@ -1,0 +1,124 @@
+"""The values that classification produces and the rest of NoticeDesk consumes."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Kind(StrEnum):
+    ACCOUNT_COMPROMISED = "account-compromised"
+    ABUSE_REPORT = "abuse-report"
+    SES_VULNERABLE_SITE = "ses-vulnerable-site"
+    SES_BOUNCE = "ses-bounce"
+    SES_COMPLAINT = "ses-complaint"
+    SES_REVIEW = "ses-review"
+    ACCOUNT_HOLD = "account-hold"
+    AWS_OTHER = "aws-other"
+    NOT_AWS = "not-aws"
+
+    @property
+    def opens_case(self) -> bool:
+        return self not in (Kind.AWS_OTHER, Kind.NOT_AWS)
+
+
+class Stage(StrEnum):
+    NOTICE = "notice"
+    REMINDER = "reminder"
+    PROBATION = "probation"  # SES: review period over, sending on probation
+    FINAL = "final"
+    RESOLVED = "resolved"
+    REPLY = "reply"
+    EARLY_WARNING = "early-warning"  # raised by NoticeDesk's own SES alarms, before AWS acts
+
+
+class Authenticity(StrEnum):
+    VERIFIED = "verified"
+    UNVERIFIED = "unverified"
+    SUSPICIOUS = "suspicious"
+    FAILED = "failed"
+
+
+ABUSE_TYPES = (
+    "spam",
+    "port-scan",
+    "dos",
+    "intrusion",
+    "prohibited-content",
+    "malware",
+    "open-proxy",
+    "phishing",
+    "copyright",
+    "other",
+)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a notice names. Every field is optional; masked values are never facts."""
+
+    account_id: str | None = None
+    case_ref: str | None = None
+    access_key_ids: tuple[str, ...] = ()
+    iam_users: tuple[str, ...] = ()
+    exposed_urls: tuple[str, ...] = ()
+    instance_ids: tuple[str, ...] = ()
+    ip_addresses: tuple[str, ...] = ()
+    ports: tuple[int, ...] = ()
+    regions: tuple[str, ...] = ()
+    abuse_types: tuple[str, ...] = ()
+    abuse_time: datetime | None = None
+    bounce_rate: float | None = None
+    complaint_rate: float | None = None
+    reply_by: datetime | None = None
+    mitigations: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for name in ("abuse_time", "reply_by"):
+            value = data[name]
+            data[name] = value.isoformat() if value else None
+        return {key: list(value) if isinstance(value, tuple) else value for key, value in data.items()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Facts:
+        values: dict[str, Any] = {}
+        for name, value in data.items():
+            if name not in cls.__dataclass_fields__:
+                continue
+            if isinstance(value, list):
+                value = tuple(value)
+            elif name in ("abuse_time", "reply_by") and value:
+                value = datetime.fromisoformat(value)
+            values[name] = value
+        return cls(**values)
+
+    def merged_with(self, newer: Facts) -> Facts:
+        """A case's facts after a follow-up: lists are unioned, newer single values win."""
+        values: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            old, new = getattr(self, name), getattr(newer, name)
+            if isinstance(old, tuple):
+                values[name] = tuple(dict.fromkeys((*old, *new)))
+            else:
+                values[name] = new if new is not None else old
+        return Facts(**values)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One AWS message, understood: the output of classification."""
+
+    kind: Kind
+    stage: Stage
+    facts: Facts
+    rule_id: str | None
+    authenticity: Authenticity = Authenticity.UNVERIFIED
+    authenticity_reasons: tuple[str, ...] = ()
+    title: str = ""
+    received_at: datetime | None = None
+    message_id: str | None = None
+    thread_ids: tuple[str, ...] = field(default=())
+    """Message-IDs this notice replies to (In-Reply-To, References): used to join a thread."""

@@ -1,0 +1,142 @@
+"""The rule table (``data/rules.toml``) loaded once and compiled: data in, matchers out."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from noticedesk.notices.model import Kind, Stage
+
+_FLAGS = re.IGNORECASE | re.MULTILINE
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Every pattern given must match; an absent pattern matches anything."""
+
+    id: str
+    priority: int
+    subject: re.Pattern[str] | None
+    body: re.Pattern[str] | None
+    sender: re.Pattern[str] | None
+    note: str = ""
+
+    def matches(self, subject: str, body: str, sender_domain: str) -> bool:
+        return (
+            (self.subject is None or self.subject.search(subject) is not None)
+            and (self.body is None or self.body.search(body) is not None)
+            and (self.sender is None or self.sender.search(sender_domain) is not None)
+        )
+
+    def describe(self) -> str:
+        parts = [
+            f"{name}~/{pattern.pattern}/"
+            for name, pattern in (
+                ("subject", self.subject),
+                ("body", self.body),
+                ("sender", self.sender),
+            )
+            if pattern
+        ]
+        return " and ".join(parts)
+
+
+@dataclass(frozen=True)
+class KindRule(Rule):
+    kind: Kind = Kind.AWS_OTHER
+
+
+@dataclass(frozen=True)
+class StageRule(Rule):
+    stage: Stage = Stage.NOTICE
+    kinds: frozenset[Kind] = frozenset()
+
+
+@dataclass(frozen=True)
+class LabelPattern:
+    label: str
+    pattern: re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class HealthRule:
+    prefix: str
+    kind: Kind
+    abuse_type: str | None
+
+
+@dataclass(frozen=True)
+class RuleTable:
+    kinds: tuple[KindRule, ...]
+    stages: tuple[StageRule, ...]
+    abuse_types: tuple[LabelPattern, ...]
+    mitigations: tuple[LabelPattern, ...]
+    facts: dict[str, tuple[re.Pattern[str], ...]]
+    region_names: dict[str, str]
+    aws_domains: tuple[str, ...]
+    brand_words: tuple[str, ...]
+    health: tuple[HealthRule, ...]
+
+
+def _compile(pattern: str | None) -> re.Pattern[str] | None:
+    return re.compile(pattern, _FLAGS) if pattern else None
+
+
+def _rule_fields(entry: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": entry["id"],
+        "priority": int(entry["priority"]),
+        "subject": _compile(entry.get("subject")),
+        "body": _compile(entry.get("body")),
+        "sender": _compile(entry.get("sender")),
+        "note": entry.get("note", ""),
+    }
+
+
+def parse_rule_table(data: dict[str, Any]) -> RuleTable:
+    kinds = tuple(
+        sorted(
+            (KindRule(**_rule_fields(entry), kind=Kind(entry["kind"])) for entry in data["kind"]),
+            key=lambda rule: rule.priority,
+        )
+    )
+    stages = tuple(
+        sorted(
+            (
+                StageRule(
+                    **_rule_fields(entry),
+                    stage=Stage(entry["stage"]),
+                    kinds=frozenset(Kind(kind) for kind in entry.get("kinds", ())),
+                )
+                for entry in data["stage"]
+            ),
+            key=lambda rule: rule.priority,
+        )
+    )
+    return RuleTable(
+        kinds=kinds,
+        stages=stages,
+        abuse_types=tuple(
+            LabelPattern(e["type"], re.compile(e["pattern"], _FLAGS)) for e in data["abuse_type"]
+        ),
+        mitigations=tuple(
+            LabelPattern(e["label"], re.compile(e["pattern"], _FLAGS)) for e in data["mitigation"]
+        ),
+        facts={
+            name: tuple(re.compile(p, _FLAGS) for p in patterns) for name, patterns in data["facts"].items()
+        },
+        region_names=dict(data["regions"]),
+        aws_domains=tuple(data["senders"]["aws_domains"]),
+        brand_words=tuple(data["senders"]["brand_words"]),
+        health=tuple(HealthRule(e["prefix"], Kind(e["kind"]), e.get("abuse_type")) for e in data["health"]),
+    )
+
+
+@cache
+def rule_table() -> RuleTable:
+    text = resources.files("noticedesk.notices").joinpath("data/rules.toml").read_text("utf-8")
+    return parse_rule_table(tomllib.loads(text))

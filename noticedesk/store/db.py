@@ -1,0 +1,64 @@
+"""One engine factory for SQLite (default, WAL) and PostgreSQL, and the migration entry point."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from noticedesk.errors import StoreError
+
+DEFAULT_URL = "sqlite:///noticedesk.db"
+
+
+def normalise_url(url: str) -> str:
+    """Accept ``postgresql://`` and plain file paths; pick the psycopg 3 driver for PostgreSQL."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    if "://" not in url:
+        return f"sqlite:///{Path(url)}"
+    return url
+
+
+def _sqlite_pragmas(connection: Any, _record: ConnectionPoolEntry) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def make_engine(url: str = DEFAULT_URL) -> Engine:
+    try:
+        engine = create_engine(normalise_url(url), future=True)
+    except (ArgumentError, ImportError) as error:
+        raise StoreError(f"database URL {url!r} is not usable: {error}") from error
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision (every head: features add their own migrations)."""
+    script_location = str(resources.files("noticedesk.store").joinpath("migrations"))
+    config = AlembicConfig()
+    config.set_main_option("script_location", script_location)
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "heads")
+    except OperationalError as error:
+        raise StoreError(f"cannot reach or migrate the database: {error.orig}") from error
+
+
+def open_store(url: str = DEFAULT_URL) -> Engine:
+    engine = make_engine(url)
+    migrate(engine)
+    return engine
