@@ -15,6 +15,7 @@ from noticedesk.cases.runbooks import checklist_for
 from noticedesk.cases.triage import Triage, TriageResult
 from noticedesk.cli.demo import sample_paths
 from noticedesk.mail.sources import read_sources
+from noticedesk.store.db import open_store
 
 NOW = datetime(2026, 11, 29, 0, 30, tzinfo=UTC)
 ACCOUNT = "111122223333"
@@ -125,10 +126,18 @@ EXPECTED: dict[str, tuple[str, str, str, bool, dict[str, Any]]] = {
 }
 
 
-@pytest.fixture
-def results(sqlite_engine: Engine) -> Iterator[dict[str, TriageResult]]:
-    triage = Triage(sqlite_engine, now=lambda: NOW)
-    yield {Path(result.source).name: result for result in triage.run(read_sources(sample_paths()))}
+@pytest.fixture(scope="module")
+def demo_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """One store for the module: the samples are triaged once and every test reads the outcome."""
+    engine = open_store(f"sqlite:///{tmp_path_factory.mktemp('demo') / 'noticedesk.db'}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def results(demo_engine: Engine) -> dict[str, TriageResult]:
+    triage = Triage(demo_engine, now=lambda: NOW)
+    return {Path(result.source).name: result for result in triage.run(read_sources(sample_paths()))}
 
 
 def test_the_demo_ships_exactly_the_expected_samples() -> None:
@@ -160,12 +169,12 @@ def test_every_mail_sample_is_a_complete_rfc5322_message() -> None:
 
 
 def test_the_reminder_joins_the_first_abuse_case(
-    sqlite_engine: Engine, results: dict[str, TriageResult]
+    demo_engine: Engine, results: dict[str, TriageResult]
 ) -> None:
     first = results["02-abuse-report-port-scan.eml"].case_id
     assert first is not None
     assert results["03-abuse-report-port-scan-reminder.eml"].case_id == first
-    case = get_case(sqlite_engine, first)
+    case = get_case(demo_engine, first)
     assert case.summary.stage == "reminder"
     # The reminder is the newest notice: its own "within 24 hours" sets the clock.
     assert case.summary.reply_by == datetime(2026, 11, 29, 23, 20, 9, tzinfo=UTC)
@@ -188,12 +197,12 @@ def test_the_phishing_mail_opens_no_case(results: dict[str, TriageResult]) -> No
 
 
 def test_the_forwarded_japanese_mail_is_a_case_for_the_other_account(
-    sqlite_engine: Engine, results: dict[str, TriageResult]
+    demo_engine: Engine, results: dict[str, TriageResult]
 ) -> None:
     forwarded = results["08-forwarded-ja-abuse-report-spam.eml"]
     assert forwarded.forwarded_by == "yamada@sample-shoji.example.jp"
     assert forwarded.case_id is not None
-    case = get_case(sqlite_engine, forwarded.case_id)
+    case = get_case(demo_engine, forwarded.case_id)
     assert (case.summary.kind, case.summary.account_id) == ("abuse-report", "444455556666")
     assert case.summary.title == "Your AWS Abuse Report [98765432109-1] [AWS ID 444455556666]"
     assert "spam-stop-mta" in [item.key for item in case.checklist]
