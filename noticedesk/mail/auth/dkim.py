@@ -15,6 +15,7 @@ import dkim
 from noticedesk.mail.auth.keys import KeyLookup
 
 SignatureStatus = Literal["pass", "fail", "no-key"]
+Failure = Literal["", "body", "headers", "malformed"]
 DKIMPY_LOGGER = logging.getLogger("noticedesk.dkimpy")
 DKIMPY_LOGGER.addHandler(logging.NullHandler())
 DKIMPY_LOGGER.propagate = False
@@ -27,6 +28,8 @@ class SignatureCheck:
     status: SignatureStatus
     detail: str = ""
     key_source: str = ""
+    failure: Failure = ""
+    """Why a ``fail``: the body changed, the signed headers (or the key) do not match, or unreadable."""
 
 
 def _text(value: bytes | None) -> str:
@@ -38,7 +41,7 @@ def check_signatures(raw: bytes, lookup: KeyLookup) -> tuple[SignatureCheck, ...
     try:
         verifier = dkim.DKIM(raw, logger=DKIMPY_LOGGER)
     except dkim.DKIMException as error:
-        return (SignatureCheck("", "", "fail", f"message not readable for DKIM: {error}"),)
+        return (SignatureCheck("", "", "fail", f"message not readable for DKIM: {error}", "", "malformed"),)
     count = sum(1 for name, _ in verifier.headers if name.lower() == b"dkim-signature")
     return tuple(_check_one(raw, index, lookup) for index in range(count))
 
@@ -48,7 +51,7 @@ def _check_one(raw: bytes, index: int, lookup: KeyLookup) -> SignatureCheck:
     try:
         prepared = verifier.verify_headerprep(index)
     except dkim.DKIMException as error:
-        return SignatureCheck("", "", "fail", f"malformed signature: {error}")
+        return SignatureCheck("", "", "fail", f"malformed signature: {error}", "", "malformed")
     signature = prepared[0]
     domain, selector = _text(signature.get(b"d")), _text(signature.get(b"s"))
     answer = lookup(f"{selector}._domainkey.{domain}")
@@ -63,7 +66,10 @@ def _check_one(raw: bytes, index: int, lookup: KeyLookup) -> SignatureCheck:
     try:
         valid = verifier.verify(index, dnsfunc=pinned)
     except dkim.DKIMException as error:
-        return SignatureCheck(domain, selector, "fail", str(error), answer.source)
+        failure: Failure = "body" if "body hash mismatch" in str(error) else "malformed"
+        return SignatureCheck(domain, selector, "fail", str(error), answer.source, failure)
     if valid:
         return SignatureCheck(domain, selector, "pass", "", answer.source)
-    return SignatureCheck(domain, selector, "fail", "signature does not match the key", answer.source)
+    return SignatureCheck(
+        domain, selector, "fail", "signature does not match the key", answer.source, "headers"
+    )

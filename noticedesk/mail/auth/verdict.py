@@ -109,8 +109,7 @@ def judge(evidence: Evidence, policy: AuthPolicy) -> Verdict:
         return Verdict(Authenticity.SUSPICIOUS, r.done(hard + soft + context, e))
     if vouching or arc_vouching:
         proof = [
-            r("dkim-aligned", domain=s.domain, from_domain=e.from_domain, key_source=_source(s))
-            for s in vouching
+            r("dkim-aligned", domain=s.domain, from_domain=e.from_domain, **_source(s)) for s in vouching
         ] or [
             r("arc-vouched", sealer=sealer, domain=domain, from_domain=e.from_domain)
             for sealer, domain in arc_vouching
@@ -124,8 +123,10 @@ def judge(evidence: Evidence, policy: AuthPolicy) -> Verdict:
     return Verdict(Authenticity.UNVERIFIED, r.done(context, e))
 
 
-def _source(signature: SignatureCheck) -> str:
-    return "the pinned keys file" if signature.key_source == "pinned" else "DNS"
+def _source(signature: SignatureCheck) -> dict[str, str]:
+    if signature.key_source == "pinned":
+        return {"key_source": "the pinned keys file", "key_source_ja": "固定鍵ファイル"}
+    return {"key_source": "DNS", "key_source_ja": "DNS"}
 
 
 class _Reasons:
@@ -174,7 +175,7 @@ class _Reasons:
             found.append(self("forwarded-attached", by=e.forwarded_by))
         if not e.from_is_aws and e.from_domain and ("From", e.from_domain) not in e.lookalikes:
             found.append(self("not-from-aws", from_domain=e.from_domain))
-        found += [self("dkim-failed", domain=s.domain or "?", detail=s.detail) for s in failed]
+        found += [self.failure(s) for s in failed]
         found += [
             self("dkim-no-key", domain=s.domain, selector=s.selector, detail=s.detail) for s in missing_keys
         ]
@@ -200,6 +201,13 @@ class _Reasons:
         if not e.signatures and not e.forwarded_inline and not (e.arc and e.arc.vouched):
             found.append(self("no-signature"))
         return found
+
+    def failure(self, s: SignatureCheck) -> Reason:
+        if s.failure == "body":
+            return self("dkim-failed-body", domain=s.domain)
+        if s.failure == "headers":
+            return self("dkim-failed-headers", domain=s.domain)
+        return self("dkim-failed", domain=s.domain or "?", detail=s.detail)
 
     def done(self, reasons: list[Reason], e: Evidence) -> tuple[Reason, ...]:
         ignored = [self("receiver-ignored", authserv_id=name) for name in e.ignored_receivers]
