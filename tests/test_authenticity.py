@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from email.parser import BytesParser
 
 import dns.exception
 import dns.resolver
@@ -112,8 +113,6 @@ def _attach(original: bytes, subject: str = "Fwd: AWS notice") -> bytes:
     part = Message()
     part["Content-Type"] = "message/rfc822"
     part["Content-Disposition"] = 'attachment; filename="notice.eml"'
-    from email.parser import BytesParser
-
     part.set_payload([BytesParser().parsebytes(original)])
     outer.attach(part)
     return outer.as_bytes()

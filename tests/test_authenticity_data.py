@@ -13,11 +13,11 @@ import pytest
 
 from noticedesk.config import Config, DkimConfig
 from noticedesk.errors import ConfigError
+from noticedesk.mail.auth import assess
 from noticedesk.mail.auth.keys import key_lookup_for, parse_keys_file
 from noticedesk.mail.auth.policy import auth_policy
 from noticedesk.mail.forwarded import original_of
 from noticedesk.mail.parse import parse_bytes
-from noticedesk.mail.auth import assess
 from noticedesk.notices.classify import classify
 from noticedesk.notices.model import Kind
 
