@@ -142,4 +142,11 @@ def check(app: App, case_id: int, item: str, undo: bool, actor: str | None) -> N
     click.echo(f"case {case_id}: {done.key} {'done' if done.done_at else 'reopened'} by {who}")
 
 
+def _add_subcommands() -> None:
+    from noticedesk.cli.verify import verify
+
+    case_group.add_command(verify)
+
+
+_add_subcommands()
 COMMANDS = [cases_command, case_group]
