@@ -257,3 +257,18 @@ def test_extra_sender_domains_can_sign() -> None:
     assert verdict.authenticity is Authenticity.VERIFIED
     _, without = judge_mail(raw, pinned("s1._domainkey.aws.example.org"))
     assert without.authenticity is not Authenticity.VERIFIED
+
+
+def test_real_aws_shape_with_amazon_and_amazonses_signatures_is_verified() -> None:
+    raw = sign(sign(fixture("compromised.eml"), "amazon.com"), "amazonses.com", selector="ses")
+    keys = pinned(AWS_KEY, "ses._domainkey.amazonses.com")
+    _, verdict = judge_mail(raw, keys)
+    assert verdict.authenticity is Authenticity.VERIFIED
+    assert codes(verdict) == ["dkim-aligned", "dkim-not-allowed"]
+
+
+def test_a_broken_extra_signature_does_not_undo_a_verified_one() -> None:
+    raw = sign(signed_notice(), "lists.example.org", selector="list", label="attacker")
+    _, verdict = judge_mail(raw, pinned(AWS_KEY, "list._domainkey.lists.example.org"))
+    assert verdict.authenticity is Authenticity.VERIFIED
+    assert "dkim-failed-headers" in codes(verdict)

@@ -9,12 +9,13 @@ import re
 import string
 from pathlib import Path
 
+import dns.resolver
 import pytest
 
 from noticedesk.config import Config, DkimConfig
 from noticedesk.errors import ConfigError
 from noticedesk.mail.auth import assess
-from noticedesk.mail.auth.keys import key_lookup_for, parse_keys_file
+from noticedesk.mail.auth.keys import DnsKeys, key_lookup_for, parse_keys_file
 from noticedesk.mail.auth.policy import auth_policy
 from noticedesk.mail.forwarded import original_of
 from noticedesk.mail.parse import parse_bytes
@@ -121,3 +122,27 @@ def test_corpus_verdicts() -> None:
             assert verdict.authenticity.value == "unverified", (path.name, verdict.reasons_en)
         seen += 1
     assert seen >= 10
+
+
+def test_default_dns_resolver_reads_txt_strings(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Record:
+        strings = (b"v=DKIM1; k=rsa; ", b"p=AAAA")
+
+    asked: list[tuple[str, float]] = []
+
+    def resolve(name: str, rdtype: str, lifetime: float, search: bool) -> list[Record]:
+        asked.append((name, lifetime))
+        return [Record()]
+
+    monkeypatch.setattr(dns.resolver, "resolve", resolve)
+    lookup = key_lookup_for(DkimConfig(dns_timeout_seconds=1.5))
+    assert lookup("s1._domainkey.amazon.com.").record == b"v=DKIM1; k=rsa; p=AAAA"
+    assert asked == [("s1._domainkey.amazon.com", 1.5)]
+
+
+def test_other_dns_failures_are_named_not_raised() -> None:
+    def broken(name: str, timeout: float) -> list[bytes]:
+        raise dns.resolver.NoNameservers()
+
+    answer = DnsKeys(resolver=broken)("s1._domainkey.amazon.com")
+    assert answer.record is None and "NoNameservers" in (answer.problem or "")

@@ -70,3 +70,13 @@ def test_cli_shows_verdict_and_reasons(tmp_path: Path) -> None:
     assert "amazon.com の DKIM 署名が検証でき" in shown_ja.output
     as_json = json.loads(runner.invoke(cli, [*base, "case", "show", str(row["case_id"]), "--json"]).output)
     assert as_json["messages"][0]["reasons"][0]["code"] == "dkim-aligned"
+
+
+def test_cli_missing_keys_file_is_a_one_line_error(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text('[dkim]\nkeys_file = "nowhere.txt"\n', encoding="utf-8")
+    mail = tmp_path / "notice.eml"
+    mail.write_bytes(fixture("compromised.eml"))
+    args = ["--db", f"sqlite:///{tmp_path / 'nd.db'}", "--config", str(tmp_path / "config.toml")]
+    result = CliRunner().invoke(cli, [*args, "triage", str(mail)])
+    assert result.exit_code == 2
+    assert "error: [dkim] keys_file nowhere.txt" in result.output

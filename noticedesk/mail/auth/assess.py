@@ -86,6 +86,9 @@ def assess(
         config.authenticity.trusted_authserv_ids,
     )
 
+    def has(header: str) -> bool:
+        return signed_message.get(header) is not None
+
     def about_aws(domain: str) -> bool:
         return bool(domain) and within(domain, aws_domains)
 
@@ -98,8 +101,9 @@ def assess(
     return judge(
         replace(
             evidence,
-            signatures=check_signatures(signed_bytes, lookup),
-            arc=check_arc(signed_bytes, lookup, sealers),
+            # dkimpy parses the whole message again: only when there is something to check.
+            signatures=check_signatures(signed_bytes, lookup) if has("DKIM-Signature") else (),
+            arc=check_arc(signed_bytes, lookup, sealers) if has("ARC-Seal") else None,
             receiver_failures=failures,
             receiver_passes=passes,
             ignored_receivers=report.ignored_ids,

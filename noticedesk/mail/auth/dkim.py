@@ -43,11 +43,10 @@ def check_signatures(raw: bytes, lookup: KeyLookup) -> tuple[SignatureCheck, ...
     except dkim.DKIMException as error:
         return (SignatureCheck("", "", "fail", f"message not readable for DKIM: {error}", "", "malformed"),)
     count = sum(1 for name, _ in verifier.headers if name.lower() == b"dkim-signature")
-    return tuple(_check_one(raw, index, lookup) for index in range(count))
+    return tuple(_check_one(verifier, index, lookup) for index in range(count))
 
 
-def _check_one(raw: bytes, index: int, lookup: KeyLookup) -> SignatureCheck:
-    verifier = dkim.DKIM(raw, logger=DKIMPY_LOGGER)
+def _check_one(verifier: dkim.DKIM, index: int, lookup: KeyLookup) -> SignatureCheck:
     try:
         prepared = verifier.verify_headerprep(index)
     except dkim.DKIMException as error:
