@@ -29,7 +29,7 @@ domains = st.builds(
 ).filter(lambda domain: not within(domain, AWS_DOMAINS))
 
 
-@settings(max_examples=300)
+@settings(max_examples=200)
 @given(
     from_domain=domains,
     kind=st.sampled_from([kind.value for kind in Kind]),

@@ -104,8 +104,9 @@ def test_confirmed_by_health_and_support(engine: Engine, now: datetime, clients:
     ],
 )
 def test_errors_degrade_to_not_checked(
-    engine: Engine, now: datetime, clients: StubbedClients, code: str, expected: str
+    sqlite_engine: Engine, now: datetime, clients: StubbedClients, code: str, expected: str
 ) -> None:
+    engine = sqlite_engine
     case_id = _case(engine, now)
     clients.stubbers["health"].add_client_error("describe_events", code, http_status_code=400)
     clients.stubbers["support"].add_client_error("describe_cases", code, http_status_code=400)
