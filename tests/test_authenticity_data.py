@@ -47,7 +47,7 @@ def test_every_reason_has_both_languages_with_matching_placeholders() -> None:
 
 def test_every_reason_code_the_code_gives_is_in_the_data() -> None:
     source = (PACKAGE / "verdict.py").read_text(encoding="utf-8")
-    used = set(re.findall(r'(?:self|r)\(\s*"([a-z-]+)"', source))
+    used = set(re.findall(r'(?:self|say)\(\s*"([a-z-]+)"', source))
     assert used >= {"dkim-aligned", "lookalike", "no-signature", "forwarded-inline"}
     assert used <= set(auth_policy().reasons), used - set(auth_policy().reasons)
 

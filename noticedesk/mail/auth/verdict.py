@@ -82,45 +82,56 @@ def reason(policy: AuthPolicy, code: str, **values: str) -> Reason:
 
 
 def judge(evidence: Evidence, policy: AuthPolicy) -> Verdict:
-    e = evidence
-    r = _Reasons(policy)
-    passes = [s for s in e.signatures if s.status == "pass"]
+    say = _Reasons(policy)
+    passes = [s for s in evidence.signatures if s.status == "pass"]
     vouching = [
         s
         for s in passes
-        if e.from_is_aws and within(s.domain, e.signers) and policy.aligned(s.domain, e.from_domain)
+        if evidence.from_is_aws
+        and within(s.domain, evidence.signers)
+        and policy.aligned(s.domain, evidence.from_domain)
     ]
     arc_vouching = [
         (sealer, domain)
-        for sealer, domain in (e.arc.vouched if e.arc and e.arc.status == "pass" else ())
-        if e.from_is_aws and within(domain, e.signers) and policy.aligned(domain, e.from_domain)
+        for sealer, domain in (evidence.arc.vouched if evidence.arc and evidence.arc.status == "pass" else ())
+        if evidence.from_is_aws
+        and within(domain, evidence.signers)
+        and policy.aligned(domain, evidence.from_domain)
     ]
-    failed = [s for s in e.signatures if s.status == "fail"]
-    missing_keys = [s for s in e.signatures if s.status == "no-key"]
-    outsiders = [s for s in passes if not within(s.domain, e.aws_domains)]
+    failed = [s for s in evidence.signatures if s.status == "fail"]
+    missing_keys = [s for s in evidence.signatures if s.status == "no-key"]
+    outsiders = [s for s in passes if not within(s.domain, evidence.aws_domains)]
 
-    hard = r.spoofing(e)
-    if e.from_is_aws and outsiders and not vouching and not arc_vouching and not failed and not missing_keys:
-        hard.append(r("signed-by-other", from_domain=e.from_domain, domain=outsiders[0].domain))
-    soft = r.soft(e)
-    context = r.context(e, passes, vouching, failed, missing_keys)
+    hard = say.spoofing(evidence)
+    if (
+        evidence.from_is_aws
+        and outsiders
+        and not vouching
+        and not arc_vouching
+        and not failed
+        and not missing_keys
+    ):
+        hard.append(say("signed-by-other", from_domain=evidence.from_domain, domain=outsiders[0].domain))
+    soft = say.soft(evidence)
+    context = say.context(evidence, passes, vouching, failed, missing_keys)
 
     if hard:
-        return Verdict(Authenticity.SUSPICIOUS, r.done(hard + soft + context, e))
+        return Verdict(Authenticity.SUSPICIOUS, say.done(hard + soft + context, evidence))
     if vouching or arc_vouching:
         proof = [
-            r("dkim-aligned", domain=s.domain, from_domain=e.from_domain, **_source(s)) for s in vouching
+            say("dkim-aligned", domain=s.domain, from_domain=evidence.from_domain, **_source(s))
+            for s in vouching
         ] or [
-            r("arc-vouched", sealer=sealer, domain=domain, from_domain=e.from_domain)
+            say("arc-vouched", sealer=sealer, domain=domain, from_domain=evidence.from_domain)
             for sealer, domain in arc_vouching
         ]
-        notes = [r("service-text")] if e.kind == "aws-other" else []
-        return Verdict(Authenticity.VERIFIED, r.done(proof + notes + soft + context, e))
+        notes = [say("service-text")] if evidence.kind == "aws-other" else []
+        return Verdict(Authenticity.VERIFIED, say.done(proof + notes + soft + context, evidence))
     if failed:
-        return Verdict(Authenticity.FAILED, r.done(context + soft, e))
+        return Verdict(Authenticity.FAILED, say.done(context + soft, evidence))
     if soft:
-        return Verdict(Authenticity.SUSPICIOUS, r.done(soft + context, e))
-    return Verdict(Authenticity.UNVERIFIED, r.done(context, e))
+        return Verdict(Authenticity.SUSPICIOUS, say.done(soft + context, evidence))
+    return Verdict(Authenticity.UNVERIFIED, say.done(context, evidence))
 
 
 def _source(signature: SignatureCheck) -> dict[str, str]:
@@ -136,8 +147,8 @@ class _Reasons:
     def __call__(self, code: str, **values: str) -> Reason:
         return reason(self.policy, code, **values)
 
-    def spoofing(self, e: Evidence) -> list[Reason]:
-        found = [self("lookalike", role=role, domain=domain) for role, domain in e.lookalikes]
+    def spoofing(self, evidence: Evidence) -> list[Reason]:
+        found = [self("lookalike", role=role, domain=domain) for role, domain in evidence.lookalikes]
         found += [
             self(
                 "receiver-fail",
@@ -146,35 +157,40 @@ class _Reasons:
                 result=result.result,
                 domain=result.domain or "?",
             )
-            for result in e.receiver_failures
+            for result in evidence.receiver_failures
         ]
         return found
 
-    def soft(self, e: Evidence) -> list[Reason]:
+    def soft(self, evidence: Evidence) -> list[Reason]:
         found = [
             self("deceptive-link", text=link.text, host=link.host, why=link.why, why_ja=link.why_ja)
-            for link in e.links
+            for link in evidence.links
         ]
         found += [
-            self("bait", what=hit.rule.en, what_ja=hit.rule.ja, evidence=hit.evidence) for hit in e.bait
+            self("bait", what=hit.rule.en, what_ja=hit.rule.ja, evidence=hit.evidence)
+            for hit in evidence.bait
         ]
         return found
 
     def context(
         self,
-        e: Evidence,
+        evidence: Evidence,
         passes: list[SignatureCheck],
         vouching: list[SignatureCheck],
         failed: list[SignatureCheck],
         missing_keys: list[SignatureCheck],
     ) -> list[Reason]:
         found: list[Reason] = []
-        if e.forwarded_inline and e.forwarded_by:
-            found.append(self("forwarded-inline", by=e.forwarded_by))
-        elif e.forwarded_by:
-            found.append(self("forwarded-attached", by=e.forwarded_by))
-        if not e.from_is_aws and e.from_domain and ("From", e.from_domain) not in e.lookalikes:
-            found.append(self("not-from-aws", from_domain=e.from_domain))
+        if evidence.forwarded_inline and evidence.forwarded_by:
+            found.append(self("forwarded-inline", by=evidence.forwarded_by))
+        elif evidence.forwarded_by:
+            found.append(self("forwarded-attached", by=evidence.forwarded_by))
+        if (
+            not evidence.from_is_aws
+            and evidence.from_domain
+            and ("From", evidence.from_domain) not in evidence.lookalikes
+        ):
+            found.append(self("not-from-aws", from_domain=evidence.from_domain))
         found += [self.failure(s) for s in failed]
         found += [
             self("dkim-no-key", domain=s.domain, selector=s.selector, detail=s.detail) for s in missing_keys
@@ -182,23 +198,32 @@ class _Reasons:
         for s in passes:
             if s in vouching:
                 continue
-            if not within(s.domain, e.signers) and within(s.domain, e.aws_domains):
-                found.append(self("dkim-not-allowed", domain=s.domain, kind=e.kind))
-            elif not within(s.domain, e.aws_domains):
+            if not within(s.domain, evidence.signers) and within(s.domain, evidence.aws_domains):
+                found.append(self("dkim-not-allowed", domain=s.domain, kind=evidence.kind))
+            elif not within(s.domain, evidence.aws_domains):
                 found.append(self("dkim-other", domain=s.domain))
-            elif not self.policy.aligned(s.domain, e.from_domain):
-                found.append(self("dkim-unaligned", domain=s.domain, from_domain=e.from_domain or "?"))
-        if e.arc is not None:
-            sealer = e.arc.sealers[0] if e.arc.sealers else "?"
-            if e.arc.status != "pass":
-                found.append(self("arc-failed", sealer=sealer, detail=e.arc.detail))
-            elif not e.arc.vouched:
+            elif not self.policy.aligned(s.domain, evidence.from_domain):
+                found.append(self("dkim-unaligned", domain=s.domain, from_domain=evidence.from_domain or "?"))
+        if evidence.arc is not None:
+            sealer = evidence.arc.sealers[0] if evidence.arc.sealers else "?"
+            if evidence.arc.status != "pass":
+                found.append(self("arc-failed", sealer=sealer, detail=evidence.arc.detail))
+            elif not evidence.arc.vouched:
                 found.append(self("arc-untrusted", sealer=sealer))
         found += [
-            self("receiver-pass", authserv_id=x.authserv_id, method=x.method, domain=x.domain or "?")
-            for x in e.receiver_passes
+            self(
+                "receiver-pass",
+                authserv_id=result.authserv_id,
+                method=result.method,
+                domain=result.domain or "?",
+            )
+            for result in evidence.receiver_passes
         ]
-        if not e.signatures and not e.forwarded_inline and not (e.arc and e.arc.vouched):
+        if (
+            not evidence.signatures
+            and not evidence.forwarded_inline
+            and not (evidence.arc and evidence.arc.vouched)
+        ):
             found.append(self("no-signature"))
         return found
 
@@ -209,6 +234,6 @@ class _Reasons:
             return self("dkim-failed-headers", domain=s.domain)
         return self("dkim-failed", domain=s.domain or "?", detail=s.detail)
 
-    def done(self, reasons: list[Reason], e: Evidence) -> tuple[Reason, ...]:
-        ignored = [self("receiver-ignored", authserv_id=name) for name in e.ignored_receivers]
+    def done(self, reasons: list[Reason], evidence: Evidence) -> tuple[Reason, ...]:
+        ignored = [self("receiver-ignored", authserv_id=name) for name in evidence.ignored_receivers]
         return tuple(dict.fromkeys(reasons + ignored))
