@@ -272,3 +272,13 @@ def test_a_broken_extra_signature_does_not_undo_a_verified_one() -> None:
     _, verdict = judge_mail(raw, pinned(AWS_KEY, "list._domainkey.lists.example.org"))
     assert verdict.authenticity is Authenticity.VERIFIED
     assert "dkim-failed-headers" in codes(verdict)
+
+
+def test_links_to_aws_brand_domains_are_not_deceptive() -> None:
+    raw = fixture("compromised.eml").replace(
+        b"https://console.aws.amazon.com/support/home",
+        b"https://repost.aws/knowledge-center/potential-account-compromise",
+    )
+    _, verdict = judge_mail(raw, pinned(AWS_KEY))
+    assert verdict.authenticity is Authenticity.UNVERIFIED
+    assert codes(verdict) == ["no-signature"]

@@ -68,7 +68,7 @@ def assess(
         links=deceptive_links(
             original.links,
             policy,
-            lambda host: within(host, aws_domains),
+            lambda host: within(host, (*aws_domains, *policy.aws_link_domains)),
             lambda host: is_lookalike(host, table, extra),
         ),
         bait=find_bait(original.subject, original.text, policy),

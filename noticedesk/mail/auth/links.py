@@ -42,10 +42,11 @@ def deceptive_links(
             continue
         shown_host = host_of(text) if "://" in text else ""
         text_claims = bool(policy.link_claims.search(text)) if text.strip() != url.strip() else False
-        claims = text_claims or (bool(shown_host) and is_aws(shown_host)) or is_lookalike(host)
+        looks_alike = not is_aws(host) and is_lookalike(host)
+        claims = text_claims or (bool(shown_host) and is_aws(shown_host)) or looks_alike
         if not claims:
             continue
-        if is_lookalike(host):
+        if looks_alike:
             why, why_ja = "a lookalike of an AWS domain", "AWS に似せたドメイン"
         elif not is_aws(host):
             why, why_ja = "not an AWS domain", "AWS のドメインではありません"

@@ -31,6 +31,7 @@ class ReasonTemplate:
 class AuthPolicy:
     dkim_domains: dict[str, tuple[str, ...]]
     public_suffixes: frozenset[str]
+    aws_link_domains: tuple[str, ...]
     customer_content_hosts: tuple[re.Pattern[str], ...]
     link_claims: re.Pattern[str]
     bait: tuple[BaitRule, ...]
@@ -68,6 +69,7 @@ def parse_policy(data: dict[str, Any], reasons: dict[str, Any]) -> AuthPolicy:
     return AuthPolicy(
         dkim_domains={kind: tuple(domains) for kind, domains in data["dkim_domains"].items()},
         public_suffixes=frozenset(data["public_suffixes"]),
+        aws_link_domains=tuple(data["aws_link_domains"]),
         customer_content_hosts=tuple(re.compile(p, flags) for p in data["customer_content_hosts"]),
         link_claims=re.compile(data["link_claims"], flags),
         bait=tuple(
