@@ -100,16 +100,37 @@ class Check:
             data={"resource_type": resource_type, **data},
         )
 
-    def fail(self, gathered: Gathered, region: str | None, resource_type: str, resource_id: str | None,
-             detail: str, severity: Severity | None = None, **data: Any) -> Finding:  # fmt: skip
+    def fail(
+        self,
+        gathered: Gathered,
+        region: str | None,
+        resource_type: str,
+        resource_id: str | None,
+        detail: str,
+        severity: Severity | None = None,
+        **data: Any,
+    ) -> Finding:
         return self.finding(gathered, "fail", region, resource_type, resource_id, detail, severity, **data)
 
-    def passed(self, gathered: Gathered, region: str | None, resource_type: str, resource_id: str | None,
-               detail: str, **data: Any) -> Finding:  # fmt: skip
+    def passed(
+        self,
+        gathered: Gathered,
+        region: str | None,
+        resource_type: str,
+        resource_id: str | None,
+        detail: str,
+        **data: Any,
+    ) -> Finding:
         return self.finding(gathered, "pass", region, resource_type, resource_id, detail, None, **data)
 
-    def error(self, gathered: Gathered, region: str | None, resource_type: str, resource_id: str | None,
-              error: GatherError) -> Finding:  # fmt: skip
+    def error(
+        self,
+        gathered: Gathered,
+        region: str | None,
+        resource_type: str,
+        resource_id: str | None,
+        error: GatherError,
+    ) -> Finding:
         return self.finding(
             gathered,
             "error",
