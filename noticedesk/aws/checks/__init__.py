@@ -86,6 +86,7 @@ class Check:
         resource_id: str | None,
         detail: str,
         severity: Severity | None = None,
+        /,
         **data: Any,
     ) -> Finding:
         level: Severity = "info" if status == "pass" else (severity or self.severity)
@@ -108,6 +109,7 @@ class Check:
         resource_id: str | None,
         detail: str,
         severity: Severity | None = None,
+        /,
         **data: Any,
     ) -> Finding:
         return self.finding(gathered, "fail", region, resource_type, resource_id, detail, severity, **data)
@@ -119,6 +121,7 @@ class Check:
         resource_type: str,
         resource_id: str | None,
         detail: str,
+        /,
         **data: Any,
     ) -> Finding:
         return self.finding(gathered, "pass", region, resource_type, resource_id, detail, None, **data)
