@@ -168,6 +168,7 @@ def test_block_public_access_state_through_stubber(aws: ClientFactory) -> None:
 def test_ses_standing_with_stubbed_sesv2_and_moto_metrics(aws: ClientFactory) -> None:
     region = "us-east-1"
     topic = "arn:aws:sns:us-east-1:111122223333:ses-feedback"
+    wired = {"BounceTopic": topic, "ComplaintTopic": topic, "DeliveryTopic": "", "ForwardingEnabled": False}
     # moto stores identity notification topics but never returns them: SES v1 is stubbed too.
     ses = aws.client("ses", region, ACCOUNT)
     ses_stub = Stubber(ses)
@@ -179,9 +180,7 @@ def test_ses_standing_with_stubbed_sesv2_and_moto_metrics(aws: ClientFactory) ->
         "get_identity_notification_attributes",
         {
             "NotificationAttributes": {
-                "mail.example.jp": {
-                    "BounceTopic": topic, "ComplaintTopic": topic, "DeliveryTopic": "", "ForwardingEnabled": False,
-                },
+                "mail.example.jp": wired,
                 "news.example.jp": {"BounceTopic": "", "ComplaintTopic": "", "DeliveryTopic": "",
                                     "ForwardingEnabled": True},
             }
