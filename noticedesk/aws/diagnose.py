@@ -15,14 +15,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import Engine, insert
 
 from noticedesk.aws.checks import Check, Context, Gathered
 from noticedesk.aws.checks.catalogue import CATALOGUE
 from noticedesk.aws.clients import ClientFactory
 from noticedesk.aws.findings import Finding
-from noticedesk.aws.gather import Fanout, GatherError, GatherFailed, Scope, attempt, call, classify
+from noticedesk.aws.gather import (
+    AWS_FAILURES,
+    Fanout,
+    GatherError,
+    GatherFailed,
+    Scope,
+    attempt,
+    call,
+    classify,
+)
 from noticedesk.aws.gather.sources import SOURCES
 from noticedesk.cases.timeline import record
 from noticedesk.config import DiagnoseConfig
@@ -66,7 +74,7 @@ def checks_for(kind: str | None, facts: Facts, ids: list[str] | None = None) -> 
 def caller_account(factory: ClientFactory) -> str:
     try:
         return str(factory.client("sts").get_caller_identity()["Account"])
-    except (ClientError, BotoCoreError) as error:
+    except AWS_FAILURES as error:
         raise AwsError(classify("sts", "GetCallerIdentity", None, error).describe()) from error
 
 

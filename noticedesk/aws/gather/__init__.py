@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from noticedesk.aws.clients import ClientFactory
 from noticedesk.notices.model import Facts
@@ -24,6 +25,10 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 U = TypeVar("U")
+
+AWS_FAILURES = (ClientError, BotoCoreError, ResponseParserError, NotImplementedError)
+"""What an AWS call can raise that means 'could not read': errors, unparsable answers (a fake AWS
+answering HTML), and NotImplementedError from moto. Anything else is a bug and propagates."""
 
 ACCESS_DENIED = frozenset(
     {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
@@ -80,7 +85,7 @@ def classify(service: str, operation: str, region: str | None, error: BaseExcept
         return GatherError(service, operation, region, kind, f"{code}: {message[:200]}")
     if isinstance(error, NotImplementedError):
         return GatherError(service, operation, region, "not-implemented", str(error)[:200])
-    if isinstance(error, BotoCoreError):
+    if isinstance(error, (BotoCoreError, ResponseParserError)):
         return GatherError(service, operation, region, "connection", str(error)[:200])
     raise error
 
@@ -89,7 +94,7 @@ def call(client: Any, operation: str, region: str | None, **kwargs: Any) -> Any:
     """One AWS call; a failure becomes ``GatherFailed`` carrying the reason."""
     try:
         return getattr(client, operation)(**kwargs)
-    except (ClientError, BotoCoreError, NotImplementedError) as error:
+    except AWS_FAILURES as error:
         raise GatherFailed(
             classify(client.meta.service_model.service_name, operation, region, error)
         ) from error
@@ -109,7 +114,7 @@ def pages_of(
         for page in client.get_paginator(operation).paginate(**kwargs):
             for key in keys:
                 items[key].extend(page.get(key, []))
-    except (ClientError, BotoCoreError, NotImplementedError) as error:
+    except AWS_FAILURES as error:
         raise GatherFailed(
             classify(client.meta.service_model.service_name, operation, region, error)
         ) from error
@@ -120,7 +125,7 @@ def attempt(service: str, region: str | None, function: Callable[[], T]) -> T | 
     """Run a whole source; its failure is a value."""
     try:
         return function()
-    except (GatherFailed, ClientError, BotoCoreError, NotImplementedError) as error:
+    except (GatherFailed, *AWS_FAILURES) as error:
         failure = classify(service, "gather", region, error)
         log.info("gather failed: %s", failure.describe())
         return failure
@@ -167,7 +172,7 @@ def item_or_error(
     """Like ``attempt`` for one item of a fan-out: a failure is kept next to the item."""
     try:
         return function()
-    except (GatherFailed, ClientError, BotoCoreError, NotImplementedError) as error:
+    except (GatherFailed, *AWS_FAILURES) as error:
         return classify(service, operation, region, error)
 
 

@@ -9,9 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from noticedesk.aws.gather import GatherFailed, Scope, classify
+from noticedesk.aws.gather import AWS_FAILURES, GatherFailed, Scope, classify
 
 HIGHLIGHTED = ("RunInstances", "CreateUser", "CreateAccessKey", "PutBucketPolicy")
 MAX_PAGES = 100
@@ -54,7 +52,7 @@ def _lookup(
         yield from client.get_paginator("lookup_events").paginate(
             LookupAttributes=[attribute], StartTime=start, EndTime=end
         )
-    except (ClientError, BotoCoreError, NotImplementedError) as error:
+    except AWS_FAILURES as error:
         raise GatherFailed(classify("cloudtrail", "LookupEvents", region, error)) from error
 
 
