@@ -139,11 +139,13 @@ def _authorization_details(iam: Any) -> dict[str, list[dict[str, Any]]]:
 
 def _credential_report(iam: Any) -> dict[str, dict[str, str]]:
     """Rows of the credential report by user name (``<root_account>`` for root)."""
-    for _ in range(10):
+    pause = 0.1
+    for _ in range(12):  # AWS usually has it ready within seconds; poll with a growing pause
         state = call(iam, "generate_credential_report", None).get("State")
         if state == "COMPLETE":
             break
-        time.sleep(1)
+        time.sleep(pause)
+        pause = min(pause * 2, 5.0)
     content = call(iam, "get_credential_report", None)["Content"]
     text = content.decode("utf-8") if isinstance(content, bytes) else str(content)
     return {row["user"]: row for row in csv.DictReader(io.StringIO(text))}
