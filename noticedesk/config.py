@@ -45,11 +45,28 @@ class AuthenticityConfig(_Section):
     """ARC-Seal d= domains of forwarders whose recorded DKIM results are believed, e.g. ``["google.com"]``."""
 
 
+class DiagnoseConfig(_Section):
+    """``[diagnose]``: the account's normal shape, so the checks can tell what is unusual."""
+
+    usual_regions: list[str] = Field(default_factory=list)
+    """Regions the account normally uses; instances elsewhere are flagged. Empty: not judged."""
+    recent_days: int = Field(default=7, ge=0)
+    """Users, keys, roles, functions and instances created this recently are flagged (0: off)."""
+    key_max_age_days: int = Field(default=90, ge=1)
+    """Active access keys older than this are flagged for rotation."""
+    lookback_days: int = Field(default=90, ge=1, le=90)
+    """How far back CloudTrail is searched (LookupEvents keeps 90 days)."""
+    trusted_accounts: list[str] = Field(default_factory=list)
+    """Other accounts that roles may trust without being flagged (e.g. your organisation's)."""
+    concurrency: int = Field(default=16, ge=1, le=64)
+
+
 class Config(_Section):
     dkim: DkimConfig = DkimConfig()
     authenticity: AuthenticityConfig = AuthenticityConfig()
     sns: SnsConfig = SnsConfig()
     senders: SendersConfig = SendersConfig()
+    diagnose: DiagnoseConfig = DiagnoseConfig()
     clocks: dict[str, ClockDefaults] = Field(default_factory=dict)
     """Per-kind overrides of the default clocks, e.g. ``[clocks.abuse-report] reply_by_hours = 12``."""
 
