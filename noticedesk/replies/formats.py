@@ -9,6 +9,10 @@ from email.utils import format_datetime, make_msgid
 
 from noticedesk.replies.compose import Draft
 
+# Long subjects (case reference + account id) stay on one line: folding them before the first
+# word leaves a leading space some mail programs keep. RFC 5322 allows 998 characters a line.
+_POLICY = policy.default.clone(max_line_length=998)
+
 
 def as_text(draft: Draft) -> str:
     """Header lines for the person, then the reply itself below a cut line."""
@@ -40,7 +44,7 @@ def as_markdown(draft: Draft) -> str:
 
 def as_eml(draft: Draft, now: datetime) -> str:
     """A ready-to-send message threaded to the AWS notice. NoticeDesk never sends it itself."""
-    message = EmailMessage(policy=policy.default)
+    message = EmailMessage(policy=_POLICY)
     if draft.from_address:
         message["From"] = draft.from_address
     if draft.to:
@@ -53,7 +57,7 @@ def as_eml(draft: Draft, now: datetime) -> str:
         message["In-Reply-To"] = draft.in_reply_to
         message["References"] = " ".join(draft.references)
     message["X-NoticeDesk-Case"] = str(draft.case_id)
-    message["X-NoticeDesk-Note"] = draft.status_line
+    message["X-NoticeDesk-Note"] = draft.status_line.replace(" · ", "; ")
     if draft.via != "mail":
         message["X-NoticeDesk-Send-Via"] = "AWS Support Center (paste the text into the case)"
     message.set_content(draft.body, charset="utf-8")
