@@ -10,5 +10,6 @@ from sqlalchemy import Engine
 
 
 @pytest.fixture
-def scenario_case(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], int]:
-    return lambda kind: build_scenario(engine, load_scenario(kind), monkeypatch)
+def scenario_case(monkeypatch: pytest.MonkeyPatch) -> Callable[[Engine, str], int]:
+    """Build the fixture case of one kind (tests/data/replies/scenarios/<kind>.toml) in a store."""
+    return lambda engine, kind: build_scenario(engine, load_scenario(kind), monkeypatch)

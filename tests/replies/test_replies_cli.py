@@ -29,24 +29,24 @@ def _events(engine: Engine, case_id: int, type_: str) -> list[dict[str, object]]
         return [dict(row) for row in rows]
 
 
-def test_reply_case_id_prints_the_draft_and_records_reply_drafted(engine: Engine) -> None:
-    case_id = file_case(engine, "abuse-report.eml")
-    result = _run(engine, "reply", str(case_id))
+def test_reply_case_id_prints_the_draft_and_records_reply_drafted(sqlite_engine: Engine) -> None:
+    case_id = file_case(sqlite_engine, "abuse-report.eml")
+    result = _run(sqlite_engine, "reply", str(case_id))
     assert result.exit_code == 0, result.output
     assert "Subject: RE: Your Amazon EC2 Abuse Report [12345678901-1] [AWS ID 111122223333]" in result.output
     assert "To:      AWS abuse team (reply to the abuse report mail) <ec2-abuse@amazon.com>" in result.output
     assert "checklist items open" in result.output.splitlines()[0]
-    drafted = _events(engine, case_id, "reply-drafted")
+    drafted = _events(sqlite_engine, case_id, "reply-drafted")
     assert len(drafted) == 1 and drafted[0]["format"] == "text"
 
 
-def test_reply_json_and_markdown(engine: Engine) -> None:
-    case_id = file_case(engine, "ses-bounce.eml")
-    data = json.loads(_run(engine, "reply", str(case_id), "--json").output)
+def test_reply_json_and_markdown(sqlite_engine: Engine) -> None:
+    case_id = file_case(sqlite_engine, "ses-bounce.eml")
+    data = json.loads(_run(sqlite_engine, "reply", str(case_id), "--json").output)
     assert data["to"] == "ses-review@amazon.com" and data["via"] == "mail"
     assert data["in_reply_to"] == "<ses-bounce-0001@fixture.invalid>"
     assert data["open_items"] == [item for item in data["open_items"] if item]
-    markdown = _run(engine, "reply", str(case_id), "--format", "md").output
+    markdown = _run(sqlite_engine, "reply", str(case_id), "--format", "md").output
     assert markdown.startswith("# RE: Amazon SES Bounce Review Period for AWS Account 111122223333")
     assert "\n## Timeline (UTC)\n" in markdown
 
@@ -65,10 +65,10 @@ def test_eml_parses_back_and_threads_to_the_notice(engine: Engine) -> None:
     assert body is not None and "Hello AWS Abuse team," in body.get_content()
 
 
-def test_eml_for_a_support_case_has_no_recipient_and_says_where_to_paste_it(engine: Engine) -> None:
-    case_id = file_case(engine, "account-compromised.eml")
+def test_eml_for_a_support_case_has_no_recipient_and_says_where_to_paste_it(sqlite_engine: Engine) -> None:
+    case_id = file_case(sqlite_engine, "account-compromised.eml")
     message = email.message_from_string(
-        _run(engine, "reply", str(case_id), "--format", "eml").output, policy=policy.default
+        _run(sqlite_engine, "reply", str(case_id), "--format", "eml").output, policy=policy.default
     )
     assert message["To"] is None
     assert "Support Center" in message["X-NoticeDesk-Send-Via"]
@@ -96,18 +96,23 @@ def test_mark_sent_moves_status_and_stops_the_reply_clock(engine: Engine, tmp_pa
     assert event["previous_status"] == "new"
 
 
-def test_mark_sent_without_file_records_the_current_draft_and_summary_says_replied(engine: Engine) -> None:
-    case_id = file_case(engine, "ses-bounce.eml")
-    assert _run(engine, "reply", "mark-sent", str(case_id), "--by", "taro").exit_code == 0
-    (event,) = _events(engine, case_id, "reply-sent")
+def test_mark_sent_without_file_records_the_current_draft_and_summary_says_replied(
+    sqlite_engine: Engine,
+) -> None:
+    case_id = file_case(sqlite_engine, "ses-bounce.eml")
+    assert _run(sqlite_engine, "reply", "mark-sent", str(case_id), "--by", "taro").exit_code == 0
+    (event,) = _events(sqlite_engine, case_id, "reply-sent")
     assert str(event["text"]).startswith("Hello Amazon SES team,")
-    summary = _run(engine, "summary", str(case_id), "--lang", "ja").output
+    summary = _run(sqlite_engine, "summary", str(case_id), "--lang", "ja").output
     assert "AWS には返信済みです。" in summary
     assert "AWS への返信（下書き" not in summary
 
 
-def test_summary_in_both_languages(engine: Engine, scenario_case: Callable[[str], int]) -> None:
-    case_id = scenario_case("abuse-report")
+def test_summary_in_both_languages(
+    sqlite_engine: Engine, scenario_case: Callable[[Engine, str], int]
+) -> None:
+    engine = sqlite_engine
+    case_id = scenario_case(engine, "abuse-report")
     japanese = _run(engine, "summary", str(case_id), "--lang", "ja").output
     assert japanese.startswith("AWS 不正利用（Abuse）レポート（ケース #")
     assert "■ 残っている作業" in japanese and "です。" in japanese
@@ -115,9 +120,11 @@ def test_summary_in_both_languages(engine: Engine, scenario_case: Callable[[str]
     assert english["lang"] == "en" and "What is left" in english["summary"]
 
 
-def test_unknown_case_is_a_one_line_error(engine: Engine) -> None:
+def test_unknown_case_is_a_one_line_error(sqlite_engine: Engine) -> None:
     for args in (("reply", "999"), ("reply", "mark-sent", "999"), ("summary", "999")):
-        result = CliRunner().invoke(cli, ["--db", engine.url.render_as_string(hide_password=False), *args])
+        result = CliRunner().invoke(
+            cli, ["--db", sqlite_engine.url.render_as_string(hide_password=False), *args]
+        )
         assert result.exit_code == 2
         assert result.output.strip() == "error: no case 999"
 

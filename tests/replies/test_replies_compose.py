@@ -247,7 +247,7 @@ def test_the_invention_check_catches_an_invented_value() -> None:
         raise AssertionError(f"{invented} was not caught")
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(
     kind=st.sampled_from(KINDS),
     account=accounts,
