@@ -104,7 +104,8 @@ def compose_reply(context: ReplyContext, now: datetime, style: Style = "text") -
             _finding_line(row.detail, row.region) for row in context.findings if row.status == "error"
         ],
         actions=actions,
-        open_items=[item.text_en for item in context.open_items],
+        # The reply itself is one of the open items; AWS need not read about it.
+        open_items=[item.text_en for item in context.open_items if not item.key.startswith("reply")],
         prevention=paragraphs,
         mitigations=list(context.facts.mitigations),
         abuse_words=abuse_words(context.facts.abuse_types, "en"),

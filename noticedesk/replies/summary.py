@@ -106,7 +106,7 @@ def _deadline(context: ReplyContext, lang: Lang, now: datetime) -> str | None:
     else:
         return None
     if lang == "ja":
-        return f"{label} {when(value)}（{time_left(value, now, lang)}）です。"
+        return f"{label} {when(value)}です（{time_left(value, now, lang)}）。"
     return f"{label} {when(value)} ({time_left(value, now, lang)})."
 
 
@@ -147,7 +147,8 @@ def _left(context: ReplyContext, lang: Lang, replied: bool) -> list[str]:
                 if lang == "ja"
                 else f"Retry the failed action {record.action} on {resource}"
             )
-    if not replied and context.case.status not in ("replied", "resolved"):
+    reply_on_checklist = any(item.key.startswith("reply") for item in context.open_items)
+    if not replied and not reply_on_checklist and context.case.status not in ("replied", "resolved"):
         left.append(
             "AWS への返信（下書き: noticedesk reply " + str(context.case.id) + "）"
             if lang == "ja"

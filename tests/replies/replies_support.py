@@ -5,6 +5,7 @@ BRIEF/DESIGN). Golden files: set NOTICEDESK_UPDATE_GOLDENS=1 to rewrite them fro
 
 from __future__ import annotations
 
+import re
 import tomllib
 import uuid
 from dataclasses import dataclass
@@ -15,11 +16,14 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert
 
+from noticedesk.aws.findings import mask_key
 from noticedesk.cases import triage as triage_module
 from noticedesk.cases.runbooks import Step
 from noticedesk.cases.timeline import record
 from noticedesk.cases.triage import Triage
 from noticedesk.mail.sources import read_sources
+from noticedesk.replies.gather import ReplyContext
+from noticedesk.replies.phrasebook import JST
 from noticedesk.store.tables import findings
 
 DATA = Path(__file__).parent.parent / "data" / "replies"
@@ -144,3 +148,49 @@ def build_scenario(engine: Engine, scenario: Scenario, monkeypatch: pytest.Monke
     for key in scenario.data.get("done", []):
         check_item(engine, case_id, key, "fixture", scenario.data.get("diagnosed_at", TRIAGED_AT))
     return case_id
+
+
+# --- nothing invented: the tokens a reply or summary may show are those the case holds -------
+
+ACCOUNT = re.compile(r"(?<!\d)\d{12}(?!\d)")
+KEY = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b|\b(?:AKIA|ASIA)…[A-Z0-9]{4}\b")
+INSTANCE = re.compile(r"\bi-[0-9a-f]{8,17}\b")
+TIME = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}")
+JAPAN_TIME = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日 (\d{2}):(\d{2})（日本時間）")
+
+
+def _allowed(context: ReplyContext) -> set[str]:
+    """Every token of the kinds checked that the case holds, in the forms output may show."""
+    texts = [repr(context.facts), repr(context.case)]
+    texts += [row.detail + " " + (row.resource_id or "") for row in context.findings]
+    texts += [f"{a.resource_id} {a.account_id}" for a in context.actions]
+    allowed: set[str] = set()
+    for text in texts:
+        for pattern in (ACCOUNT, INSTANCE):
+            allowed |= set(pattern.findall(text))
+        for key in KEY.findall(text):
+            allowed |= {key, mask_key(key)}
+    moments = [
+        context.case.reply_by,
+        context.case.enforcement_at,
+        context.case.opened_at,
+        context.facts.abuse_time,
+    ]
+    moments += [event.at for event in context.timeline] + [a.at for a in context.actions]
+    moments += [n.sent_at for n in context.notices] + [n.received_at for n in context.notices]
+    allowed |= {m.astimezone(UTC).strftime("%Y-%m-%d %H:%M") for m in moments if m}
+    return allowed
+
+
+def assert_nothing_invented(text: str, context: ReplyContext) -> None:
+    """Every account id, key id, instance id and time in ``text`` is one the case holds."""
+    allowed = _allowed(context)
+    for pattern in (ACCOUNT, KEY, INSTANCE, TIME):
+        for token in pattern.findall(text):
+            assert token in allowed, f"{token!r} is not in the case"
+    for match in JAPAN_TIME.finditer(text):
+        year, month, day, hour, minute = (int(part) for part in match.groups())
+        local = datetime(year, month, day, hour, minute, tzinfo=JST)
+        assert local.astimezone(UTC).strftime("%Y-%m-%d %H:%M") in allowed, f"{match[0]!r} is not in the case"
+    for key in context.facts.access_key_ids:
+        assert key not in text, "an access key id appears unmasked"

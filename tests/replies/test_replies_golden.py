@@ -11,10 +11,10 @@ from collections.abc import Callable
 from datetime import datetime
 
 import pytest
-from replies_support import DATA, KINDS
+from replies_support import DATA, KINDS, assert_nothing_invented
 from sqlalchemy import Engine
 
-from noticedesk.replies import draft_reply, owner_summary
+from noticedesk.replies import draft_reply, gather, owner_summary
 
 GOLDEN = DATA / "golden"
 UPDATE = os.environ.get("NOTICEDESK_UPDATE_GOLDENS") == "1"
@@ -35,6 +35,9 @@ def _check_case(engine: Engine, kind: str, case_id: int, now: datetime) -> None:
     _check(f"{kind}.reply.en.txt", header + draft.body + "\n--- warnings\n" + notes)
     _check(f"{kind}.summary.ja.txt", owner_summary(engine, case_id, "ja", now))
     _check(f"{kind}.summary.en.txt", owner_summary(engine, case_id, "en", now))
+    context = gather(engine, case_id)
+    for text in (draft.body, draft.subject, *draft.warnings, owner_summary(engine, case_id, "ja", now)):
+        assert_nothing_invented(text, context)
 
 
 @pytest.mark.parametrize("kind", KINDS)
