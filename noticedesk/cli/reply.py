@@ -35,6 +35,14 @@ class ReplyGroup(click.Group):
         formatter.write_usage(ctx.command_path, "mark-sent CASE_ID [--file SENT.txt] [--by NAME]")
 
 
+class _DraftCommand(click.Command):
+    """The default command: its usage line shows the form people type, without ``draft``."""
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        parent = ctx.parent.command_path if ctx.parent else "reply"
+        formatter.write_usage(parent, "CASE_ID [OPTIONS]")
+
+
 @click.group("reply", cls=ReplyGroup)
 def reply_group() -> None:
     """Draft the English reply to AWS for case CASE_ID, built only from what the case holds.
@@ -43,7 +51,7 @@ def reply_group() -> None:
     """
 
 
-@reply_group.command(DRAFT, hidden=True)
+@reply_group.command(DRAFT, cls=_DraftCommand, hidden=True)
 @click.argument("case_id", type=int)
 @click.option(
     "--format",

@@ -1,7 +1,8 @@
 """The effects of replying: a drafted reply and a sent reply go on the case's timeline.
 
-``mark_sent`` also moves the case to ``replied`` and stops its reply-by clock (the old deadline
-stays in the event's detail). A resolved case keeps its status: AWS closed it already.
+``mark_sent`` also moves the case to ``replied``, stops its reply-by clock (the old deadline
+stays in the event's detail) and ticks the runbook's reply step (checklist keys ``reply…``).
+A resolved case keeps its status: AWS closed it already.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from datetime import datetime
 
 from sqlalchemy import Engine, select, update
 
+from noticedesk.cases.queries import check_item
 from noticedesk.cases.timeline import record
 from noticedesk.errors import NotFoundError
 from noticedesk.replies.compose import Draft
 from noticedesk.replies.phrasebook import mask_keys
-from noticedesk.store.tables import cases
+from noticedesk.store.tables import cases, checklist_items
 
 
 @dataclass(frozen=True)
@@ -74,4 +76,17 @@ def mark_sent(engine: Engine, case_id: int, text: str, now: datetime, actor: str
             },
             actor=actor,
         )
+        reply_items = (
+            connection.execute(
+                select(checklist_items.c.item_key).where(
+                    checklist_items.c.case_id == case_id,
+                    checklist_items.c.done_at.is_(None),
+                    checklist_items.c.item_key.startswith("reply"),
+                )
+            )
+            .scalars()
+            .all()
+        )
+    for key in reply_items:  # the runbook's "reply to AWS" step is done now
+        check_item(engine, case_id, key, actor, now)
     return SentReply(case_id, status, row.status, row.reply_by)

@@ -76,8 +76,10 @@ def test_eml_for_a_support_case_has_no_recipient_and_says_where_to_paste_it(sqli
     assert "AKIA…DFGH" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 
-def test_mark_sent_moves_status_and_stops_the_reply_clock(engine: Engine, tmp_path: Path) -> None:
-    case_id = file_case(engine, "abuse-report.eml")
+def test_mark_sent_moves_status_and_stops_the_reply_clock(
+    engine: Engine, tmp_path: Path, scenario_case: Callable[[Engine, str], int]
+) -> None:
+    case_id = scenario_case(engine, "abuse-report")  # its checklist has the step "reply-to-aws"
     with engine.connect() as connection:
         before = connection.execute(select(cases.c.reply_by).where(cases.c.id == case_id)).scalar_one()
     assert before is not None
@@ -94,6 +96,9 @@ def test_mark_sent_moves_status_and_stops_the_reply_clock(engine: Engine, tmp_pa
     assert event["sent_by"] == "hanako"
     assert event["previous_reply_by"] == before.isoformat()
     assert event["previous_status"] == "new"
+    detail = _run(engine, "case", "show", str(case_id), "--json").output
+    checklist = {item["key"]: item["done_by"] for item in json.loads(detail)["checklist"]}
+    assert checklist.get("reply-to-aws") == "hanako"  # the runbook's reply step is ticked
 
 
 def test_mark_sent_without_file_records_the_current_draft_and_summary_says_replied(
