@@ -8,6 +8,7 @@ from collections.abc import Callable
 from email import policy
 from pathlib import Path
 
+import click
 from click.testing import CliRunner, Result
 from replies_support import file_case
 from sqlalchemy import Engine, select
@@ -139,3 +140,17 @@ def test_reply_help_shows_both_forms() -> None:
     assert "reply CASE_ID [--format text|eml|md] [--json]" in output
     assert "reply mark-sent CASE_ID" in output
     assert "--format" in CliRunner().invoke(cli, ["reply", "7", "--help"]).output
+
+
+def test_every_reply_command_has_help_and_is_in_the_docs() -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "replies.md").read_text("utf-8")
+    group = cli.commands["reply"]
+    assert isinstance(group, click.Group)
+    for name, command in [*group.commands.items(), ("summary", cli.commands["summary"])]:
+        assert command.help, f"{name} has no help text"
+        form = (
+            "noticedesk reply CASE_ID"
+            if name == "draft"
+            else f"noticedesk {'' if name == 'summary' else 'reply '}{name}"
+        )
+        assert form in docs, f"{form} missing from docs/replies.md"
