@@ -130,8 +130,8 @@ def compose_reply(context: ReplyContext, now: datetime, style: Style = "text") -
 def reply_subject(context: ReplyContext, info: KindInfo) -> str:
     """``RE:`` and the notice's own subject, with the case reference and account id AWS files by."""
     first = next((n for n in context.notices if n.is_mail and n.subject), None)
-    base = _PREFIX.sub("", first.subject if first else context.case.title).strip()
-    base = base or f"AWS {context.case.kind} notice"
+    # A case opened by an AWS Health event has no mail subject to answer: use the kind's own.
+    base = _PREFIX.sub("", first.subject).strip() if first else info.default_subject
     if info.subject_tags:
         ref, account = context.case.case_ref, context.case.account_id
         if ref and ref not in base:
@@ -227,10 +227,11 @@ def _timeline_lines(context: ReplyContext) -> list[tuple[str, str]]:
     effective = {record.action_id for record in context.effective_actions}
     lines: list[tuple[str, str]] = []
     for event in context.timeline:
+        at = event.at
         if event.type == "notice-received":
-            text = word(
-                "stage", str(event.detail.get("stage", "notice")), "en", word("event", event.type, "en")
-            )
+            stage = str(event.detail.get("stage", "notice"))
+            text = word("stage", stage, "en", word("event", event.type, "en"))
+            at = _sent_at(event.detail) or event.at  # when AWS sent it: the time AWS knows it by
         elif event.type == "diagnosis":
             counts = event.detail.get("counts", {})
             text = word("event", "diagnosis", "en").format(
@@ -243,8 +244,15 @@ def _timeline_lines(context: ReplyContext) -> list[tuple[str, str]]:
             text = word("event", "reply-sent", "en")
         else:
             continue
-        lines.append((utc(event.at), text))
-    return lines
+        lines.append((utc(at), text))
+    return sorted(lines, key=lambda line: line[0])  # stable: within a minute, the recorded order
+
+
+def _sent_at(detail: dict[str, Any]) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(detail["sent_at"]))
+    except (KeyError, ValueError):
+        return None
 
 
 def _named_lines(context: ReplyContext) -> list[str]:

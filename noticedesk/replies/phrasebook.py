@@ -28,6 +28,7 @@ class KindInfo:
     addressee: str
     via: str  # "mail" | "support-center"
     subject_tags: bool
+    default_subject: str
     root_cause: bool
     greeting: str
     title: dict[str, str]
@@ -48,6 +49,7 @@ def kinds() -> dict[str, KindInfo]:
             addressee=entry["addressee"],
             via=entry["via"],
             subject_tags=entry["subject_tags"],
+            default_subject=entry["default_subject"],
             root_cause=entry.get("root_cause", True),
             greeting=entry["greeting"],
             title={"en": entry["title_en"], "ja": entry["title_ja"]},

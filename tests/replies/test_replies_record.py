@@ -36,3 +36,12 @@ def test_mark_sent_keeps_a_resolved_case_resolved_and_masks_keys(sqlite_engine: 
 
     (event,) = [e for e in get_case(sqlite_engine, case_id).timeline if e.type == "reply-sent"]
     assert event.detail["text"] == "We deleted AKIA…DFGH."
+
+
+def test_a_case_opened_by_a_health_event_answers_the_kind_subject(sqlite_engine: Engine) -> None:
+    case_id = file_case(sqlite_engine, "health-abuse-dos.json")
+    draft = draft_reply(sqlite_engine, case_id, NOW)
+    assert draft.subject == "RE: Your AWS Abuse Report [AWS ID 111122223333]"
+    assert draft.in_reply_to is None and draft.via == "support-center"
+    assert "Instance i-0c1b2c3d4e5f60720" in draft.body
+    assert "denial-of-service traffic" in draft.body
