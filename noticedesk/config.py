@@ -38,8 +38,16 @@ class SendersConfig(_Section):
     """More sender domains to trust as AWS's (appended to the built-in allow-list)."""
 
 
+class AuthenticityConfig(_Section):
+    trusted_authserv_ids: list[str] = Field(default_factory=list)
+    """Receivers whose Authentication-Results are believed, e.g. ``["mx.google.com"]``."""
+    trusted_arc_sealers: list[str] = Field(default_factory=list)
+    """ARC-Seal d= domains of forwarders whose recorded DKIM results are believed, e.g. ``["google.com"]``."""
+
+
 class Config(_Section):
     dkim: DkimConfig = DkimConfig()
+    authenticity: AuthenticityConfig = AuthenticityConfig()
     sns: SnsConfig = SnsConfig()
     senders: SendersConfig = SendersConfig()
     clocks: dict[str, ClockDefaults] = Field(default_factory=dict)
