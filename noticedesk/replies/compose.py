@@ -225,13 +225,18 @@ def _action_lines(context: ReplyContext, lang: str, warnings: list[str]) -> list
 
 def _timeline_lines(context: ReplyContext) -> list[tuple[str, str]]:
     effective = {record.action_id for record in context.effective_actions}
+    health_times = {n.sent_at for n in context.notices if not n.is_mail and n.sent_at}
+    mail_times = {n.sent_at for n in context.notices if n.is_mail and n.sent_at}
     lines: list[tuple[str, str]] = []
     for event in context.timeline:
         at = event.at
         if event.type == "notice-received":
             stage = str(event.detail.get("stage", "notice"))
-            text = word("stage", stage, "en", word("event", event.type, "en"))
             at = _sent_at(event.detail) or event.at  # when AWS sent it: the time AWS knows it by
+            if at in health_times and at not in mail_times:
+                text = word("event", "health-event", "en")
+            else:
+                text = word("stage", stage, "en", word("event", event.type, "en"))
         elif event.type == "diagnosis":
             counts = event.detail.get("counts", {})
             text = word("event", "diagnosis", "en").format(

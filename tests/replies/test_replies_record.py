@@ -45,3 +45,4 @@ def test_a_case_opened_by_a_health_event_answers_the_kind_subject(sqlite_engine:
     assert draft.in_reply_to is None and draft.via == "support-center"
     assert "Instance i-0c1b2c3d4e5f60720" in draft.body
     assert "denial-of-service traffic" in draft.body
+    assert "2026-11-28 05:00 UTC: AWS Health event about this issue" in draft.body
