@@ -35,6 +35,12 @@ class App:
     console: Console = field(default_factory=lambda: Console(highlight=False))
     _engine: Engine | None = None
 
+    def close(self) -> None:
+        """Release the store's connections when the command is done."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
     @property
     def engine(self) -> Engine:
         if self._engine is None:
@@ -86,12 +92,13 @@ def cli(ctx: click.Context, db_url: str, config_path: Path | None, verbose: bool
         click.echo(f"error: {error}", err=True)
         ctx.exit(2)
     ctx.obj = App(db_url=db_url, config=config)
+    ctx.call_on_close(ctx.obj.close)
 
 
 def _register() -> None:
-    from noticedesk.cli import cases, catalogue, demo, diagnose, policy, triage
+    from noticedesk.cli import cases, catalogue, demo, diagnose, policy, reply, summary, triage
 
-    for module in (triage, cases, catalogue, demo, diagnose, policy):
+    for module in (triage, cases, catalogue, demo, diagnose, policy, reply, summary):
         for command in module.COMMANDS:
             cli.add_command(command)
 
