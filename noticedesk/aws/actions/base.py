@@ -130,7 +130,7 @@ def mask_secrets(value: Any) -> Any:
     if isinstance(value, str):
         return _ACCESS_KEY.sub(lambda match: mask_key(match.group(0)), value)
     if isinstance(value, Mapping):
-        return {key: mask_secrets(item) for key, item in value.items()}
+        return {mask_secrets(key): mask_secrets(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [mask_secrets(item) for item in value]
     return value

@@ -228,6 +228,10 @@ class _InlinePolicy(Action):
     def achieved(self, planned: PlannedAction, state: State) -> bool:
         return self.policy_name in state["inline_policies"]
 
+    def undone(self, planned: PlannedAction, applied_before: State, state: State) -> bool:
+        # Other actions may add their own inline policies to the same user; only ours must be gone.
+        return self.policy_name not in state["inline_policies"]
+
 
 class UserQuarantine(_InlinePolicy):
     name = "iam-user-quarantine"
