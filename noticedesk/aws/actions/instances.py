@@ -55,18 +55,18 @@ class InstanceIsolate(Action):
     title = "Isolate an instance: snapshot its volumes, then a security group with no rules at all"
     permissions = (
         "ec2:DescribeInstances",
-        "ec2:DescribeNetworkInterfaces",
         "ec2:CreateSnapshot",
         "ec2:CreateTags",
         "ec2:DescribeSecurityGroups",
         "ec2:CreateSecurityGroup",
         "ec2:RevokeSecurityGroupEgress",
         "ec2:RevokeSecurityGroupIngress",
+        "ec2:ModifyInstanceAttribute",
         "ec2:ModifyNetworkInterfaceAttribute",
     )
     undo_note = (
-        "Puts each network interface's previous security groups back; the evidence snapshots "
-        "and the quarantine group are kept."
+        "Puts the instance's (and each secondary interface's) previous security groups back; "
+        "the evidence snapshots and the quarantine group are kept."
     )
     checklist_items = ("stop-activity",)
 
@@ -75,70 +75,48 @@ class InstanceIsolate(Action):
 
     def plan(self, finding: Finding, now: datetime) -> PlannedAction:
         instance, region = _instance_id(finding), finding.region
+        secondary, quarantine, earlier = "<each secondary interface>", [QUARANTINE_ID], "<groups before>"
         calls = [
-            Call(
-                "ec2",
-                "CreateSnapshot",
-                region,
-                {"VolumeId": EACH_VOLUME, "Description": f"NoticeDesk evidence before isolating {instance}"},
-            ),
-            Call(
-                "ec2",
-                "CreateSecurityGroup",
-                region,
-                {
-                    "GroupName": QUARANTINE_GROUP,
-                    "VpcId": "<its VPC>",
-                    "Description": "NoticeDesk quarantine: no traffic",
-                },
-            ),
-            Call(
-                "ec2",
-                "RevokeSecurityGroupEgress",
-                region,
-                {"GroupId": QUARANTINE_ID, "IpPermissions": "<every egress rule>"},
-            ),
-            Call(
-                "ec2",
-                "ModifyNetworkInterfaceAttribute",
-                region,
-                {"NetworkInterfaceId": "<each interface>", "Groups": [QUARANTINE_ID]},
-            ),
-        ]
+            Call("ec2", "CreateSnapshot", region, {
+                "VolumeId": EACH_VOLUME, "Description": f"NoticeDesk evidence before isolating {instance}",
+            }),
+            Call("ec2", "CreateSecurityGroup", region, {
+                "GroupName": QUARANTINE_GROUP, "VpcId": "<its VPC>",
+                "Description": "NoticeDesk quarantine: no ingress, no egress",
+            }),
+            Call("ec2", "RevokeSecurityGroupEgress", region, {
+                "GroupId": QUARANTINE_ID, "IpPermissions": "<every egress rule>",
+            }),
+            Call("ec2", "ModifyInstanceAttribute", region, {"InstanceId": instance, "Groups": quarantine}),
+            Call("ec2", "ModifyNetworkInterfaceAttribute", region, {
+                "NetworkInterfaceId": secondary, "Groups": quarantine,
+            }),
+        ]  # fmt: skip
         undo = [
-            Call(
-                "ec2",
-                "ModifyNetworkInterfaceAttribute",
-                region,
-                {"NetworkInterfaceId": "<each interface>", "Groups": "<its groups before>"},
-            )
-        ]
-        return planned(
-            self,
-            finding,
-            instance,
-            f"isolate instance {instance} (snapshot first, then a "
-            f"security group with no ingress and no egress; not stopped)",
-            calls,
-            undo,
+            Call("ec2", "ModifyInstanceAttribute", region, {"InstanceId": instance, "Groups": earlier}),
+            Call("ec2", "ModifyNetworkInterfaceAttribute", region, {
+                "NetworkInterfaceId": secondary, "Groups": earlier,
+            }),
+        ]  # fmt: skip
+        summary = (
+            f"isolate instance {instance} (snapshot its volumes first, then a security group with no "
+            "ingress and no egress; not stopped)"
         )
+        return planned(self, finding, instance, summary, calls, undo)
 
     def read(self, clients: Clients, planned: PlannedAction) -> State:
-        # Read the groups through the API the action changes them with (moto: instance-level groups differ).
-        interfaces = read_call(
-            clients,
-            "ec2",
-            "DescribeNetworkInterfaces",
-            planned.region,
-            planned.account_id,
-            Filters=[{"Name": "attachment.instance-id", "Values": [planned.resource_id]}],
-        )
-        groups = {
+        # Groups are read through the APIs that change them: DescribeInstances for the instance
+        # (ModifyInstanceAttribute), and the instance's interface list for secondary interfaces.
+        # moto shows an attached interface's groups merged with the instance's: never mix the two.
+        instance = _describe(clients, planned)
+        secondary = {
             eni["NetworkInterfaceId"]: sorted(group["GroupId"] for group in eni.get("Groups", []))
-            for eni in interfaces["NetworkInterfaces"]
+            for eni in instance.get("NetworkInterfaces", [])
+            if eni.get("Attachment", {}).get("DeviceIndex", 0) != 0
         }
+        groups = sorted(group["GroupId"] for group in instance.get("SecurityGroups", []))
+        every_group = sorted({*groups, *(group for ids in secondary.values() for group in ids)})
         rules: dict[str, int] = {}
-        every_group = sorted({group for ids in groups.values() for group in ids})
         if every_group:
             described = read_call(
                 clients,
@@ -153,12 +131,16 @@ class InstanceIsolate(Action):
                 + len(group.get("IpPermissionsEgress", []))
                 for group in described["SecurityGroups"]
             }
-        return {"interface_groups": groups, "group_rule_counts": rules}
+        return {
+            "instance_groups": groups,
+            "secondary_interface_groups": secondary,
+            "group_rule_counts": rules,
+        }
 
     def achieved(self, planned: PlannedAction, state: State) -> bool:
-        groups: dict[str, list[str]] = state["interface_groups"]
         counts: dict[str, int] = state["group_rule_counts"]
-        return bool(groups) and all(len(ids) == 1 and counts.get(ids[0]) == 0 for ids in groups.values())
+        every = [state["instance_groups"], *state["secondary_interface_groups"].values()]
+        return all(len(ids) == 1 and counts.get(ids[0]) == 0 for ids in every)
 
     def execute(
         self, clients: Clients, planned: PlannedAction, before: State
@@ -173,6 +155,7 @@ class InstanceIsolate(Action):
 
         try:
             instance = _describe(clients, planned)
+            tags = [{"Key": "noticedesk:isolated-instance", "Value": planned.resource_id}]
             for mapping in instance.get("BlockDeviceMappings", []):
                 volume = mapping.get("Ebs", {}).get("VolumeId")
                 if volume:
@@ -181,23 +164,44 @@ class InstanceIsolate(Action):
                         "CreateSnapshot",
                         VolumeId=volume,
                         Description=f"NoticeDesk evidence before isolating {planned.resource_id}",
-                        TagSpecifications=[
-                            {
-                                "ResourceType": "snapshot",
-                                "Tags": [
-                                    {"Key": "noticedesk:isolated-instance", "Value": planned.resource_id}
-                                ],
-                            }
-                        ],
+                        TagSpecifications=[{"ResourceType": "snapshot", "Tags": tags}],
                     )
             group_id = self._quarantine_group(clients, planned, str(instance["VpcId"]), call)
-            for interface in sorted(before["interface_groups"]):
+            call("ec2", "ModifyInstanceAttribute", InstanceId=planned.resource_id, Groups=[group_id])
+            for interface in sorted(before["secondary_interface_groups"]):
                 call(
                     "ec2", "ModifyNetworkInterfaceAttribute", NetworkInterfaceId=interface, Groups=[group_id]
                 )
         except ActionFailed as error:
             raise partial_failure(made, error) from error
         return tuple(made), ()
+
+    def resolve_undo(
+        self, planned: PlannedAction, before: State, after: State, made: tuple[Call, ...]
+    ) -> tuple[Call, ...]:
+        region, instance = planned.region, planned.resource_id
+        calls = [
+            Call(
+                "ec2",
+                "ModifyInstanceAttribute",
+                region,
+                {"InstanceId": instance, "Groups": before["instance_groups"]},
+            )
+        ]
+        calls += [
+            Call(
+                "ec2",
+                "ModifyNetworkInterfaceAttribute",
+                region,
+                {"NetworkInterfaceId": eni, "Groups": groups},
+            )
+            for eni, groups in sorted(before["secondary_interface_groups"].items())
+        ]
+        return tuple(call for call in calls if call.params["Groups"])
+
+    def undone(self, planned: PlannedAction, applied_before: State, state: State) -> bool:
+        keys = ("instance_groups", "secondary_interface_groups")
+        return all(state[key] == applied_before[key] for key in keys)
 
     def _quarantine_group(self, clients: Clients, planned: PlannedAction, vpc: str, call: Any) -> str:
         """Reuse the VPC's quarantine group or create it; either way strip every rule from it."""
@@ -245,23 +249,6 @@ class InstanceIsolate(Action):
                 IpPermissions=_bare(group["IpPermissions"]),
             )
         return str(group["GroupId"])
-
-    def resolve_undo(
-        self, planned: PlannedAction, before: State, after: State, made: tuple[Call, ...]
-    ) -> tuple[Call, ...]:
-        return tuple(
-            Call(
-                "ec2",
-                "ModifyNetworkInterfaceAttribute",
-                planned.region,
-                {"NetworkInterfaceId": interface, "Groups": groups},
-            )
-            for interface, groups in sorted(before["interface_groups"].items())
-            if groups
-        )
-
-    def undone(self, planned: PlannedAction, applied_before: State, state: State) -> bool:
-        return bool(state["interface_groups"] == applied_before["interface_groups"])
 
 
 def _bare(permissions: list[dict[str, Any]]) -> list[dict[str, Any]]:
