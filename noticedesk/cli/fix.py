@@ -130,26 +130,28 @@ def _print_report(app: App, report: RunReport) -> None:
 
 
 @fix_group.command("undo")
-@click.argument("action_id")
+@click.argument("action_ids", nargs=-1, required=True)
 @click.option("--yes", "confirmed", is_flag=True, help="Really undo; without it nothing is called.")
 @click.option("--by", "actor", default=None, help="Who undoes (default: the current user).")
-@click.option("--json", "as_json", is_flag=True, help="The action as one JSON object.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per action, one per line.")
 @pass_app
-def undo(app: App, action_id: str, confirmed: bool, actor: str | None, as_json: bool) -> None:
-    """Revert one applied action where AWS allows it (state read back and compared with before)."""
-    record, done = _remediation(app).undo(action_id, confirmed, actor or getpass.getuser())
-    if as_json:
-        echo_json({**record.to_json(), "dry_run": not done})
-    elif not done:
-        app.console.print(f"Dry run: undoing {action_id} would call:\n{_calls(record.plan.undo)}")
-        app.console.print("Nothing was changed. Add --yes to undo.")
-    else:
-        verdict = "undone and verified" if record.status == "undone" else f"NOT undone: {record.error or ''}"
-        result = record.undo_result or {}
-        app.console.print(f"{action_id} ({record.action}): {verdict}")
-        if result.get("error"):
-            app.console.print(f"  error: {result['error']}")
-    if done and record.status != "undone":
+def undo(app: App, action_ids: tuple[str, ...], confirmed: bool, actor: str | None, as_json: bool) -> None:
+    """Revert applied actions where AWS allows it (state read back and compared with before)."""
+    remediation, who, failed = _remediation(app), actor or getpass.getuser(), False
+    for action_id in action_ids:
+        record, done = remediation.undo(action_id, confirmed, who)
+        failed = failed or (done and record.status != "undone")
+        if as_json:
+            echo_json({**record.to_json(), "dry_run": not done})
+        elif not done:
+            app.console.print(f"Dry run: undoing {action_id} would call:\n{_calls(record.plan.undo)}")
+            app.console.print("Nothing was changed. Add --yes to undo.")
+        elif record.status == "undone":
+            app.console.print(f"{action_id} ({record.action}): undone and verified")
+        else:
+            error = (record.undo_result or {}).get("error") or "state not back to before"
+            app.console.print(f"{action_id} ({record.action}): NOT undone: {error}")
+    if failed:
         raise SystemExit(1)
 
 
