@@ -85,6 +85,11 @@ def test_undo_restores_what_was_there(
         assert undone.undo_result is not None and undone.undo_result["verified"] is True
     assert _key_statuses(iam) == {key: "Active"}
     assert iam.list_user_policies(UserName=USER)["PolicyNames"] == []
+    with sqlite_engine.connect() as connection:
+        reopened = connection.execute(
+            select(checklist_items.c.done_at).where(checklist_items.c.item_key == "deactivate-key")
+        ).scalar_one()
+    assert reopened is None  # the step is open again once its fix is undone
     with pytest.raises(RemediationError, match="cannot be undone: None: a deleted password"):
         runner.undo(by_action["login-profile-remove"], confirmed=True, requested_by="tester")
 

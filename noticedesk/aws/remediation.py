@@ -206,7 +206,23 @@ class Remediation:
         outcome = action.undo(self.clients, record.plan, record.plan.undo, record.before or {})
         with self.engine.begin() as connection:
             done = write_undo(connection, record, outcome, requested_by, started, self.now())
+        if done.status == "undone":
+            self._reopen_checklist(done, requested_by)
         return done, True
+
+    def _reopen_checklist(self, undone: ActionRecord, who: str) -> None:
+        """An undone fix no longer completes its runbook step: reopen the items it had ticked."""
+        with self.engine.connect() as connection:
+            ticked = set(
+                connection.execute(
+                    select(checklist_items.c.item_key).where(
+                        checklist_items.c.case_id == undone.case_id, checklist_items.c.done_at.is_not(None)
+                    )
+                ).scalars()
+            )
+        for item in get_action(undone.action).checklist_items:
+            if item in ticked:
+                check_item(self.engine, undone.case_id, item, who, self.now(), done=False)
 
 
 def _select(

@@ -32,23 +32,28 @@ def _calls(calls: tuple[Call, ...]) -> str:
     return "\n".join(str(mask_secrets(call.describe())) for call in calls) or "-"
 
 
+def _operations(calls: tuple[Call, ...]) -> str:
+    """The table shows operations; `--json` has every parameter."""
+    return "\n".join(f"{call.service}.{call.operation}" for call in calls) or "-"
+
+
 def _print_records(app: App, title: str, records: list[ActionRecord]) -> None:
     table = Table(title=title, show_lines=True)
-    for column in ("id", "action", "status", "resource", "region", "calls", "undo"):
+    for column in ("id", "action", "status", "resource", "region", "calls (parameters: --json)", "undo"):
         table.add_column(column, overflow="fold")
     for record in records:
         plan = record.plan
         status = record.status + ("" if plan.default else " (optional)")
         if record.verified:
             status += " ✔ verified"
-        undo = _calls(plan.undo) if plan.undo else f"none: {plan.undo_note}"
+        undo = _operations(plan.undo) if plan.undo else plan.undo_note
         table.add_row(
             record.id,
             plan.action,
             status + (f"\n{record.error}" if record.error else ""),
             str(mask_secrets(plan.resource_id)),
             plan.region or "global",
-            _calls(plan.calls),
+            _operations(plan.calls),
             undo,
         )
     app.console.print(table)
