@@ -203,3 +203,16 @@ def test_fix_policy_allows_exactly_the_declared_permissions_and_denies_detaching
     assert set(allow["Action"]) == {p for action in ACTIONS for p in action.permissions}
     assert all(permission in iam_action_names() for permission in deny["Action"])
     assert deny["Condition"]["ArnLike"]["iam:PolicyARN"].endswith("AWSCompromisedKeyQuarantine*")
+
+
+def test_docs_name_every_action_and_command() -> None:
+    from pathlib import Path
+
+    from noticedesk.cli.fix import actions_command, fix_group, policy_fix
+
+    docs = (Path(__file__).parent.parent / "docs" / "fixes.md").read_text(encoding="utf-8")
+    assert all(f"`{action.name}`" in docs or action.name in docs for action in ACTIONS)
+    for name, command in fix_group.commands.items():
+        assert command.help and f"fix {name}" in docs
+    assert actions_command.help and "noticedesk actions" in docs
+    assert policy_fix.help and "policy fix" in docs
