@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Literal, Protocol
 
@@ -314,7 +314,3 @@ def planned(
         default=action.default if default is None else default,
         params=params,
     )
-
-
-def with_default(plan: PlannedAction, default: bool) -> PlannedAction:
-    return replace(plan, default=default)
