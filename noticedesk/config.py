@@ -61,12 +61,20 @@ class DiagnoseConfig(_Section):
     concurrency: int = Field(default=16, ge=1, le=64)
 
 
+class FixesConfig(_Section):
+    max_resources_per_run: int = Field(default=20, ge=1)
+    """Blast-radius limit: `fix apply` refuses a run that would touch more resources than this."""
+    role_name: str | None = None
+    """Role assumed in the case's account to apply fixes (None: the caller's own credentials)."""
+
+
 class Config(_Section):
     dkim: DkimConfig = DkimConfig()
     authenticity: AuthenticityConfig = AuthenticityConfig()
     sns: SnsConfig = SnsConfig()
     senders: SendersConfig = SendersConfig()
     diagnose: DiagnoseConfig = DiagnoseConfig()
+    fixes: FixesConfig = FixesConfig()
     clocks: dict[str, ClockDefaults] = Field(default_factory=dict)
     """Per-kind overrides of the default clocks, e.g. ``[clocks.abuse-report] reply_by_hours = 12``."""
 

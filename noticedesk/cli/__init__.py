@@ -96,9 +96,9 @@ def cli(ctx: click.Context, db_url: str, config_path: Path | None, verbose: bool
 
 
 def _register() -> None:
-    from noticedesk.cli import cases, catalogue, demo, diagnose, policy, reply, summary, triage
+    from noticedesk.cli import cases, catalogue, demo, diagnose, fix, policy, reply, summary, triage
 
-    for module in (triage, cases, catalogue, demo, diagnose, policy, reply, summary):
+    for module in (triage, cases, catalogue, demo, diagnose, fix, policy, reply, summary):
         for command in module.COMMANDS:
             cli.add_command(command)
 

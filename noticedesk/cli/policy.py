@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from noticedesk.aws.actions.policy import fix_policy
 from noticedesk.aws.checks.catalogue import CATALOGUE
 
 
@@ -21,7 +22,7 @@ def policy_statement(permissions: Iterable[str], sid: str = "NoticeDesk") -> dic
 
 @click.group()
 def policy() -> None:
-    """Print the IAM policy NoticeDesk needs (diagnosis is read-only)."""
+    """Print the IAM policies NoticeDesk needs: `diagnose` (read-only) and `fix`."""
 
 
 @policy.command("diagnose")
@@ -33,6 +34,12 @@ def policy_diagnose() -> None:
         "ec2:DescribeRegions",
     ]
     click.echo(json.dumps(policy_statement(permissions, "NoticeDeskDiagnose"), indent=2))
+
+
+@policy.command("fix")
+def policy_fix() -> None:
+    """The least-privilege policy the fixes need (and a deny on detaching the AWS quarantine policy)."""
+    click.echo(json.dumps(fix_policy(), indent=2))
 
 
 COMMANDS = [policy]
