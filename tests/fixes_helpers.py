@@ -59,11 +59,25 @@ def make_case(
     return case_id
 
 
+CHECK_FOR = {
+    "access-key": "key-owner",
+    "iam-user": "persistence",
+    "ami": "public-amis",
+    "ebs-snapshot": "public-ebs-snapshots",
+    "rds-snapshot": "public-rds-snapshots",
+    "rds-cluster-snapshot": "public-rds-snapshots",
+    "instance": "abuse-target",
+    "region": "block-public-access",
+    "ses-account": "ses-suppression",
+}
+"""The diagnosis check whose failing finding about such a resource a test stands for (``check=``)."""
+
+
 def finding(
     resource_type: str, resource_id: str, region: str | None = "us-east-1", **data: Any
 ) -> dict[str, Any]:
     return {
-        "check": f"test-{resource_type}",
+        "check": data.pop("check", CHECK_FOR[resource_type]),
         "status": data.pop("status", "fail"),
         "severity": "high",
         "account_id": ACCOUNT,

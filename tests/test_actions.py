@@ -9,7 +9,7 @@ from typing import Any
 
 import botocore.session
 import pytest
-from fixes_helpers import ACCOUNT
+from fixes_helpers import ACCOUNT, CHECK_FOR
 
 from noticedesk.aws.actions import ACTIONS, get_action, mask_secrets, propose
 from noticedesk.aws.actions.policy import fix_permissions, fix_policy
@@ -109,25 +109,27 @@ NOW = datetime.fromisoformat("2026-11-28T12:00:00+00:00")
 def _finding(
     resource_type: str, resource_id: str, region: str | None = "us-east-1", **data: object
 ) -> Finding:
+    check = str(data.pop("check", CHECK_FOR[resource_type]))
     return Finding(
-        "check", "fail", "high", ACCOUNT, region, resource_id, "d", {"resource_type": resource_type, **data}
+        check, "fail", "high", ACCOUNT, region, resource_id, "d", {"resource_type": resource_type, **data}
     )
 
 
 SAMPLE = {
     "access-key": _finding("access-key", KEY, None, access_key_id=KEY, user_name="ci-deployer"),
     "iam-user": _finding(
-        "iam-user", "ci-deployer", None, user_name="ci-deployer", login_profile=True,
-        policy_arn="arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV3",
+        "iam-user", "ci-deployer", None, check="quarantine-policy", user_name="ci-deployer",
+        login_profile="2026-11-27T03:00:00+00:00",
+        policy_arns=["arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV3"],
     ),
     "ami": _finding("ami", "ami-0123456789abcdef0", image_id="ami-0123456789abcdef0"),
     "ebs-snapshot": _finding("ebs-snapshot", "snap-0123456789abcdef0", snapshot_id="snap-0123456789abcdef0"),
-    "rds-snapshot": _finding("rds-snapshot", "db-snap", db_snapshot_identifier="db-snap"),
-    "rds-cluster-snapshot": _finding(
-        "rds-cluster-snapshot", "cluster-snap", db_cluster_snapshot_identifier="cluster-snap"
+    "rds-snapshot": _finding("rds-snapshot", "db-snap", snapshot_id="db-snap"),
+    "rds-cluster-snapshot": _finding("rds-cluster-snapshot", "cluster-snap", snapshot_id="cluster-snap"),
+    "instance": _finding(
+        "instance", "i-0abc", "ap-northeast-1", check="instances", instance_id="i-0abc", unexpected=True
     ),
-    "instance": _finding("instance", "i-0abc", "ap-northeast-1", instance_id="i-0abc", unexpected=True),
-    "ses-account": _finding("ses-account", "ses", addresses=["gone@example.org"], sending_abused=True),
+    "ses-account": _finding("ses-account", "ses", addresses=["gone@example.org"], suppressed_reasons=[]),
 }  # fmt: skip
 
 
@@ -146,6 +148,7 @@ def test_propose_is_ordered_deduplicated_and_marks_defaults() -> None:
         ("access-key-deactivate", KEY, True),
         ("access-key-rotate", KEY, False),
         ("access-key-delete", KEY, False),
+        ("iam-user-revoke-sessions", "ci-deployer", True),
         ("ami-make-private", "ami-0123456789abcdef0", True),
         ("ami-make-private", "ami-1", True),
         ("ami-make-private", "ami-2", True),
@@ -159,6 +162,30 @@ def test_reported_instance_is_isolated_not_stopped_and_never_terminated() -> Non
     assert plans == {"instance-isolate": True, "instance-stop": False}
     unexpected = {plan.action: plan.default for plan in propose([SAMPLE["instance"]], NOW)}
     assert unexpected == {"instance-stop": True, "instance-terminate": False}
+    # Flagged by the instances check only for being recent: worth a look, not a default stop.
+    recent = _finding(
+        "instance", "i-2", "ap-northeast-1", check="instances", instance_id="i-2", unexpected=False
+    )
+    assert {plan.action: plan.default for plan in propose([recent], NOW)} == {"instance-stop": False}
+
+
+def test_a_default_wins_when_two_checks_call_for_the_same_change() -> None:
+    new_key = _finding(
+        "access-key", KEY, None, check="persistence", access_key_id=KEY, user_name="u", status="Active"
+    )
+    named = _finding("access-key", KEY, None, access_key_id=KEY, user_name="u", status="Active")
+    for findings in ([new_key, named], [named, new_key]):
+        deactivate = [plan for plan in propose(findings, NOW) if plan.action == "access-key-deactivate"]
+        assert [plan.default for plan in deactivate] == [True]
+    assert [p.default for p in propose([new_key], NOW) if p.action == "access-key-deactivate"] == [False]
+
+
+def test_block_public_access_findings_name_the_switch_by_what_it_covers() -> None:
+    images = _finding("region", "us-east-1/images", setting="images", state="unblocked")
+    snapshots = _finding("region", "us-east-1/snapshots", setting="snapshots", state="unblocked")
+    assert [plan.action for plan in propose([images], NOW)] == ["ami-block-public-access"]
+    assert [plan.action for plan in propose([snapshots], NOW)] == ["ebs-snapshot-block-public-access"]
+    assert {plan.resource_id for plan in propose([images, snapshots], NOW)} == {"us-east-1"}
 
 
 def test_ebs_snapshot_uses_the_operation_type_form() -> None:
@@ -186,9 +213,15 @@ def test_aws_quarantine_policy_is_refused_other_policies_are_not() -> None:
     reason = detach.refusal(plan)
     assert reason is not None and "AWSCompromisedKeyQuarantine" in reason
     other = _finding(
-        "iam-user", "bob", None, user_name="bob", policy_arn="arn:aws:iam::aws:policy/AdministratorAccess"
+        "iam-user", "bob", None, user_name="bob", policy_arns=["arn:aws:iam::aws:policy/AdministratorAccess"]
     )
     assert detach.refusal(detach.plan(other, NOW)) is None
+    # moto (and the demo) have no AWS-managed policies: a customer copy of the name is refused too.
+    copy = _finding(
+        "iam-user", "ci", None, user_name="ci",
+        policy_arns=["arn:aws:iam::111122223333:policy/AWSCompromisedKeyQuarantineV3"],
+    )  # fmt: skip
+    assert detach.refusal(detach.plan(copy, NOW)) is not None
 
 
 def test_access_key_ids_are_masked_for_people() -> None:

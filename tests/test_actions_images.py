@@ -78,8 +78,8 @@ def test_make_private_then_undo_for_ami_ebs_rds_and_cluster_snapshots(
         [
             finding("ami", public_things["image"], image_id=public_things["image"]),
             finding("ebs-snapshot", public_things["snapshot"], snapshot_id=public_things["snapshot"]),
-            finding("rds-snapshot", "shop-snap", db_snapshot_identifier="shop-snap"),
-            finding("rds-cluster-snapshot", "orders-snap", db_cluster_snapshot_identifier="orders-snap"),
+            finding("rds-snapshot", "shop-snap", snapshot_id="shop-snap"),
+            finding("rds-cluster-snapshot", "orders-snap", snapshot_id="orders-snap"),
         ],
     )
     everything_public = {"ami": ["all"], "ebs": ["all"], "rds": ["all"], "cluster": ["all"]}
@@ -111,7 +111,7 @@ def _stubbed_ec2(aws: ClientFactory) -> tuple[Any, Stubber]:
     ("setting", "get", "key", "enable", "enable_params", "wanted"),
     [
         (
-            "image-block-public-access",
+            "images",
             "get_image_block_public_access_state",
             "ImageBlockPublicAccessState",
             "enable_image_block_public_access",
@@ -119,7 +119,7 @@ def _stubbed_ec2(aws: ClientFactory) -> tuple[Any, Stubber]:
             "block-new-sharing",
         ),
         (
-            "snapshot-block-public-access",
+            "snapshots",
             "get_snapshot_block_public_access_state",
             "State",
             "enable_snapshot_block_public_access",
@@ -140,7 +140,12 @@ def test_block_public_access_request_shape_and_undo(
     wanted: str,
 ) -> None:
     case_id = make_case(sqlite_engine, now)
-    add_findings(sqlite_engine, case_id, now, [finding("region", REGION, setting=setting)])
+    add_findings(
+        sqlite_engine,
+        case_id,
+        now,
+        [finding("region", f"{REGION}/{setting}", setting=setting, state="unblocked")],
+    )
     _client, stubber = _stubbed_ec2(aws)
     stubber.add_response(get, {key: "unblocked"}, {})
     stubber.add_response(enable, {key: wanted}, enable_params)
@@ -164,9 +169,7 @@ def test_snapshot_block_public_access_undo_puts_back_the_earlier_mode(
     aws: ClientFactory, sqlite_engine: Engine, now: datetime
 ) -> None:
     case_id = make_case(sqlite_engine, now)
-    add_findings(
-        sqlite_engine, case_id, now, [finding("region", REGION, setting="snapshot-block-public-access")]
-    )
+    add_findings(sqlite_engine, case_id, now, [finding("region", f"{REGION}/snapshots", setting="snapshots")])
     _client, stubber = _stubbed_ec2(aws)
     stubber.add_response("get_snapshot_block_public_access_state", {"State": "block-new-sharing"}, {})
     stubber.add_response(

@@ -105,7 +105,7 @@ def test_unexpected_instance_is_stopped_and_terminated_only_when_named(
         sqlite_engine,
         case_id,
         now,
-        [finding("instance", instance, REGION, instance_id=instance, unexpected=True)],
+        [finding("instance", instance, REGION, check="instances", instance_id=instance, unexpected=True)],
     )
     runner = remediation(sqlite_engine, aws, now)
 

@@ -18,16 +18,27 @@ def _account(sending: bool = True, reasons: tuple[str, ...] = ()) -> dict[str, A
     return {"SendingEnabled": sending, "SuppressionAttributes": {"SuppressedReasons": list(reasons)}}
 
 
-def _case(engine: Engine, now: datetime, **data: Any) -> int:
-    case_id = make_case(engine, now, kind="ses-vulnerable-site", checklist=("pause-sending",))
-    add_findings(engine, case_id, now, [finding("ses-account", f"ses:{REGION}", REGION, **data)])
+def _case(engine: Engine, now: datetime, standing: bool = False, **data: Any) -> int:
+    """A findings row as the ses-suppression check writes it; with ``standing``, one of ses-account too."""
+    case_id = make_case(
+        engine, now, kind="ses-bounce", checklist=("pause-bulk-sends", "account-suppression-list")
+    )
+    rows = [finding("ses-account", REGION, REGION, **data)]
+    if standing:
+        rows.append(finding("ses-account", REGION, REGION, check="ses-account", sending_enabled=True))
+    add_findings(engine, case_id, now, rows)
     return case_id
+
+
+def _everything(runner: Any, case_id: int) -> tuple[str, ...]:
+    """Pausing is never a default (it stops transactional mail too): name every planned action."""
+    return tuple(record.id for record in runner.plan(case_id))
 
 
 def test_pause_sending_and_enable_account_suppression_then_undo(
     aws: ClientFactory, sqlite_engine: Engine, now: datetime
 ) -> None:
-    case_id = _case(sqlite_engine, now, sending_abused=True, suppressed_reasons=["BOUNCE"])
+    case_id = _case(sqlite_engine, now, standing=True, suppressed_reasons=["BOUNCE"])
     stubber = Stubber(aws.client("sesv2", REGION, ACCOUNT))
     stubber.add_response("get_account", _account(True), {})
     stubber.add_response("put_account_sending_attributes", {}, {"SendingEnabled": False})
@@ -45,8 +56,12 @@ def test_pause_sending_and_enable_account_suppression_then_undo(
     stubber.add_response("put_account_sending_attributes", {}, {"SendingEnabled": True})
     stubber.add_response("get_account", _account(True, ("BOUNCE",)), {})
     runner = remediation(sqlite_engine, aws, now)
+    assert [(r.action, r.plan.default) for r in runner.plan(case_id)] == [
+        ("ses-pause-sending", False),
+        ("ses-account-suppression", True),
+    ]
     with stubber:
-        report = apply_all(runner, case_id)
+        report = apply_all(runner, case_id, action_ids=_everything(runner, case_id))
         assert [(r.action, r.status, r.verified) for r in report.results] == [
             ("ses-pause-sending", "applied", True),
             ("ses-account-suppression", "applied", True),
@@ -108,13 +123,14 @@ def test_suppress_addresses_puts_each_and_undo_removes_only_the_new_ones(
 def test_a_failed_ses_call_is_recorded_as_failed_with_the_error(
     aws: ClientFactory, sqlite_engine: Engine, now: datetime
 ) -> None:
-    case_id = _case(sqlite_engine, now, sending_abused=True, suppressed_reasons=["BOUNCE", "COMPLAINT"])
+    case_id = _case(sqlite_engine, now, standing=True, suppressed_reasons=["BOUNCE", "COMPLAINT"])
     stubber = Stubber(aws.client("sesv2", REGION, ACCOUNT))
     stubber.add_response("get_account", _account(True), {})
     stubber.add_client_error("put_account_sending_attributes", "AccessDeniedException", "on hold", 403)
     stubber.add_response("get_account", _account(True), {})
+    runner = remediation(sqlite_engine, aws, now)
     with stubber:
-        [result] = apply_all(remediation(sqlite_engine, aws, now), case_id).results
+        [result] = apply_all(runner, case_id, action_ids=_everything(runner, case_id)).results
     assert result.status == "failed" and not result.verified
     assert "AccessDeniedException" in (result.error or "")
     assert result.after == {"sending_enabled": True}

@@ -11,6 +11,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
+from noticedesk.aws.actions import propose
 from noticedesk.aws.checks.catalogue import CATALOGUE, select
 from noticedesk.aws.clients import ClientFactory
 from noticedesk.aws.diagnose import Diagnosis, run_diagnosis
@@ -213,7 +214,8 @@ def test_ses_standing_with_stubbed_sesv2_and_moto_metrics(aws: ClientFactory) ->
             {"ConfigurationSetName": "marketing"},
         )
         result = run_diagnosis(
-            aws, select(["ses-account", "ses-reputation", "ses-feedback"]), now(), account_id=ACCOUNT,
+            aws, select(["ses-account", "ses-suppression", "ses-reputation", "ses-feedback"]), now(),
+            account_id=ACCOUNT,
             regions=(region,),
         )  # fmt: skip
     account = by(result, "ses-account")[region]
@@ -226,6 +228,14 @@ def test_ses_standing_with_stubbed_sesv2_and_moto_metrics(aws: ClientFactory) ->
     assert feedback["news.example.jp"].status == "fail"  # the set only forwards bounces
     assert rates[f"{region}/bounce-rate"].data["send_statistics"]["Bounces"] == 8
     ses_stub.assert_no_pending_responses()
+    suppression = by(result, "ses-suppression")[region]
+    assert suppression.status == "fail" and suppression.data["suppressed_reasons"] == []
+    # What the fixes make of these findings (their field names are the diagnosis's).
+    plans = {(plan.action, plan.resource_id, plan.default) for plan in propose(result.findings, now())}
+    assert plans == {
+        ("ses-pause-sending", f"ses:{region}", False),
+        ("ses-account-suppression", f"ses:{region}", True),
+    }
 
 
 def test_not_implemented_in_moto_is_error(aws: ClientFactory) -> None:

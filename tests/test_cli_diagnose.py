@@ -97,7 +97,7 @@ def test_every_planted_problem_found_and_no_clean_resource_flagged(
     passed = {line["resource_id"] for line in lines if line["status"] == "pass"}
     assert clean - {planted["internal_role"]} <= passed  # persistence lists only what it flags
     unread = {line["check"] for line in lines if line["status"] == "error"}
-    assert unread <= {"block-public-access", "ses-account", "ses-feedback"}  # moto lacks these APIs
+    assert unread <= {"block-public-access", "ses-account", "ses-suppression", "ses-feedback"}  # not in moto
 
 
 def test_case_mode_stores_findings_and_the_timeline_event(

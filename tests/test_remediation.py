@@ -31,7 +31,14 @@ def _setup(
         now,
         [
             finding("access-key", key, None, access_key_id=key, user_name=USER),
-            finding("iam-user", USER, None, user_name=USER, login_profile=False, policy_arn=QUARANTINE_ARN),
+            finding(
+                "iam-user",
+                USER,
+                None,
+                check="quarantine-policy",
+                user_name=USER,
+                policy_arns=[QUARANTINE_ARN],
+            ),
         ],
     )
     return case_id, key
@@ -78,7 +85,6 @@ def test_the_override_is_recorded_with_who_on_the_row_and_the_timeline(
         status = connection.execute(select(cases.c.status).where(cases.c.id == case_id)).scalar_one()
     assert {row.action for row in rows} == {
         "access-key-deactivate",
-        "iam-user-quarantine",
         "iam-user-revoke-sessions",
     }
     assert all(row.override["by"] == "yamada" and row.requested_by == "yamada" for row in rows)
@@ -114,7 +120,6 @@ def test_dry_run_changes_nothing_in_the_account(
     assert report.dry_run and report.results == []
     assert [r.action for r in report.selected] == [
         "access-key-deactivate",
-        "iam-user-quarantine",
         "iam-user-revoke-sessions",
     ]
     assert _aws_state(aws) == before
@@ -176,7 +181,7 @@ def test_applied_actions_are_not_run_twice_and_undone_ones_are_planned_anew(
     case_id, _ = _setup(aws, sqlite_engine, now)
     runner = remediation(sqlite_engine, aws, now)
     first = apply_all(runner, case_id)
-    assert len(first.results) == 3
+    assert len(first.results) == 2
     assert apply_all(runner, case_id).results == []
     runner.undo(first.results[0].id, confirmed=True, requested_by="tester")
     again = runner.plan(case_id)

@@ -168,7 +168,7 @@ def test_restrictions_request_depends_on_actions_taken() -> None:
         NOW,
         "action-applied",
         "a1",
-        "isolate-instance",
+        "instance-isolate",
         "i-0123456789abcdef0",
         "ap-northeast-1",
         "111122223333",
@@ -245,13 +245,13 @@ def test_nothing_in_a_draft_or_summary_is_invented(
     )
     actions = (
         ActionRecord(
-            acted_at, "action-applied", "a1", "deactivate-access-key", key, None, account, True, "me"
+            acted_at, "action-applied", "a1", "access-key-deactivate", key, None, account, True, "me"
         ),
         ActionRecord(
             acted_at,
             "action-applied",
             "a2",
-            "stop-instance",
+            "instance-stop",
             other_instance,
             "us-east-1",
             account,

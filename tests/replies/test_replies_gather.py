@@ -33,23 +33,25 @@ def test_only_the_latest_diagnosis_run_counts(sqlite_engine: Engine) -> None:
 def test_effective_actions_leave_out_failed_and_undone_ones(sqlite_engine: Engine) -> None:
     case_id = file_case(sqlite_engine, "abuse-report.eml")
     at = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
-    kept = add_action(sqlite_engine, case_id, at, "isolate-instance", "i-0a1b2c3d4e5f60718", "ap-northeast-1")
+    kept = add_action(sqlite_engine, case_id, at, "instance-isolate", "i-0a1b2c3d4e5f60718", "ap-northeast-1")
     add_action(
         sqlite_engine,
         case_id,
         at,
-        "stop-instance",
+        "instance-stop",
         "i-0a1b2c3d4e5f60718",
         "ap-northeast-1",
         event="action-failed",
     )
-    undone = add_action(sqlite_engine, case_id, at, "revoke-security-group-ingress", "sg-1", "ap-northeast-1")
+    undone = add_action(
+        sqlite_engine, case_id, at, "ami-make-private", "ami-0123456789abcdef0", "ap-northeast-1"
+    )
     add_action(
         sqlite_engine,
         case_id,
         at,
-        "revoke-security-group-ingress",
-        "sg-1",
+        "ami-make-private",
+        "ami-0123456789abcdef0",
         "ap-northeast-1",
         event="action-undone",
         action_id=undone,

@@ -1,12 +1,14 @@
 """The catalogue of fixes (Cloud Custodian style): small actions in one registry, applied by one runner.
 
 ``propose`` turns a case's failing findings into planned actions, in the catalogue's order (deactivate
-before delete, make private before block-public-access, isolate before stop). It is pure.
+before delete, make private before block-public-access, isolate before stop). It is pure. Which
+diagnosis check calls for which action is each action's ``triggers`` table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 
 from noticedesk.aws.actions.base import Action, Call, Outcome, PlannedAction, mask_secrets
@@ -32,7 +34,10 @@ def get_action(name: str) -> Action:
 
 
 def propose(findings: Iterable[Finding], now: datetime) -> list[PlannedAction]:
-    """Every action the failing findings call for, one per (action, resource, region), in catalogue order."""
+    """Every action the failing findings call for, one per (action, resource, region), in catalogue order.
+
+    When several findings call for the same change, it is a default action if any of them makes it one.
+    """
     plans: dict[tuple[str, str, str], PlannedAction] = {}
     for finding in findings:
         if finding.status != "fail":
@@ -40,5 +45,9 @@ def propose(findings: Iterable[Finding], now: datetime) -> list[PlannedAction]:
         for action in ACTIONS:
             if action.proposes(finding):
                 plan = action.plan(finding, now)
-                plans.setdefault(plan.key, plan)
+                if not action.triggers[finding.check]:
+                    plan = replace(plan, default=False)
+                known = plans.get(plan.key)
+                if known is None or (plan.default and not known.default):
+                    plans[plan.key] = plan
     return sorted(plans.values(), key=lambda plan: (_ORDER[plan.action], plan.region or "", plan.resource_id))

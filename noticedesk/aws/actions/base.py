@@ -22,6 +22,8 @@ from noticedesk.aws.findings import Finding, mask_key
 
 OutcomeStatus = Literal["applied", "failed", "refused"]
 State = dict[str, Any]
+Triggers = Mapping[str, bool]
+"""Diagnosis check id → whether that check's failing finding may make the action a default one."""
 _ACCESS_KEY = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
 
 
@@ -147,6 +149,11 @@ class Action:
     undo_note: ClassVar[str]
     """How undo works, or why there is none (every action says one or the other)."""
     reversible: ClassVar[bool] = True
+    triggers: ClassVar[Triggers] = {}
+    """Diagnosis check id → whether a failing finding of that check may make this a default action.
+
+    Only the failing findings of these checks propose the action (``noticedesk checks`` lists the
+    ids); ``False`` makes it optional there (a person names it with ``--action``)."""
     checklist_items: ClassVar[tuple[str, ...]] = ()
     """Runbook checklist keys this action completes (skipped when the case has no such item)."""
     default: ClassVar[bool] = True
@@ -154,7 +161,8 @@ class Action:
     """Only in a run without another action on the same resource (delete after deactivate)."""
 
     def proposes(self, finding: Finding) -> bool:
-        return finding.data.get("resource_type") == self.resource_type
+        """A failing finding of a trigger check, about the kind of resource this action changes."""
+        return finding.check in self.triggers and finding.data.get("resource_type") == self.resource_type
 
     def plan(self, finding: Finding, now: datetime) -> PlannedAction:
         raise NotImplementedError

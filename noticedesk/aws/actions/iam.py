@@ -13,6 +13,7 @@ from noticedesk.aws.actions.base import (
     Clients,
     PlannedAction,
     State,
+    Triggers,
     error_code,
     partial_failure,
     planned,
@@ -24,6 +25,8 @@ from noticedesk.aws.findings import Finding, mask_key
 QUARANTINE_POLICY_NAME = "NoticeDeskQuarantineDenyAll"
 REVOKE_POLICY_NAME = "NoticeDeskRevokeOlderSessions"
 AWS_QUARANTINE_PREFIX = "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantine"
+AWS_QUARANTINE_NAME = "AWSCompromisedKeyQuarantine"
+"""Refused by name, whatever the path or account in the ARN (a copy of the policy is still AWS's word)."""
 DENY_ALL = {
     "Version": "2012-10-17",
     "Statement": [{"Sid": "NoticeDeskQuarantine", "Effect": "Deny", "Action": "*", "Resource": "*"}],
@@ -52,7 +55,8 @@ class AccessKeyDeactivate(Action):
     title = "Deactivate a leaked access key (the default first step; reversible)"
     permissions = ("iam:UpdateAccessKey", "iam:ListAccessKeys")
     undo_note = "UpdateAccessKey Status=Active makes the key work again."
-    checklist_items = ("deactivate-key",)
+    triggers: ClassVar[Triggers] = {"key-owner": True, "persistence": False}
+    checklist_items = ("deactivate-key", "check-credentials")
 
     def proposes(self, finding: Finding) -> bool:
         return super().proposes(finding) and finding.data.get("status") != "Inactive"
@@ -84,6 +88,7 @@ class AccessKeyDelete(Action):
     permissions = ("iam:DeleteAccessKey", "iam:ListAccessKeys")
     reversible = False
     undo_note = "None: AWS cannot restore a deleted access key. Deactivate first, delete once nothing broke."
+    triggers: ClassVar[Triggers] = {"key-owner": False, "persistence": False}
     checklist_items = ("delete-exposed-key",)
     default = False
     second_step = True
@@ -121,7 +126,8 @@ class AccessKeyRotate(Action):
     title = "Rotate an application user's key: create a new one (secret shown once), deactivate the old"
     permissions = ("iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:ListAccessKeys")
     undo_note = "Reactivates the old key and deactivates the new one (nothing is deleted)."
-    checklist_items = ("deactivate-key",)
+    triggers: ClassVar[Triggers] = {"key-owner": False, "access-keys": False}
+    checklist_items = ("deactivate-key", "check-credentials")
     default = False
 
     def plan(self, finding: Finding, now: datetime) -> PlannedAction:
@@ -238,6 +244,9 @@ class UserQuarantine(_InlinePolicy):
     title = "Quarantine: an inline deny-all policy on the IAM user"
     permissions = ("iam:PutUserPolicy", "iam:DeleteUserPolicy", "iam:ListUserPolicies")
     policy_name = QUARANTINE_POLICY_NAME
+    triggers: ClassVar[Triggers] = {"persistence": False}
+    """A user created (or given a password) recently may be the intruder's, or a colleague's."""
+    default = False
 
     def document(self, now: datetime) -> dict[str, Any]:
         return DENY_ALL
@@ -248,7 +257,16 @@ class UserRevokeSessions(_InlinePolicy):
     title = "Revoke sessions: deny every request signed with a token issued before now"
     permissions = ("iam:PutUserPolicy", "iam:DeleteUserPolicy", "iam:ListUserPolicies")
     policy_name = REVOKE_POLICY_NAME
+    triggers: ClassVar[Triggers] = {"key-owner": True, "quarantine-policy": True}
     checklist_items = ("revoke-sessions",)
+
+    def proposes(self, finding: Finding) -> bool:
+        """The owner of the leaked key, named by the key's finding or by AWS's quarantine of the user."""
+        return (
+            finding.check in self.triggers
+            and finding.data.get("resource_type") in ("iam-user", "access-key")
+            and bool(finding.data.get("user_name"))
+        )
 
     def document(self, now: datetime) -> dict[str, Any]:
         issued_before = now.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -276,9 +294,12 @@ class LoginProfileRemove(Action):
         "None: a deleted password cannot be restored; CreateLoginProfile with a new password "
         "and PasswordResetRequired gives access back."
     )
+    triggers: ClassVar[Triggers] = {"persistence": False}
+    default = False
 
     def proposes(self, finding: Finding) -> bool:
-        return super().proposes(finding) and finding.data.get("login_profile") is not False
+        """A console password given recently (``login_profile``: when it was created)."""
+        return super().proposes(finding) and bool(finding.data.get("login_profile"))
 
     def plan(self, finding: Finding, now: datetime) -> PlannedAction:
         user = str(finding.data.get("user_name") or finding.resource_id)
@@ -291,7 +312,6 @@ class LoginProfileRemove(Action):
             [call],
             [],
             region=None,
-            default=finding.data.get("login_profile") is True,
         )
 
     def read(self, clients: Clients, planned: PlannedAction) -> State:
@@ -312,31 +332,37 @@ class LoginProfileRemove(Action):
 class DetachPolicy(Action):
     name = "detach-policy"
     resource_type = "iam-user"
-    title = "Detach a managed policy from an IAM user (refused for AWSCompromisedKeyQuarantine*)"
+    title = "Detach managed policies from an IAM user (refused for AWSCompromisedKeyQuarantine*)"
     permissions = ("iam:DetachUserPolicy", "iam:AttachUserPolicy", "iam:ListAttachedUserPolicies")
-    undo_note = "AttachUserPolicy attaches the policy again."
+    undo_note = "AttachUserPolicy attaches each policy again."
+    triggers: ClassVar[Triggers] = {"quarantine-policy": False}
+    """Planned for AWS's quarantine only to be refused at once: the plan warns whoever wants it gone."""
     default = False
 
     def proposes(self, finding: Finding) -> bool:
-        return super().proposes(finding) and bool(finding.data.get("policy_arn"))
+        return super().proposes(finding) and bool(finding.data.get("policy_arns"))
 
     def plan(self, finding: Finding, now: datetime) -> PlannedAction:
         user = str(finding.data.get("user_name") or finding.resource_id)
-        arn = str(finding.data["policy_arn"])
-        params = {"UserName": user, "PolicyArn": arn}
+        arns = sorted(str(arn) for arn in finding.data["policy_arns"])
+
+        def each(operation: str) -> list[Call]:
+            return [Call("iam", operation, None, {"UserName": user, "PolicyArn": arn}) for arn in arns]
+
         return planned(
             self,
             finding,
             user,
-            f"detach {arn} from IAM user {user}",
-            [Call("iam", "DetachUserPolicy", None, params)],
-            [Call("iam", "AttachUserPolicy", None, params)],
+            f"detach {', '.join(arn.rsplit('/', 1)[-1] for arn in arns)} from IAM user {user}",
+            each("DetachUserPolicy"),
+            each("AttachUserPolicy"),
             region=None,
-            policy_arn=arn,
+            policy_arns=arns,
         )
 
     def refusal(self, planned: PlannedAction) -> str | None:
-        if str(planned.params.get("policy_arn", "")).startswith(AWS_QUARANTINE_PREFIX):
+        names = [str(arn).rsplit("/", 1)[-1] for arn in planned.params.get("policy_arns", ())]
+        if any(name.startswith(AWS_QUARANTINE_NAME) for name in names):
             return (
                 "NoticeDesk never detaches AWSCompromisedKeyQuarantine*: AWS attached it to contain a "
                 "leaked key. Secure the account (rotate keys, remove what the attacker created), then "
@@ -351,7 +377,7 @@ class DetachPolicy(Action):
         return {"attached": sorted(policy["PolicyArn"] for policy in listed["AttachedPolicies"])}
 
     def achieved(self, planned: PlannedAction, state: State) -> bool:
-        return planned.params["policy_arn"] not in state["attached"]
+        return not set(planned.params["policy_arns"]) & set(state["attached"])
 
 
 IAM_ACTIONS: tuple[Action, ...] = (

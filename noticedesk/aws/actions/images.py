@@ -11,6 +11,7 @@ from noticedesk.aws.actions.base import (
     Clients,
     PlannedAction,
     State,
+    Triggers,
     planned,
     read_call,
 )
@@ -25,6 +26,7 @@ class AmiMakePrivate(Action):
     title = "Make a public AMI private (remove `all` from its launch permissions)"
     permissions = ("ec2:ModifyImageAttribute", "ec2:DescribeImageAttribute")
     undo_note = "ModifyImageAttribute adding `all` back makes the AMI public again."
+    triggers: ClassVar[Triggers] = {"public-amis": True}
     checklist_items = ("make-images-private",)
 
     def plan(self, finding: Finding, now: datetime) -> PlannedAction:
@@ -63,6 +65,7 @@ class EbsSnapshotMakePrivate(Action):
     title = "Make a public EBS snapshot private (remove `all` from createVolumePermission)"
     permissions = ("ec2:ModifySnapshotAttribute", "ec2:DescribeSnapshotAttribute")
     undo_note = "ModifySnapshotAttribute OperationType=add GroupNames=[all] makes it public again."
+    triggers: ClassVar[Triggers] = {"public-ebs-snapshots": True}
     checklist_items = ("make-images-private",)
 
     def plan(self, finding: Finding, now: datetime) -> PlannedAction:
@@ -114,13 +117,13 @@ class _RdsSnapshotMakePrivate(Action):
     operation: ClassVar[str]
     describe: ClassVar[str]
     id_param: ClassVar[str]
-    data_key: ClassVar[str]
     result_key: ClassVar[str]
     undo_note = "Modify…SnapshotAttribute ValuesToAdd=[all] makes the snapshot public again."
+    triggers: ClassVar[Triggers] = {"public-rds-snapshots": True}
     checklist_items = ("make-images-private",)
 
     def plan(self, finding: Finding, now: datetime) -> PlannedAction:
-        snapshot = str(finding.data.get(self.data_key) or finding.resource_id)
+        snapshot = str(finding.data.get("snapshot_id") or finding.resource_id)
 
         def change(values: str) -> Call:
             return Call(
@@ -168,7 +171,6 @@ class RdsSnapshotMakePrivate(_RdsSnapshotMakePrivate):
     operation = "ModifyDBSnapshotAttribute"
     describe = "DescribeDBSnapshotAttributes"
     id_param = "DBSnapshotIdentifier"
-    data_key = "db_snapshot_identifier"
     result_key = "DBSnapshotAttributesResult"
 
 
@@ -180,7 +182,6 @@ class RdsClusterSnapshotMakePrivate(_RdsSnapshotMakePrivate):
     operation = "ModifyDBClusterSnapshotAttribute"
     describe = "DescribeDBClusterSnapshotAttributes"
     id_param = "DBClusterSnapshotIdentifier"
-    data_key = "db_cluster_snapshot_identifier"
     result_key = "DBClusterSnapshotAttributesResult"
 
 
@@ -188,7 +189,10 @@ class _BlockPublicAccess(Action):
     """Region-wide block-public-access, proposed for a region finding or any public resource there."""
 
     resource_type = "region"
+    checklist_items = ("make-images-private",)
     setting: ClassVar[str]
+    finding_setting: ClassVar[str]
+    """``data.setting`` of the block-public-access check's finding for this switch."""
     triggered_by: ClassVar[str]
     enable: ClassVar[Call]
     get: ClassVar[str]
@@ -197,11 +201,11 @@ class _BlockPublicAccess(Action):
 
     def proposes(self, finding: Finding) -> bool:
         resource_type = finding.data.get("resource_type")
-        if finding.region is None:
+        if finding.region is None or finding.check not in self.triggers:
             return False
         if resource_type == self.triggered_by:
             return True
-        return resource_type == "region" and self.setting in (finding.data.get("setting"), finding.check)
+        return resource_type == "region" and finding.data.get("setting") == self.finding_setting
 
     def plan(self, finding: Finding, now: datetime) -> PlannedAction:
         region = str(finding.region)
@@ -242,7 +246,9 @@ class ImageBlockPublicAccess(_BlockPublicAccess):
     )
     undo_note = "DisableImageBlockPublicAccess (only if it was off before)."
     setting = "image-block-public-access"
+    finding_setting = "images"
     triggered_by = "ami"
+    triggers: ClassVar[Triggers] = {"block-public-access": True, "public-amis": True}
     enable = Call(
         "ec2", "EnableImageBlockPublicAccess", None, {"ImageBlockPublicAccessState": "block-new-sharing"}
     )
@@ -268,7 +274,9 @@ class SnapshotBlockPublicAccess(_BlockPublicAccess):
     )
     undo_note = "Puts back the state read before: DisableSnapshotBlockPublicAccess, or the earlier mode."
     setting = "snapshot-block-public-access"
+    finding_setting = "snapshots"
     triggered_by = "ebs-snapshot"
+    triggers: ClassVar[Triggers] = {"block-public-access": True, "public-ebs-snapshots": True}
     enable = Call("ec2", "EnableSnapshotBlockPublicAccess", None, {"State": "block-all-sharing"})
     get = "GetSnapshotBlockPublicAccessState"
     state_key = "State"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from noticedesk.aws.actions.base import (
     Action,
@@ -12,6 +12,7 @@ from noticedesk.aws.actions.base import (
     Clients,
     PlannedAction,
     State,
+    Triggers,
     partial_failure,
     planned,
     read_call,
@@ -29,8 +30,14 @@ def _instance_id(finding: Finding) -> str:
 
 
 def _unexpected(finding: Finding) -> bool:
-    """An instance nobody launched on purpose (crypto-mining), as opposed to a reported one."""
-    return bool(finding.data.get("unexpected"))
+    """An instance with the miner's signature (accelerated type, unusual region, spot), per the
+    ``instances`` check; one that is only recent is worth a look, not a default stop."""
+    return finding.check == "instances" and bool(finding.data.get("unexpected"))
+
+
+def _names_an_instance(finding: Finding) -> bool:
+    """Findings about a reported IP no instance holds, or an unfulfilled spot request, name none."""
+    return bool(finding.data.get("instance_id"))
 
 
 def _describe(clients: Clients, planned: PlannedAction) -> dict[str, Any]:
@@ -68,10 +75,11 @@ class InstanceIsolate(Action):
         "Puts the instance's (and each secondary interface's) previous security groups back; "
         "the evidence snapshots and the quarantine group are kept."
     )
-    checklist_items = ("stop-activity",)
+    triggers: ClassVar[Triggers] = {"abuse-target": True}
+    checklist_items = ("stop-activity", "malware-forensic-snapshot")
 
     def proposes(self, finding: Finding) -> bool:
-        return super().proposes(finding) and not _unexpected(finding)
+        return super().proposes(finding) and _names_an_instance(finding)
 
     def plan(self, finding: Finding, now: datetime) -> PlannedAction:
         instance, region = _instance_id(finding), finding.region
@@ -267,7 +275,11 @@ class InstanceStop(Action):
     title = "Stop an instance (the default for unexpected instances; optional after isolating)"
     permissions = ("ec2:StopInstances", "ec2:StartInstances", "ec2:DescribeInstances")
     undo_note = "StartInstances starts it again (a new public IP unless it has an Elastic IP)."
+    triggers: ClassVar[Triggers] = {"instances": True, "abuse-target": False}
     checklist_items = ("stop-activity",)
+
+    def proposes(self, finding: Finding) -> bool:
+        return super().proposes(finding) and _names_an_instance(finding)
 
     def plan(self, finding: Finding, now: datetime) -> PlannedAction:
         instance = _instance_id(finding)
@@ -298,12 +310,13 @@ class InstanceTerminate(Action):
     permissions = ("ec2:TerminateInstances", "ec2:DescribeInstances")
     reversible = False
     undo_note = "None: a terminated instance and its instance-store data are gone for good."
+    triggers: ClassVar[Triggers] = {"instances": False}
     checklist_items = ("remove-unknown-resources",)
     default = False
     second_step = True
 
     def proposes(self, finding: Finding) -> bool:
-        return super().proposes(finding) and _unexpected(finding)
+        return super().proposes(finding) and _names_an_instance(finding) and _unexpected(finding)
 
     def plan(self, finding: Finding, now: datetime) -> PlannedAction:
         instance = _instance_id(finding)

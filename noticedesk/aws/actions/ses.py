@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from noticedesk.aws.actions.base import (
     Action,
@@ -12,6 +12,7 @@ from noticedesk.aws.actions.base import (
     Clients,
     PlannedAction,
     State,
+    Triggers,
     error_code,
     planned,
     read_call,
@@ -35,8 +36,14 @@ class SesPauseSending(Action):
     title = "Pause SES sending for the account in one region"
     permissions = ("ses:PutAccountSendingAttributes", "ses:GetAccount")
     undo_note = "PutAccountSendingAttributes SendingEnabled=true (works for a manual pause, not an AWS one)."
-    checklist_items = ("pause-sending",)
+    triggers: ClassVar[Triggers] = {"ses-account": False, "ses-reputation": False}
+    """Never a default: it stops transactional mail too; a person decides (the runbook holds bulk sends)."""
+    checklist_items = ("pause-bulk-sends",)
     default = False
+
+    def proposes(self, finding: Finding) -> bool:
+        """Not when SES (or AWS) has already paused sending in that region."""
+        return super().proposes(finding) and finding.data.get("sending_enabled") is not False
 
     def plan(self, finding: Finding, now: datetime) -> PlannedAction:
         def sending(enabled: bool) -> Call:
@@ -49,7 +56,6 @@ class SesPauseSending(Action):
             f"pause SES sending in {finding.region}",
             [sending(False)],
             [sending(True)],
-            default=bool(finding.data.get("sending_abused")),
         )
 
     def read(self, clients: Clients, planned: PlannedAction) -> State:
@@ -65,7 +71,8 @@ class SesAccountSuppression(Action):
     title = "Enable the account-level suppression list for BOUNCE and COMPLAINT"
     permissions = ("ses:PutAccountSuppressionAttributes", "ses:GetAccount")
     undo_note = "PutAccountSuppressionAttributes with the reasons read before."
-    checklist_items = ("enable-suppression",)
+    triggers: ClassVar[Triggers] = {"ses-suppression": True}
+    checklist_items = ("account-suppression-list",)
 
     def proposes(self, finding: Finding) -> bool:
         enabled = set(finding.data.get("suppressed_reasons") or ())
@@ -137,6 +144,9 @@ class SesSuppressAddresses(Action):
         "ses:DeleteSuppressedDestination",
     )
     undo_note = "DeleteSuppressedDestination for each address that was not suppressed before."
+    triggers: ClassVar[Triggers] = {"ses-suppression": True}
+    """Only a finding that lists ``addresses``: no check reads them yet (the SES feedback loop has them)."""
+    checklist_items = ("suppress-bounced", "suppress-complained")
 
     def proposes(self, finding: Finding) -> bool:
         return super().proposes(finding) and bool(_addresses(finding))

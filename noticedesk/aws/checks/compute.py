@@ -33,6 +33,7 @@ def judge_instances(check: Check, gathered: Gathered, context: Context) -> list[
                 reasons.append(f"launched {instance.launched:%Y-%m-%d %H:%M} UTC")
             if instance.lifecycle == "spot":
                 reasons.append("spot instance")
+            alarming = bool(ACCELERATED.match(instance.type) or (usual and region not in usual))
             facts = {
                 "instance_id": instance.id,
                 "instance_type": instance.type,
@@ -43,9 +44,10 @@ def judge_instances(check: Check, gathered: Gathered, context: Context) -> list[
                 "public_ip": instance.public_ip,
                 "instance_profile": instance.instance_profile,
                 "reasons": reasons,
+                "unexpected": alarming or instance.lifecycle == "spot",
+                # The miner's signature; only recent is worth a look, not a default stop (fixes read it).
             }
             if reasons:
-                alarming = ACCELERATED.match(instance.type) or (usual and region not in usual)
                 severity: Severity = "high" if alarming else "medium"
                 findings.append(
                     check.fail(

@@ -15,6 +15,7 @@ BOUNCE_LIMIT = 0.05
 """AWS reviews at 10 % and asks senders to stay under 5 %."""
 COMPLAINT_LIMIT = 0.001
 """AWS reviews at 0.5 % and asks senders to stay under 0.1 %."""
+SUPPRESSED = ("BOUNCE", "COMPLAINT")
 
 
 def _standings(check: Check, gathered: Gathered, findings: list[Finding]) -> list[tuple[str, SesStanding]]:
@@ -54,6 +55,25 @@ def judge_ses_account(check: Check, gathered: Gathered, context: Context) -> lis
             severity: Severity = "critical" if status == "SHUTDOWN" else "high"
             findings.append(check.fail(gathered, region, "ses-account", region, text, severity, **data))
         else:
+            findings.append(check.passed(gathered, region, "ses-account", region, text, **data))
+    return findings
+
+
+def judge_ses_suppression(check: Check, gathered: Gathered, context: Context) -> list[Finding]:
+    findings: list[Finding] = []
+    for region, standing in _standings(check, gathered, findings):
+        account = standing.account
+        if isinstance(account, GatherError):
+            findings.append(check.error(gathered, region, "ses-account", region, account))
+            continue
+        reasons = sorted((account.get("SuppressionAttributes") or {}).get("SuppressedReasons", []))
+        missing = [reason for reason in SUPPRESSED if reason not in reasons]
+        data: dict[str, Any] = {"suppressed_reasons": reasons}
+        if missing:
+            text = f"SES in {region}: the account-level suppression list ignores {' and '.join(missing)}"
+            findings.append(check.fail(gathered, region, "ses-account", region, text, **data))
+        else:
+            text = f"SES in {region}: addresses that bounce or complain are suppressed account-wide"
             findings.append(check.passed(gathered, region, "ses-account", region, text, **data))
     return findings
 
@@ -129,6 +149,12 @@ CHECKS = (
         "Under review or probation, SES pauses sending when the rates stay high.",
         "Answer the review case with what was fixed; fix the cause before asking to resume.",
         ("ses:GetAccount",), ("ses",), judge_ses_account, KINDS,
+    ),
+    Check(
+        "ses-suppression", "SES account-level suppression list for bounces and complaints", "medium",
+        "Without it, SES keeps sending to addresses that bounced or complained, and the rates climb.",
+        "Turn on the account-level suppression list for BOUNCE and COMPLAINT.",
+        ("ses:GetAccount",), ("ses",), judge_ses_suppression, KINDS,
     ),
     Check(
         "ses-reputation", "SES bounce and complaint rates (CloudWatch Reputation.*)", "high",
