@@ -59,6 +59,8 @@ class DiagnoseConfig(_Section):
     trusted_accounts: list[str] = Field(default_factory=list)
     """Other accounts that roles may trust without being flagged (e.g. your organisation's)."""
     concurrency: int = Field(default=16, ge=1, le=64)
+    role_name: str | None = None
+    """Role assumed in the case's account to read it (``--role-name`` wins; None: own credentials)."""
 
 
 class FixesConfig(_Section):

@@ -16,7 +16,8 @@ from noticedesk.aws.remediation import ApplyRequest, Remediation, RunReport
 from noticedesk.config import FixesConfig
 from noticedesk.store.tables import cases, checklist_items, findings
 
-ACCOUNT = "111122223333"
+ACCOUNT = "123456789012"
+"""moto's default account: the one the testing credentials belong to (no role is assumed here)."""
 
 
 def make_case(

@@ -250,3 +250,23 @@ def test_docs_name_every_action_and_command() -> None:
         assert command.help and f"fix {name}" in docs
     assert actions_command.help and "noticedesk actions" in docs
     assert policy_fix.help and "policy fix" in docs
+
+
+def test_an_unparsable_answer_is_an_action_failure_not_a_crash() -> None:
+    """A proxy's (or moto server's) HTML 500 page: botocore raises a parser error, not a ClientError."""
+    from botocore.parsers import ResponseParserError
+
+    from noticedesk.aws.actions.base import ActionFailed, Call, run_call
+
+    class HtmlAnswers:
+        def client(self, service: str, region: str | None = None, account_id: str | None = None) -> object:
+            class Client:
+                def get_image_block_public_access_state(self) -> None:
+                    raise ResponseParserError("invalid XML received: b'<!doctype html>\\n<html lang=en>'")
+
+            return Client()
+
+    call = Call("ec2", "GetImageBlockPublicAccessState", "us-east-1", {})
+    with pytest.raises(ActionFailed, match="HTML error page") as failed:
+        run_call(HtmlAnswers(), call, ACCOUNT)
+    assert "<" not in str(failed.value)

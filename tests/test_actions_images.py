@@ -186,3 +186,19 @@ def test_snapshot_block_public_access_undo_puts_back_the_earlier_mode(
             "params": {"State": "block-new-sharing"},
         }
     ]
+
+
+def test_a_call_the_endpoint_cannot_answer_fails_the_action_and_the_run_goes_on_to_report(
+    aws: ClientFactory, sqlite_engine: Engine, now: datetime, public_things: dict[str, str]
+) -> None:
+    """moto lacks block-public-access: in process it raises NotImplementedError, as a server it answers
+    an HTML page botocore cannot parse. Either way the action fails, recorded, and nothing crashes."""
+    case_id = make_case(sqlite_engine, now)
+    image = public_things["image"]
+    add_findings(sqlite_engine, case_id, now, [finding("ami", image, REGION, image_id=image)])
+    report = apply_all(remediation(sqlite_engine, aws, now), case_id, keep_going=True)
+    assert [(r.action, r.status) for r in report.results] == [
+        ("ami-make-private", "applied"),
+        ("ami-block-public-access", "failed"),
+    ]
+    assert "could not read the resource before acting" in (report.results[1].error or "")

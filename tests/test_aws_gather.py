@@ -256,3 +256,20 @@ def _events(page: dict[str, object]) -> dict[str, object]:
         for event in page["Events"]  # type: ignore[attr-defined]
     ]
     return {"Events": events, **({"NextToken": page["NextToken"]} if "NextToken" in page else {})}
+
+
+def test_an_html_error_page_is_named_not_quoted() -> None:
+    """moto's server (and some proxies) answer a call they lack with an HTML 500 page."""
+    from botocore.exceptions import ClientError
+    from botocore.parsers import ResponseParserError
+
+    from noticedesk.aws.gather import classify
+
+    page = "<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n<h1>Internal</h1>"
+    server = ClientError({"Error": {"Code": "500", "Message": page}}, "LookupEvents")
+    unparsable = ResponseParserError(f"Unable to parse response, invalid XML received: b'{page}'")
+    for error in (server, unparsable):
+        failure = classify("cloudtrail", "LookupEvents", "us-west-2", error)
+        assert "HTML error page" in failure.message and "<" not in failure.describe()
+    plain = ClientError({"Error": {"Code": "AccessDenied", "Message": "no\n  way"}}, "LookupEvents")
+    assert classify("cloudtrail", "LookupEvents", None, plain).message == "AccessDenied: no way"

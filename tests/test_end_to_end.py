@@ -224,7 +224,7 @@ def test_leaked_key_notice_to_reply(
     assert all(row.verified and row.override["by"] == "e2e" for row in rows)
 
     ticked = _checklist(sqlite_engine, case_id)
-    for step in ("deactivate-key", "revoke-sessions", "make-images-private"):
+    for step in ("confirm-notice", "deactivate-key", "revoke-sessions", "make-images-private"):
         assert ticked[step] == "e2e", (step, ticked)
     assert ticked["delete-exposed-key"] is None  # a second step, never in the default run
     assert ticked["remove-unknown-resources"] is None  # stopping is not terminating

@@ -186,3 +186,20 @@ def test_applied_actions_are_not_run_twice_and_undone_ones_are_planned_anew(
     runner.undo(first.results[0].id, confirmed=True, requested_by="tester")
     again = runner.plan(case_id)
     assert again[0].id == f"A-{case_id}-{len(again) + 1}" and again[0].status == "planned"
+
+
+def test_the_override_ticks_the_confirm_step_a_verified_notice_does_not(
+    aws: ClientFactory, sqlite_engine: Engine, now: datetime
+) -> None:
+    from noticedesk.cases.queries import get_case
+
+    for authenticity, expected in (("unverified", "yamada"), ("verified", None)):
+        case_id = make_case(sqlite_engine, now, authenticity=authenticity, checklist=("confirm-notice",))
+        dry = remediation(sqlite_engine, aws, now).apply(
+            case_id, ApplyRequest(verified_override=True, requested_by="yamada")
+        )
+        assert dry.dry_run and get_case(sqlite_engine, case_id).checklist[0].done_by is None
+        remediation(sqlite_engine, aws, now).apply(
+            case_id, ApplyRequest(confirmed=True, verified_override=True, requested_by="yamada")
+        )
+        assert get_case(sqlite_engine, case_id).checklist[0].done_by == expected

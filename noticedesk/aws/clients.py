@@ -1,7 +1,9 @@
 """The one way NoticeDesk gets a boto3 client: account, region, role → client with standard retries.
 
 Credentials, profiles and ``AWS_ENDPOINT_URL`` come from the standard boto3 chain. For another
-account, a role is assumed (``role_name`` in that account) and its clients act there.
+account, a role is assumed (``role_name`` in that account) and its clients act there. Without a
+role, a client for a named account is only handed out when the credentials belong to that
+account: a case about account A must never be diagnosed or fixed in account B by mistake.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ from typing import Any
 
 import boto3
 from botocore.config import Config as BotoConfig
+from botocore.exceptions import BotoCoreError, ClientError
+
+from noticedesk.errors import AwsError
 
 RETRIES = BotoConfig(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
 
@@ -27,6 +32,7 @@ class ClientFactory:
     _sessions: dict[str, boto3.Session] = field(default_factory=dict, repr=False)
     _clients: dict[tuple[str, str, str], Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _own_account: str | None = field(default=None, init=False, repr=False)
     calls: int = field(default=0, init=False)
     """AWS API calls made through this factory's clients (retries not counted), for benchmarks."""
 
@@ -36,9 +42,32 @@ class ClientFactory:
                 self._sessions[""] = boto3.Session(profile_name=self.profile)
             return self._sessions[""]
 
+    def own_account(self) -> str:
+        """The account the base credentials belong to (asked once)."""
+        with self._lock:
+            known = self._own_account
+        if known is not None:
+            return known
+        try:
+            sts = self._base().client("sts", region_name=self.default_region, config=RETRIES)
+            account = str(sts.get_caller_identity()["Account"])
+        except (ClientError, BotoCoreError) as error:
+            raise AwsError(f"cannot tell which account the AWS credentials belong to: {error}") from error
+        with self._lock:
+            self._own_account = account
+        return account
+
     def session(self, account_id: str | None = None) -> boto3.Session:
         """The session for an account: the base credentials, or a role assumed into that account."""
-        if account_id is None or self.role_name is None:
+        if account_id is None:
+            return self._base()
+        if self.role_name is None:
+            own = self.own_account()
+            if own != account_id:
+                raise AwsError(
+                    f"the AWS credentials are for account {own}, not {account_id}: give a role to assume "
+                    f"in {account_id} (diagnose --role-name, or role_name in [diagnose] / [fixes])"
+                )
             return self._base()
         with self._lock:
             cached = self._sessions.get(account_id)

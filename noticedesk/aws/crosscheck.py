@@ -14,6 +14,7 @@ from typing import Any, Literal, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from noticedesk.errors import AwsError
 from noticedesk.notices.rules import RuleTable, rule_table
 
 CheckStatus = Literal["confirmed", "not-found", "not-checked"]
@@ -52,6 +53,8 @@ def _not_checked(source: Literal["health", "support"], error: Exception) -> Cros
             why = f"access denied ({code}): the credentials need {action}"
         else:
             why = f"AWS refused the call ({code or 'unknown error'})"
+    elif isinstance(error, AwsError):
+        why = str(error)  # e.g. credentials of another account and no role to assume
     else:
         why = f"AWS not reachable with these credentials ({error.__class__.__name__})"
     return CrossCheck(source, "not-checked", why, {"error": error.__class__.__name__})
@@ -67,7 +70,7 @@ def check_support_case(clients: Clients, account_id: str | None, case_ref: str |
     try:
         support = clients.client("support", GLOBAL_REGION, account_id)
         found = support.describe_cases(displayId=case_ref, includeResolvedCases=True, language="en")
-    except (ClientError, BotoCoreError) as error:
+    except (ClientError, BotoCoreError, AwsError) as error:
         return _not_checked("support", error)
     for case in found.get("cases", []):
         return CrossCheck(
@@ -94,7 +97,7 @@ def check_health_event(clients: Clients, account_id: str | None, kind: str, sinc
             filter={"startTimes": [{"from": since - LOOKBACK}]}
         )
         events = [event for page in pages for event in page.get("events", [])]
-    except (ClientError, BotoCoreError) as error:
+    except (ClientError, BotoCoreError, AwsError) as error:
         return _not_checked("health", error)
     matching = [event for event in events if str(event.get("eventTypeCode", "")).startswith(prefixes)]
     if not matching:

@@ -2,7 +2,8 @@
 
 In order, and nowhere else:
 1. authenticity gate — the case's notice must be ``verified``, or a person says they checked it
-   (``--i-have-verified-this-notice``), which is recorded with their name;
+   (``--i-have-verified-this-notice``), which is recorded with their name and ticks the runbook's
+   ``confirm-notice`` step;
 2. blast-radius limit — no more than ``[fixes] max_resources_per_run`` resources in one run;
 3. explicit confirmation — without it, nothing is called: the plan is returned as a dry run;
 4. per action: refusals (never detach AWS's quarantine; second steps run alone), the intent
@@ -44,6 +45,8 @@ from noticedesk.store.tables import cases, checklist_items, findings
 
 log = logging.getLogger(__name__)
 OVERRIDE_REASON = "notice not verified"
+CONFIRM_STEP = "confirm-notice"
+"""The runbook step a person completes by passing ``--i-have-verified-this-notice``."""
 ACTIVE_STATUSES = ("new", "acknowledged", "diagnosing")
 Reveal = Callable[[str, str], None]
 
@@ -105,6 +108,8 @@ class Remediation:
         report = RunReport(case_id, not request.confirmed, selected, skipped=skipped, override=override)
         if not request.confirmed:
             return report
+        if override is not None:
+            self._tick_open(case_id, CONFIRM_STEP, request.requested_by)
         for position, record in enumerate(selected):
             result = self._apply_one(record, selected, request.requested_by, override)
             report.results.append(result)
@@ -188,6 +193,19 @@ class Remediation:
             ]
             if not pending:
                 check_item(self.engine, done.case_id, item, who, self.now())
+
+    def _tick_open(self, case_id: int, item: str, who: str) -> None:
+        """Tick one runbook step if the case has it and it is still open."""
+        with self.engine.connect() as connection:
+            still_open = connection.execute(
+                select(checklist_items.c.id).where(
+                    checklist_items.c.case_id == case_id,
+                    checklist_items.c.item_key == item,
+                    checklist_items.c.done_at.is_(None),
+                )
+            ).first()
+        if still_open is not None:
+            check_item(self.engine, case_id, item, who, self.now())
 
     def undo(self, action_id: str, confirmed: bool, requested_by: str) -> tuple[ActionRecord, bool]:
         """Revert one applied action; without confirmation, return it unchanged (a dry run)."""

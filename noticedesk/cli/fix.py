@@ -73,11 +73,38 @@ def plan(app: App, case_id: int, as_json: bool) -> None:
         for record in records:
             echo_json(record.to_json())
         return
-    _print_records(app, f"Case {case_id}: {len(records)} proposed action(s)", records)
-    app.console.print(
-        "Optional actions run only when named with --action. Apply with: "
-        f"noticedesk fix apply {case_id} --yes"
+    _print_plan(app, case_id, records)
+
+
+def _print_plan(app: App, case_id: int, records: list[ActionRecord]) -> None:
+    """What `fix apply --yes` does in full; the optional actions and the refusals in short."""
+    defaults = [r for r in records if r.plan.default and r.status != "refused"]
+    optional = [r for r in records if not r.plan.default and r.status != "refused"]
+    refused = [r for r in records if r.status == "refused"]
+    _print_records(
+        app, f"Case {case_id}: {len(defaults)} action(s) `fix apply {case_id} --yes` runs", defaults
     )
+    if optional:
+        table = Table(
+            title=f"{len(optional)} optional action(s): name them with --action ID", show_lines=False
+        )
+        for column in ("id", "action", "status", "resource", "region", "undo"):
+            table.add_column(column, overflow="fold")
+        for record in optional:
+            plan = record.plan
+            table.add_row(
+                record.id,
+                plan.action,
+                record.status,
+                str(mask_secrets(plan.resource_id)),
+                plan.region or "global",
+                "yes" if plan.undo else "[bold]none[/] (irreversible)",
+            )
+        app.console.print(table)
+    for record in refused:
+        where = mask_secrets(record.plan.resource_id)
+        app.console.print(f"[yellow]refused[/] {record.id} {record.action} on {where}: {record.error}")
+    app.console.print(f"Nothing was changed. Details of every action: noticedesk fix plan {case_id} --json")
 
 
 @fix_group.command("apply")

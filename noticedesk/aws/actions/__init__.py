@@ -1,7 +1,9 @@
 """The catalogue of fixes (Cloud Custodian style): small actions in one registry, applied by one runner.
 
 ``propose`` turns a case's failing findings into planned actions, in the catalogue's order (deactivate
-before delete, make private before block-public-access, isolate before stop). It is pure. Which
+before delete, isolate before stop, containment before the region-wide guard rails, so that a
+guard rail an account cannot switch on does not hold back the fixes that stop the damage).
+It is pure. Which
 diagnosis check calls for which action is each action's ``triggers`` table.
 """
 
@@ -13,13 +15,13 @@ from datetime import datetime
 
 from noticedesk.aws.actions.base import Action, Call, Outcome, PlannedAction, mask_secrets
 from noticedesk.aws.actions.iam import IAM_ACTIONS
-from noticedesk.aws.actions.images import IMAGE_ACTIONS
+from noticedesk.aws.actions.images import GUARD_RAILS, IMAGE_ACTIONS
 from noticedesk.aws.actions.instances import INSTANCE_ACTIONS
 from noticedesk.aws.actions.ses import SES_ACTIONS
 from noticedesk.aws.findings import Finding
 from noticedesk.errors import NotFoundError
 
-ACTIONS: tuple[Action, ...] = (*IAM_ACTIONS, *IMAGE_ACTIONS, *INSTANCE_ACTIONS, *SES_ACTIONS)
+ACTIONS: tuple[Action, ...] = (*IAM_ACTIONS, *IMAGE_ACTIONS, *INSTANCE_ACTIONS, *SES_ACTIONS, *GUARD_RAILS)
 _BY_NAME = {action.name: action for action in ACTIONS}
 _ORDER = {action.name: position for position, action in enumerate(ACTIONS)}
 

@@ -16,9 +16,11 @@ from datetime import datetime
 from typing import Any, ClassVar, Literal, Protocol
 
 from botocore import xform_name
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from noticedesk.aws.findings import Finding, mask_key
+from noticedesk.aws.gather import AWS_FAILURES, brief
+from noticedesk.errors import AwsError
 
 OutcomeStatus = Literal["applied", "failed", "refused"]
 State = dict[str, Any]
@@ -105,11 +107,13 @@ class ActionFailed(Exception):
 
 def run_call(clients: Clients, call: Call, account_id: str | None) -> dict[str, Any]:
     """Make one call. Never with ``DryRun``: a dry run that passes proves nothing (accounts on hold)."""
-    client = clients.client(call.service, call.region, account_id)
     try:
+        # Getting the client may assume a role or find the credentials are another account's.
+        client = clients.client(call.service, call.region, account_id)
         response: dict[str, Any] = getattr(client, xform_name(call.operation))(**call.params)
-    except (ClientError, BotoCoreError) as error:
-        raise ActionFailed(f"{call.service}.{call.operation}: {error}") from error
+    except (*AWS_FAILURES, AwsError) as error:
+        # Unparsable answers (a proxy's or a fake AWS's HTML page) fail the action like an AWS error.
+        raise ActionFailed(f"{call.service}.{call.operation}: {brief(str(error))}") from error
     return response
 
 

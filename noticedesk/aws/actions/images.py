@@ -293,6 +293,6 @@ IMAGE_ACTIONS: tuple[Action, ...] = (
     EbsSnapshotMakePrivate(),
     RdsSnapshotMakePrivate(),
     RdsClusterSnapshotMakePrivate(),
-    ImageBlockPublicAccess(),
-    SnapshotBlockPublicAccess(),
 )
+GUARD_RAILS: tuple[Action, ...] = (ImageBlockPublicAccess(), SnapshotBlockPublicAccess())
+"""Region-wide switches that keep it from happening again: they run after every containing fix."""

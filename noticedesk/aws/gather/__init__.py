@@ -9,6 +9,7 @@ which the checks report as ``error``, never ``pass``.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -39,6 +40,17 @@ NOT_ENABLED = frozenset(
 THROTTLED = frozenset(
     {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
 )
+_HTML_PAGE = re.compile(r"<!doctype html|<html", re.IGNORECASE)
+
+
+def brief(text: str) -> str:
+    """The reason on one short line; an HTML error page (from a proxy, or a fake AWS that lacks the
+    call) is named, not quoted into every finding."""
+    if _HTML_PAGE.search(text):
+        return (
+            "the endpoint answered with an HTML error page, not an AWS answer (a fake AWS may lack this call)"
+        )
+    return " ".join(text.split())[:200]
 
 
 @dataclass(frozen=True)
@@ -82,11 +94,11 @@ def classify(service: str, operation: str, region: str | None, error: BaseExcept
             kind = "not-implemented"
         else:
             kind = "aws-error"
-        return GatherError(service, operation, region, kind, f"{code}: {message[:200]}")
+        return GatherError(service, operation, region, kind, f"{code}: {brief(message)}")
     if isinstance(error, NotImplementedError):
-        return GatherError(service, operation, region, "not-implemented", str(error)[:200])
+        return GatherError(service, operation, region, "not-implemented", brief(str(error)))
     if isinstance(error, (BotoCoreError, ResponseParserError)):
-        return GatherError(service, operation, region, "connection", str(error)[:200])
+        return GatherError(service, operation, region, "connection", brief(str(error)))
     raise error
 
 

@@ -1,0 +1,67 @@
+"""The client factory never lets a case about one account touch another by mistake."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+from fixes_helpers import add_findings, apply_all, finding, make_case, remediation
+from moto import mock_aws
+from sqlalchemy import Engine, update
+
+from noticedesk.aws.clients import ClientFactory
+from noticedesk.aws.crosscheck import check_support_case
+from noticedesk.errors import AwsError
+from noticedesk.store.tables import cases, findings
+
+OWN = "123456789012"  # moto's default account: the one the testing credentials belong to
+OTHER = "111122223333"
+
+
+@pytest.fixture
+def moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    with mock_aws():
+        yield
+
+
+def test_own_account_without_a_role_another_only_with_one(moto: None) -> None:
+    factory = ClientFactory()
+    assert factory.own_account() == OWN
+    factory.client("iam", None, OWN).list_users()
+    factory.client("iam").list_users()  # no account named: the credentials' own
+    with pytest.raises(AwsError, match=f"credentials are for account {OWN}, not {OTHER}.*role"):
+        factory.client("iam", None, OTHER)
+    ClientFactory(role_name="noticedesk").client("iam", None, OTHER).list_users()
+
+
+def test_a_fix_for_another_account_fails_before_any_call(
+    moto: None, sqlite_engine: Engine, now: datetime
+) -> None:
+    factory = ClientFactory()
+    iam = factory.client("iam")
+    iam.create_user(UserName="ci")
+    key = iam.create_access_key(UserName="ci")["AccessKey"]["AccessKeyId"]
+    case_id = make_case(sqlite_engine, now)
+    add_findings(
+        sqlite_engine, case_id, now, [finding("access-key", key, None, access_key_id=key, user_name="ci")]
+    )
+    with sqlite_engine.begin() as connection:  # the notice named another account than the credentials'
+        connection.execute(update(findings).values(account_id=OTHER))
+        connection.execute(update(cases).values(account_id=OTHER))
+    [result] = apply_all(remediation(sqlite_engine, factory, now), case_id).results[:1]
+    assert result.status == "failed" and f"not {OTHER}" in (result.error or "")
+    assert iam.list_access_keys(UserName="ci")["AccessKeyMetadata"][0]["Status"] == "Active"
+
+
+def test_cross_check_with_another_accounts_credentials_is_not_checked(moto: None) -> None:
+    checked = check_support_case(ClientFactory(), OTHER, "177012345600")
+    assert checked.status == "not-checked" and f"not {OTHER}" in checked.detail
