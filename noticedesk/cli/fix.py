@@ -48,13 +48,16 @@ def _print_records(app: App, title: str, records: list[ActionRecord]) -> None:
         table.add_row(
             record.id,
             plan.action,
-            status + (f"\n{record.error}" if record.error else ""),
+            status,
             str(mask_secrets(plan.resource_id)),
             plan.region or "global",
             _operations(plan.calls),
             undo,
         )
     app.console.print(table)
+    for record in records:
+        if record.error:  # below the table: a sentence wrapped into a narrow column is hard to read
+            app.console.print(f"  {record.id} {record.status}: {mask_secrets(record.error)}")
 
 
 @click.group("fix")

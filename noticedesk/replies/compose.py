@@ -26,6 +26,8 @@ from noticedesk.replies.phrasebook import (
 )
 
 Style = Literal["text", "md"]
+CONFIRM_STEP = "confirm-notice"
+"""Ticked when a person confirmed the notice (``fix apply --i-have-verified-this-notice``, or by hand)."""
 _PREFIX = re.compile(r"^\s*(?:(?:re|fwd?|aw|転送)\s*[:：]\s*)+", re.IGNORECASE)
 _NO_REPLY = re.compile(r"^no-?reply", re.IGNORECASE)
 
@@ -305,7 +307,8 @@ def _clock_warnings(context: ReplyContext, now: datetime) -> list[str]:
     if case.reply_by is not None and case.reply_by < now:
         hours = (now - case.reply_by).total_seconds() / 3600
         warnings.append(f"The reply-by time ({utc(case.reply_by)}) passed {hours:.0f} h ago: send this soon.")
-    if case.authenticity != "verified":
+    confirmed = any(item.key == CONFIRM_STEP and item.done_at for item in context.checklist)
+    if case.authenticity != "verified" and not confirmed:
         warnings.append(
             f"The notice's authenticity is {case.authenticity!r}, not 'verified': confirm it is genuine "
             "(Support Center, Health dashboard) before you reply."

@@ -272,3 +272,13 @@ def test_nothing_in_a_draft_or_summary_is_invented(
         assert_nothing_invented(text, context)
     for lang in ("en", "ja"):
         assert_nothing_invented(compose_summary(context, lang, NOW), context)  # type: ignore[arg-type]
+
+
+def test_an_unverified_notice_is_flagged_until_a_person_confirmed_it() -> None:
+    unverified = _case("account-compromised", authenticity="unverified")
+    step = ChecklistItem("confirm-notice", "Confirm the notice", "通知を確認", None, None)
+    flagged = compose_reply(_context("account-compromised", case=unverified, checklist=(step,)), NOW)
+    assert any("authenticity is 'unverified'" in warning for warning in flagged.warnings)
+    done = ChecklistItem("confirm-notice", "Confirm the notice", "通知を確認", NOW, "sato")
+    confirmed = compose_reply(_context("account-compromised", case=unverified, checklist=(done,)), NOW)
+    assert not any("authenticity" in warning for warning in confirmed.warnings)
