@@ -169,6 +169,13 @@ def test_reported_instance_is_isolated_not_stopped_and_never_terminated() -> Non
     assert {plan.action: plan.default for plan in propose([recent], NOW)} == {"instance-stop": False}
 
 
+def test_a_miner_is_stopped_by_default_only_in_a_compromise_case() -> None:
+    miner = SAMPLE["instance"]
+    for kind, default in (("account-compromised", True), ("abuse-report", False), (None, True)):
+        [stop] = [plan for plan in propose([miner], NOW, kind) if plan.action == "instance-stop"]
+        assert stop.default is default, kind
+
+
 def test_a_default_wins_when_two_checks_call_for_the_same_change() -> None:
     new_key = _finding(
         "access-key", KEY, None, check="persistence", access_key_id=KEY, user_name="u", status="Active"

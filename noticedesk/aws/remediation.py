@@ -89,9 +89,10 @@ class Remediation:
     def plan(self, case_id: int) -> list[ActionRecord]:
         """The actions the case's latest diagnosis calls for (stored as `planned`, nothing applied)."""
         with self.engine.begin() as connection:
-            if connection.execute(select(cases.c.id).where(cases.c.id == case_id)).first() is None:
+            kind = connection.execute(select(cases.c.kind).where(cases.c.id == case_id)).scalar()
+            if kind is None:
                 raise NotFoundError(f"no case {case_id}")
-            proposals = propose(latest_findings(connection, case_id), self.now())
+            proposals = propose(latest_findings(connection, case_id), self.now(), kind)
             return sync_plan(connection, case_id, proposals, self.now())
 
     def apply(self, case_id: int, request: ApplyRequest) -> RunReport:

@@ -35,10 +35,11 @@ def get_action(name: str) -> Action:
         raise NotFoundError(f"no action named {name!r} (see `noticedesk actions`)") from None
 
 
-def propose(findings: Iterable[Finding], now: datetime) -> list[PlannedAction]:
+def propose(findings: Iterable[Finding], now: datetime, kind: str | None = None) -> list[PlannedAction]:
     """Every action the failing findings call for, one per (action, resource, region), in catalogue order.
 
-    When several findings call for the same change, it is a default action if any of them makes it one.
+    When several findings call for the same change, it is a default action if any of them makes it one;
+    in a case of ``kind``, only if the action may be a default in that kind of case.
     """
     plans: dict[tuple[str, str, str], PlannedAction] = {}
     for finding in findings:
@@ -47,7 +48,10 @@ def propose(findings: Iterable[Finding], now: datetime) -> list[PlannedAction]:
         for action in ACTIONS:
             if action.proposes(finding):
                 plan = action.plan(finding, now)
-                if not action.triggers[finding.check]:
+                outside = (
+                    kind is not None and action.default_kinds is not None and kind not in action.default_kinds
+                )
+                if outside or not action.triggers[finding.check]:
                     plan = replace(plan, default=False)
                 known = plans.get(plan.key)
                 if known is None or (plan.default and not known.default):

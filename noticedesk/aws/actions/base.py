@@ -158,6 +158,8 @@ class Action:
 
     Only the failing findings of these checks propose the action (``noticedesk checks`` lists the
     ids); ``False`` makes it optional there (a person names it with ``--action``)."""
+    default_kinds: ClassVar[frozenset[str] | None] = None
+    """Case kinds in which this action may be a default one (None: any kind)."""
     checklist_items: ClassVar[tuple[str, ...]] = ()
     """Runbook checklist keys this action completes (skipped when the case has no such item)."""
     default: ClassVar[bool] = True

@@ -276,6 +276,9 @@ class InstanceStop(Action):
     permissions = ("ec2:StopInstances", "ec2:StartInstances", "ec2:DescribeInstances")
     undo_note = "StartInstances starts it again (a new public IP unless it has an Elastic IP)."
     triggers: ClassVar[Triggers] = {"instances": True, "abuse-target": False}
+    default_kinds = frozenset({"account-compromised"})
+    """A miner on a leaked key is stopped by default; in an abuse case only the reported instance is
+    acted on by default (isolated), other instances are the owner's call."""
     checklist_items = ("stop-activity",)
 
     def proposes(self, finding: Finding) -> bool:
