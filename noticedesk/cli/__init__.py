@@ -89,9 +89,9 @@ def cli(ctx: click.Context, db_url: str, config_path: Path | None, verbose: bool
 
 
 def _register() -> None:
-    from noticedesk.cli import cases, catalogue, demo, triage
+    from noticedesk.cli import cases, catalogue, demo, serve, ses, triage
 
-    for module in (triage, cases, catalogue, demo):
+    for module in (triage, cases, catalogue, demo, ses, serve):
         for command in module.COMMANDS:
             cli.add_command(command)
 

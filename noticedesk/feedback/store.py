@@ -1,0 +1,347 @@
+"""Feedback into the store: dedupe, events, hourly counters, suppression verdicts. One transaction.
+
+The ingest path is built for volume: a batch of documents becomes a handful of statements
+(insert-or-ignore with RETURNING tells which rows are new; counters and verdicts are computed
+only from those), so redelivered feedback changes nothing and costs one index probe per row.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Insert, Table, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from noticedesk.feedback.events import FeedbackDocument, FeedbackEvent
+from noticedesk.feedback.policy import AddressVerdict, PolicySettings, decide
+from noticedesk.store.tables import ses_events, ses_feedback_messages, ses_send_counts, ses_suppressions
+
+CHUNK = 500  # addresses per IN (...) query
+_COUNTER = {"send": "sends", "delivery": "deliveries", "complaint": "complaints", "reject": "rejects"}
+_SCOPE = ("account_id", "region", "identity", "configuration_set")
+
+
+@dataclass
+class IngestResult:
+    documents: int = 0
+    duplicate_documents: int = 0
+    events: int = 0
+    new_events: int = 0
+    addresses_decided: int = 0
+
+    def add(self, other: IngestResult) -> None:
+        self.documents += other.documents
+        self.duplicate_documents += other.duplicate_documents
+        self.events += other.events
+        self.new_events += other.new_events
+        self.addresses_decided += other.addresses_decided
+
+
+def insert_for(connection: Connection, table: Table) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL both speak it)."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def ingest(
+    connection: Connection,
+    documents: Sequence[tuple[FeedbackDocument, str]],
+    settings: PolicySettings,
+    received_at: datetime,
+) -> IngestResult:
+    """Store (document, source) pairs; duplicates of earlier messages or events change nothing."""
+    result = IngestResult(documents=len(documents))
+    fresh = _new_documents(connection, documents, received_at)
+    result.duplicate_documents = len(documents) - len(fresh)
+    batch: dict[str, FeedbackEvent] = {}
+    for document in fresh:
+        for event in document.events:
+            batch.setdefault(event.dedupe_key, event)
+    result.events = sum(len(document.events) for document, _ in documents)
+    if not batch:
+        return result
+    statement: Insert = (
+        insert_for(connection, ses_events)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(ses_events.c.dedupe_key)
+    )
+    rows = [_event_row(key, event, received_at) for key, event in batch.items()]
+    inserted = {row[0] for row in connection.execute(statement, rows)}
+    new_events = [batch[key] for key in inserted]
+    result.new_events = len(new_events)
+    _count_sends(connection, new_events)
+    touched = {
+        event.address
+        for event in new_events
+        if event.address is not None and event.event_type in ("bounce", "complaint")
+    }
+    result.addresses_decided = decide_addresses(connection, touched, settings, received_at)
+    return result
+
+
+def _new_documents(
+    connection: Connection, documents: Sequence[tuple[FeedbackDocument, str]], received_at: datetime
+) -> list[FeedbackDocument]:
+    """Documents not seen before: an SNS MessageId is recorded once; bare documents always pass."""
+    keyed: dict[str, tuple[FeedbackDocument, str]] = {}
+    unkeyed: list[FeedbackDocument] = []
+    for document, source in documents:
+        if document.sns_message_id is None:
+            unkeyed.append(document)
+        else:
+            keyed.setdefault(f"sns:{document.sns_message_id}", (document, source))
+    if not keyed:
+        return unkeyed
+    statement = (
+        insert_for(connection, ses_feedback_messages)
+        .on_conflict_do_nothing(index_elements=["message_key"])
+        .returning(ses_feedback_messages.c.message_key)
+    )
+    rows = [
+        {
+            "message_key": key,
+            "topic_arn": document.topic_arn,
+            "source": source,
+            "event_count": len(document.events),
+            "received_at": received_at,
+        }
+        for key, (document, source) in keyed.items()
+    ]
+    inserted = {row[0] for row in connection.execute(statement, rows)}
+    return unkeyed + [keyed[key][0] for key in keyed if key in inserted]
+
+
+def _event_row(key: str, event: FeedbackEvent, received_at: datetime) -> dict[str, Any]:
+    return {
+        "dedupe_key": key,
+        "event_type": event.event_type,
+        "address": event.address,
+        "occurred_at": event.occurred_at,
+        "feedback_id": event.feedback_id,
+        "ses_message_id": event.ses_message_id,
+        "bounce_type": event.bounce_type,
+        "bounce_sub_type": event.bounce_sub_type,
+        "complaint_type": event.complaint_type,
+        "complaint_sub_type": event.complaint_sub_type,
+        "diagnostic": event.diagnostic,
+        "account_id": event.account_id,
+        "region": event.region,
+        "identity": event.identity,
+        "configuration_set": event.configuration_set,
+        "sns_message_id": event.sns_message_id,
+        "received_at": received_at,
+    }
+
+
+def counter_of(event: FeedbackEvent) -> str | None:
+    if event.event_type == "bounce":
+        return "hard_bounces" if event.bounce_type == "Permanent" else "soft_bounces"
+    return _COUNTER.get(event.event_type)
+
+
+def _count_sends(connection: Connection, events: Iterable[FeedbackEvent]) -> None:
+    counts: Counter[tuple[Any, ...]] = Counter()
+    for event in events:
+        column = counter_of(event)
+        if column is None:
+            continue
+        hour = event.occurred_at.replace(minute=0, second=0, microsecond=0)
+        counts[(hour, *(getattr(event, name) or "" for name in _SCOPE), column)] += 1
+    if not counts:
+        return
+    buckets: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for (hour, *scope, column), count in counts.items():
+        key = (hour, *scope)
+        row = buckets.setdefault(
+            key,
+            {
+                "bucket_start": hour,
+                **dict(zip(_SCOPE, scope, strict=True)),
+                **dict.fromkeys(
+                    ("sends", "deliveries", "hard_bounces", "soft_bounces", "complaints", "rejects"), 0
+                ),
+            },
+        )
+        row[column] += count
+    statement = insert_for(connection, ses_send_counts)
+    columns = ("sends", "deliveries", "hard_bounces", "soft_bounces", "complaints", "rejects")
+    statement = statement.on_conflict_do_update(
+        index_elements=["bucket_start", *_SCOPE],
+        set_={name: ses_send_counts.c[name] + statement.excluded[name] for name in columns},
+    )
+    connection.execute(statement, list(buckets.values()))
+
+
+def decide_addresses(
+    connection: Connection, addresses: Iterable[str], settings: PolicySettings, now: datetime
+) -> int:
+    """Recompute the verdict of each address from all its stored bounce and complaint events."""
+    ordered = sorted(addresses)
+    for start in range(0, len(ordered), CHUNK):
+        chunk = ordered[start : start + CHUNK]
+        history: dict[str, list[FeedbackEvent]] = {address: [] for address in chunk}
+        rows = connection.execute(
+            select(ses_events).where(
+                ses_events.c.address.in_(chunk),
+                ses_events.c.event_type.in_(("bounce", "complaint")),
+            )
+        )
+        for row in rows:
+            history[row.address].append(event_from_row(row))
+        verdicts = [decide(address, events, settings) for address, events in history.items()]
+        _save_verdicts(connection, verdicts, now)
+    return len(ordered)
+
+
+def event_from_row(row: Any) -> FeedbackEvent:
+    return FeedbackEvent(
+        event_type=row.event_type,
+        address=row.address,
+        occurred_at=row.occurred_at,
+        feedback_key=row.feedback_id or row.dedupe_key,
+        feedback_id=row.feedback_id,
+        ses_message_id=row.ses_message_id,
+        bounce_type=row.bounce_type,
+        bounce_sub_type=row.bounce_sub_type,
+        complaint_type=row.complaint_type,
+        complaint_sub_type=row.complaint_sub_type,
+        diagnostic=row.diagnostic,
+        account_id=row.account_id,
+        region=row.region,
+        identity=row.identity,
+        configuration_set=row.configuration_set,
+        sns_message_id=row.sns_message_id,
+    )
+
+
+def _save_verdicts(connection: Connection, verdicts: Sequence[AddressVerdict], now: datetime) -> None:
+    if not verdicts:
+        return
+    rows = [
+        {
+            "address": verdict.address,
+            "suppressed": verdict.suppressed,
+            "reason": verdict.reason,
+            "cause": verdict.cause,
+            "expires_at": verdict.expires_at,
+            "flagged": verdict.flagged,
+            "first_event_at": verdict.first_event_at,
+            "last_event_at": verdict.last_event_at,
+            "hard_bounce_count": verdict.hard_bounce_count,
+            "soft_bounce_count": verdict.soft_bounce_count,
+            "complaint_count": verdict.complaint_count,
+            "undetermined_count": verdict.undetermined_count,
+            "reasons": list(verdict.reasons),
+            "source_message_ids": list(verdict.source_message_ids),
+            "at_ses": verdict.already_at_ses,
+            "synced_at": None,
+            "updated_at": now,
+        }
+        for verdict in verdicts
+    ]
+    statement = insert_for(connection, ses_suppressions)
+    replaced = [name for name in rows[0] if name not in ("address", "at_ses", "synced_at")]
+    statement = statement.on_conflict_do_update(
+        index_elements=["address"],
+        set_={
+            **{name: statement.excluded[name] for name in replaced},
+            # What SES already holds is learnt from SES (import, sync) or from events: never forgotten.
+            "at_ses": or_(ses_suppressions.c.at_ses, statement.excluded.at_ses),
+        },
+    )
+    connection.execute(statement, rows)
+
+
+def ingest_batches(
+    engine: Engine,
+    documents: Iterable[tuple[FeedbackDocument, str]],
+    settings: PolicySettings,
+    now: datetime,
+    batch_size: int = 5_000,
+) -> IngestResult:
+    """Commit every ``batch_size`` documents, so memory stays flat on a long file."""
+    total = IngestResult()
+    batch: list[tuple[FeedbackDocument, str]] = []
+    for item in documents:
+        batch.append(item)
+        if len(batch) >= batch_size:
+            with engine.begin() as connection:
+                total.add(ingest(connection, batch, settings, now))
+            batch = []
+    if batch:
+        with engine.begin() as connection:
+            total.add(ingest(connection, batch, settings, now))
+    return total
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """A row of the local suppression list, as the CLI and the API show it."""
+
+    address: str
+    suppressed: bool
+    reason: str | None
+    cause: str | None
+    expires_at: datetime | None
+    flagged: bool
+    first_event_at: datetime | None
+    last_event_at: datetime | None
+    hard_bounce_count: int
+    soft_bounce_count: int
+    complaint_count: int
+    undetermined_count: int
+    reasons: list[str]
+    source_message_ids: list[str]
+    at_ses: bool
+    synced_at: datetime | None
+
+    def active_at(self, now: datetime) -> bool:
+        """Suppressed now: by our verdict (unless a soft-bounce suppression expired) or by SES."""
+        by_us = self.suppressed and (self.expires_at is None or now < self.expires_at)
+        return by_us or self.at_ses
+
+    def to_json(self, now: datetime) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "suppressed": self.active_at(now),
+            "reason": self.reason,
+            "cause": self.cause,
+            "expires_at": _iso(self.expires_at),
+            "flagged": self.flagged,
+            "first_event_at": _iso(self.first_event_at),
+            "last_event_at": _iso(self.last_event_at),
+            "hard_bounce_count": self.hard_bounce_count,
+            "soft_bounce_count": self.soft_bounce_count,
+            "complaint_count": self.complaint_count,
+            "undetermined_count": self.undetermined_count,
+            "reasons": self.reasons,
+            "source_message_ids": self.source_message_ids,
+            "at_ses": self.at_ses,
+            "synced_at": _iso(self.synced_at),
+        }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _suppression(row: Any) -> Suppression:
+    return Suppression(**{name: row._mapping[name] for name in Suppression.__dataclass_fields__})
+
+
+def find_suppression(connection: Connection, address: str) -> Suppression | None:
+    row = connection.execute(select(ses_suppressions).where(ses_suppressions.c.address == address)).first()
+    return _suppression(row) if row is not None else None
+
+
+def list_suppressions(
+    connection: Connection, now: datetime, include_inactive: bool = False
+) -> list[Suppression]:
+    """Every address on the list (active now), or every address with history when asked."""
+    rows = connection.execute(select(ses_suppressions).order_by(ses_suppressions.c.address))
+    found = [_suppression(row) for row in rows]
+    return found if include_inactive else [item for item in found if item.active_at(now)]

@@ -1,0 +1,72 @@
+"""The SNS webhook's work, without HTTP: verify, confirm or ingest, answer (status, JSON body).
+
+Nothing is stored for a message that fails any check; the reason goes to the log and the
+sender gets 403. A verified redelivery answers 200 and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from noticedesk.errors import SnsRejected
+from noticedesk.feedback.events import FeedbackFormatError, parse_document
+from noticedesk.feedback.policy import PolicySettings
+from noticedesk.feedback.sns_verify import SnsVerifier
+from noticedesk.feedback.store import ingest
+
+log = logging.getLogger(__name__)
+Confirm = Callable[[str, str], None]
+"""(TopicArn, Token) → confirm the subscription through the SNS API."""
+
+
+@dataclass
+class SnsWebhook:
+    engine: Engine
+    verifier: SnsVerifier
+    confirm: Confirm
+    settings: PolicySettings
+    clock: Callable[[], datetime]
+
+    def handle(self, body: bytes) -> tuple[int, dict[str, Any]]:
+        try:
+            message = self.verifier.verify(body)
+            return self._handle_verified(message)
+        except SnsRejected as error:
+            log.warning("sns webhook rejected: %s", error.reason)
+            return 403, {"error": "forbidden"}
+
+    def _handle_verified(self, message: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        kind, topic = message["Type"], message["TopicArn"]
+        if kind == "SubscriptionConfirmation":
+            self.confirm(topic, message["Token"])
+            log.warning("sns subscription confirmed topic=%s", topic)
+            return 200, {"confirmed": topic}
+        if kind == "UnsubscribeConfirmation":
+            # Following its SubscribeURL would subscribe again: a person decides that.
+            log.warning("sns unsubscribe confirmation received topic=%s (not followed)", topic)
+            return 200, {"unsubscribed": topic}
+        try:
+            document = parse_document(message)
+        except FeedbackFormatError as error:
+            raise SnsRejected(f"verified message is not SES feedback: {error}") from error
+        with self.engine.begin() as connection:
+            result = ingest(connection, [(document, f"sns:{topic}")], self.settings, self.clock())
+        return 200, {"events": result.new_events, "duplicate": result.duplicate_documents > 0}
+
+
+def sns_confirmer(clients: Any) -> Confirm:
+    """Confirm with the token through ``ConfirmSubscription`` in the topic's region: no URL followed."""
+
+    def confirm(topic_arn: str, token: str) -> None:
+        region = topic_arn.split(":")[3]
+        clients.client("sns", region).confirm_subscription(
+            TopicArn=topic_arn, Token=token, AuthenticateOnUnsubscribe="true"
+        )
+
+    return confirm

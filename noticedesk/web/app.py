@@ -1,0 +1,85 @@
+"""The Starlette app: ``create_app(engine, config)``; routes can be added to what it returns.
+
+- ``POST /webhooks/sns``: the SNS HTTP(S) endpoint; the raw body is read whatever the
+  Content-Type (SNS sends ``text/plain``).
+- ``GET /api/ses/suppressed/{address}``: may this address be mailed? For applications to ask
+  before sending.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from noticedesk.aws.clients import ClientFactory
+from noticedesk.cases.triage import utc_now
+from noticedesk.config import Config, load_config
+from noticedesk.feedback.events import normalise_address
+from noticedesk.feedback.policy import PolicySettings
+from noticedesk.feedback.sns_verify import CertificateCache, SnsVerifier
+from noticedesk.feedback.store import find_suppression
+from noticedesk.feedback.webhook import Confirm, SnsWebhook, sns_confirmer
+from noticedesk.store.db import DEFAULT_URL, open_store
+
+
+def create_app(
+    engine: Engine,
+    config: Config,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    certificates: CertificateCache | None = None,
+    confirm: Confirm | None = None,
+) -> Starlette:
+    verifier = SnsVerifier(config.sns, certificates or CertificateCache.from_config(config.sns), clock)
+    webhook = SnsWebhook(
+        engine,
+        verifier,
+        confirm or sns_confirmer(ClientFactory()),
+        PolicySettings.from_config(config.ses),
+        clock,
+    )
+
+    async def sns_endpoint(request: Request) -> JSONResponse:
+        body = await request.body()
+        status, payload = await run_in_threadpool(webhook.handle, body)
+        return JSONResponse(payload, status_code=status)
+
+    async def suppressed_endpoint(request: Request) -> JSONResponse:
+        address = normalise_address(request.path_params["address"])
+        if address is None:
+            return JSONResponse({"error": "not an e-mail address"}, status_code=400)
+
+        def look_up() -> dict[str, object]:
+            with engine.connect() as connection:
+                found = find_suppression(connection, address)
+            if found is None:
+                return {"address": address, "suppressed": False, "known": False}
+            return {**found.to_json(clock()), "known": True}
+
+        return JSONResponse(await run_in_threadpool(look_up))
+
+    app = Starlette(
+        routes=[
+            Route("/webhooks/sns", sns_endpoint, methods=["POST"]),
+            Route("/api/ses/suppressed/{address}", suppressed_endpoint, methods=["GET"]),
+        ]
+    )
+    app.state.engine = engine
+    app.state.config = config
+    return app
+
+
+def app_from_environment() -> Starlette:
+    """Factory for ``uvicorn --factory`` (several workers): the same settings as the CLI's."""
+    config_path = os.environ.get("NOTICEDESK_CONFIG")
+    config = load_config(Path(config_path) if config_path else None)
+    return create_app(open_store(os.environ.get("NOTICEDESK_DATABASE_URL", DEFAULT_URL)), config)

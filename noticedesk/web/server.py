@@ -1,0 +1,28 @@
+"""Run the app under uvicorn: one process in-line, or several workers through the factory."""
+
+from __future__ import annotations
+
+import os
+
+import uvicorn
+
+from noticedesk.config import Config
+from noticedesk.store.db import open_store
+from noticedesk.web.app import create_app
+
+
+def serve(db_url: str, config: Config, host: str, port: int, workers: int = 1) -> None:
+    if workers <= 1:
+        uvicorn.run(create_app(open_store(db_url), config), host=host, port=port, log_level="warning")
+        return
+    # Workers are separate processes: each builds its app from the same environment.
+    os.environ["NOTICEDESK_DATABASE_URL"] = db_url
+    open_store(db_url).dispose()  # migrate once, before the workers start
+    uvicorn.run(
+        "noticedesk.web.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
