@@ -131,7 +131,7 @@ def test_suppression_set_equals_the_policy_over_any_shuffled_duplicated_stream()
 
 
 def _check_property(engine: Engine) -> None:
-    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(event_streams(), st.integers(0, 24 * 80))
     def check(case: tuple[list[FeedbackEvent], list[int]], hours: int) -> None:
         stream, cuts = case
@@ -161,3 +161,20 @@ def _check_property(engine: Engine) -> None:
         assert stored == expected
 
     check()
+
+
+def test_fast_sqlite_time_text_equals_what_the_column_type_writes(sqlite_engine: Engine) -> None:
+    from noticedesk.feedback.store import sqlite_time_text
+    from noticedesk.store.types import UtcDateTime
+
+    dialect = sqlite_engine.dialect
+    process = UtcDateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert process is not None
+    for value in (NOW, datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=UTC), NOW.astimezone(timedelta_zone(9))):
+        assert sqlite_time_text(value) == process(value)
+
+
+def timedelta_zone(hours: int) -> object:
+    from datetime import timezone
+
+    return timezone(timedelta(hours=hours))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 import re
 import threading
@@ -25,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import orjson
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -211,8 +211,8 @@ class SnsVerifier:
 
     def verify(self, body: bytes) -> dict[str, Any]:
         try:
-            message = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            message = orjson.loads(body)
+        except orjson.JSONDecodeError as error:
             raise SnsRejected("body is not JSON") from error
         if not isinstance(message, dict):
             raise SnsRejected("body is not a JSON object")

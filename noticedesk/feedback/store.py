@@ -8,9 +8,9 @@ only from those), so redelivered feedback changes nothing and costs one index pr
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Insert, Table, or_, select
@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from noticedesk.feedback.events import FeedbackDocument, FeedbackEvent
 from noticedesk.feedback.policy import AddressVerdict, PolicySettings, decide
 from noticedesk.store.tables import ses_events, ses_feedback_messages, ses_send_counts, ses_suppressions
+from noticedesk.store.types import UtcDateTime
 
 CHUNK = 500  # addresses per IN (...) query
 _COUNTER = {"send": "sends", "delivery": "deliveries", "complaint": "complaints", "reject": "rejects"}
@@ -32,6 +33,8 @@ class IngestResult:
     events: int = 0
     new_events: int = 0
     addresses_decided: int = 0
+    fresh_message_ids: set[str] = field(default_factory=set)
+    """SNS MessageIds seen for the first time in this batch."""
 
     def add(self, other: IngestResult) -> None:
         self.documents += other.documents
@@ -39,12 +42,25 @@ class IngestResult:
         self.events += other.events
         self.new_events += other.new_events
         self.addresses_decided += other.addresses_decided
+        self.fresh_message_ids |= other.fresh_message_ids
 
 
 def insert_for(connection: Connection, table: Table) -> Any:
     """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL both speak it)."""
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     return dialect.insert(table)
+
+
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+
+def _cached(connection: Connection, name: str, build: Callable[[], Any]) -> Any:
+    """Statements built once per dialect: building ``excluded`` proxies costs more than running them."""
+    key = (connection.dialect.name, name)
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        statement = _STATEMENTS[key] = build()
+    return statement
 
 
 def ingest(
@@ -57,6 +73,7 @@ def ingest(
     result = IngestResult(documents=len(documents))
     fresh = _new_documents(connection, documents, received_at)
     result.duplicate_documents = len(documents) - len(fresh)
+    result.fresh_message_ids = {document.sns_message_id for document in fresh if document.sns_message_id}
     batch: dict[str, FeedbackEvent] = {}
     for document in fresh:
         for event in document.events:
@@ -64,13 +81,8 @@ def ingest(
     result.events = sum(len(document.events) for document, _ in documents)
     if not batch:
         return result
-    statement: Insert = (
-        insert_for(connection, ses_events)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(ses_events.c.dedupe_key)
-    )
     rows = [_event_row(key, event, received_at) for key, event in batch.items()]
-    inserted = {row[0] for row in connection.execute(statement, rows)}
+    inserted = insert_new(connection, ses_events, rows, "dedupe_key")
     new_events = [batch[key] for key in inserted]
     result.new_events = len(new_events)
     _count_sends(connection, new_events)
@@ -81,6 +93,59 @@ def ingest(
     }
     result.addresses_decided = decide_addresses(connection, touched, settings, received_at)
     return result
+
+
+def insert_new(connection: Connection, table: Table, rows: list[dict[str, Any]], key: str) -> set[Any]:
+    """Insert rows whose ``key`` is not taken yet; return the keys actually inserted.
+
+    On SQLite the rows go as multi-row ``INSERT … ON CONFLICT DO NOTHING RETURNING`` at driver
+    level, with the columns' own bind processors applied once per value: SQLAlchemy's generic
+    executemany costs several times more per row, and this is the hot path of a 1M-line import.
+    """
+    if not rows:
+        return set()
+    if connection.dialect.name != "sqlite":
+        statement: Insert = _cached(
+            connection,
+            f"new:{table.name}",
+            lambda: (
+                insert_for(connection, table)
+                .on_conflict_do_nothing(index_elements=[key])
+                .returning(table.c[key])
+            ),
+        )
+        return {row[0] for row in connection.execute(statement, rows)}
+    dialect = connection.dialect
+    columns = list(rows[0])
+    processors = [
+        sqlite_time_text
+        if isinstance(table.c[name].type, UtcDateTime)
+        else table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        for name in columns
+    ]
+    per_statement = max(1, 30_000 // len(columns))
+    placeholders = "(" + ", ".join("?" * len(columns)) + ")"
+    inserted: set[Any] = set()
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        values: list[Any] = []
+        for row in chunk:
+            for name, process in zip(columns, processors, strict=True):
+                value = row[name]
+                values.append(process(value) if process is not None and value is not None else value)
+        sql = (
+            f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
+            f"{', '.join([placeholders] * len(chunk))} ON CONFLICT ({key}) DO NOTHING RETURNING {key}"
+        )
+        inserted.update(row[0] for row in connection.exec_driver_sql(sql, tuple(values)))
+    return inserted
+
+
+def sqlite_time_text(value: datetime) -> str:
+    """What ``UtcDateTime`` stores on SQLite, about 5x cheaper (a test holds them equal)."""
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return f"{value:%Y-%m-%d %H:%M:%S}.{value.microsecond:06d}"
 
 
 def _new_documents(
@@ -96,10 +161,14 @@ def _new_documents(
             keyed.setdefault(f"sns:{document.sns_message_id}", (document, source))
     if not keyed:
         return unkeyed
-    statement = (
-        insert_for(connection, ses_feedback_messages)
-        .on_conflict_do_nothing(index_elements=["message_key"])
-        .returning(ses_feedback_messages.c.message_key)
+    statement = _cached(
+        connection,
+        "messages",
+        lambda: (
+            insert_for(connection, ses_feedback_messages)
+            .on_conflict_do_nothing(index_elements=["message_key"])
+            .returning(ses_feedback_messages.c.message_key)
+        ),
     )
     rows = [
         {
@@ -167,13 +236,18 @@ def _count_sends(connection: Connection, events: Iterable[FeedbackEvent]) -> Non
             },
         )
         row[column] += count
+    connection.execute(
+        _cached(connection, "counts", lambda: _counts_upsert(connection)), list(buckets.values())
+    )
+
+
+def _counts_upsert(connection: Connection) -> Any:
     statement = insert_for(connection, ses_send_counts)
     columns = ("sends", "deliveries", "hard_bounces", "soft_bounces", "complaints", "rejects")
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=["bucket_start", *_SCOPE],
         set_={name: ses_send_counts.c[name] + statement.excluded[name] for name in columns},
     )
-    connection.execute(statement, list(buckets.values()))
 
 
 def decide_addresses(
@@ -243,9 +317,15 @@ def _save_verdicts(connection: Connection, verdicts: Sequence[AddressVerdict], n
         }
         for verdict in verdicts
     ]
+    connection.execute(
+        _cached(connection, "verdicts", lambda: _verdicts_upsert(connection, list(rows[0]))), rows
+    )
+
+
+def _verdicts_upsert(connection: Connection, columns: list[str]) -> Any:
     statement = insert_for(connection, ses_suppressions)
-    replaced = [name for name in rows[0] if name not in ("address", "at_ses", "synced_at")]
-    statement = statement.on_conflict_do_update(
+    replaced = [name for name in columns if name not in ("address", "at_ses", "synced_at")]
+    return statement.on_conflict_do_update(
         index_elements=["address"],
         set_={
             **{name: statement.excluded[name] for name in replaced},
@@ -253,7 +333,6 @@ def _save_verdicts(connection: Connection, verdicts: Sequence[AddressVerdict], n
             "at_ses": or_(ses_suppressions.c.at_ses, statement.excluded.at_ses),
         },
     )
-    connection.execute(statement, rows)
 
 
 def ingest_batches(

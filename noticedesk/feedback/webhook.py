@@ -18,7 +18,7 @@ from noticedesk.errors import SnsRejected
 from noticedesk.feedback.events import FeedbackFormatError, parse_document
 from noticedesk.feedback.policy import PolicySettings
 from noticedesk.feedback.sns_verify import SnsVerifier
-from noticedesk.feedback.store import ingest
+from noticedesk.feedback.writer import BatchWriter
 
 log = logging.getLogger(__name__)
 Confirm = Callable[[str, str], None]
@@ -32,6 +32,9 @@ class SnsWebhook:
     confirm: Confirm
     settings: PolicySettings
     clock: Callable[[], datetime]
+
+    def __post_init__(self) -> None:
+        self.writer = BatchWriter(self.engine, self.settings, self.clock)
 
     def handle(self, body: bytes) -> tuple[int, dict[str, Any]]:
         try:
@@ -55,9 +58,8 @@ class SnsWebhook:
             document = parse_document(message)
         except FeedbackFormatError as error:
             raise SnsRejected(f"verified message is not SES feedback: {error}") from error
-        with self.engine.begin() as connection:
-            result = ingest(connection, [(document, f"sns:{topic}")], self.settings, self.clock())
-        return 200, {"events": result.new_events, "duplicate": result.duplicate_documents > 0}
+        stored = self.writer.submit(document, f"sns:{topic}")
+        return 200, {"events": stored.new_events, "duplicate": stored.duplicate}
 
 
 def sns_confirmer(clients: Any) -> Confirm:

@@ -78,8 +78,15 @@ def create_app(
     return app
 
 
+CONFIG_JSON_VARIABLE = "NOTICEDESK_SERVE_CONFIG_JSON"
+
+
 def app_from_environment() -> Starlette:
-    """Factory for ``uvicorn --factory`` (several workers): the same settings as the CLI's."""
-    config_path = os.environ.get("NOTICEDESK_CONFIG")
-    config = load_config(Path(config_path) if config_path else None)
+    """Factory for ``uvicorn --factory`` (several workers): the settings the CLI was started with."""
+    serialised = os.environ.get(CONFIG_JSON_VARIABLE)
+    if serialised:
+        config = Config.model_validate_json(serialised)
+    else:
+        config_path = os.environ.get("NOTICEDESK_CONFIG")
+        config = load_config(Path(config_path) if config_path else None)
     return create_app(open_store(os.environ.get("NOTICEDESK_DATABASE_URL", DEFAULT_URL)), config)

@@ -8,7 +8,7 @@ import uvicorn
 
 from noticedesk.config import Config
 from noticedesk.store.db import open_store
-from noticedesk.web.app import create_app
+from noticedesk.web.app import CONFIG_JSON_VARIABLE, create_app
 
 
 def serve(db_url: str, config: Config, host: str, port: int, workers: int = 1) -> None:
@@ -17,6 +17,7 @@ def serve(db_url: str, config: Config, host: str, port: int, workers: int = 1) -
         return
     # Workers are separate processes: each builds its app from the same environment.
     os.environ["NOTICEDESK_DATABASE_URL"] = db_url
+    os.environ[CONFIG_JSON_VARIABLE] = config.model_dump_json()
     open_store(db_url).dispose()  # migrate once, before the workers start
     uvicorn.run(
         "noticedesk.web.app:app_from_environment",
