@@ -5,13 +5,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from noticedesk.config import SnsConfig
 from noticedesk.errors import SnsRejected
 from noticedesk.feedback.sns_verify import (
+    MAX_CERT_BYTES,
     CertificateCache,
     SnsVerifier,
+    fetch_certificate,
     string_to_sign,
     validate_certificate_url,
 )
@@ -27,6 +30,7 @@ from tests.sns_signing import (
 )
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+REAL_CLIENT = httpx.Client
 
 
 class NoNetwork:
@@ -225,3 +229,39 @@ def test_max_age_is_configurable(tmp_path: Path) -> None:
     with pytest.raises(SnsRejected, match="stale"):
         verifier(tmp_path, max_age_seconds=300).verify(body(message))
     assert verifier(tmp_path, max_age_seconds=900).verify(body(message))
+
+
+def mock_client(monkeypatch: pytest.MonkeyPatch, handler: Any) -> list[dict[str, Any]]:
+    """Every httpx.Client the fetcher builds gets a mock transport; its options are recorded."""
+    seen: list[dict[str, Any]] = []
+
+    def build(**options: Any) -> httpx.Client:
+        seen.append(options)
+        return REAL_CLIENT(transport=httpx.MockTransport(handler), **options)
+
+    monkeypatch.setattr("noticedesk.feedback.sns_verify.httpx.Client", build)
+    return seen
+
+
+def test_fetch_uses_tls_no_redirects_and_a_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = mock_client(monkeypatch, lambda request: httpx.Response(200, content=certificate_pem()))
+    assert fetch_certificate(CERT_URL, 2.5) == certificate_pem()
+    assert seen == [{"timeout": 2.5, "follow_redirects": False, "verify": True}]
+
+
+def test_fetch_refuses_redirects_big_bodies_and_network_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    mock_client(
+        monkeypatch, lambda request: httpx.Response(301, headers={"location": "http://169.254.169.254/"})
+    )
+    with pytest.raises(SnsRejected, match="HTTP 301"):
+        fetch_certificate(CERT_URL, 1)
+    mock_client(monkeypatch, lambda request: httpx.Response(200, content=b"x" * (MAX_CERT_BYTES + 1)))
+    with pytest.raises(SnsRejected, match="size cap"):
+        fetch_certificate(CERT_URL, 1)
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectTimeout("timed out", request=request)
+
+    mock_client(monkeypatch, refuse)
+    with pytest.raises(SnsRejected, match="ConnectTimeout"):
+        fetch_certificate(CERT_URL, 1)
