@@ -56,7 +56,9 @@ def test_rates_json(tmp_path: Path) -> None:
     _, out, _ = run(tmp_path, "ses", "rates", "--json", "--no-cloudwatch")
     rows = [json.loads(line) for line in out.splitlines()]
     config_set = next(row for row in rows if row.get("scope") == "configuration-set")
-    assert config_set["sends"] == 2 and config_set["denominator_source"] == "sends"
+    assert config_set["sends"] == 2 and config_set["hard_bounces"] == 2 and config_set["soft_bounces"] == 3
+    assert (config_set["denominator"], config_set["denominator_source"]) == (5, "deliveries+bounces")
+    assert config_set["bounce_rate"] == 0.4
 
 
 def test_every_ses_command_has_help() -> None:
@@ -64,3 +66,9 @@ def test_every_ses_command_has_help() -> None:
         result = CliRunner().invoke(cli, ["ses", name, "--help"])
         assert result.exit_code == 0 and len(result.stdout) > 100
     assert CliRunner().invoke(cli, ["serve", "--help"]).exit_code == 0
+
+
+def test_every_ses_command_is_in_the_docs() -> None:
+    text = (Path(__file__).parent.parent / "docs" / "ses-feedback.md").read_text()
+    for name in ("ingest", "suppressed", "check", "rates", "serve", "consume", "sync"):
+        assert f"noticedesk ses {name}" in text

@@ -1,8 +1,9 @@
 """Bounce and complaint rates: our own, from the feedback we stored, and SES's, from CloudWatch.
 
 Our figures count per recipient over a window of hourly buckets, per account, region, identity
-and configuration set. The denominator is the number of sends when Send events are published,
-else deliveries + bounces (the mail SES tried to deliver). Like SES, only hard (permanent)
+and configuration set. The denominator is the number of sends (Send events, where a
+configuration set publishes them) or, when larger, deliveries + bounces (the mail SES tried to
+deliver, known from identity notifications too). Like SES, only hard (permanent)
 bounces count toward the bounce rate. SES itself uses a "representative volume" with no fixed
 window, so its ``Reputation.*`` metrics are the authoritative numbers: both are shown side by side.
 """
@@ -84,7 +85,8 @@ def local_rates(connection: Connection, now: datetime, window: timedelta) -> lis
     rates = []
     for (scope, key, account_id), values in totals.items():
         sends, deliveries, hard, soft, complaints, _rejects = values
-        denominator, source = (sends, "sends") if sends else (deliveries + hard + soft, "deliveries+bounces")
+        attempted = deliveries + hard + soft
+        denominator, source = (sends, "sends") if sends >= attempted else (attempted, "deliveries+bounces")
         rates.append(
             Rate(scope, key, account_id, sends, deliveries, hard, soft, complaints, denominator, source)
         )

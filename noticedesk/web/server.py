@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 import uvicorn
@@ -12,6 +13,8 @@ from noticedesk.web.app import CONFIG_JSON_VARIABLE, create_app
 
 
 def serve(db_url: str, config: Config, host: str, port: int, workers: int = 1) -> None:
+    # A server logs why it refused a request (403 from the webhook), whatever the CLI's verbosity.
+    logging.getLogger("noticedesk.feedback").setLevel(logging.WARNING)
     if workers <= 1:
         uvicorn.run(create_app(open_store(db_url), config), host=host, port=port, log_level="warning")
         return
