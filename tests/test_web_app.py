@@ -130,3 +130,15 @@ def test_confirmer_calls_confirm_subscription_with_authenticate_on_unsubscribe()
         )
         sns_confirmer(factory)(TOPIC, "tok")
         stub.assert_no_pending_responses()
+
+
+def test_a_failed_confirmation_answers_502_so_sns_tries_again(sqlite_engine: Engine, tmp_path: Path) -> None:
+    from botocore.exceptions import ClientError
+
+    def refuse(topic: str, token: str) -> None:
+        raise ClientError({"Error": {"Code": "AuthorizationError", "Message": "no"}}, "ConfirmSubscription")
+
+    seed_certificate(tmp_path)
+    config = Config(sns=SnsConfig(certificate_dir=tmp_path, allowed_topics=[TOPIC]))
+    with running(create_app(sqlite_engine, config, clock=lambda: NOW, confirm=refuse)) as url:
+        assert post(url, confirmation(NOW)).status_code == 502

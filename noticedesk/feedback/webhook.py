@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import Engine
 
 from noticedesk.errors import SnsRejected
@@ -47,7 +48,11 @@ class SnsWebhook:
     def _handle_verified(self, message: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         kind, topic = message["Type"], message["TopicArn"]
         if kind == "SubscriptionConfirmation":
-            self.confirm(topic, message["Token"])
+            try:
+                self.confirm(topic, message["Token"])
+            except (ClientError, BotoCoreError) as error:  # SNS sends the confirmation again
+                log.warning("sns subscription not confirmed topic=%s error=%s", topic, error)
+                return 502, {"error": "confirmation failed"}
             log.warning("sns subscription confirmed topic=%s", topic)
             return 200, {"confirmed": topic}
         if kind == "UnsubscribeConfirmation":
