@@ -10,7 +10,8 @@ from sqlalchemy import Engine, delete, func, select
 
 from noticedesk.feedback.events import FeedbackDocument, FeedbackEvent, parse_line
 from noticedesk.feedback.policy import PolicySettings, decide
-from noticedesk.feedback.store import find_suppression, ingest, ingest_batches, list_suppressions
+from noticedesk.feedback.store import ingest, ingest_batches
+from noticedesk.feedback.suppressions import find_suppression, list_suppressions
 from noticedesk.store.db import open_store
 from noticedesk.store.tables import (
     ses_events,

@@ -8,7 +8,8 @@ from sqlalchemy import Engine
 
 from noticedesk.feedback.events import parse_line
 from noticedesk.feedback.policy import PolicySettings
-from noticedesk.feedback.store import find_suppression, ingest_batches
+from noticedesk.feedback.store import ingest_batches
+from noticedesk.feedback.suppressions import find_suppression
 from noticedesk.feedback.sync import Throttle, import_suppressions, push_suppressions
 from tests.conftest import DATA
 

@@ -18,7 +18,7 @@ from noticedesk.feedback.files import check_alarms, import_files
 from noticedesk.feedback.policy import PolicySettings
 from noticedesk.feedback.rates import cloudwatch_rates, local_rates
 from noticedesk.feedback.sqs import SqsConsumer
-from noticedesk.feedback.store import find_suppression, list_suppressions
+from noticedesk.feedback.suppressions import find_suppression, list_suppressions
 from noticedesk.feedback.sync import Throttle, import_suppressions, push_suppressions
 
 
