@@ -265,3 +265,14 @@ def test_fetch_refuses_redirects_big_bodies_and_network_errors(monkeypatch: pyte
     mock_client(monkeypatch, refuse)
     with pytest.raises(SnsRejected, match="ConnectTimeout"):
         fetch_certificate(CERT_URL, 1)
+
+
+def test_memory_only_verification_asks_for_a_thread_when_the_certificate_is_cold(tmp_path: Path) -> None:
+    from noticedesk.feedback.sns_verify import CertificateNotCached
+
+    check = verifier(tmp_path)
+    message = body(notification(bounce("a@example.org", "fb"), NOW))
+    with pytest.raises(CertificateNotCached):
+        check.verify(message, memory_only=True)
+    check.verify(message)  # reads certificate_dir
+    assert check.verify(message, memory_only=True)["Type"] == "Notification"

@@ -114,6 +114,10 @@ def fetch_certificate(url: str, timeout: float) -> bytes:
         raise SnsRejected(f"certificate not fetched: {type(error).__name__}: {error}") from error
 
 
+class CertificateNotCached(Exception):
+    """Internal signal: the certificate would have to be read or fetched (not from memory)."""
+
+
 @dataclass
 class _Entry:
     expires: float
@@ -151,8 +155,11 @@ class CertificateCache:
             timeout_seconds=config.fetch_timeout_seconds,
         )
 
-    def public_key(self, url: str, now: datetime) -> rsa.RSAPublicKey:
+    def public_key(self, url: str, now: datetime, memory_only: bool = False) -> rsa.RSAPublicKey:
+        """The key to verify with; ``memory_only`` raises ``CertificateNotCached`` rather than do I/O."""
         entry = self._memory.get(url)
+        if memory_only and (entry is None or entry.expires <= self.monotonic()):
+            raise CertificateNotCached(url)
         if entry is None or entry.expires <= self.monotonic():
             with self._lock:  # one fetch per URL, however many requests wait for it
                 entry = self._memory.get(url)
@@ -209,7 +216,7 @@ class SnsVerifier:
         self.certificates = certificates
         self.clock = clock
 
-    def verify(self, body: bytes) -> dict[str, Any]:
+    def verify(self, body: bytes, memory_only: bool = False) -> dict[str, Any]:
         try:
             message = orjson.loads(body)
         except orjson.JSONDecodeError as error:
@@ -242,7 +249,7 @@ class SnsVerifier:
             signature = base64.b64decode(message["Signature"], validate=True)
         except binascii.Error as error:
             raise SnsRejected("Signature is not base64") from error
-        public_key = self.certificates.public_key(message["SigningCertURL"], now)
+        public_key = self.certificates.public_key(message["SigningCertURL"], now, memory_only)
         try:
             public_key.verify(signature, string_to_sign(message), padding.PKCS1v15(), _HASHES[version]())
         except InvalidSignature as error:

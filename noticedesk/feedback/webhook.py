@@ -6,6 +6,7 @@ sender gets 403. A verified redelivery answers 200 and changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,11 +15,12 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from noticedesk.errors import SnsRejected
 from noticedesk.feedback.events import FeedbackFormatError, parse_document
 from noticedesk.feedback.policy import PolicySettings
-from noticedesk.feedback.sns_verify import SnsVerifier
+from noticedesk.feedback.sns_verify import CertificateNotCached, SnsVerifier
 from noticedesk.feedback.writer import BatchWriter
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,27 @@ class SnsWebhook:
         except SnsRejected as error:
             log.warning("sns webhook rejected: %s", error.reason)
             return 403, {"error": "forbidden"}
+
+    async def handle_async(self, body: bytes) -> tuple[int, dict[str, Any]]:
+        """``handle`` for the event loop: a notification whose certificate is in memory is verified
+        in place (well under a millisecond) and awaits its group commit without holding a thread;
+        anything needing I/O (certificate fetch, ConfirmSubscription) goes to a worker thread."""
+        try:
+            message = self.verifier.verify(body, memory_only=True)
+        except CertificateNotCached:
+            return await run_in_threadpool(self.handle, body)
+        except SnsRejected as error:
+            log.warning("sns webhook rejected: %s", error.reason)
+            return 403, {"error": "forbidden"}
+        if message["Type"] != "Notification":
+            return await run_in_threadpool(self._handle_verified, message)
+        try:
+            document = parse_document(message)
+        except FeedbackFormatError as error:
+            log.warning("sns webhook rejected: verified message is not SES feedback: %s", error)
+            return 403, {"error": "forbidden"}
+        stored = await asyncio.wrap_future(self.writer.enqueue(document, f"sns:{message['TopicArn']}"))
+        return 200, {"events": stored.new_events, "duplicate": stored.duplicate}
 
     def _handle_verified(self, message: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         kind, topic = message["Type"], message["TopicArn"]

@@ -42,10 +42,14 @@ class BatchWriter:
 
     def submit(self, document: FeedbackDocument, source: str) -> Stored:
         """Store one document with whatever else is waiting; return once it is committed."""
+        return self.enqueue(document, source).result()
+
+    def enqueue(self, document: FeedbackDocument, source: str) -> Future[Stored]:
+        """The same without waiting: the future resolves once the document is committed."""
         self._ensure_started()
         future: Future[Stored] = Future()
         self._queue.put((document, source, future))
-        return future.result()
+        return future
 
     def _ensure_started(self) -> None:
         with self._lock:

@@ -49,8 +49,7 @@ def create_app(
     )
 
     async def sns_endpoint(request: Request) -> JSONResponse:
-        body = await request.body()
-        status, payload = await run_in_threadpool(webhook.handle, body)
+        status, payload = await webhook.handle_async(await request.body())
         return JSONResponse(payload, status_code=status)
 
     async def suppressed_endpoint(request: Request) -> JSONResponse:
