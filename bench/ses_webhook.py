@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import resource
 import socket
 import sqlite3
 import subprocess
@@ -124,6 +125,8 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the server and its workers, startup included
+        server_cpu = usage.ru_utime + usage.ru_stime
         with sqlite3.connect(database) as connection:
             stored = connection.execute("SELECT count(*) FROM ses_events").fetchone()[0]
     latencies.sort()
@@ -135,6 +138,10 @@ def main() -> None:
     p50, p99 = latencies[sent // 2], latencies[max(0, int(sent * 0.99) - 1)]
     print(f"latency p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")
     print(f"non-200: {failures}; stored events: {stored:,}; lost: {sent - stored}")
+    print(
+        f"server CPU {server_cpu:.1f} s (startup included): {sent / server_cpu:,.0f} verified requests per "
+        "server CPU-second (what the server would do with a core of its own)"
+    )
 
 
 if __name__ == "__main__":
