@@ -129,3 +129,19 @@ def test_slow_batch_gets_its_visibility_extended(
     )
     assert consumer.poll_once().deleted == 1
     assert "change_message_visibility_batch" in client.calls
+
+
+def test_consume_command_polls_once(aws: None, tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from noticedesk.cli import cli
+
+    sns, _, topic, queue_url = sns_to_sqs()
+    sns.publish(TopicArn=topic, Message=json.dumps(bounce("cli@example.org", "fb-cli")))
+    result = CliRunner().invoke(
+        cli, ["--db", str(tmp_path / "n.db"), "ses", "consume", "--queue-url", queue_url, "--once"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 received, 1 new event(s), 1 deleted" in result.stdout
+    check = CliRunner().invoke(cli, ["--db", str(tmp_path / "n.db"), "ses", "check", "cli@example.org"])
+    assert check.exit_code == 1
