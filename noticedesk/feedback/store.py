@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Insert, Table, or_, select
@@ -129,14 +130,20 @@ def insert_new(connection: Connection, table: Table, rows: list[dict[str, Any]],
     ]
     per_statement = max(1, 30_000 // len(columns))
     placeholders = "(" + ", ".join("?" * len(columns)) + ")"
+    pick: Callable[[dict[str, Any]], Any] = (
+        itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
+    )
+    processed = [(index, process) for index, process in enumerate(processors) if process is not None]
     inserted: set[Any] = set()
     for start in range(0, len(rows), per_statement):
         chunk = rows[start : start + per_statement]
         values: list[Any] = []
         for row in chunk:
-            for name, process in zip(columns, processors, strict=True):
-                value = row[name]
-                values.append(process(value) if process is not None and value is not None else value)
+            row_values = list(pick(row))
+            for index, process in processed:
+                if row_values[index] is not None:
+                    row_values[index] = process(row_values[index])
+            values.extend(row_values)
         sql = (
             f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
             f"{', '.join([placeholders] * len(chunk))} ON CONFLICT ({key}) DO NOTHING RETURNING {key}"
@@ -146,10 +153,11 @@ def insert_new(connection: Connection, table: Table, rows: list[dict[str, Any]],
 
 
 def sqlite_time_text(value: datetime) -> str:
-    """What ``UtcDateTime`` stores on SQLite, about 5x cheaper (a test holds them equal)."""
+    """What ``UtcDateTime`` stores on SQLite, several times cheaper (a test holds them equal)."""
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
-    return f"{value:%Y-%m-%d %H:%M:%S}.{value.microsecond:06d}"
+    text = value.replace(tzinfo=None).isoformat(" ")
+    return text if value.microsecond else text + ".000000"
 
 
 def _new_documents(
