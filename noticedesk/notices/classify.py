@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from noticedesk.mail.parse import ParsedMail
-from noticedesk.notices.extract import extract_facts
+from noticedesk.notices.extract import extract_facts, flatten
 from noticedesk.notices.model import Facts, Kind, Notice, Stage
 from noticedesk.notices.rules import RuleTable, rule_table
 from noticedesk.notices.senders import is_aws_domain
@@ -31,10 +31,13 @@ def classify(mail: ParsedMail, table: RuleTable | None = None, extra_domains: tu
     """What this mail is. ``mail`` is the AWS original (a forward already unwrapped)."""
     table = table or rule_table()
     body = mail.text[:_BODY_CHARS]
+    # Plain-text notices are wrapped at ~76 columns: rules match the text with its line breaks
+    # collapsed, so "bounce rate\nis 12%" matches 'bounce rate is'.
+    flat = flatten(body)
     sender = mail.from_domain
     from_aws = is_aws_domain(sender, table, extra_domains)
-    kind, rule_id = _kind(table, mail.subject, body, sender, from_aws)
-    stage = _stage(table, kind, mail.subject, body, sender) if kind.opens_case else Stage.NOTICE
+    kind, rule_id = _kind(table, mail.subject, flat, sender, from_aws)
+    stage = _stage(table, kind, mail.subject, flat, sender) if kind.opens_case else Stage.NOTICE
     facts = extract_facts(table, mail.subject, body)
     facts = _facts_for_kind(kind, facts)
     return Notice(

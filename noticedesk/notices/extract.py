@@ -50,6 +50,13 @@ def parse_loose_date(text: str) -> datetime | None:
     return None
 
 
+def flatten(text: str) -> str:
+    """The text with every run of whitespace (line breaks included) as one space."""
+    return " ".join(text.split())
+
+
+
+
 def _masked(value: str) -> bool:
     return bool(_MASKED.search(value))
 
@@ -95,7 +102,7 @@ def _first_date(values: list[str]) -> datetime | None:
 
 
 def within_hours(table: RuleTable, text: str) -> int | None:
-    values = _found(table, "within_hours", text)
+    values = _found(table, "within_hours", flatten(text))
     return int(values[0]) if values else None
 
 
@@ -109,27 +116,34 @@ def _not_aws_owned_ip(value: str, text: str) -> bool:
 
 
 def extract_facts(table: RuleTable, subject: str, text: str) -> Facts:
-    """Every fact the subject and body state. Pure."""
+    """Every fact the subject and body state. Pure.
+
+    Facts whose value runs to the end of a line (abuse context, abuse time) or stands on a line
+    of its own (IP addresses) are read from the text as written; every other fact from the
+    flattened text, so a line break that wrapping put inside "bounce rate is" is no obstacle.
+    """
     both = f"{subject}\n{text}"
-    account_ids = [value for value in _found(table, "account_id", both) if len(value) == 12]
+    flat_text = flatten(text)
+    flat_both = f"{subject} {flat_text}"
+    account_ids = [value for value in _found(table, "account_id", flat_both) if len(value) == 12]
     ips = [value for value in _found(table, "ip_addresses", text) if _not_aws_owned_ip(value, text)]
-    ports = sorted({int(value) for value in _found(table, "ports", text) if 0 < int(value) < 65536})
-    abuse_text = "\n".join(_found(table, "abuse_context", both)) or both
+    ports = sorted({int(value) for value in _found(table, "ports", flat_text) if 0 < int(value) < 65536})
+    abuse_text = "\n".join(_found(table, "abuse_context", both)) or flat_both
     abuse_types = tuple(entry.label for entry in table.abuse_types if entry.pattern.search(abuse_text))
     return Facts(
         account_id=account_ids[0] if account_ids else None,
-        case_ref=next(iter(_found(table, "case_ref", both)), None),
-        access_key_ids=tuple(value.upper() for value in _found(table, "access_key_ids", both)),
-        iam_users=tuple(_found(table, "iam_users", text)),
-        exposed_urls=tuple(value.rstrip(".,;)") for value in _found(table, "exposed_urls", text)),
-        instance_ids=tuple(value.lower() for value in _found(table, "instance_ids", both)),
+        case_ref=next(iter(_found(table, "case_ref", flat_both)), None),
+        access_key_ids=tuple(value.upper() for value in _found(table, "access_key_ids", flat_both)),
+        iam_users=tuple(_found(table, "iam_users", flat_text)),
+        exposed_urls=tuple(value.rstrip(".,;)") for value in _found(table, "exposed_urls", flat_text)),
+        instance_ids=tuple(value.lower() for value in _found(table, "instance_ids", flat_both)),
         ip_addresses=_public_ips(ips),
         ports=tuple(ports),
-        regions=_regions(table, text),
+        regions=_regions(table, flat_text),
         abuse_types=abuse_types,
         abuse_time=_first_date(_found(table, "abuse_time", text)),
-        bounce_rate=_first_float(_found(table, "bounce_rate", both)),
-        complaint_rate=_first_float(_found(table, "complaint_rate", both)),
-        reply_by=_first_date(_found(table, "reply_by", text)),
-        mitigations=tuple(entry.label for entry in table.mitigations if entry.pattern.search(text)),
+        bounce_rate=_first_float(_found(table, "bounce_rate", flat_both)),
+        complaint_rate=_first_float(_found(table, "complaint_rate", flat_both)),
+        reply_by=_first_date(_found(table, "reply_by", flat_text)),
+        mitigations=tuple(entry.label for entry in table.mitigations if entry.pattern.search(flat_text)),
     )

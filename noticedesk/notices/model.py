@@ -104,6 +104,9 @@ class Facts:
                 values[name] = tuple(dict.fromkeys((*old, *new)))
             else:
                 values[name] = new if new is not None else old
+        # "other" means "no type named": a follow-up that names none adds nothing.
+        named = tuple(kind for kind in values["abuse_types"] if kind != "other")
+        values["abuse_types"] = named or values["abuse_types"]
         return Facts(**values)
 
 
