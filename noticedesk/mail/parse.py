@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.header import decode_header
+from email.errors import HeaderParseError
+from email.header import Header, decode_header
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
@@ -63,14 +64,17 @@ def domain_of(address: str) -> str:
     return address.rpartition("@")[2].strip().strip(".").lower()
 
 
-def decode_words(value: str | None) -> str:
-    """An RFC 2047 header value to text; undecodable words are kept as they are."""
+def decode_words(value: str | Header | None) -> str:
+    """An RFC 2047 header value to text; undecodable words are kept as they are.
+
+    compat32 hands back a ``Header`` (not a ``str``) for a header holding raw 8-bit bytes.
+    """
     if not value:
         return ""
     try:
         parts = decode_header(value)
-    except Exception:
-        return " ".join(value.split())
+    except (HeaderParseError, ValueError, LookupError):
+        return " ".join(str(value).split())
     chunks: list[str] = []
     for chunk, charset in parts:
         if isinstance(chunk, str):
@@ -85,10 +89,10 @@ def decode_bytes(data: bytes, charset: str) -> tuple[str, str | None]:
     name = _CHARSET_ALIASES.get(charset.lower(), charset)
     try:
         return data.decode(name), None
-    except LookupError:
-        warning = f"unknown charset {charset!r}"
     except UnicodeDecodeError:
         warning = f"text is not valid {charset}"
+    except (LookupError, ValueError):  # no such codec, or one that is not a text charset ("idna")
+        warning = f"unknown charset {charset!r}"
     for fallback in ("utf-8", "cp932"):
         try:
             return data.decode(fallback), f"{warning}; decoded as {fallback}"
@@ -97,16 +101,24 @@ def decode_bytes(data: bytes, charset: str) -> tuple[str, str | None]:
     return data.decode("utf-8", errors="replace"), f"{warning}; undecodable bytes replaced"
 
 
+def _header_text(message: Message, name: str) -> str:
+    """One header as text (compat32 may return a ``Header`` object)."""
+    value = message.get(name)
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else decode_words(value)
+
+
 def parse_date(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
         parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (TypeError, ValueError, IndexError, OverflowError):  # OverflowError: "31 Dec 9999 -1200"
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def _first_address(value: str) -> tuple[str, str]:
@@ -175,25 +187,20 @@ def _looks_like_mail(raw: bytes, message: Message) -> str | None:
 def parse_message(message: Message, forwarded_by: str | None = None) -> ParsedMail:
     warnings: list[str] = []
     from_name, from_address = _first_address(decode_words(message.get("From")))
+    references = f"{_header_text(message, 'In-Reply-To')} {_header_text(message, 'References')}"
     text, links = _best_body(message, warnings)
-    thread_ids = tuple(
-        dict.fromkeys(
-            _MESSAGE_ID.findall(
-                " ".join(filter(None, (message.get("In-Reply-To"), message.get("References"))))
-            )
-        )
-    )
-    message_ids = _MESSAGE_ID.findall(message.get("Message-ID") or "")
+    thread_ids = tuple(dict.fromkeys(_MESSAGE_ID.findall(references)))
+    message_ids = _MESSAGE_ID.findall(_header_text(message, "Message-ID"))
     return ParsedMail(
         from_address=from_address,
         from_name=from_name,
         subject=decode_words(message.get("Subject")),
         text=text,
-        date=parse_date(message.get("Date")),
+        date=parse_date(_header_text(message, "Date")),
         message_id=message_ids[0] if message_ids else None,
         thread_ids=thread_ids,
         reply_to=_first_address(decode_words(message.get("Reply-To")))[1],
-        return_path=_first_address(message.get("Return-Path") or "")[1],
+        return_path=_first_address(_header_text(message, "Return-Path"))[1],
         links=tuple(links),
         warnings=tuple(warnings),
         forwarded_by=forwarded_by,

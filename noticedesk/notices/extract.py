@@ -55,8 +55,6 @@ def flatten(text: str) -> str:
     return " ".join(text.split())
 
 
-
-
 def _masked(value: str) -> bool:
     return bool(_MASKED.search(value))
 
