@@ -115,12 +115,17 @@ class Triage:
                 understood = self._understand(item)
             except InputError as failure:
                 error = failure.reason
+            except Exception as failure:  # a bug met on this input: kept, logged, the batch goes on
+                log.exception("input not understood", extra={"source": item.label})
+                error = f"internal error while reading it ({type(failure).__name__}: {failure})"
         if error is not None:
             log.warning("input not read", extra={"source": item.label, "reason": error})
         message_id = understood.message_id if understood else None
         # A mail is the same mail by its Message-ID; a Health event is updated under one ARN,
-        # so only an identical document is the same event.
-        dedupe_key = f"mid:{message_id}" if message_id and item.format == "mail" else f"sha:{sha}"
+        # so only an identical document is the same event. Over-long ids are hashed to fit.
+        dedupe_key = f"sha:{sha}"
+        if message_id and item.format == "mail":
+            dedupe_key = f"mid:{message_id}" if len(message_id) <= 250 else f"mid-sha:{_sha(message_id)}"
         existing = connection.execute(
             select(messages.c.id, messages.c.case_id).where(messages.c.dedupe_key == dedupe_key)
         ).first()
@@ -132,6 +137,7 @@ class Triage:
                 existing.case_id,
                 error,
                 duplicate=True,
+                forwarded_by=understood.forwarded_by if understood else None,
             )
         received = self.now()
         notice = understood.notice if understood else None
@@ -146,9 +152,9 @@ class Triage:
                 raw=item.raw,
                 received_at=received,
                 sent_at=notice.received_at if notice else None,
-                message_id=message_id,
-                from_address=understood.from_address if understood else None,
-                forwarded_by=understood.forwarded_by if understood else None,
+                message_id=_clip(message_id, 300),
+                from_address=_clip(understood.from_address if understood else None, 320),
+                forwarded_by=_clip(understood.forwarded_by if understood else None, 320),
                 subject=notice.title if notice else None,
                 kind=notice.kind.value if notice else None,
                 stage=notice.stage.value if notice else None,
@@ -270,6 +276,15 @@ class Triage:
         record(connection, existing.id, received, "notice-received", summary, detail)
         _add_checklist(connection, existing.id, notice.kind.value, facts.abuse_types)
         return int(existing.id)
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _clip(value: str | None, length: int) -> str | None:
+    """Fit a column's width (PostgreSQL enforces it; a crafted header must not abort the batch)."""
+    return value[:length] if value else value
 
 
 def opens_case(notice: Notice) -> bool:

@@ -85,7 +85,8 @@ def cli(ctx: click.Context, db_url: str, config_path: Path | None, verbose: bool
     except NoticeDeskError as error:
         click.echo(f"error: {error}", err=True)
         ctx.exit(2)
-    ctx.obj = App(db_url=db_url, config=config)
+    if not isinstance(ctx.obj, App):  # a caller (a test, an embedding program) may hand in its own
+        ctx.obj = App(db_url=db_url, config=config)
 
 
 def _register() -> None:

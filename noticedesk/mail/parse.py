@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.errors import HeaderParseError
+from email.errors import CloseBoundaryNotFoundDefect, HeaderParseError, StartBoundaryNotFoundDefect
 from email.header import Header, decode_header
 from email.message import Message
 from email.parser import BytesParser
@@ -18,6 +18,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 from noticedesk.errors import ParseError
 from noticedesk.mail.html import html_to_text
 
+_TRUNCATION_DEFECTS = (CloseBoundaryNotFoundDefect, StartBoundaryNotFoundDefect)
 _PARSER = BytesParser()  # compat32 policy: fast, lenient
 _MAX_TEXT_CHARS = 400_000  # notices are short; a huge body is read only this far
 _SNIFF_BYTES = 65_536
@@ -181,6 +182,10 @@ def _looks_like_mail(raw: bytes, message: Message) -> str | None:
         return "binary data, not an RFC 5322 message"
     if not any(message.get(name) for name in ("From", "Subject", "Date", "Message-ID")):
         return "no From, Subject, Date or Message-ID header: not an RFC 5322 message"
+    for part in message.walk():
+        for defect in part.defects:
+            if isinstance(defect, _TRUNCATION_DEFECTS):
+                return f"truncated MIME: a {part.get_content_type()} part ends without its closing boundary"
     return None
 
 

@@ -6,6 +6,7 @@ whole. A source that cannot be read yields one item carrying the error, so the b
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from collections.abc import Iterable, Iterator
@@ -126,8 +127,6 @@ def read_sources(paths: Iterable[str], stdin: BinaryIO | None = None) -> Iterato
             stream = stdin or sys.stdin.buffer
             raw = stream.read()
             if raw.startswith(b"From "):
-                import io
-
                 yield from split_mbox(io.BytesIO(raw), "<stdin>")
             elif _sniff(raw[:4096]) == "health":
                 yield from split_health(raw, "<stdin>")
@@ -136,7 +135,10 @@ def read_sources(paths: Iterable[str], stdin: BinaryIO | None = None) -> Iterato
             continue
         path = Path(name)
         if path.is_dir():
-            yield from _read_folder(path)
+            try:
+                yield from _read_folder(path)
+            except OSError as error:  # a folder (or its cur/new) that cannot be listed
+                yield RawItem(name, None, b"", "unknown", f"cannot read folder: {error.strerror or error}")
         elif path.exists():
             yield from _read_file(path)
         else:
