@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+
+from sqlalchemy import Engine
+
+from noticedesk.cli import App
+from noticedesk.config import Config
 
 from noticedesk.mail.forwarded import original_of
 from noticedesk.mail.parse import ParsedMail, parse_bytes
@@ -23,3 +29,8 @@ def original(raw: bytes) -> ParsedMail:
 
 def notice_of(raw: bytes) -> Notice:
     return classify(original(raw))
+
+
+def make_app(engine: Engine, now: datetime) -> App:
+    """The CLI's ``App`` over a test store with a fixed clock (passed to CliRunner as ``obj``)."""
+    return App(db_url=engine.url.render_as_string(), config=Config(), now=lambda: now, _engine=engine)

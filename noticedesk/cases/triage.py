@@ -122,9 +122,12 @@ class Triage:
             log.warning("input not read", extra={"source": item.label, "reason": error})
         message_id = understood.message_id if understood else None
         # A mail is the same mail by its Message-ID; a Health event is updated under one ARN,
-        # so only an identical document is the same event. Over-long ids are hashed to fit.
+        # so only an identical document is the same event. Over-long ids are hashed to fit. Every
+        # empty file has the same bytes: an unreadable input is also known by its source.
         dedupe_key = f"sha:{sha}"
-        if message_id and item.format == "mail":
+        if error is not None:  # unreadable inputs are told apart by where they came from, too
+            dedupe_key = f"error:{_sha(f'{item.label}:{sha}')}"
+        elif message_id and item.format == "mail":
             dedupe_key = f"mid:{message_id}" if len(message_id) <= 250 else f"mid-sha:{_sha(message_id)}"
         existing = connection.execute(
             select(messages.c.id, messages.c.case_id).where(messages.c.dedupe_key == dedupe_key)

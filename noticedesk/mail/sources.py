@@ -42,11 +42,14 @@ def split_mbox(stream: BinaryIO, source: str) -> Iterator[RawItem]:
     lines: list[bytes] = []
     index = 0
     previous_blank = True
+    separators = b""  # kept so that an mbox with no message is stored as it was
     for line in stream:
         if line.startswith(b"From ") and previous_blank:
             if lines:
                 yield RawItem(source, index, b"".join(lines), "mail")
                 index += 1
+            elif index == 0:
+                separators += line
             lines = []
             previous_blank = False
             continue
@@ -57,7 +60,7 @@ def split_mbox(stream: BinaryIO, source: str) -> Iterator[RawItem]:
     if lines:
         yield RawItem(source, index, b"".join(lines), "mail")
     elif index == 0:
-        yield RawItem(source, None, b"", "unknown", "empty mbox: no messages")
+        yield RawItem(source, None, separators, "unknown", "empty mbox: no messages")
 
 
 def split_health(raw: bytes, source: str) -> Iterator[RawItem]:
