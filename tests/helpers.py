@@ -9,7 +9,6 @@ from sqlalchemy import Engine
 
 from noticedesk.cli import App
 from noticedesk.config import Config
-
 from noticedesk.mail.forwarded import original_of
 from noticedesk.mail.parse import ParsedMail, parse_bytes
 from noticedesk.notices.classify import classify

@@ -88,7 +88,7 @@ def test_bad_inputs_are_named_kept_and_the_batch_goes_on(
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     filed = [line for line in lines if line["case_id"] is not None]
     assert [line["kind"] for line in filed] == ["abuse-report", "account-hold"]
-    assert all(CONTRACT_FIELDS <= set(line) for line in lines)
+    assert all(set(line) >= CONTRACT_FIELDS for line in lines)
     with engine.connect() as connection:
         rows = connection.execute(select(messages.c.source, messages.c.raw, messages.c.error)).all()
         assert connection.execute(select(func.count()).select_from(cases)).scalar_one() == 2
@@ -146,9 +146,13 @@ def test_a_50_mb_attachment_is_stored_and_the_notice_filed(
     result = CliRunner().invoke(cli, ["triage", "--json", str(path)], obj=make_app(sqlite_engine, now))
     elapsed = time.perf_counter() - started
     assert result.exit_code == 0, result.stderr
+    assert (
+        result.stderr
+        == f"warning: {path}: message is 68 MB: only its first 8 MB were read (all of it is stored)\n"
+    )
     line = json.loads(result.stdout)
     assert (line["kind"], line["access_key_ids"]) == ("account-compromised", ["AKIA2E0A8F3B244C9986"])
-    assert elapsed < 30
+    assert elapsed < 10
     with sqlite_engine.connect() as connection:
         size = connection.execute(select(func.length(messages.c.raw))).scalar_one()
     assert size == path.stat().st_size

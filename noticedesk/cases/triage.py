@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from noticedesk.cases.joining import case_key, later_stage, status_after
+from noticedesk.cases.joining import case_key, moved, status_after
 from noticedesk.cases.runbooks import checklist_for
 from noticedesk.cases.timeline import record
 from noticedesk.config import Config
@@ -258,13 +258,14 @@ class Triage:
             return case_id
         facts = Facts.from_json(existing.facts).merged_with(notice.facts)
         newest = existing.last_notice_at is None or sent_at >= existing.last_notice_at
+        stage, status = moved(existing.stage, existing.status, notice.stage, newest)
         values: dict[str, Any] = {
             "facts": facts.to_json(),
-            "stage": later_stage(existing.stage, notice.stage).value,
+            "stage": stage,
+            "status": status,
             "updated_at": received,
             "authenticity": _stronger(existing.authenticity, notice.authenticity),
         }
-        values["status"] = status_after(existing.status, notice.stage)
         if existing.case_ref is None and notice.facts.case_ref:
             values["case_ref"] = notice.facts.case_ref
         if existing.account_id is None and notice.facts.account_id:

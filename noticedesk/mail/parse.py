@@ -7,7 +7,7 @@ is about ten times slower, and a shared mailbox can hold tens of thousands of no
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.errors import CloseBoundaryNotFoundDefect, HeaderParseError, StartBoundaryNotFoundDefect
 from email.header import Header, decode_header
@@ -22,6 +22,7 @@ _TRUNCATION_DEFECTS = (CloseBoundaryNotFoundDefect, StartBoundaryNotFoundDefect)
 _PARSER = BytesParser()  # compat32 policy: fast, lenient
 _MAX_TEXT_CHARS = 400_000  # notices are short; a huge body is read only this far
 _SNIFF_BYTES = 65_536
+_MAX_PARSE_BYTES = 8 * 1_048_576
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _URL = re.compile(r"https?://[^\s<>\"')\]]+", re.IGNORECASE)
 _CHARSET_ALIASES = {
@@ -174,7 +175,7 @@ def attached_messages(message: Message) -> list[Message]:
     return found
 
 
-def _looks_like_mail(raw: bytes, message: Message) -> str | None:
+def _looks_like_mail(raw: bytes, message: Message, cut: bool = False) -> str | None:
     head = raw[:_SNIFF_BYTES]
     if not raw.strip():
         return "empty input"
@@ -182,7 +183,7 @@ def _looks_like_mail(raw: bytes, message: Message) -> str | None:
         return "binary data, not an RFC 5322 message"
     if not any(message.get(name) for name in ("From", "Subject", "Date", "Message-ID")):
         return "no From, Subject, Date or Message-ID header: not an RFC 5322 message"
-    for part in message.walk():
+    for part in message.walk() if not cut else ():  # a cut message is truncated on purpose
         for defect in part.defects:
             if isinstance(defect, _TRUNCATION_DEFECTS):
                 return f"truncated MIME: a {part.get_content_type()} part ends without its closing boundary"
@@ -214,12 +215,24 @@ def parse_message(message: Message, forwarded_by: str | None = None) -> ParsedMa
 
 
 def parse_bytes(raw: bytes, source: str, index: int | None = None) -> tuple[Message, ParsedMail]:
-    """Parse one message; raise ``ParseError`` (naming the source) when it is not a mail."""
+    """Parse one message; raise ``ParseError`` (naming the source) when it is not a mail.
+
+    Only the first ``_MAX_PARSE_BYTES`` are parsed: a notice is a few kilobytes, and a forward
+    with a 50 MB attachment must not cost a million parsed lines (the raw bytes are kept whole).
+    """
+    cut = len(raw) > _MAX_PARSE_BYTES
     try:
-        message = _PARSER.parsebytes(raw)
-    except Exception as error:
+        message = _PARSER.parsebytes(raw[:_MAX_PARSE_BYTES] if cut else raw)
+    except Exception as error:  # compat32 is lenient; anything it still raises is "not MIME"
         raise ParseError(source, f"cannot parse MIME: {error}", index) from error
-    problem = _looks_like_mail(raw, message)
+    problem = _looks_like_mail(raw, message, cut)
     if problem:
         raise ParseError(source, problem, index)
-    return message, parse_message(message)
+    parsed = parse_message(message)
+    if cut:
+        note = (
+            f"message is {len(raw) / 1_048_576:.0f} MB: only its first "
+            f"{_MAX_PARSE_BYTES // 1_048_576} MB were read (all of it is stored)"
+        )
+        parsed = replace(parsed, warnings=(*parsed.warnings, note))
+    return message, parsed
