@@ -231,7 +231,7 @@ def main() -> None:
             print(f"peak RSS after {at:>6,} messages: {peak:6.1f} MB")
         if profile:
             out = io.StringIO()
-            pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(25)
+            pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(25)
             print(out.getvalue())
 
 

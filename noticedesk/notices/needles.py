@@ -87,8 +87,13 @@ class Matcher:
         return self.regex.pattern
 
     def possible(self, text: Text) -> bool:
-        folded = text.folded if self.needles else ""
-        return not self.needles or any(needle in folded for needle in self.needles)
+        if not self.needles:
+            return True
+        folded = text.folded
+        for needle in self.needles:
+            if needle in folded:
+                return True
+        return False
 
     def search(self, text: str | Text) -> re.Match[str] | None:
         """A match (on the folded text when the twin is used: for yes/no questions)."""
