@@ -73,7 +73,10 @@ def _notice(rng: random.Random, number: int) -> tuple[str, str, str, str]:
         stage = rng.choice(("", "", "We have not yet received a response to our earlier message.\n", "FINAL"))
         subject = f"Your Amazon EC2 Abuse Report [{ref}] [AWS ID {account}]"
         if stage == "FINAL":
-            subject, stage = f"FINAL NOTIFICATION: {subject}", "We have restricted the implicated resources.\n"
+            subject, stage = (
+                f"FINAL NOTIFICATION: {subject}",
+                "We have restricted the implicated resources.\n",
+            )
         body = (
             f"Hello,\n\nWe have received a report that your AWS resource(s)\n\nInstance Id: {instance}\n"
             f"Public IP: 54.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}\n"
@@ -92,7 +95,12 @@ def _notice(rng: random.Random, number: int) -> tuple[str, str, str, str]:
             f"your ability to create some resources.\n\nPlease contact AWS by 2026-04-{rng.randint(1, 28):02d}.\n\n"
             f"{FILLER * 9}"
         )
-        return "Amazon Web Services <no-reply-aws@amazon.com>", f"Your AWS Account {account} is Compromised", body, "en"
+        return (
+            "Amazon Web Services <no-reply-aws@amazon.com>",
+            f"Your AWS Account {account} is Compromised",
+            body,
+            "en",
+        )
     if pick < 0.80:
         what = rng.choice(("Bounce", "Complaint", "Vulnerable Site"))
         rate = f"The {what.lower()} rate is {rng.uniform(5, 20):.2f}%.\n" if what != "Vulnerable Site" else ""
@@ -106,13 +114,23 @@ def _notice(rng: random.Random, number: int) -> tuple[str, str, str, str]:
         body = f"お客様\n\nAWS アカウント ID: {account} は追加の確認が必要なため保留されています。\n" + (
             "本人確認の書類をお送りください。期日までにご対応がない場合、アカウントは停止されます。\n" * 14
         )
-        return "Amazon Web Services <no-reply-aws@amazon.com>", "【重要】AWS アカウントの保留について", body, "ja"
+        return (
+            "Amazon Web Services <no-reply-aws@amazon.com>",
+            "【重要】AWS アカウントの保留について",
+            body,
+            "ja",
+        )
     if pick < 0.95:
         body = (
             f"Hello,\n\nInstance {instance} in {region} runs on hardware that will be retired on "
             f"2026-05-{rng.randint(1, 28):02d}. Stop and start it before then.\n\n{FILLER * 10}"
         )
-        return "Amazon Web Services <no-reply-aws@amazon.com>", "[Retirement Notification] EC2 Instance", body, "en"
+        return (
+            "Amazon Web Services <no-reply-aws@amazon.com>",
+            "[Retirement Notification] EC2 Instance",
+            body,
+            "en",
+        )
     body = f"Your AWS account {account} is on hold. Pay now at the link below.\n\n{FILLER * 11}"
     return "AWS Billing <billing@aws-billing-center.com>", "Action Required: AWS Account On Hold", body, "en"
 
@@ -137,7 +155,10 @@ def _encode(rng: random.Random, number: int, sender: str, subject: str, body: st
     data = body.encode(charset)
     shape = rng.random()
     if language == "ja":
-        part = f'Content-Type: text/plain; charset="{charset}"\nContent-Transfer-Encoding: 7bit\n\n'.encode() + data
+        part = (
+            f'Content-Type: text/plain; charset="{charset}"\nContent-Transfer-Encoding: 7bit\n\n'.encode()
+            + data
+        )
     elif shape < 0.55:
         part = b"Content-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: quoted-printable\n\n"
         part += quopri.encodestring(data)
@@ -214,7 +235,9 @@ def main() -> None:
         mbox = Path(folder) / "notices.mbox"
         size = write_mbox(mbox, args.count)
         sizes = [len(raw) for raw in _messages(mbox)]
-        print(f"mbox: {args.count:,} notices, {size / 1e6:.1f} MB, mean {sum(sizes) / len(sizes) / 1e3:.1f} KB")
+        print(
+            f"mbox: {args.count:,} notices, {size / 1e6:.1f} MB, mean {sum(sizes) / len(sizes) / 1e3:.1f} KB"
+        )
         checkpoint = min(10_000, args.count)
         profile = cProfile.Profile() if args.profile else None
         if profile:

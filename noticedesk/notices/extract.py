@@ -82,12 +82,24 @@ def _public_ips(candidates: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(kept))
 
 
+_REGION_NAMES: dict[int, tuple[tuple[str, str], ...]] = {}
+
+
+def _lowered_region_names(table: RuleTable) -> tuple[tuple[str, str], ...]:
+    names = _REGION_NAMES.get(id(table))
+    if names is None:
+        names = _REGION_NAMES[id(table)] = tuple(
+            (name.lower(), code) for name, code in table.region_names.items()
+        )
+    return names
+
+
 def _regions(table: RuleTable, text: str) -> tuple[str, ...]:
     # Every code holds "-north", "-south", "-east", "-west" or "-central": a cheap first look.
     hinted = _REGION_HINT.search(text) is not None
     found = [match.group(1).lower() for match in _REGION_CODE.finditer(text)] if hinted else []
     lowered = text.lower()
-    found += [code for name, code in table.region_names.items() if name.lower() in lowered]
+    found += [code for name, code in _lowered_region_names(table) if name in lowered]
     return tuple(dict.fromkeys(found))
 
 
