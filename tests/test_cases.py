@@ -196,6 +196,9 @@ def test_case_show_json_and_text(engine: Engine, now: datetime) -> None:
     assert shown["checklist"]
     text = CliRunner().invoke(cli, ["case", "show", str(case_id)], obj=app)
     assert f"Case #{case_id}" in text.stdout and "overdue 9h 00m" in text.stdout
+    key_case = triage(engine, now, mail_bytes("compromised-subject.eml"))[0].case_id
+    shown_key = CliRunner().invoke(cli, ["case", "show", str(key_case)], obj=app).stdout
+    assert "AKIA…9986" in shown_key and "AKIA2E0A8F3B244C9986" not in shown_key  # masked for people
     missing = CliRunner().invoke(cli, ["case", "show", "999"], obj=app)
     assert (missing.exit_code, missing.stderr) == (2, "error: no case 999\n")
 
