@@ -73,6 +73,8 @@ def decode_words(value: str | Header | None) -> str:
     """
     if not value:
         return ""
+    if isinstance(value, str) and "=?" not in value:  # no encoded word: what decode_header returns
+        return " ".join(value.split())
     try:
         parts = decode_header(value)
     except (HeaderParseError, ValueError, LookupError):

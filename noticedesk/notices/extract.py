@@ -134,14 +134,14 @@ def _not_aws_owned_ip(value: str, text: Text) -> bool:
     )
 
 
-def extract_facts(table: RuleTable, subject: str, text: str) -> Facts:
+def extract_facts(table: RuleTable, subject: str, text: str, flat: str | None = None) -> Facts:
     """Every fact the subject and body state. Pure.
 
     Facts whose value runs to the end of a line (abuse context, abuse time) or stands on a line
     of its own (IP addresses) are read from the text as written; every other fact from the
     flattened text, so a line break that wrapping put inside "bounce rate is" is no obstacle.
     """
-    flat = flatten(text)
+    flat = flatten(text) if flat is None else flat  # the caller may have flattened it already
     both, flat_text, flat_both = Text(f"{subject}\n{text}"), Text(flat), Text(f"{subject} {flat}")
     original = Text(text)
     account_ids = [value for value in _found(table, "account_id", flat_both) if len(value) == 12]
