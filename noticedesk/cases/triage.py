@@ -1,7 +1,9 @@
-"""Triage: raw inputs in, stored messages and cases out. The raw bytes are stored first.
+"""Triage: raw inputs in, stored messages and cases out.
 
-Each item is handled on its own: a bad one is stored with its error and the batch goes on.
-Work is committed in batches, so a 50,000-message mbox streams through at a steady pace.
+Each item is handled on its own: a bad one is stored with its raw bytes and its error, and the
+batch goes on. A message's raw bytes are stored in the same transaction as the case change it
+causes (both or neither). Work is committed in batches of ``BATCH_SIZE``, so a 50,000-message
+mbox streams through at a steady pace and flat memory.
 """
 
 from __future__ import annotations
