@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 from click.testing import CliRunner
 from sqlalchemy import Engine, func, select
+from triage_helpers import HEALTH, mail_bytes, make_app
 
 from noticedesk.cases.queries import get_case, list_cases
 from noticedesk.cases.triage import Triage, TriageResult
 from noticedesk.cli import cli
 from noticedesk.mail.sources import RawItem
 from noticedesk.store.tables import case_events, cases, messages
-from tests.helpers import mail_bytes, make_app
 
 NOTICE = "abuse-subject-portscan.eml"  # sent 2026-11-27 03:00 UTC, "reply within 24 hours"
 SENT = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
@@ -126,8 +126,6 @@ def test_the_same_message_twice_changes_nothing(engine: Engine, now: datetime) -
 
 
 def test_same_health_event_twice_changes_nothing(engine: Engine, now: datetime) -> None:
-    from tests.test_sources import HEALTH
-
     raw = (HEALTH / "risk-credentials-exposed.json").read_bytes()
     item = RawItem("risk.json", None, json.dumps(json.loads(raw)).encode(), "health")
     first = list(Triage(engine, now=lambda: now).run([item]))

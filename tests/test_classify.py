@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from triage_helpers import MAILS, mail_bytes, notice_of
 
 from noticedesk.notices.model import ABUSE_TYPES, Kind, Stage
 from noticedesk.notices.rules import rule_table
-from tests.helpers import MAILS, mail_bytes, notice_of
 
 KIND_FIXTURES = {
     "sns-subscription-confirmation": "aws-other-sns-confirmation.eml",

@@ -13,13 +13,11 @@ from pathlib import Path
 
 from click.testing import CliRunner
 from sqlalchemy import Engine, func, select
+from triage_helpers import HEALTH, MAILS, mail_bytes, make_app, mbox_of
 
 from noticedesk.cli import cli
 from noticedesk.store.tables import cases, messages
-from tests.helpers import MAILS, mail_bytes, make_app
-from tests.test_sources import mbox_of
 
-HEALTH = Path(__file__).parent / "data" / "health"
 CONTRACT_FIELDS = {
     "source",
     "kind",

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
+from triage_helpers import mail_bytes, notice_of, original
 
 from noticedesk.mail.forwarded import forwarded_date
-from tests.helpers import mail_bytes, notice_of, original
 
 CUSTOMER = "Taro Yamada <taro@customer.example.jp>"
 ORIGINAL_FROM = "AWS Abuse <ec2-abuse@amazon.com>"

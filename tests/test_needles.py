@@ -6,10 +6,10 @@ import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from triage_helpers import MAILS, original
 
 from noticedesk.notices.needles import Matcher, Text, needles_of
 from noticedesk.notices.rules import rule_table
-from tests.helpers import MAILS, original
 
 
 def _matchers() -> list[Matcher]:

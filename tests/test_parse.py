@@ -10,10 +10,10 @@ from email.header import Header
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from triage_helpers import mail_bytes, notice_of, original
 
 from noticedesk.errors import ParseError
 from noticedesk.mail.parse import decode_bytes, parse_bytes
-from tests.helpers import mail_bytes, notice_of, original
 
 FIXTURES = ("abuse-subject-portscan.eml", "account-hold-ja.eml", "compromised-subject.eml")
 SENDER = "Amazon Web Services <no-reply-aws@amazon.com>"

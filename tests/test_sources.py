@@ -6,22 +6,11 @@ import io
 import json
 from pathlib import Path
 
+from triage_helpers import HEALTH, MAILS, mail_bytes, mbox_of
+
 from noticedesk.mail.sources import RawItem, read_sources, split_mbox
-from tests.helpers import MAILS, mail_bytes
 
-HEALTH = Path(__file__).parent / "data" / "health"
 NAMES = ("abuse-subject-portscan.eml", "compromised-subject.eml", "ses-bounce-subject.eml")
-
-
-def mbox_of(*raws: bytes) -> bytes:
-    """An mboxrd file: "From " separator lines, body lines starting with ">*From " escaped."""
-    out = bytearray()
-    for raw in raws:
-        out += b"From MAILER-DAEMON Fri Nov 27 03:00:00 2026\n"
-        for line in raw.splitlines(keepends=True):
-            out += (b">" + line) if line.lstrip(b">").startswith(b"From ") else line
-        out += b"\n"
-    return bytes(out)
 
 
 def test_single_eml_is_one_item() -> None:

@@ -21,7 +21,8 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select
 from noticedesk.cases.filing import file_notice, opens_case
 from noticedesk.config import Config
 from noticedesk.errors import InputError, ParseError
-from noticedesk.mail.authenticity import Verdict, assess
+from noticedesk.mail.auth import Verdict, assess
+from noticedesk.mail.auth.keys import KeyLookup, key_lookup_for
 from noticedesk.mail.forwarded import original_of
 from noticedesk.mail.parse import parse_bytes
 from noticedesk.mail.sources import RawItem
@@ -65,6 +66,7 @@ class TriageResult:
             "stage": notice.stage.value if notice else None,
             "authenticity": notice.authenticity.value if notice else None,
             "authenticity_reasons": list(notice.authenticity_reasons) if notice else [],
+            "authenticity_reasons_ja": list(notice.authenticity_reasons_ja) if notice else [],
             **facts,
             "subject": notice.title if notice else None,
             "rule": notice.rule_id if notice else None,
@@ -84,6 +86,7 @@ class _Understood:
     forwarded_by: str | None = None
     from_address: str | None = None
     message_id: str | None = None
+    verdict: Verdict | None = None
 
 
 @dataclass
@@ -93,6 +96,12 @@ class Triage:
     engine: Engine
     config: Config = field(default_factory=Config)
     now: Clock = utc_now
+    key_lookup: KeyLookup | None = None
+    """Where DKIM keys come from; by default the configured keys file, else DNS (cached per run)."""
+
+    def __post_init__(self) -> None:
+        if self.key_lookup is None:
+            self.key_lookup = key_lookup_for(self.config.dkim)
 
     def run(self, items: Iterable[RawItem]) -> Iterator[TriageResult]:
         batch: list[RawItem] = []
@@ -169,7 +178,11 @@ class Triage:
                 "stage": notice.stage.value if notice else None,
                 "rule_id": notice.rule_id if notice else None,
                 "authenticity": notice.authenticity.value if notice else None,
-                "authenticity_reasons": list(notice.authenticity_reasons) if notice else None,
+                "authenticity_reasons": (
+                    [reason.to_json() for reason in understood.verdict.reasons]
+                    if understood and understood.verdict
+                    else None
+                ),
                 "facts": notice.facts.to_json() if notice else None,
                 "error": error,
                 "case_id": case_id,
@@ -200,11 +213,12 @@ class Triage:
         message, outer = parse_bytes(item.raw, item.source, item.index)
         original = original_of(message, outer)
         notice = classify(original, extra_domains=tuple(self.config.senders.extra_domains))
-        verdict: Verdict = assess(item.raw, outer, original, self.config)
+        verdict = assess(item.raw, message, outer, original, notice.kind.value, self.config, self.key_lookup)
         notice = replace(
             notice,
             authenticity=verdict.authenticity,
-            authenticity_reasons=verdict.reasons,
+            authenticity_reasons=verdict.reasons_en,
+            authenticity_reasons_ja=verdict.reasons_ja,
             message_id=outer.message_id,
             thread_ids=outer.thread_ids,
         )
@@ -215,6 +229,7 @@ class Triage:
             forwarded_by=original.forwarded_by,
             from_address=original.from_address,
             message_id=outer.message_id,
+            verdict=verdict,
         )
 
 

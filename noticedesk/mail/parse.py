@@ -140,7 +140,8 @@ def _body_part_text(part: Message, warnings: list[str]) -> str:
     text, warning = decode_bytes(payload[: _MAX_TEXT_CHARS * 4], part.get_content_charset() or "us-ascii")
     if warning:
         warnings.append(warning)
-    return text
+    # Mails travel with CRLF line ends; the line-anchored patterns downstream expect LF.
+    return text.replace("\r\n", "\n")
 
 
 def _best_body(message: Message, warnings: list[str]) -> tuple[str, list[tuple[str, str]]]:

@@ -74,6 +74,8 @@ class Facts:
     complaint_rate: float | None = None
     reply_by: datetime | None = None
     mitigations: tuple[str, ...] = ()
+    aws_cross_check: str | None = None
+    """What AWS's own APIs said about the notice (``noticedesk case verify``), or why not checked."""
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -127,6 +129,7 @@ class Notice:
     rule_id: str | None
     authenticity: Authenticity = Authenticity.UNVERIFIED
     authenticity_reasons: tuple[str, ...] = ()
+    authenticity_reasons_ja: tuple[str, ...] = ()
     title: str = ""
     received_at: datetime | None = None
     message_id: str | None = None

@@ -15,6 +15,7 @@ from noticedesk.notices.classify import classify
 from noticedesk.notices.model import Notice
 
 MAILS = Path(__file__).parent / "data" / "mails"
+HEALTH = Path(__file__).parent / "data" / "health"
 
 
 def mail_bytes(name: str) -> bytes:
@@ -33,3 +34,14 @@ def notice_of(raw: bytes) -> Notice:
 def make_app(engine: Engine, now: datetime) -> App:
     """The CLI's ``App`` over a test store with a fixed clock (passed to CliRunner as ``obj``)."""
     return App(db_url=engine.url.render_as_string(), config=Config(), now=lambda: now, _engine=engine)
+
+
+def mbox_of(*raws: bytes) -> bytes:
+    """An mboxrd file: "From " separator lines, body lines starting with ">*From " escaped."""
+    out = bytearray()
+    for raw in raws:
+        out += b"From MAILER-DAEMON Fri Nov 27 03:00:00 2026\n"
+        for line in raw.splitlines(keepends=True):
+            out += (b">" + line) if line.lstrip(b">").startswith(b"From ") else line
+        out += b"\n"
+    return bytes(out)
