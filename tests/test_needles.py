@@ -8,6 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from triage_helpers import MAILS, original
 
+from noticedesk.mail.auth.bait import matcher_for
+from noticedesk.mail.auth.policy import auth_policy
 from noticedesk.notices.needles import Matcher, Text, needles_of
 from noticedesk.notices.rules import rule_table
 
@@ -17,6 +19,7 @@ def _matchers() -> list[Matcher]:
     found = [m for rule in (*table.kinds, *table.stages) for m in (rule.subject, rule.body, rule.sender) if m]
     found += [entry.pattern for entry in (*table.abuse_types, *table.mitigations)]
     found += [matcher for matchers in table.facts.values() for matcher in matchers]
+    found += [matcher_for(rule.pattern) for rule in auth_policy().bait]  # authenticity's bait patterns
     return found
 
 
