@@ -97,6 +97,12 @@ def file_notice(
         record(connection, case_id, received, "notice-received", summary, detail)
         _add_checklist(connection, case_id, notice.kind.value, notice.facts.abuse_types, new_case=True)
         return case_id
+    if _STRENGTH[notice.authenticity.value] < _STRENGTH.get(existing.authenticity, 0):
+        # A weaker message (say unverified or failed, on a verified case) could be a forgery
+        # quoting a real case reference: it is kept on the timeline but moves nothing.
+        detail["not_applied"] = f"message is {notice.authenticity.value}, the case is {existing.authenticity}"
+        record(connection, existing.id, received, "notice-received", summary, detail)
+        return int(existing.id)
     known = Facts.from_json(existing.facts)
     facts = known.merged_with(notice.facts)
     newest = existing.last_notice_at is None or sent_at >= existing.last_notice_at
