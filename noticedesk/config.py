@@ -45,6 +45,36 @@ class SendersConfig(_Section):
     """More sender domains to trust as AWS's (appended to the built-in allow-list)."""
 
 
+class AuthenticityConfig(_Section):
+    trusted_authserv_ids: list[str] = Field(default_factory=list)
+    """Receivers whose Authentication-Results are believed, e.g. ``["mx.google.com"]``."""
+    trusted_arc_sealers: list[str] = Field(default_factory=list)
+    """ARC-Seal d= domains of forwarders whose recorded DKIM results are believed, e.g. ``["google.com"]``."""
+
+
+class DiagnoseConfig(_Section):
+    """``[diagnose]``: the account's normal shape, so the checks can tell what is unusual."""
+
+    usual_regions: list[str] = Field(default_factory=list)
+    """Regions the account normally uses; instances elsewhere are flagged. Empty: not judged."""
+    recent_days: int = Field(default=7, ge=0)
+    """Users, keys, roles, functions and instances created this recently are flagged (0: off)."""
+    key_max_age_days: int = Field(default=90, ge=1)
+    """Active access keys older than this are flagged for rotation."""
+    lookback_days: int = Field(default=90, ge=1, le=90)
+    """How far back CloudTrail is searched (LookupEvents keeps 90 days)."""
+    trusted_accounts: list[str] = Field(default_factory=list)
+    """Other accounts that roles may trust without being flagged (e.g. your organisation's)."""
+    concurrency: int = Field(default=16, ge=1, le=64)
+
+
+class FixesConfig(_Section):
+    max_resources_per_run: int = Field(default=20, ge=1)
+    """Blast-radius limit: `fix apply` refuses a run that would touch more resources than this."""
+    role_name: str | None = None
+    """Role assumed in the case's account to apply fixes (None: the caller's own credentials)."""
+
+
 class SesConfig(_Section):
     """The SES feedback loop: suppression policy, rate alarms, sync to SES."""
 
@@ -69,9 +99,12 @@ class SesConfig(_Section):
 
 class Config(_Section):
     dkim: DkimConfig = DkimConfig()
+    authenticity: AuthenticityConfig = AuthenticityConfig()
     sns: SnsConfig = SnsConfig()
     ses: SesConfig = SesConfig()
     senders: SendersConfig = SendersConfig()
+    diagnose: DiagnoseConfig = DiagnoseConfig()
+    fixes: FixesConfig = FixesConfig()
     clocks: dict[str, ClockDefaults] = Field(default_factory=dict)
     """Per-kind overrides of the default clocks, e.g. ``[clocks.abuse-report] reply_by_hours = 12``."""
 

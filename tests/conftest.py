@@ -14,6 +14,8 @@ from sqlalchemy import Engine, create_engine, text
 from noticedesk.store.db import open_store
 
 DATA = Path(__file__).parent / "data"
+pytest_plugins = ["fixes_helpers"]  # fixtures of the fixes tests (moto account)
+
 POSTGRES_ADMIN_URL = os.environ.get(
     "NOTICEDESK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

@@ -27,6 +27,8 @@ class ClientFactory:
     _sessions: dict[str, boto3.Session] = field(default_factory=dict, repr=False)
     _clients: dict[tuple[str, str, str], Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    calls: int = field(default=0, init=False)
+    """AWS API calls made through this factory's clients (retries not counted), for benchmarks."""
 
     def _base(self) -> boto3.Session:
         with self._lock:
@@ -56,6 +58,10 @@ class ClientFactory:
             self._sessions[account_id] = session
         return session
 
+    def _count(self, **_: Any) -> None:
+        with self._lock:
+            self.calls += 1
+
     def client(self, service: str, region: str | None = None, account_id: str | None = None) -> Any:
         key = (account_id or "", service, region or self.default_region)
         with self._lock:
@@ -63,6 +69,7 @@ class ClientFactory:
         if cached is not None:
             return cached
         client = self.session(account_id).client(service, region_name=key[2], config=RETRIES)
+        client.meta.events.register("before-call.*.*", self._count)
         with self._lock:
             self._clients[key] = client
         return client

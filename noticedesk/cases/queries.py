@@ -74,6 +74,32 @@ class TimelineEvent:
 
 
 @dataclass(frozen=True)
+class MessageVerdict:
+    """One message of a case and why it is (or is not) believed to come from AWS."""
+
+    message_id: str | None
+    subject: str | None
+    authenticity: str | None
+    reasons: tuple[dict[str, str], ...]
+    """``{"code", "en", "ja"}`` each; a plain string (older rows) is shown as is in both languages."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "message_id": self.message_id,
+            "subject": self.subject,
+            "authenticity": self.authenticity,
+            "reasons": list(self.reasons),
+        }
+
+
+def _reasons(stored: Any) -> tuple[dict[str, str], ...]:
+    return tuple(
+        item if isinstance(item, dict) else {"code": "", "en": str(item), "ja": str(item)}
+        for item in stored or ()
+    )
+
+
+@dataclass(frozen=True)
 class CaseDetail:
     summary: CaseSummary
     facts: Facts
@@ -82,6 +108,7 @@ class CaseDetail:
     runbooks: tuple[Runbook, ...]
     message_ids: tuple[str, ...]
     clock_note: dict[str, str]
+    message_verdicts: tuple[MessageVerdict, ...] = ()
 
     def to_json(self, now: datetime) -> dict[str, Any]:
         return {
@@ -119,6 +146,7 @@ class CaseDetail:
                 for book in self.runbooks
             ],
             "message_ids": list(self.message_ids),
+            "messages": [verdict.to_json() for verdict in self.message_verdicts],
         }
 
 
@@ -193,13 +221,17 @@ def get_case(engine: Engine, case_id: int) -> CaseDetail:
             .where(case_events.c.case_id == case_id)
             .order_by(case_events.c.at, case_events.c.id)
         ).all()
-        message_ids = (
-            connection.execute(
-                select(messages.c.message_id).where(messages.c.case_id == case_id).order_by(messages.c.id)
+        message_rows = connection.execute(
+            select(
+                messages.c.message_id,
+                messages.c.subject,
+                messages.c.authenticity,
+                messages.c.authenticity_reasons,
             )
-            .scalars()
-            .all()
-        )
+            .where(messages.c.case_id == case_id)
+            .order_by(messages.c.id)
+        ).all()
+        message_ids = [m.message_id for m in message_rows]
     facts = Facts.from_json(row.facts)
     rule = clock_rule(Kind(row.kind))
     return CaseDetail(
@@ -210,6 +242,10 @@ def get_case(engine: Engine, case_id: int) -> CaseDetail:
         runbooks=tuple(runbooks_for(row.kind, facts.abuse_types)),
         message_ids=tuple(mid for mid in message_ids if mid),
         clock_note={"en": rule.note_en, "ja": rule.note_ja} if rule else {"en": "", "ja": ""},
+        message_verdicts=tuple(
+            MessageVerdict(m.message_id, m.subject, m.authenticity, _reasons(m.authenticity_reasons))
+            for m in message_rows
+        ),
     )
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import getpass
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
+from noticedesk.aws.findings import mask_key
 from noticedesk.cases.queries import CaseDetail, check_item, get_case, list_cases
 from noticedesk.cli import App, pass_app
 from noticedesk.cli.render import echo_json, short_time, time_left, urgency_style
@@ -89,12 +91,15 @@ def _print_case(app: App, detail: CaseDetail, lang: str) -> None:
     )
     console.print(f"  {case.title}")
     console.print(f"  account {case.account_id or '-'}   reference {case.case_ref or '-'}")
+    _print_authenticity(app, detail, lang)
     for label, value in (("reply by", case.reply_by), ("AWS acts", case.enforcement_at)):
         style = urgency_style(value, now)
         console.print(f"  {label:<9} {short_time(value)}  [{style}]{time_left(value, now)}[/]")
     if detail.clock_note.get(lang):
         console.print(f"  [dim]{detail.clock_note[lang]}[/dim]")
     facts = {key: value for key, value in detail.facts.to_json().items() if value not in (None, [], "")}
+    if "access_key_ids" in facts:  # output for people: recognisable, not usable
+        facts["access_key_ids"] = [mask_key(key) for key in facts["access_key_ids"]]
     if facts:
         console.print("\n[bold]Facts[/bold]")
         for key, value in facts.items():
@@ -118,6 +123,15 @@ def _print_case(app: App, detail: CaseDetail, lang: str) -> None:
         )
 
 
+def _print_authenticity(app: App, detail: CaseDetail, lang: str) -> None:
+    """Why each message of the case is (not) believed to come from AWS."""
+    for message in detail.message_verdicts:
+        shown = escape(message.subject or message.message_id or "")
+        app.console.print(f"  [bold]{message.authenticity or '-'}[/bold]  {shown}")
+        for reason in message.reasons:
+            app.console.print(f"    · {reason.get(lang) or reason.get('en', '')}", markup=False)
+
+
 @case_group.command("check")
 @click.argument("case_id", type=int)
 @click.argument("item")
@@ -131,4 +145,11 @@ def check(app: App, case_id: int, item: str, undo: bool, actor: str | None) -> N
     click.echo(f"case {case_id}: {done.key} {'done' if done.done_at else 'reopened'} by {who}")
 
 
+def _add_subcommands() -> None:
+    from noticedesk.cli.verify import verify
+
+    case_group.add_command(verify)
+
+
+_add_subcommands()
 COMMANDS = [cases_command, case_group]

@@ -127,6 +127,40 @@ findings = Table(
 )
 Index("ix_findings_case_id", findings.c.case_id)
 
+# Fixes: one row per planned action on a case; the audit trail of who changed what, before and after.
+actions = Table(
+    "actions",
+    metadata,
+    Column("id", String(40), primary_key=True),  # A-<case>-<n>
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("action", String(60), nullable=False),
+    Column("resource_type", String(40), nullable=False),
+    Column("resource_id", String(300), nullable=False),
+    Column("region", String(32)),
+    Column("account_id", String(12)),
+    Column("summary", Text, nullable=False),
+    Column("is_default", Boolean, nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("calls", JSON, nullable=False),  # planned, then the calls actually made
+    Column("undo", JSON, nullable=False),
+    Column("undo_note", Text, nullable=False),
+    Column("status", String(20), nullable=False),  # planned | applied | failed | undone | refused
+    Column("requested_by", String(200)),
+    Column("override", JSON),
+    Column("before", JSON),
+    Column("after", JSON),
+    Column("verified", Boolean, nullable=False, default=False),
+    Column("error", Text),
+    Column("undo_result", JSON),
+    Column("planned_at", UtcDateTime(), nullable=False),
+    Column("started_at", UtcDateTime()),  # the intent, written before the first call
+    Column("finished_at", UtcDateTime()),
+    Column("undone_at", UtcDateTime()),
+    UniqueConstraint("case_id", "number", name="uq_actions_case_number"),
+)
+Index("ix_actions_case_id", actions.c.case_id)
+
 # SES feedback loop (noticedesk/feedback): SNS messages seen, one row per (event, recipient),
 # the suppression list with its history, hourly counters for rates, alarms already raised.
 ses_feedback_messages = Table(

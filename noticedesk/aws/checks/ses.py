@@ -1,0 +1,148 @@
+"""SES standing per region: enforcement status, reputation rates against AWS's levels, and whether
+bounces and complaints reach anyone who acts on them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from noticedesk.aws.checks import Check, Context, Gathered
+from noticedesk.aws.findings import Finding, Severity
+from noticedesk.aws.gather import GatherError
+from noticedesk.aws.gather.ses import SesStanding
+
+KINDS = frozenset({"ses-vulnerable-site", "ses-bounce", "ses-complaint", "ses-review"})
+BOUNCE_LIMIT = 0.05
+"""AWS reviews at 10 % and asks senders to stay under 5 %."""
+COMPLAINT_LIMIT = 0.001
+"""AWS reviews at 0.5 % and asks senders to stay under 0.1 %."""
+
+
+def _standings(check: Check, gathered: Gathered, findings: list[Finding]) -> list[tuple[str, SesStanding]]:
+    result = []
+    for region, data in gathered.per_region("ses"):
+        if isinstance(data, GatherError):
+            findings.append(check.error(gathered, region, "ses-account", region, data))
+        else:
+            assert isinstance(data, SesStanding)
+            result.append((region, data))
+    return result
+
+
+def judge_ses_account(check: Check, gathered: Gathered, context: Context) -> list[Finding]:
+    findings: list[Finding] = []
+    for region, standing in _standings(check, gathered, findings):
+        account = standing.account
+        if isinstance(account, GatherError):
+            findings.append(check.error(gathered, region, "ses-account", region, account))
+            continue
+        status = str(account.get("EnforcementStatus", "?"))
+        sending = bool(account.get("SendingEnabled", False))
+        details = account.get("Details") or {}
+        review = details.get("ReviewDetails") or {}
+        data: dict[str, Any] = {
+            "enforcement_status": status,
+            "sending_enabled": sending,
+            "production_access": account.get("ProductionAccessEnabled"),
+            "review_case_id": review.get("CaseId"),
+            "review_status": review.get("Status"),
+            "suppressed_reasons": (account.get("SuppressionAttributes") or {}).get("SuppressedReasons", []),
+        }
+        text = f"SES in {region}: {status}, sending {'enabled' if sending else 'paused'}"
+        if review.get("CaseId"):
+            text += f", review case {review['CaseId']} ({review.get('Status', '?')})"
+        if status != "HEALTHY" or not sending:
+            severity: Severity = "critical" if status == "SHUTDOWN" else "high"
+            findings.append(check.fail(gathered, region, "ses-account", region, text, severity, **data))
+        else:
+            findings.append(check.passed(gathered, region, "ses-account", region, text, **data))
+    return findings
+
+
+def judge_ses_reputation(check: Check, gathered: Gathered, context: Context) -> list[Finding]:
+    findings: list[Finding] = []
+    for region, standing in _standings(check, gathered, findings):
+        for name, rate, limit in (
+            ("bounce", standing.bounce_rate, BOUNCE_LIMIT),
+            ("complaint", standing.complaint_rate, COMPLAINT_LIMIT),
+        ):
+            resource = f"{region}/{name}-rate"
+            if isinstance(rate, GatherError):
+                findings.append(check.error(gathered, region, "ses-account", resource, rate))
+                continue
+            stats = standing.send_statistics
+            data: dict[str, Any] = {
+                "metric": f"Reputation.{name.capitalize()}Rate",
+                "rate": rate,
+                "limit": limit,
+                "send_statistics": None if isinstance(stats, GatherError) else stats,
+            }
+            if rate is None:
+                text = f"No {name} rate data point in {region} for the last two days"
+                findings.append(check.passed(gathered, region, "ses-account", resource, text, **data))
+            elif rate >= limit:
+                text = f"{name.capitalize()} rate in {region} is {rate:.2%} (keep under {limit:.1%})"
+                findings.append(check.fail(gathered, region, "ses-account", resource, text, **data))
+            else:
+                text = f"{name.capitalize()} rate in {region} is {rate:.2%}"
+                findings.append(check.passed(gathered, region, "ses-account", resource, text, **data))
+    return findings
+
+
+def judge_ses_feedback(check: Check, gathered: Gathered, context: Context) -> list[Finding]:
+    findings: list[Finding] = []
+    for region, standing in _standings(check, gathered, findings):
+        identities = standing.identities
+        if isinstance(identities, GatherError):
+            findings.append(check.error(gathered, region, "ses-account", region, identities))
+            continue
+        destinations = standing.event_destinations
+        covered = (
+            None
+            if isinstance(destinations, GatherError)
+            else [name for name, events in destinations.items() if {"BOUNCE", "COMPLAINT"} <= set(events)]
+        )
+        for identity in identities:
+            data: dict[str, Any] = {
+                "identity": identity.name,
+                "bounce_topic": identity.bounce_topic,
+                "complaint_topic": identity.complaint_topic,
+                "configuration_sets_with_feedback": covered,
+            }
+            if identity.bounce_topic and identity.complaint_topic:
+                text = f"{identity.name}: bounces and complaints go to SNS"
+                findings.append(check.passed(gathered, region, "ses-account", identity.name, text, **data))
+            elif covered:
+                text = f"{identity.name}: feedback through configuration set(s) {', '.join(covered)}"
+                findings.append(check.passed(gathered, region, "ses-account", identity.name, text, **data))
+            elif covered is None:
+                assert isinstance(destinations, GatherError)
+                findings.append(check.error(gathered, region, "ses-account", identity.name, destinations))
+            else:
+                text = f"{identity.name}: bounces and complaints reach no topic or event destination"
+                findings.append(check.fail(gathered, region, "ses-account", identity.name, text, **data))
+    return findings
+
+
+CHECKS = (
+    Check(
+        "ses-account", "SES account standing: enforcement status, sending, review case", "high",
+        "Under review or probation, SES pauses sending when the rates stay high.",
+        "Answer the review case with what was fixed; fix the cause before asking to resume.",
+        ("ses:GetAccount",), ("ses",), judge_ses_account, KINDS,
+    ),
+    Check(
+        "ses-reputation", "SES bounce and complaint rates (CloudWatch Reputation.*)", "high",
+        "AWS reviews the account at 10 % bounces or 0.5 % complaints and can pause sending.",
+        "Suppress bounced and complaining addresses; clean the list; confirm opt-in.",
+        ("cloudwatch:GetMetricData", "ses:GetSendStatistics"), ("ses",), judge_ses_reputation, KINDS,
+    ),
+    Check(
+        "ses-feedback", "SES identities whose bounces and complaints reach a topic or event destination",
+        "medium",
+        "Without feedback nobody suppresses bad addresses, and the rates climb until AWS acts.",
+        "Set bounce and complaint SNS topics, or a configuration-set event destination, and consume them.",
+        ("ses:ListIdentities", "ses:GetIdentityNotificationAttributes", "ses:ListConfigurationSets",
+         "ses:GetConfigurationSetEventDestinations"),
+        ("ses",), judge_ses_feedback, KINDS,
+    ),
+)  # fmt: skip

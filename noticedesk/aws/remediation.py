@@ -1,0 +1,274 @@
+"""The one guarded runner: every fix goes through ``Remediation.apply`` or ``Remediation.undo``.
+
+In order, and nowhere else:
+1. authenticity gate — the case's notice must be ``verified``, or a person says they checked it
+   (``--i-have-verified-this-notice``), which is recorded with their name;
+2. blast-radius limit — no more than ``[fixes] max_resources_per_run`` resources in one run;
+3. explicit confirmation — without it, nothing is called: the plan is returned as a dry run;
+4. per action: refusals (never detach AWS's quarantine; second steps run alone), the intent
+   committed to the audit trail BEFORE the first call, the calls, the state read back and
+   verified, the outcome committed AFTER, the runbook checklist item ticked when all its
+   actions are done. A failed action stops the rest unless ``keep_going``.
+
+``DryRun=True`` is never used as proof: an account on hold passes dry runs and fails real calls.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+
+from noticedesk.aws.actions import get_action, mask_secrets, propose
+from noticedesk.aws.actions.base import Clients
+from noticedesk.aws.audit import (
+    ActionRecord,
+    case_records,
+    get_record,
+    sync_plan,
+    write_intent,
+    write_outcome,
+    write_refusal,
+    write_undo,
+    write_undo_intent,
+)
+from noticedesk.aws.findings import Finding
+from noticedesk.cases.queries import check_item
+from noticedesk.config import FixesConfig
+from noticedesk.errors import AuthenticityError, NotFoundError, RemediationError
+from noticedesk.store.tables import cases, checklist_items, findings
+
+log = logging.getLogger(__name__)
+OVERRIDE_REASON = "notice not verified"
+ACTIVE_STATUSES = ("new", "acknowledged", "diagnosing")
+Reveal = Callable[[str, str], None]
+
+
+def _reveal_nowhere(label: str, secret: str) -> None:
+    """Default for library use: a new secret is dropped unless a terminal asked to see it."""
+
+
+@dataclass(frozen=True)
+class ApplyRequest:
+    action_ids: tuple[str, ...] = ()
+    confirmed: bool = False
+    verified_override: bool = False
+    keep_going: bool = False
+    requested_by: str = "noticedesk"
+
+
+@dataclass
+class RunReport:
+    case_id: int
+    dry_run: bool
+    selected: list[ActionRecord]
+    results: list[ActionRecord] = field(default_factory=list)
+    skipped: list[tuple[ActionRecord, str]] = field(default_factory=list)
+    override: dict[str, Any] | None = None
+
+    @property
+    def failed(self) -> bool:
+        return any(record.status == "failed" for record in self.results)
+
+
+@dataclass
+class Remediation:
+    engine: Engine
+    clients: Clients
+    config: FixesConfig
+    now: Callable[[], datetime]
+    reveal: Reveal = _reveal_nowhere
+
+    def plan(self, case_id: int) -> list[ActionRecord]:
+        """The actions the case's latest diagnosis calls for (stored as `planned`, nothing applied)."""
+        with self.engine.begin() as connection:
+            if connection.execute(select(cases.c.id).where(cases.c.id == case_id)).first() is None:
+                raise NotFoundError(f"no case {case_id}")
+            proposals = propose(latest_findings(connection, case_id), self.now())
+            return sync_plan(connection, case_id, proposals, self.now())
+
+    def apply(self, case_id: int, request: ApplyRequest) -> RunReport:
+        planned = self.plan(case_id)
+        selected, skipped = _select(planned, request.action_ids)
+        override = self._gate(case_id, request)
+        resources = {(r.plan.resource_type, r.plan.resource_id, r.plan.region) for r in selected}
+        limit = self.config.max_resources_per_run
+        if len(resources) > limit:
+            raise RemediationError(
+                f"this run would change {len(resources)} resources, over the limit of {limit} "
+                "([fixes] max_resources_per_run): pick actions with --action or raise the limit"
+            )
+        report = RunReport(case_id, not request.confirmed, selected, skipped=skipped, override=override)
+        if not request.confirmed:
+            return report
+        for position, record in enumerate(selected):
+            result = self._apply_one(record, selected, request.requested_by, override)
+            report.results.append(result)
+            if result.status == "failed" and not request.keep_going:
+                report.skipped += [
+                    (rest, f"not run: {record.id} failed") for rest in selected[position + 1 :]
+                ]
+                break
+        return report
+
+    def _gate(self, case_id: int, request: ApplyRequest) -> dict[str, Any] | None:
+        with self.engine.connect() as connection:
+            authenticity = connection.execute(
+                select(cases.c.authenticity).where(cases.c.id == case_id)
+            ).scalar_one()
+        if authenticity == "verified":
+            return None
+        if not request.verified_override:
+            raise AuthenticityError(
+                f"case {case_id}: the notice is {authenticity}, not verified; check it is really from AWS "
+                "(for example in the console or the support case), then pass --i-have-verified-this-notice"
+            )
+        return {"by": request.requested_by, "reason": OVERRIDE_REASON, "authenticity": authenticity}
+
+    def _apply_one(
+        self, record: ActionRecord, selected: list[ActionRecord], who: str, override: dict[str, Any] | None
+    ) -> ActionRecord:
+        action = get_action(record.action)
+        reason = action.refusal(record.plan)
+        if (
+            reason is None
+            and action.second_step
+            and any(
+                other.id != record.id and other.plan.resource_id == record.plan.resource_id
+                for other in selected
+            )
+        ):
+            reason = f"{action.name} is a second step: apply it in a run of its own, after the first one"
+        if reason is not None:
+            with self.engine.begin() as connection:
+                return write_refusal(connection, record, reason, who, self.now())
+        with self.engine.begin() as connection:
+            write_intent(connection, record.id, who, override, self.now())
+        log.info("applying %s (%s on %s)", record.id, record.action, mask_secrets(record.plan.resource_id))
+        outcome = action.apply(self.clients, record.plan)
+        for label, secret in outcome.shown_once:
+            self.reveal(label, secret)
+        with self.engine.begin() as connection:
+            done = write_outcome(connection, record.id, outcome, self.now())
+            if done.status == "applied":
+                connection.execute(
+                    update(cases)
+                    .where(cases.c.id == record.case_id, cases.c.status.in_(ACTIVE_STATUSES))
+                    .values(status="remediating", updated_at=self.now())
+                )
+        log.info("%s: %s%s", record.id, done.status, f" ({done.error})" if done.error else "")
+        if done.status == "applied":
+            self._tick_checklist(done, who)
+        return done
+
+    def _tick_checklist(self, done: ActionRecord, who: str) -> None:
+        """Tick each item this action maps to, once every default action mapping to it is applied."""
+        with self.engine.connect() as connection:
+            records = case_records(connection, done.case_id)
+            open_items = set(
+                connection.execute(
+                    select(checklist_items.c.item_key).where(
+                        checklist_items.c.case_id == done.case_id, checklist_items.c.done_at.is_(None)
+                    )
+                ).scalars()
+            )
+        for item in get_action(done.action).checklist_items:
+            if item not in open_items:
+                continue  # the case's runbook has no such step, or it is already done
+            pending = [
+                r
+                for r in records
+                if r.plan.default
+                and item in get_action(r.action).checklist_items
+                and r.status not in ("applied", "refused")
+            ]
+            if not pending:
+                check_item(self.engine, done.case_id, item, who, self.now())
+
+    def undo(self, action_id: str, confirmed: bool, requested_by: str) -> tuple[ActionRecord, bool]:
+        """Revert one applied action; without confirmation, return it unchanged (a dry run)."""
+        with self.engine.connect() as connection:
+            record = get_record(connection, action_id)
+        action = get_action(record.action)
+        if record.status != "applied":
+            raise RemediationError(f"{action_id} is {record.status}: only an applied action can be undone")
+        if not record.plan.undo:
+            raise RemediationError(f"{action_id} ({record.action}) cannot be undone: {record.plan.undo_note}")
+        if not confirmed:
+            return record, False
+        started = self.now()
+        with self.engine.begin() as connection:
+            write_undo_intent(connection, action_id, requested_by, started)
+        outcome = action.undo(self.clients, record.plan, record.plan.undo, record.before or {})
+        with self.engine.begin() as connection:
+            done = write_undo(connection, record, outcome, requested_by, started, self.now())
+        if done.status == "undone":
+            self._reopen_checklist(done, requested_by)
+        return done, True
+
+    def _reopen_checklist(self, undone: ActionRecord, who: str) -> None:
+        """An undone fix no longer completes its runbook step: reopen the items it had ticked."""
+        with self.engine.connect() as connection:
+            ticked = set(
+                connection.execute(
+                    select(checklist_items.c.item_key).where(
+                        checklist_items.c.case_id == undone.case_id, checklist_items.c.done_at.is_not(None)
+                    )
+                ).scalars()
+            )
+        for item in get_action(undone.action).checklist_items:
+            if item in ticked:
+                check_item(self.engine, undone.case_id, item, who, self.now(), done=False)
+
+
+def _select(
+    planned: list[ActionRecord], action_ids: tuple[str, ...]
+) -> tuple[list[ActionRecord], list[tuple[ActionRecord, str]]]:
+    """Named actions (any, in plan order), or every default one still to do."""
+    if action_ids:
+        known = {record.id for record in planned}
+        unknown = [action_id for action_id in action_ids if action_id not in known]
+        if unknown:
+            raise NotFoundError(f"not in this case's plan: {', '.join(unknown)} (see `noticedesk fix plan`)")
+        chosen = [record for record in planned if record.id in action_ids]
+    else:
+        chosen = [
+            record for record in planned if record.plan.default and record.status in ("planned", "failed")
+        ]
+    selected = [record for record in chosen if record.status != "applied"]
+    skipped = [(record, "already applied") for record in chosen if record.status == "applied"]
+    return selected, skipped
+
+
+def latest_findings(connection: Any, case_id: int) -> list[Finding]:
+    """The findings of the case's most recent diagnosis run."""
+    run_id = connection.execute(
+        select(findings.c.run_id)
+        .where(findings.c.case_id == case_id)
+        .order_by(findings.c.found_at.desc(), findings.c.id.desc())
+        .limit(1)
+    ).scalar()
+    if run_id is None:
+        return []
+    rows = connection.execute(
+        select(findings)
+        .where(findings.c.case_id == case_id, findings.c.run_id == run_id)
+        .order_by(findings.c.id)
+    )
+    return [
+        Finding(
+            row.check,
+            row.status,
+            row.severity,
+            row.account_id,
+            row.region,
+            row.resource_id,
+            row.detail,
+            row.data,
+        )
+        for row in rows
+    ]

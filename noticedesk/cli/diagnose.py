@@ -1,0 +1,159 @@
+"""``noticedesk diagnose`` (read-only diagnosis of an AWS account) and ``noticedesk checks``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from rich.progress import Progress as RichProgress
+from rich.table import Table
+
+from noticedesk.aws.checks.catalogue import CATALOGUE
+from noticedesk.aws.clients import ClientFactory
+from noticedesk.aws.diagnose import (
+    Diagnosis,
+    Progress,
+    checks_for,
+    run_diagnosis,
+    store_diagnosis,
+)
+from noticedesk.aws.findings import Finding
+from noticedesk.cases.queries import get_case
+from noticedesk.cli import App, pass_app
+from noticedesk.cli.render import echo_json
+from noticedesk.notices.model import Facts
+
+STATUS_STYLE = {"fail": "red", "error": "yellow", "pass": "green"}
+
+
+def _split(value: str | None) -> list[str]:
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
+
+
+@contextmanager
+def _progress(app: App, show: bool) -> Iterator[Progress | None]:
+    if not show:
+        yield None
+        return
+    with RichProgress(console=app.console, transient=True) as bar:
+        task = bar.add_task("reading AWS", total=None)
+        yield lambda label, total: bar.update(task, total=total, advance=1, description=f"read {label}")
+
+
+@click.command()
+@click.argument("case_id", type=int, required=False)
+@click.option("--account", "account_id", help="Account to diagnose (default: the case's, else the caller's).")
+@click.option("--regions", help="Comma-separated regions (default: every region enabled for the account).")
+@click.option("--checks", "check_ids", help="Comma-separated check ids (default: the case's kind, or all).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON finding per line.")
+@click.option("--profile", help="AWS profile for the base credentials.")
+@click.option("--role-name", help="Role to assume in the account (for accounts other than the caller's).")
+@click.option(
+    "--concurrency", type=click.IntRange(1, 64), help="Parallel AWS reads ([diagnose] concurrency)."
+)
+@pass_app
+def diagnose(
+    app: App,
+    case_id: int | None,
+    account_id: str | None,
+    regions: str | None,
+    check_ids: str | None,
+    as_json: bool,
+    profile: str | None,
+    role_name: str | None,
+    concurrency: int | None,
+) -> None:
+    """Read an AWS account (read-only) and report what is wrong; findings are stored, on the case if any."""
+    kind: str | None = None
+    facts = Facts()
+    if case_id is not None:
+        case = get_case(app.engine, case_id)
+        kind, facts = case.summary.kind, case.facts
+        account_id = account_id or case.summary.account_id
+    checks = checks_for(kind, facts, _split(check_ids) or None)
+    factory = ClientFactory(profile=profile, role_name=role_name)
+    region_list = tuple(_split(regions)) or None
+    show = app.console.is_terminal and not as_json
+    with _progress(app, show) as progress:
+        diagnosis = run_diagnosis(
+            factory,
+            checks,
+            app.now(),
+            account_id=account_id,
+            regions=region_list,
+            facts=facts,
+            settings=app.config.diagnose,
+            concurrency=concurrency,
+            progress=progress,
+        )
+    store_diagnosis(app.engine, diagnosis, case_id, app.now())
+    if as_json:
+        for finding in diagnosis.findings:
+            echo_json({**finding.to_json(), "run_id": diagnosis.run_id})
+        return
+    _print(app, diagnosis)
+
+
+def _print(app: App, diagnosis: Diagnosis) -> None:
+    counts = diagnosis.counts
+    table = Table(
+        title=f"Diagnosis of {diagnosis.account_id} in {len(diagnosis.regions)} region(s): "
+        f"{counts['fail']} fail, {counts['error']} error, {counts['pass']} pass"
+    )
+    for column in ("status", "severity", "check", "region", "resource", "detail"):
+        table.add_column(column, overflow="fold")
+    order = {"fail": 0, "error": 1, "pass": 2}
+    severity = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+
+    def key(finding: Finding) -> tuple[int, int, str]:
+        return order[finding.status], severity[finding.severity], finding.check
+
+    for finding in sorted(diagnosis.findings, key=key):
+        style = STATUS_STYLE[finding.status]
+        table.add_row(
+            f"[{style}]{finding.status}[/{style}]",
+            finding.severity,
+            finding.check,
+            finding.region or "-",
+            finding.resource_id or "-",
+            finding.detail,
+        )
+    app.console.print(table)
+    app.console.print(
+        f"run {diagnosis.run_id}: {diagnosis.calls} AWS calls in {diagnosis.seconds:.1f} s", style="dim"
+    )
+
+
+@click.command("checks")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per check, one per line.")
+@pass_app
+def checks_command(app: App, as_json: bool) -> None:
+    """List the diagnosis checks with their severity, kinds and IAM permissions."""
+    if as_json:
+        for check in CATALOGUE:
+            echo_json(
+                {
+                    "id": check.id,
+                    "title": check.title,
+                    "severity": check.severity,
+                    "risk": check.risk,
+                    "remediation": check.remediation,
+                    "permissions": list(check.permissions),
+                    "kinds": sorted(check.kinds) if check.kinds else None,
+                    "needs_facts": check.needs_facts,
+                }
+            )
+        return
+    table = Table(title=f"{len(CATALOGUE)} diagnosis checks")
+    for column in ("id", "severity", "title", "kinds", "permissions"):
+        table.add_column(column, overflow="fold")
+    for check in CATALOGUE:
+        kinds = ", ".join(sorted(check.kinds)) if check.kinds else "all"
+        if check.needs_facts:
+            kinds += f" (needs {check.needs_facts})"
+        table.add_row(check.id, check.severity, check.title, kinds, ", ".join(check.permissions))
+    app.console.print(table)
+
+
+COMMANDS = [diagnose, checks_command]

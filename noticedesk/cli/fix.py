@@ -1,0 +1,197 @@
+"""``noticedesk fix plan|apply|undo`` and ``noticedesk actions`` (the policy is ``policy fix``)."""
+
+from __future__ import annotations
+
+import getpass
+
+import click
+from rich.table import Table
+
+from noticedesk.aws.actions import ACTIONS, mask_secrets
+from noticedesk.aws.actions.base import Call
+from noticedesk.aws.audit import ActionRecord
+from noticedesk.aws.clients import ClientFactory
+from noticedesk.aws.remediation import ApplyRequest, Remediation, RunReport
+from noticedesk.cli import App, pass_app
+from noticedesk.cli.render import echo_json
+
+
+def _remediation(app: App) -> Remediation:
+    clients = ClientFactory(role_name=app.config.fixes.role_name)
+    return Remediation(app.engine, clients, app.config.fixes, app.now, reveal=_reveal)
+
+
+def _reveal(label: str, secret: str) -> None:
+    """The one place a new secret is shown: the terminal (stderr), once; it is stored nowhere."""
+    click.echo(f"  {label}: {secret}   ← shown once, store it now", err=True)
+
+
+def _calls(calls: tuple[Call, ...]) -> str:
+    return "\n".join(str(mask_secrets(call.describe())) for call in calls) or "-"
+
+
+def _operations(calls: tuple[Call, ...]) -> str:
+    """The table shows operations; `--json` has every parameter."""
+    return "\n".join(f"{call.service}.{call.operation}" for call in calls) or "-"
+
+
+def _print_records(app: App, title: str, records: list[ActionRecord]) -> None:
+    table = Table(title=title, show_lines=True)
+    for column in ("id", "action", "status", "resource", "region", "calls (parameters: --json)", "undo"):
+        table.add_column(column, overflow="fold")
+    for record in records:
+        plan = record.plan
+        status = record.status + ("" if plan.default else " (optional)")
+        if record.verified:
+            status += " ✔ verified"
+        undo = _operations(plan.undo) if plan.undo else plan.undo_note
+        table.add_row(
+            record.id,
+            plan.action,
+            status + (f"\n{record.error}" if record.error else ""),
+            str(mask_secrets(plan.resource_id)),
+            plan.region or "global",
+            _operations(plan.calls),
+            undo,
+        )
+    app.console.print(table)
+
+
+@click.group("fix")
+def fix_group() -> None:
+    """Plan, apply and undo fixes for a case (dry run unless --yes)."""
+
+
+@fix_group.command("plan")
+@click.argument("case_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per proposed action, one per line.")
+@pass_app
+def plan(app: App, case_id: int, as_json: bool) -> None:
+    """List the actions the case's latest diagnosis calls for: exact API calls, resource, undo."""
+    records = _remediation(app).plan(case_id)
+    if as_json:
+        for record in records:
+            echo_json(record.to_json())
+        return
+    _print_records(app, f"Case {case_id}: {len(records)} proposed action(s)", records)
+    app.console.print(
+        "Optional actions run only when named with --action. Apply with: "
+        f"noticedesk fix apply {case_id} --yes"
+    )
+
+
+@fix_group.command("apply")
+@click.argument("case_id", type=int)
+@click.option("--action", "action_ids", multiple=True, help="Only this action id (repeatable).")
+@click.option("--yes", "confirmed", is_flag=True, help="Really apply; without it nothing is called.")
+@click.option(
+    "--i-have-verified-this-notice",
+    "verified_override",
+    is_flag=True,
+    help="Apply although the notice is not verified (recorded with your name).",
+)
+@click.option("--keep-going", is_flag=True, help="Go on after a failed action.")
+@click.option("--by", "actor", default=None, help="Who applies (default: the current user).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per action, one per line.")
+@pass_app
+def apply(
+    app: App,
+    case_id: int,
+    action_ids: tuple[str, ...],
+    confirmed: bool,
+    verified_override: bool,
+    keep_going: bool,
+    actor: str | None,
+    as_json: bool,
+) -> None:
+    """Apply the case's default actions (or those named) through the guarded runner."""
+    request = ApplyRequest(action_ids, confirmed, verified_override, keep_going, actor or getpass.getuser())
+    report = _remediation(app).apply(case_id, request)
+    if as_json:
+        for record in report.results or report.selected:
+            echo_json({**record.to_json(), "dry_run": report.dry_run})
+        for record, reason in report.skipped:
+            echo_json({**record.to_json(), "skipped": reason, "dry_run": report.dry_run})
+    else:
+        _print_report(app, report)
+    if report.failed:
+        raise SystemExit(1)
+
+
+def _print_report(app: App, report: RunReport) -> None:
+    if report.override:
+        app.console.print(
+            f"[yellow]Notice not verified: applying on the word of {report.override['by']} (recorded).[/]"
+        )
+    if report.dry_run:
+        _print_records(app, f"Dry run: {len(report.selected)} action(s) would be applied", report.selected)
+        app.console.print("Nothing was changed. Add --yes to apply.")
+    else:
+        _print_records(app, f"Case {report.case_id}: {len(report.results)} action(s) run", report.results)
+    for record, reason in report.skipped:
+        app.console.print(f"  skipped {record.id} ({record.action}): {reason}")
+
+
+@fix_group.command("undo")
+@click.argument("action_ids", nargs=-1, required=True)
+@click.option("--yes", "confirmed", is_flag=True, help="Really undo; without it nothing is called.")
+@click.option("--by", "actor", default=None, help="Who undoes (default: the current user).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per action, one per line.")
+@pass_app
+def undo(app: App, action_ids: tuple[str, ...], confirmed: bool, actor: str | None, as_json: bool) -> None:
+    """Revert applied actions where AWS allows it (state read back and compared with before)."""
+    remediation, who, failed = _remediation(app), actor or getpass.getuser(), False
+    for action_id in action_ids:
+        record, done = remediation.undo(action_id, confirmed, who)
+        failed = failed or (done and record.status != "undone")
+        if as_json:
+            echo_json({**record.to_json(), "dry_run": not done})
+        elif not done:
+            app.console.print(f"Dry run: undoing {action_id} would call:\n{_calls(record.plan.undo)}")
+            app.console.print("Nothing was changed. Add --yes to undo.")
+        elif record.status == "undone":
+            app.console.print(f"{action_id} ({record.action}): undone and verified")
+        else:
+            error = (record.undo_result or {}).get("error") or "state not back to before"
+            app.console.print(f"{action_id} ({record.action}): NOT undone: {error}")
+    if failed:
+        raise SystemExit(1)
+
+
+@click.command("actions")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per action, one per line.")
+@pass_app
+def actions_command(app: App, as_json: bool) -> None:
+    """The catalogue of fixes: what each changes, the IAM permissions it needs, how it is undone."""
+    rows = [
+        {
+            "name": action.name,
+            "resource_type": action.resource_type,
+            "title": action.title,
+            "default": action.default,
+            "reversible": action.reversible,
+            "undo": action.undo_note,
+            "permissions": list(action.permissions),
+            "checklist_items": list(action.checklist_items),
+        }
+        for action in ACTIONS
+    ]
+    if as_json:
+        for row in rows:
+            echo_json(row)
+        return
+    table = Table(title="Fixes (noticedesk fix plan CASE_ID proposes them from findings)", show_lines=True)
+    for column in ("name", "resource", "what", "permissions", "undo"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            str(row["name"]) + ("" if row["default"] else "\n(optional)"),
+            str(row["resource_type"]),
+            str(row["title"]),
+            "\n".join(row["permissions"]),  # type: ignore[arg-type]
+            str(row["undo"]),
+        )
+    app.console.print(table)
+
+
+COMMANDS = [fix_group, actions_command]

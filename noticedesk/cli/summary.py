@@ -1,0 +1,33 @@
+"""``noticedesk summary CASE_ID --lang ja|en``: the case in plain words, for the account owner."""
+
+from __future__ import annotations
+
+import click
+
+from noticedesk.cli import App, pass_app
+from noticedesk.cli.render import echo_json
+from noticedesk.replies import owner_summary
+from noticedesk.replies.summary import LANGUAGES, Lang
+
+
+@click.command("summary")
+@click.argument("case_id", type=int)
+@click.option(
+    "--lang",
+    type=click.Choice(LANGUAGES),
+    default="ja",
+    show_default=True,
+    help="Language of the summary.",
+)
+@click.option("--json", "as_json", is_flag=True, help="The summary as one JSON object.")
+@pass_app
+def summary_command(app: App, case_id: int, lang: Lang, as_json: bool) -> None:
+    """What AWS said, what it means, the clocks, what was found and done, what is left and by when."""
+    text = owner_summary(app.engine, case_id, lang, app.now())
+    if as_json:
+        echo_json({"case_id": case_id, "lang": lang, "summary": text})
+        return
+    click.echo(text, nl=False)
+
+
+COMMANDS = [summary_command]

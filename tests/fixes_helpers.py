@@ -1,0 +1,115 @@
+"""Test helpers for the fixes: a case with a checklist, findings rows as the diagnosis would write them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+from moto import mock_aws
+from sqlalchemy import Engine, insert
+
+from noticedesk.aws.clients import ClientFactory
+from noticedesk.aws.remediation import ApplyRequest, Remediation, RunReport
+from noticedesk.config import FixesConfig
+from noticedesk.store.tables import cases, checklist_items, findings
+
+ACCOUNT = "111122223333"
+
+
+def make_case(
+    engine: Engine,
+    now: datetime,
+    authenticity: str = "verified",
+    kind: str = "account-compromised",
+    checklist: Iterable[str] = (
+        "deactivate-key",
+        "delete-exposed-key",
+        "make-images-private",
+        "stop-activity",
+    ),
+) -> int:
+    with engine.begin() as connection:
+        case_id = int(
+            connection.execute(
+                insert(cases)
+                .values(
+                    case_key=f"test-{uuid.uuid4().hex}",
+                    account_id=ACCOUNT,
+                    kind=kind,
+                    stage="notice",
+                    status="new",
+                    title="test case",
+                    authenticity=authenticity,
+                    facts={},
+                    opened_at=now,
+                    updated_at=now,
+                )
+                .returning(cases.c.id)
+            ).scalar_one()
+        )
+        for position, key in enumerate(checklist):
+            connection.execute(
+                insert(checklist_items).values(
+                    case_id=case_id, item_key=key, position=position, text_en=key, text_ja=key
+                )
+            )
+    return case_id
+
+
+def finding(
+    resource_type: str, resource_id: str, region: str | None = "us-east-1", **data: Any
+) -> dict[str, Any]:
+    return {
+        "check": f"test-{resource_type}",
+        "status": data.pop("status", "fail"),
+        "severity": "high",
+        "account_id": ACCOUNT,
+        "region": region,
+        "resource_id": resource_id,
+        "detail": f"{resource_type} {resource_id} needs fixing",
+        "data": {"resource_type": resource_type, **data},
+    }
+
+
+def add_findings(engine: Engine, case_id: int, now: datetime, rows: Iterable[dict[str, Any]]) -> str:
+    """One diagnosis run for the case; returns its run id."""
+    run_id = uuid.uuid4().hex
+    with engine.begin() as connection:
+        for row in rows:
+            connection.execute(insert(findings).values(run_id=run_id, case_id=case_id, found_at=now, **row))
+    return run_id
+
+
+MOTO_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
+}
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[ClientFactory]:
+    """An in-process moto account; the factory is the one the runner gets."""
+    for key, value in MOTO_ENV.items():
+        monkeypatch.setenv(key, value)
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(key, raising=False)
+    with mock_aws():
+        yield ClientFactory(default_region="us-east-1")
+
+
+def remediation(
+    engine: Engine, clients: Any, now: datetime, max_resources: int = 20, **kwargs: Any
+) -> Remediation:
+    return Remediation(
+        engine, clients, FixesConfig(max_resources_per_run=max_resources), lambda: now, **kwargs
+    )
+
+
+def apply_all(runner: Remediation, case_id: int, **request: Any) -> RunReport:
+    return runner.apply(case_id, ApplyRequest(confirmed=True, requested_by="tester", **request))

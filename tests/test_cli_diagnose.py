@@ -1,0 +1,141 @@
+"""End to end: a moto server seeded with planted problems and clean look-alikes, the real CLI in a
+subprocess pointed at it with AWS_ENDPOINT_URL, every problem found and nothing clean flagged."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from moto.server import ThreadedMotoServer
+from sqlalchemy import insert, select
+
+from noticedesk.aws.checks.catalogue import CATALOGUE
+from noticedesk.aws.clients import ClientFactory
+from noticedesk.cli import cli
+from noticedesk.demo.aws import seed_demo_account
+from noticedesk.store.db import open_store
+from noticedesk.store.tables import case_events, cases, findings
+
+REGIONS = "ap-northeast-1,us-west-2"
+
+
+@pytest.fixture(scope="module")
+def seeded() -> Iterator[tuple[dict[str, str], dict[str, Any]]]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    env = {
+        **{key: value for key, value in os.environ.items() if not key.startswith("AWS_")},
+        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
+    }
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        planted = seed_demo_account(ClientFactory(role_name="noticedesk"))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    yield env, planted
+    server.stop()
+
+
+def _run(env: dict[str, str], tmp_path: Path, *args: str) -> list[dict[str, Any]]:
+    config = tmp_path / "noticedesk.toml"
+    config.write_text('[diagnose]\nusual_regions = ["ap-northeast-1"]\nrecent_days = 0\n')
+    completed = subprocess.run(
+        [sys.executable, "-m", "noticedesk", "--db", f"sqlite:///{tmp_path / 'nd.db'}", "--config",
+         str(config), "diagnose", "--role-name", "noticedesk", "--regions", REGIONS, "--json", *args],
+        env=env, capture_output=True, text=True, timeout=240, check=False,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    return [json.loads(line) for line in completed.stdout.splitlines()]
+
+
+def test_every_planted_problem_found_and_no_clean_resource_flagged(
+    seeded: tuple[dict[str, str], dict[str, Any]], tmp_path: Path
+) -> None:
+    env, planted = seeded
+    lines = _run(env, tmp_path, "--account", planted["account_id"])
+    for line in lines:
+        assert set(line) >= {"check", "status", "severity", "account_id", "region", "resource_id", "detail"}
+        assert line["account_id"] == planted["account_id"]
+        assert planted["leaked_key"] not in line["detail"]
+    failed = {(line["check"], line["resource_id"]) for line in lines if line["status"] == "fail"}
+    expected = {
+        ("public-amis", planted["public_ami"]),
+        ("public-ebs-snapshots", planted["public_snapshot"]),
+        ("public-rds-snapshots", planted["public_db_snapshot"]),
+        ("security-groups", planted["open_security_group"]),
+        ("instances", planted["gpu_instance"]),
+        ("quarantine-policy", planted["leaked_user"]),
+        ("console-mfa", planted["console_without_mfa"]),
+        ("persistence", planted["external_role"]),
+    }
+    assert expected <= failed, expected - failed
+    clean = {
+        planted[name]
+        for name in (
+            "private_ami", "private_snapshot", "private_db_snapshot", "web_security_group", "clean_instance",
+            "console_with_mfa", "internal_role",
+        )
+    }  # fmt: skip
+    assert not {resource for _check, resource in failed} & clean
+    assert failed - expected == set(), "nothing else is flagged"
+    passed = {line["resource_id"] for line in lines if line["status"] == "pass"}
+    assert clean - {planted["internal_role"]} <= passed  # persistence lists only what it flags
+    unread = {line["check"] for line in lines if line["status"] == "error"}
+    assert unread <= {"block-public-access", "ses-account", "ses-feedback"}  # moto lacks these APIs
+
+
+def test_case_mode_stores_findings_and_the_timeline_event(
+    seeded: tuple[dict[str, str], dict[str, Any]], tmp_path: Path
+) -> None:
+    env, planted = seeded
+    engine = open_store(f"sqlite:///{tmp_path / 'nd.db'}")
+    now = datetime.now(UTC)
+    facts = {"account_id": planted["account_id"], "ip_addresses": [planted["reported_ip"]]}
+    with engine.begin() as connection:
+        case_id = connection.execute(
+            insert(cases).values(
+                case_key="abuse-1", account_id=planted["account_id"], kind="abuse-report", stage="notice",
+                status="new", title="EC2 abuse report", authenticity="verified", facts=facts,
+                opened_at=now, updated_at=now,
+            )
+        ).inserted_primary_key[0]  # fmt: skip
+    lines = _run(env, tmp_path, str(case_id))
+    target = [line for line in lines if line["check"] == "abuse-target"]
+    assert [(t["status"], t["resource_id"]) for t in target] == [("fail", planted["reported_instance"])]
+    assert {line["check"] for line in lines} <= {"abuse-target", "instances", "security-groups"}
+    with engine.connect() as connection:
+        stored = connection.execute(select(findings).where(findings.c.case_id == case_id)).all()
+        (event,) = connection.execute(select(case_events).where(case_events.c.type == "diagnosis")).all()
+    engine.dispose()
+    assert len(stored) == len(lines) and {row.run_id for row in stored} == {lines[0]["run_id"]}
+    assert event.detail["counts"]["fail"] == sum(1 for line in lines if line["status"] == "fail")
+
+
+def test_checks_catalogue_and_policy_commands() -> None:
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["checks", "--json"])
+    assert listed.exit_code == 0
+    assert [json.loads(line)["id"] for line in listed.output.splitlines()] == [c.id for c in CATALOGUE]
+    policy = runner.invoke(cli, ["policy", "diagnose"])
+    assert policy.exit_code == 0
+    actions = json.loads(policy.output)["Statement"][0]["Action"]
+    assert "cloudtrail:LookupEvents" in actions and "ec2:DescribeSnapshotAttribute" in actions
+    assert not [action for action in actions if action.split(":")[1].startswith(("Delete", "Modify", "Put"))]
+    unknown = runner.invoke(cli, ["diagnose", "--checks", "nope", "--account", "111122223333"])
+    assert unknown.exit_code == 2 and "unknown check" in unknown.output

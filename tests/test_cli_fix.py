@@ -1,0 +1,181 @@
+"""The real CLI against the moto server: plan → dry run (nothing changes) → apply → verify → undo."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from click.testing import CliRunner
+from fixes_helpers import MOTO_ENV, add_findings, finding, make_case
+from moto.server import ThreadedMotoServer
+
+from noticedesk.aws.actions import ACTIONS
+from noticedesk.cases.queries import get_case
+from noticedesk.cli import cli
+from noticedesk.cli.policy import policy_fix
+from noticedesk.store.db import open_store
+
+USER = "ci-deployer"
+TOKYO = "ap-northeast-1"
+
+
+@pytest.fixture
+def moto_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    for key, value in MOTO_ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    yield {**os.environ, "AWS_ENDPOINT_URL": endpoint}
+    server.stop()
+
+
+def _seed() -> dict[str, str]:
+    iam = boto3.client("iam")
+    iam.create_user(UserName=USER)
+    key = iam.create_access_key(UserName=USER)["AccessKey"]["AccessKeyId"]
+    ec2 = boto3.client("ec2", region_name=TOKYO)
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    web = ec2.create_security_group(GroupName="web", Description="web", VpcId=vpc)["GroupId"]
+    instance = ec2.run_instances(ImageId="ami-12345678", MinCount=1, MaxCount=1, SecurityGroupIds=[web])
+    rds = boto3.client("rds", region_name="us-east-1")
+    rds.create_db_instance(
+        DBInstanceIdentifier="shop", DBInstanceClass="db.t3.micro", Engine="postgres",
+        MasterUsername="admin", MasterUserPassword="password123", AllocatedStorage=20,
+    )  # fmt: skip
+    rds.create_db_snapshot(DBInstanceIdentifier="shop", DBSnapshotIdentifier="shop-snap")
+    rds.modify_db_snapshot_attribute(
+        DBSnapshotIdentifier="shop-snap", AttributeName="restore", ValuesToAdd=["all"]
+    )
+    return {"key": key, "instance": instance["Instances"][0]["InstanceId"]}
+
+
+def _state(seeded: dict[str, str]) -> dict[str, Any]:
+    iam = boto3.client("iam")
+    described = boto3.client("ec2", region_name=TOKYO).describe_instances(InstanceIds=[seeded["instance"]])
+    instance = described["Reservations"][0]["Instances"][0]
+    attributes = boto3.client("rds", region_name="us-east-1").describe_db_snapshot_attributes(
+        DBSnapshotIdentifier="shop-snap"
+    )["DBSnapshotAttributesResult"]["DBSnapshotAttributes"]
+    return {
+        "keys": {
+            k["AccessKeyId"]: k["Status"] for k in iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]
+        },
+        "inline": sorted(iam.list_user_policies(UserName=USER)["PolicyNames"]),
+        "instance_groups": sorted(g["GroupId"] for g in instance["SecurityGroups"]),
+        "instance_state": instance["State"]["Name"],
+        "restore": attributes[0]["AttributeValues"],
+    }
+
+
+def _run(env: dict[str, str], db: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "noticedesk", "--db", db, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_plan_dry_run_apply_verify_undo_end_to_end(
+    moto_server: dict[str, str], tmp_path: Path, now: datetime
+) -> None:
+    seeded = _seed()
+    db = f"sqlite:///{tmp_path / 'e2e.db'}"
+    engine = open_store(db)
+    case_id = make_case(engine, now)
+    key = seeded["key"]
+    add_findings(
+        engine,
+        case_id,
+        now,
+        [
+            finding("access-key", key, None, access_key_id=key, user_name=USER),
+            finding("iam-user", USER, None, user_name=USER, login_profile=False),
+            finding("instance", seeded["instance"], TOKYO, instance_id=seeded["instance"]),
+            finding("rds-snapshot", "shop-snap", db_snapshot_identifier="shop-snap"),
+        ],
+    )
+    engine.dispose()
+    initial = _state(seeded)
+
+    planned = _run(moto_server, db, "fix", "plan", str(case_id), "--json")
+    assert planned.returncode == 0, planned.stderr
+    plan = [json.loads(line) for line in planned.stdout.splitlines()]
+    assert all({"id", "action", "resource_id", "region", "calls", "undo"} <= set(item) for item in plan)
+    assert key not in planned.stdout and f"{key[:4]}…{key[-4:]}" in planned.stdout
+    defaults = [item["action"] for item in plan if item["default"]]
+    assert defaults == [
+        "access-key-deactivate",
+        "iam-user-quarantine",
+        "iam-user-revoke-sessions",
+        "rds-snapshot-make-private",
+        "instance-isolate",
+    ]
+
+    dry = _run(moto_server, db, "fix", "apply", str(case_id))
+    assert dry.returncode == 0, dry.stderr
+    assert "Nothing was changed" in dry.stdout
+    assert _state(seeded) == initial
+
+    applied = _run(moto_server, db, "fix", "apply", str(case_id), "--yes", "--by", "e2e", "--json")
+    assert applied.returncode == 0, applied.stderr + applied.stdout
+    results = [json.loads(line) for line in applied.stdout.splitlines()]
+    assert [(r["action"], r["status"], r["verified"]) for r in results] == [
+        (a, "applied", True) for a in defaults
+    ]
+    after = _state(seeded)
+    assert after["keys"] == {key: "Inactive"}
+    assert after["inline"] == ["NoticeDeskQuarantineDenyAll", "NoticeDeskRevokeOlderSessions"]
+    assert after["instance_groups"] != initial["instance_groups"] and len(after["instance_groups"]) == 1
+    assert after["instance_state"] == "running"
+    assert after["restore"] == []
+
+    engine = open_store(db)
+    timeline = get_case(engine, case_id).to_json(now)["timeline"]
+    engine.dispose()
+    assert [e["type"] for e in timeline].count("action-applied") == len(defaults)
+    assert {e["actor"] for e in timeline if e["type"] == "action-applied"} == {"e2e"}
+    assert key not in json.dumps(timeline, ensure_ascii=False)
+
+    undone = _run(moto_server, db, "fix", "undo", *(r["id"] for r in results), "--yes", "--by", "e2e")
+    assert undone.returncode == 0, undone.stderr + undone.stdout
+    assert undone.stdout.count("undone and verified") == len(results)
+    assert _state(seeded) == initial
+
+
+def test_unverified_case_exits_2_with_one_line(
+    moto_server: dict[str, str], tmp_path: Path, now: datetime
+) -> None:
+    db = f"sqlite:///{tmp_path / 'gate.db'}"
+    engine = open_store(db)
+    case_id = make_case(engine, now, authenticity="unverified")
+    engine.dispose()
+    result = CliRunner().invoke(cli, ["--db", db, "fix", "apply", str(case_id), "--yes"])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: case") and "--i-have-verified-this-notice" in result.output
+
+
+def test_actions_catalogue_and_policy_commands() -> None:
+    listed = CliRunner().invoke(cli, ["actions", "--json"])
+    assert listed.exit_code == 0
+    rows = [json.loads(line) for line in listed.output.splitlines()]
+    assert [row["name"] for row in rows] == [action.name for action in ACTIONS]
+    assert all(row["permissions"] and row["undo"] for row in rows)
+    policy = json.loads(CliRunner().invoke(policy_fix, []).output)
+    assert (
+        policy["Statement"][0]["Effect"] == "Allow"
+        and "iam:UpdateAccessKey" in policy["Statement"][0]["Action"]
+    )

@@ -1,0 +1,183 @@
+"""The one runner: gate, blast radius, confirmation, audit before and after, refusals, checklist."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+from fixes_helpers import add_findings, apply_all, finding, make_case, remediation
+from sqlalchemy import Engine, select
+
+from noticedesk.aws.clients import ClientFactory
+from noticedesk.aws.remediation import ApplyRequest
+from noticedesk.errors import AuthenticityError, NotFoundError, RemediationError
+from noticedesk.store.tables import actions, case_events, cases
+
+USER = "ci-deployer"
+QUARANTINE_ARN = "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV3"
+
+
+def _setup(
+    aws: ClientFactory, engine: Engine, now: datetime, authenticity: str = "verified"
+) -> tuple[int, str]:
+    iam = aws.client("iam")
+    iam.create_user(UserName=USER)
+    key = iam.create_access_key(UserName=USER)["AccessKey"]["AccessKeyId"]
+    case_id = make_case(engine, now, authenticity=authenticity)
+    add_findings(
+        engine,
+        case_id,
+        now,
+        [
+            finding("access-key", key, None, access_key_id=key, user_name=USER),
+            finding("iam-user", USER, None, user_name=USER, login_profile=False, policy_arn=QUARANTINE_ARN),
+        ],
+    )
+    return case_id, key
+
+
+def _aws_state(aws: ClientFactory) -> dict[str, Any]:
+    """Everything the IAM fixes could touch, read straight from the account."""
+    iam = aws.client("iam")
+    users = {}
+    for user in iam.list_users()["Users"]:
+        name = user["UserName"]
+        users[name] = {
+            "keys": iam.list_access_keys(UserName=name)["AccessKeyMetadata"],
+            "inline": iam.list_user_policies(UserName=name)["PolicyNames"],
+            "attached": iam.list_attached_user_policies(UserName=name)["AttachedPolicies"],
+        }
+    return users
+
+
+def test_unverified_notice_is_refused_without_the_override(
+    aws: ClientFactory, sqlite_engine: Engine, now: datetime
+) -> None:
+    case_id, _ = _setup(aws, sqlite_engine, now, authenticity="unverified")
+    before = _aws_state(aws)
+    with pytest.raises(AuthenticityError, match="--i-have-verified-this-notice"):
+        apply_all(remediation(sqlite_engine, aws, now), case_id)
+    assert _aws_state(aws) == before
+
+
+def test_the_override_is_recorded_with_who_on_the_row_and_the_timeline(
+    aws: ClientFactory, engine: Engine, now: datetime
+) -> None:
+    case_id, key = _setup(aws, engine, now, authenticity="suspicious")
+    runner = remediation(engine, aws, now)
+    report = runner.apply(
+        case_id, ApplyRequest(confirmed=True, verified_override=True, requested_by="yamada")
+    )
+    assert report.override == {"by": "yamada", "reason": "notice not verified", "authenticity": "suspicious"}
+    with engine.connect() as connection:
+        rows = connection.execute(select(actions).where(actions.c.status == "applied")).all()
+        events = connection.execute(
+            select(case_events).where(case_events.c.type == "action-applied").order_by(case_events.c.id)
+        ).all()
+        status = connection.execute(select(cases.c.status).where(cases.c.id == case_id)).scalar_one()
+    assert {row.action for row in rows} == {
+        "access-key-deactivate",
+        "iam-user-quarantine",
+        "iam-user-revoke-sessions",
+    }
+    assert all(row.override["by"] == "yamada" and row.requested_by == "yamada" for row in rows)
+    assert all(row.started_at is not None and row.finished_at is not None for row in rows)
+    detail = events[0].detail
+    assert events[0].actor == "yamada"
+    assert set(detail) >= {"action_id", "action", "resource_id", "region", "account_id", "calls", "before",
+                           "after", "verified", "override"}  # fmt: skip
+    assert detail["override"]["by"] == "yamada" and detail["verified"] is True
+    assert detail["resource_id"] == f"{key[:4]}…{key[-4:]}"
+    assert status == "remediating"
+
+
+def test_blast_radius_limit_refuses_the_whole_run(
+    aws: ClientFactory, sqlite_engine: Engine, now: datetime
+) -> None:
+    case_id, _ = _setup(aws, sqlite_engine, now)
+    before = _aws_state(aws)
+    with pytest.raises(RemediationError, match="2 resources, over the limit of 1"):
+        apply_all(remediation(sqlite_engine, aws, now, max_resources=1), case_id)
+    assert _aws_state(aws) == before
+    first = remediation(sqlite_engine, aws, now).plan(case_id)[0].id
+    narrowed = apply_all(remediation(sqlite_engine, aws, now, max_resources=1), case_id, action_ids=(first,))
+    assert [r.status for r in narrowed.results] == ["applied"]
+
+
+def test_dry_run_changes_nothing_in_the_account(
+    aws: ClientFactory, sqlite_engine: Engine, now: datetime
+) -> None:
+    case_id, _ = _setup(aws, sqlite_engine, now)
+    before = _aws_state(aws)
+    report = remediation(sqlite_engine, aws, now).apply(case_id, ApplyRequest(confirmed=False))
+    assert report.dry_run and report.results == []
+    assert [r.action for r in report.selected] == [
+        "access-key-deactivate",
+        "iam-user-quarantine",
+        "iam-user-revoke-sessions",
+    ]
+    assert _aws_state(aws) == before
+    with sqlite_engine.connect() as connection:
+        started = connection.execute(select(actions.c.id).where(actions.c.started_at.is_not(None))).all()
+    assert started == []
+
+
+def test_aws_quarantine_policy_is_never_detached_and_the_refusal_is_recorded(
+    aws: ClientFactory, sqlite_engine: Engine, now: datetime
+) -> None:
+    case_id, _ = _setup(aws, sqlite_engine, now)
+    runner = remediation(sqlite_engine, aws, now)
+    detach = next(r for r in runner.plan(case_id) if r.action == "detach-policy")
+    assert detach.status == "refused" and "never detaches" in (detach.error or "")
+    [result] = apply_all(runner, case_id, action_ids=(detach.id,)).results
+    assert result.status == "refused" and result.requested_by == "tester"
+    with sqlite_engine.connect() as connection:
+        refused = connection.execute(
+            select(case_events.c.summary).where(case_events.c.type == "action-failed")
+        ).all()
+    assert any("never detaches AWSCompromisedKeyQuarantine" in row.summary for row in refused)
+
+
+def test_intent_is_committed_before_the_first_call(
+    aws: ClientFactory, sqlite_engine: Engine, now: datetime
+) -> None:
+    case_id, _ = _setup(aws, sqlite_engine, now)
+    seen: list[Any] = []
+
+    class Watching:
+        def client(self, service: str, region: str | None = None, account_id: str | None = None) -> Any:
+            with sqlite_engine.connect() as connection:
+                seen.append(connection.execute(select(actions.c.started_at, actions.c.requested_by)).all())
+            return aws.client(service, region, account_id)
+
+    first = remediation(sqlite_engine, aws, now).plan(case_id)[0].id
+    apply_all(remediation(sqlite_engine, Watching(), now), case_id, action_ids=(first,))
+    assert seen and all(any(row.requested_by == "tester" and row.started_at for row in rows) for rows in seen)
+
+
+def test_plan_ids_are_stable_and_unknown_ids_are_an_error(
+    aws: ClientFactory, sqlite_engine: Engine, now: datetime
+) -> None:
+    case_id, _ = _setup(aws, sqlite_engine, now)
+    runner = remediation(sqlite_engine, aws, now)
+    first = [(r.id, r.action) for r in runner.plan(case_id)]
+    assert first == [(r.id, r.action) for r in runner.plan(case_id)]
+    assert first[0] == (f"A-{case_id}-1", "access-key-deactivate")
+    with pytest.raises(NotFoundError, match="A-99-1"):
+        apply_all(runner, case_id, action_ids=("A-99-1",))
+    with pytest.raises(NotFoundError):
+        runner.plan(9999)
+
+
+def test_applied_actions_are_not_run_twice_and_undone_ones_are_planned_anew(
+    aws: ClientFactory, sqlite_engine: Engine, now: datetime
+) -> None:
+    case_id, _ = _setup(aws, sqlite_engine, now)
+    runner = remediation(sqlite_engine, aws, now)
+    first = apply_all(runner, case_id)
+    assert len(first.results) == 3
+    assert apply_all(runner, case_id).results == []
+    runner.undo(first.results[0].id, confirmed=True, requested_by="tester")
+    again = runner.plan(case_id)
+    assert again[0].id == f"A-{case_id}-{len(again) + 1}" and again[0].status == "planned"
