@@ -1,7 +1,7 @@
 """SES feedback loop: SNS messages seen, events, suppressions, send counters, alarms.
 
 Revision ID: 0004_ses_feedback
-Revises: 0002_findings
+Revises: 0003_actions
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from noticedesk.store.types import UtcDateTime
 
 revision = "0004_ses_feedback"
-down_revision = "0002_findings"
+down_revision = "0003_actions"
 branch_labels = None
 depends_on = None
 
