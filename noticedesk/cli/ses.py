@@ -179,18 +179,6 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.2%}"
 
 
-@ses_group.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
-@pass_app
-def serve_command(app: App, host: str, port: int, workers: int) -> None:
-    """Serve the SNS webhook (POST /webhooks/sns) and the suppression API."""
-    from noticedesk.web.server import serve
-
-    serve(app.db_url, app.config, host, port, workers)
-
-
 @ses_group.command("consume")
 @click.option("--queue-url", required=True, help="The SQS queue SNS delivers SES feedback to.")
 @click.option("--once", is_flag=True, help="One long poll, then exit.")
