@@ -97,6 +97,11 @@ class SesConfig(_Section):
     sync_calls_per_second: float = 5.0
 
 
+class WebConfig(_Section):
+    api_tokens: list[str] = Field(default_factory=list)
+    """Bearer tokens that may call ``/api/*``. Required before serving on a non-loopback address."""
+
+
 class Config(_Section):
     dkim: DkimConfig = DkimConfig()
     authenticity: AuthenticityConfig = AuthenticityConfig()
@@ -105,6 +110,7 @@ class Config(_Section):
     senders: SendersConfig = SendersConfig()
     diagnose: DiagnoseConfig = DiagnoseConfig()
     fixes: FixesConfig = FixesConfig()
+    web: WebConfig = WebConfig()
     clocks: dict[str, ClockDefaults] = Field(default_factory=dict)
     """Per-kind overrides of the default clocks, e.g. ``[clocks.abuse-report] reply_by_hours = 12``."""
 

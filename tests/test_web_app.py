@@ -142,3 +142,23 @@ def test_a_failed_confirmation_answers_502_so_sns_tries_again(sqlite_engine: Eng
     config = Config(sns=SnsConfig(certificate_dir=tmp_path, allowed_topics=[TOPIC]))
     with running(create_app(sqlite_engine, config, clock=lambda: NOW, confirm=refuse)) as url:
         assert post(url, confirmation(NOW)).status_code == 502
+
+
+def test_with_api_tokens_the_api_answers_only_a_caller_with_one(sqlite_engine: Engine) -> None:
+    from noticedesk.config import WebConfig
+
+    config = Config(web=WebConfig(api_tokens=["s3cret-token"]))
+    with running(create_app(sqlite_engine, config, clock=lambda: NOW)) as url:
+        address = f"{url}/api/ses/suppressed/someone@example.org"
+        assert httpx.get(address).status_code == 401
+        assert httpx.get(address, headers={"authorization": "Bearer wrong"}).status_code == 401
+        allowed = httpx.get(address, headers={"authorization": "Bearer s3cret-token"})
+        assert allowed.status_code == 200 and allowed.json()["suppressed"] is False
+
+
+def test_serving_beyond_loopback_without_tokens_is_refused() -> None:
+    from noticedesk.errors import ConfigError
+    from noticedesk.web.server import serve
+
+    with pytest.raises(ConfigError, match="api_tokens"):
+        serve("sqlite:///unused.db", Config(), "0.0.0.0", 8000)

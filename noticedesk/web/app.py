@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import hmac
 import os
 from collections.abc import Callable
 from datetime import datetime
@@ -52,7 +53,16 @@ def create_app(
         status, payload = await webhook.handle_async(await request.body())
         return JSONResponse(payload, status_code=status)
 
+    def authorised(request: Request) -> bool:
+        """With ``[web] api_tokens`` set, the API answers only a caller that presents one."""
+        if not config.web.api_tokens:
+            return True
+        presented = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        return any(hmac.compare_digest(presented, token) for token in config.web.api_tokens)
+
     async def suppressed_endpoint(request: Request) -> JSONResponse:
+        if not authorised(request):
+            return JSONResponse({"error": "a valid API token is required"}, status_code=401)
         address = normalise_address(request.path_params["address"])
         if address is None:
             return JSONResponse({"error": "not an e-mail address"}, status_code=400)
