@@ -26,6 +26,13 @@ class DkimConfig(_Section):
 class SnsConfig(_Section):
     certificate_dir: Path | None = None
     allowed_topics: list[str] = Field(default_factory=list)
+    max_age_seconds: float = 3600.0
+    """A message whose signed ``Timestamp`` is older than this (or this far in the future) is stale."""
+    certificate_ttl_seconds: float = 86_400.0
+    """How long a signing certificate stays in the in-memory cache."""
+    failure_ttl_seconds: float = 30.0
+    """How long a failed certificate fetch is remembered (short: one network blip must not stick)."""
+    fetch_timeout_seconds: float = 5.0
 
 
 class ClockDefaults(_Section):
@@ -70,13 +77,42 @@ class FixesConfig(_Section):
     """Role assumed in the case's account to apply fixes (None: the caller's own credentials)."""
 
 
+class SesConfig(_Section):
+    """The SES feedback loop: suppression policy, rate alarms, sync to SES."""
+
+    warn_bounce_rate: float = 0.025
+    warn_complaint_rate: float = 0.0005
+    critical_bounce_rate: float = 0.05
+    critical_complaint_rate: float = 0.001
+    min_sends: int = 100
+    """Below this many sends in the window a rate is shown but raises no alarm (too noisy)."""
+    rate_window_days: float = 14.0
+    transient_limit: int = 3
+    transient_window_days: float = 7.0
+    mailbox_full_limit: int = 5
+    mailbox_full_window_days: float = 30.0
+    transient_expiry_days: float = 30.0
+    """A suppression earned by repeated soft bounces lifts this long after the last of them."""
+    undetermined_escalate_after: int = 3
+    regions: list[str] = Field(default_factory=lambda: ["us-east-1"])
+    """Regions whose CloudWatch ``Reputation.*`` metrics and suppression list are read."""
+    sync_calls_per_second: float = 5.0
+
+
+class WebConfig(_Section):
+    api_tokens: list[str] = Field(default_factory=list)
+    """Bearer tokens that may call ``/api/*``. Required before serving on a non-loopback address."""
+
+
 class Config(_Section):
     dkim: DkimConfig = DkimConfig()
     authenticity: AuthenticityConfig = AuthenticityConfig()
     sns: SnsConfig = SnsConfig()
+    ses: SesConfig = SesConfig()
     senders: SendersConfig = SendersConfig()
     diagnose: DiagnoseConfig = DiagnoseConfig()
     fixes: FixesConfig = FixesConfig()
+    web: WebConfig = WebConfig()
     clocks: dict[str, ClockDefaults] = Field(default_factory=dict)
     """Per-kind overrides of the default clocks, e.g. ``[clocks.abuse-report] reply_by_hours = 12``."""
 

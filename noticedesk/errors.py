@@ -9,6 +9,7 @@
     ├── NotFoundError               a case, action or item that does not exist
     ├── AuthenticityError           a notice that is not verified, where verification is required
     ├── AwsError                    an AWS call failed after retries (access denied, throttled …)
+    ├── SnsRejected                 an SNS message whose origin or freshness cannot be proven
     └── RemediationError            a fix that was refused or failed
 
 Command-line code catches ``NoticeDeskError`` and prints its one-line message; anything else
@@ -61,3 +62,11 @@ class AwsError(NoticeDeskError):
 
 class RemediationError(NoticeDeskError):
     pass
+
+
+class SnsRejected(NoticeDeskError):
+    """The webhook answers 403 and logs ``reason``; nothing of the message is stored."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"SNS message rejected: {reason}")

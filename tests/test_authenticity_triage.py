@@ -80,3 +80,29 @@ def test_cli_missing_keys_file_is_a_one_line_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, [*args, "triage", str(mail)])
     assert result.exit_code == 2
     assert "error: [dkim] keys_file nowhere.txt" in result.output
+
+
+def test_a_weaker_follow_up_moves_nothing_on_a_verified_case(
+    engine: Engine, tmp_path: Path, now: datetime
+) -> None:
+    """A forged follow-up quoting a verified case must not add keys to it, nor close it."""
+    genuine = sign(fixture("compromised.eml"), "amazon.com")
+    forged = (
+        fixture("compromised.eml")
+        .replace(b"<auth-fixture-compromised@amazon.com>", b"<forged-follow-up@amazon.com>")
+        .replace(b"AKIAIOSFODNN7EXAMPLE", b"AKIAFORGEDKEY0000001")
+        + b"\nThis case has been resolved. No further action is required.\n"
+    )
+    triage = Triage(engine, _config(tmp_path), lambda: now)
+    first, second = list(
+        triage.run(
+            [RawItem("genuine.eml", None, genuine, "mail"), RawItem("forged.eml", None, forged, "mail")]
+        )
+    )
+    assert second.notice is not None and second.notice.authenticity.value == "unverified"
+    assert second.case_id == first.case_id
+    detail = get_case(engine, first.case_id or 0)
+    assert detail.facts.access_key_ids == ("AKIAIOSFODNN7EXAMPLE",)
+    assert detail.summary.status != "resolved" and detail.summary.authenticity == "verified"
+    kept = [event for event in detail.timeline if event.type == "notice-received"]
+    assert len(kept) == 2 and "not_applied" in kept[1].detail

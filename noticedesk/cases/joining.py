@@ -27,6 +27,19 @@ def later_stage(current: str, incoming: Stage) -> Stage:
     return incoming if STAGE_RANK[incoming] >= STAGE_RANK[current_stage] else current_stage
 
 
+def moved(current_stage: str, current_status: str, incoming: Stage, newest: bool) -> tuple[str, str]:
+    """A case's (stage, status) after one more notice of it.
+
+    An older notice that arrives late is history: it moves nothing. A newer one moves the stage
+    forward only, except that AWS writing again about a resolved case opens it again.
+    """
+    if not newest:
+        return current_stage, current_status
+    if current_status == "resolved" and incoming is not Stage.RESOLVED:
+        return incoming.value, "new"
+    return later_stage(current_stage, incoming).value, status_after(current_status, incoming)
+
+
 def status_after(current_status: str, stage: Stage) -> str:
     if stage is Stage.RESOLVED:
         return "resolved"

@@ -62,9 +62,15 @@ def runbook(name: str) -> Runbook:
 
 
 def runbook_names() -> list[str]:
+    return list(_runbook_names())
+
+
+@cache
+def _runbook_names() -> tuple[str, ...]:
+    """Listed once per process: package data does not change while it runs (triage asks per case)."""
     folder = resources.files("noticedesk.cases").joinpath("runbooks")
-    return sorted(
-        entry.name.removesuffix(".toml") for entry in folder.iterdir() if entry.name.endswith(".toml")
+    return tuple(
+        sorted(entry.name.removesuffix(".toml") for entry in folder.iterdir() if entry.name.endswith(".toml"))
     )
 
 

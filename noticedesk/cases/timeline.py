@@ -10,6 +10,7 @@ from sqlalchemy import Connection, insert
 from noticedesk.store.tables import case_events
 
 SYSTEM_ACTOR = "noticedesk"
+_INSERT = insert(case_events)  # built once: a statement per event costs a fresh cache key
 
 
 def record(
@@ -22,12 +23,13 @@ def record(
     actor: str = SYSTEM_ACTOR,
 ) -> None:
     connection.execute(
-        insert(case_events).values(
-            case_id=case_id,
-            at=at,
-            type=type_,
-            actor=actor,
-            summary=summary,
-            detail=detail or {},
-        )
+        _INSERT,
+        {
+            "case_id": case_id,
+            "at": at,
+            "type": type_,
+            "actor": actor,
+            "summary": summary,
+            "detail": detail or {},
+        },
     )

@@ -91,14 +91,27 @@ def cli(ctx: click.Context, db_url: str, config_path: Path | None, verbose: bool
     except NoticeDeskError as error:
         click.echo(f"error: {error}", err=True)
         ctx.exit(2)
-    ctx.obj = App(db_url=db_url, config=config)
-    ctx.call_on_close(ctx.obj.close)
+    if not isinstance(ctx.obj, App):  # a caller (a test, an embedding program) may hand in its own
+        ctx.obj = App(db_url=db_url, config=config)
+        ctx.call_on_close(ctx.obj.close)
 
 
 def _register() -> None:
-    from noticedesk.cli import cases, catalogue, demo, diagnose, fix, policy, reply, summary, triage
+    from noticedesk.cli import (
+        cases,
+        catalogue,
+        demo,
+        diagnose,
+        fix,
+        policy,
+        reply,
+        serve,
+        ses,
+        summary,
+        triage,
+    )
 
-    for module in (triage, cases, catalogue, demo, diagnose, fix, policy, reply, summary):
+    for module in (triage, cases, catalogue, demo, diagnose, fix, policy, reply, summary, ses, serve):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -8,6 +8,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from noticedesk.aws.findings import mask_key
 from noticedesk.cases.queries import CaseDetail, check_item, get_case, list_cases
 from noticedesk.cli import App, pass_app
 from noticedesk.cli.render import echo_json, short_time, time_left, urgency_style
@@ -97,6 +98,8 @@ def _print_case(app: App, detail: CaseDetail, lang: str) -> None:
     if detail.clock_note.get(lang):
         console.print(f"  [dim]{detail.clock_note[lang]}[/dim]")
     facts = {key: value for key, value in detail.facts.to_json().items() if value not in (None, [], "")}
+    if "access_key_ids" in facts:  # output for people: recognisable, not usable
+        facts["access_key_ids"] = [mask_key(key) for key in facts["access_key_ids"]]
     if facts:
         console.print("\n[bold]Facts[/bold]")
         for key, value in facts.items():

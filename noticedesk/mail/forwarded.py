@@ -2,15 +2,18 @@
 
 Three shapes are seen: the original attached as message/rfc822; the original pasted inline after
 a marker line ("---------- Forwarded message ---------", "-------- 転送メッセージ --------",
-"-----Original Message-----", "Begin forwarded message:") followed by its own header lines;
-and the original quoted with ">". What gets classified is the original.
+"Begin forwarded message:", and, when the subject says it is a forward, "-----Original
+Message-----" or Outlook's line of underscores) followed by its own header lines; and the
+original quoted with ">". What gets classified is the original.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
 from email.message import Message
+from email.utils import parsedate_tz
 
 from noticedesk.mail.parse import (
     ParsedMail,
@@ -21,15 +24,22 @@ from noticedesk.mail.parse import (
 )
 
 FORWARD_SUBJECT = re.compile(r"^\s*(?:(?:fwd?|fw|tr|wg|転送|転|rv)\s*[:：]\s*)+", re.IGNORECASE)
-_MARKER = re.compile(
-    r"^[ \t>]*(?:-{2,}\s*(?:forwarded message|original message|転送(?:された)?メッセージ|元のメッセージ)"
-    r"\s*-{2,}|begin forwarded message:|-{3,}\s*original message\s*-{3,})[ \t]*$",
+# Markers that only a forward writes.
+_FORWARD_MARKER = re.compile(
+    r"^[ \t>]*(?:-{2,}\s*(?:forwarded message|転送(?:された)?メッセージ)\s*-{2,}|begin forwarded message:)"
+    r"[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+# Markers that replies write too: they count only when the subject says "forward".
+_REPLY_MARKER = re.compile(
+    r"^[ \t>]*(?:-{2,}\s*(?:original message|元のメッセージ)\s*-{2,}|_{10,})[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
 _HEADER_LINE = re.compile(
     r"^\s*\**(from|date|sent|subject|to|cc|差出人|送信者|送信日時|日付|件名|宛先|cc)\**\s*[:：]\s*(.*)$",
     re.IGNORECASE,
 )
+_FROM_LINE = re.compile(r"^\s*\**(?:from|差出人|送信者)\**\s*[:：]", re.IGNORECASE | re.MULTILINE)
 _HEADER_NAMES = {
     "from": "from",
     "差出人": "from",
@@ -41,6 +51,62 @@ _HEADER_NAMES = {
     "subject": "subject",
     "件名": "subject",
 }
+# Mail programs write the forwarded Date in the forwarder's words and local time.
+_WEEKDAY = re.compile(r"^\s*(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s*", re.IGNORECASE)
+_JA_WEEKDAY = re.compile(r"\s*[(（][月火水木金土日][)）]\s*")
+_ZONE = re.compile(r"\s+(UTC|GMT|JST|KST|PST|PDT|EST|EDT|CET|CEST)$", re.IGNORECASE)
+_ZONE_HOURS = {"UTC": 0, "GMT": 0, "JST": 9, "KST": 9, "PST": -8, "PDT": -7, "EST": -5, "EDT": -4}
+_ZONE_HOURS |= {"CET": 1, "CEST": 2}
+_DATE_FORMATS = (
+    "%b %d, %Y %I:%M %p",
+    "%B %d, %Y %I:%M %p",
+    "%b %d, %Y %I:%M:%S %p",
+    "%B %d, %Y %I:%M:%S %p",
+    "%B %d, %Y %H:%M:%S",
+    "%B %d, %Y %H:%M",
+    "%d %B %Y %H:%M",
+    "%Y年%m月%d日 %H:%M",
+    "%Y年%m月%d日 %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y-%m-%d %H:%M",
+)
+
+
+def forwarded_date(value: str | None, local_zone: timezone | None) -> datetime | None:
+    """A forwarded Date line: RFC 5322, or as Gmail, Outlook, Apple Mail and Japanese clients write it.
+
+    A time without a zone is read in ``local_zone`` (the forwarder's own Date header's offset).
+    """
+    if not value:
+        return None
+    cleaned = _JA_WEEKDAY.sub(" ", _WEEKDAY.sub("", value)).replace(" at ", " ")
+    cleaned = " ".join(cleaned.replace("\u202f", " ").split())
+    zone = local_zone
+    named = _ZONE.search(cleaned)
+    if named:
+        zone = timezone(timedelta(hours=_ZONE_HOURS[named.group(1).upper()]))
+        cleaned = cleaned[: named.start()]
+    for fmt in _DATE_FORMATS:  # the clients' own shapes first: email.utils reads "PM" as a zone
+        try:
+            parsed = datetime.strptime(cleaned, fmt)
+        except ValueError:
+            continue
+        return parsed.replace(tzinfo=zone or UTC).astimezone(UTC)
+    fields = parsedate_tz(value)
+    if fields is None:
+        return None
+    exact = parse_date(value)
+    if exact is None or fields[9] is not None:
+        return exact
+    return exact.replace(tzinfo=zone or UTC).astimezone(UTC)  # RFC 5322 without a zone
+
+
+def _local_zone(parsed: ParsedMail) -> timezone | None:
+    for value in parsed.header("Date"):
+        fields = parsedate_tz(value)
+        if fields and fields[9] is not None:
+            return timezone(timedelta(seconds=fields[9]))
+    return None
 
 
 def _unquote(text: str) -> str:
@@ -51,13 +117,11 @@ def _unquote(text: str) -> str:
     return "\n".join(re.sub(r"^(?:>\s?)+", "", line) if line.startswith(">") else line for line in lines)
 
 
-def _inline_original(text: str) -> tuple[dict[str, str], str] | None:
-    marker = _MARKER.search(text)
-    if marker is None:
-        return None
-    rest = _unquote(text[marker.end() :]).lstrip("\n").splitlines()
+def _headers_and_body(text: str) -> tuple[dict[str, str], str] | None:
+    """The pasted original's header lines and body; ``None`` when no From or Subject line leads it."""
+    rest = _unquote(text).lstrip("\n").splitlines()
     headers: dict[str, str] = {}
-    body_start = 0
+    body_start = len(rest)
     for number, line in enumerate(rest):
         match = _HEADER_LINE.match(line)
         if match:
@@ -69,9 +133,26 @@ def _inline_original(text: str) -> tuple[dict[str, str], str] | None:
             continue
         body_start = number
         break
-    else:
-        body_start = len(rest)
+    if "from" not in headers and "subject" not in headers:
+        return None
     return headers, "\n".join(rest[body_start:]).strip()
+
+
+def _inline_original(text: str, is_forward: bool) -> tuple[dict[str, str], str] | None:
+    markers = [_FORWARD_MARKER.search(text)]
+    if is_forward:
+        markers.append(_REPLY_MARKER.search(text))
+    found = [marker for marker in markers if marker is not None]
+    if found:
+        first = min(found, key=lambda marker: marker.start())
+        return _headers_and_body(text[first.end() :])
+    if not is_forward:
+        return None
+    # A forward with no marker line (quoted with ">", or an HTML forward whose separator was a
+    # rule): the original starts at its first "From:" line.
+    unquoted = _unquote(text)
+    start = _FROM_LINE.search(unquoted)
+    return _headers_and_body(unquoted[start.start() :]) if start else None
 
 
 def original_of(message: Message, parsed: ParsedMail) -> ParsedMail:
@@ -81,7 +162,7 @@ def original_of(message: Message, parsed: ParsedMail) -> ParsedMail:
     attached = attached_messages(message)
     if attached and (is_forward or not parsed.text.strip()):
         return parse_message(attached[0], forwarded_by=customer)
-    inline = _inline_original(parsed.text)
+    inline = _inline_original(parsed.text, is_forward)
     if inline is None:
         if not is_forward:
             return parsed
@@ -99,6 +180,6 @@ def original_of(message: Message, parsed: ParsedMail) -> ParsedMail:
         from_name=from_name,
         subject=headers.get("subject") or FORWARD_SUBJECT.sub("", parsed.subject),
         text=body,
-        date=parse_date(headers.get("date")) or parsed.date,
+        date=forwarded_date(headers.get("date"), _local_zone(parsed)) or parsed.date,
         forwarded_by=customer,
     )

@@ -7,9 +7,10 @@ is about ten times slower, and a shared mailbox can hold tens of thousands of no
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from email.header import decode_header
+from email.errors import CloseBoundaryNotFoundDefect, HeaderParseError, StartBoundaryNotFoundDefect
+from email.header import Header, decode_header
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
@@ -17,9 +18,11 @@ from email.utils import getaddresses, parsedate_to_datetime
 from noticedesk.errors import ParseError
 from noticedesk.mail.html import html_to_text
 
+_TRUNCATION_DEFECTS = (CloseBoundaryNotFoundDefect, StartBoundaryNotFoundDefect)
 _PARSER = BytesParser()  # compat32 policy: fast, lenient
 _MAX_TEXT_CHARS = 400_000  # notices are short; a huge body is read only this far
 _SNIFF_BYTES = 65_536
+_MAX_PARSE_BYTES = 8 * 1_048_576
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _URL = re.compile(r"https?://[^\s<>\"')\]]+", re.IGNORECASE)
 _CHARSET_ALIASES = {
@@ -63,14 +66,19 @@ def domain_of(address: str) -> str:
     return address.rpartition("@")[2].strip().strip(".").lower()
 
 
-def decode_words(value: str | None) -> str:
-    """An RFC 2047 header value to text; undecodable words are kept as they are."""
+def decode_words(value: str | Header | None) -> str:
+    """An RFC 2047 header value to text; undecodable words are kept as they are.
+
+    compat32 hands back a ``Header`` (not a ``str``) for a header holding raw 8-bit bytes.
+    """
     if not value:
         return ""
+    if isinstance(value, str) and "=?" not in value:  # no encoded word: what decode_header returns
+        return " ".join(value.split())
     try:
         parts = decode_header(value)
-    except Exception:
-        return " ".join(value.split())
+    except (HeaderParseError, ValueError, LookupError):
+        return " ".join(str(value).split())
     chunks: list[str] = []
     for chunk, charset in parts:
         if isinstance(chunk, str):
@@ -85,10 +93,10 @@ def decode_bytes(data: bytes, charset: str) -> tuple[str, str | None]:
     name = _CHARSET_ALIASES.get(charset.lower(), charset)
     try:
         return data.decode(name), None
-    except LookupError:
-        warning = f"unknown charset {charset!r}"
     except UnicodeDecodeError:
         warning = f"text is not valid {charset}"
+    except (LookupError, ValueError):  # no such codec, or one that is not a text charset ("idna")
+        warning = f"unknown charset {charset!r}"
     for fallback in ("utf-8", "cp932"):
         try:
             return data.decode(fallback), f"{warning}; decoded as {fallback}"
@@ -97,16 +105,24 @@ def decode_bytes(data: bytes, charset: str) -> tuple[str, str | None]:
     return data.decode("utf-8", errors="replace"), f"{warning}; undecodable bytes replaced"
 
 
+def _header_text(message: Message, name: str) -> str:
+    """One header as text (compat32 may return a ``Header`` object)."""
+    value = message.get(name)
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else decode_words(value)
+
+
 def parse_date(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
         parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (TypeError, ValueError, IndexError, OverflowError):  # OverflowError: "31 Dec 9999 -1200"
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def _first_address(value: str) -> tuple[str, str]:
@@ -162,7 +178,7 @@ def attached_messages(message: Message) -> list[Message]:
     return found
 
 
-def _looks_like_mail(raw: bytes, message: Message) -> str | None:
+def _looks_like_mail(raw: bytes, message: Message, cut: bool = False) -> str | None:
     head = raw[:_SNIFF_BYTES]
     if not raw.strip():
         return "empty input"
@@ -170,31 +186,30 @@ def _looks_like_mail(raw: bytes, message: Message) -> str | None:
         return "binary data, not an RFC 5322 message"
     if not any(message.get(name) for name in ("From", "Subject", "Date", "Message-ID")):
         return "no From, Subject, Date or Message-ID header: not an RFC 5322 message"
+    for part in message.walk() if not cut else ():  # a cut message is truncated on purpose
+        for defect in part.defects:
+            if isinstance(defect, _TRUNCATION_DEFECTS):
+                return f"truncated MIME: a {part.get_content_type()} part ends without its closing boundary"
     return None
 
 
 def parse_message(message: Message, forwarded_by: str | None = None) -> ParsedMail:
     warnings: list[str] = []
     from_name, from_address = _first_address(decode_words(message.get("From")))
+    references = f"{_header_text(message, 'In-Reply-To')} {_header_text(message, 'References')}"
     text, links = _best_body(message, warnings)
-    thread_ids = tuple(
-        dict.fromkeys(
-            _MESSAGE_ID.findall(
-                " ".join(filter(None, (message.get("In-Reply-To"), message.get("References"))))
-            )
-        )
-    )
-    message_ids = _MESSAGE_ID.findall(message.get("Message-ID") or "")
+    thread_ids = tuple(dict.fromkeys(_MESSAGE_ID.findall(references)))
+    message_ids = _MESSAGE_ID.findall(_header_text(message, "Message-ID"))
     return ParsedMail(
         from_address=from_address,
         from_name=from_name,
         subject=decode_words(message.get("Subject")),
         text=text,
-        date=parse_date(message.get("Date")),
+        date=parse_date(_header_text(message, "Date")),
         message_id=message_ids[0] if message_ids else None,
         thread_ids=thread_ids,
         reply_to=_first_address(decode_words(message.get("Reply-To")))[1],
-        return_path=_first_address(message.get("Return-Path") or "")[1],
+        return_path=_first_address(_header_text(message, "Return-Path"))[1],
         links=tuple(links),
         warnings=tuple(warnings),
         forwarded_by=forwarded_by,
@@ -203,12 +218,24 @@ def parse_message(message: Message, forwarded_by: str | None = None) -> ParsedMa
 
 
 def parse_bytes(raw: bytes, source: str, index: int | None = None) -> tuple[Message, ParsedMail]:
-    """Parse one message; raise ``ParseError`` (naming the source) when it is not a mail."""
+    """Parse one message; raise ``ParseError`` (naming the source) when it is not a mail.
+
+    Only the first ``_MAX_PARSE_BYTES`` are parsed: a notice is a few kilobytes, and a forward
+    with a 50 MB attachment must not cost a million parsed lines (the raw bytes are kept whole).
+    """
+    cut = len(raw) > _MAX_PARSE_BYTES
     try:
-        message = _PARSER.parsebytes(raw)
-    except Exception as error:
+        message = _PARSER.parsebytes(raw[:_MAX_PARSE_BYTES] if cut else raw)
+    except Exception as error:  # compat32 is lenient; anything it still raises is "not MIME"
         raise ParseError(source, f"cannot parse MIME: {error}", index) from error
-    problem = _looks_like_mail(raw, message)
+    problem = _looks_like_mail(raw, message, cut)
     if problem:
         raise ParseError(source, problem, index)
-    return message, parse_message(message)
+    parsed = parse_message(message)
+    if cut:
+        note = (
+            f"message is {len(raw) / 1_048_576:.0f} MB: only its first "
+            f"{_MAX_PARSE_BYTES // 1_048_576} MB were read (all of it is stored)"
+        )
+        parsed = replace(parsed, warnings=(*parsed.warnings, note))
+    return message, parsed

@@ -6,6 +6,7 @@ whole. A source that cannot be read yields one item carrying the error, so the b
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from collections.abc import Iterable, Iterator
@@ -41,11 +42,14 @@ def split_mbox(stream: BinaryIO, source: str) -> Iterator[RawItem]:
     lines: list[bytes] = []
     index = 0
     previous_blank = True
+    separators = b""  # kept so that an mbox with no message is stored as it was
     for line in stream:
         if line.startswith(b"From ") and previous_blank:
             if lines:
                 yield RawItem(source, index, b"".join(lines), "mail")
                 index += 1
+            elif index == 0:
+                separators += line
             lines = []
             previous_blank = False
             continue
@@ -56,7 +60,7 @@ def split_mbox(stream: BinaryIO, source: str) -> Iterator[RawItem]:
     if lines:
         yield RawItem(source, index, b"".join(lines), "mail")
     elif index == 0:
-        yield RawItem(source, None, b"", "unknown", "empty mbox: no messages")
+        yield RawItem(source, None, separators, "unknown", "empty mbox: no messages")
 
 
 def split_health(raw: bytes, source: str) -> Iterator[RawItem]:
@@ -126,8 +130,6 @@ def read_sources(paths: Iterable[str], stdin: BinaryIO | None = None) -> Iterato
             stream = stdin or sys.stdin.buffer
             raw = stream.read()
             if raw.startswith(b"From "):
-                import io
-
                 yield from split_mbox(io.BytesIO(raw), "<stdin>")
             elif _sniff(raw[:4096]) == "health":
                 yield from split_health(raw, "<stdin>")
@@ -136,7 +138,10 @@ def read_sources(paths: Iterable[str], stdin: BinaryIO | None = None) -> Iterato
             continue
         path = Path(name)
         if path.is_dir():
-            yield from _read_folder(path)
+            try:
+                yield from _read_folder(path)
+            except OSError as error:  # a folder (or its cur/new) that cannot be listed
+                yield RawItem(name, None, b"", "unknown", f"cannot read folder: {error.strerror or error}")
         elif path.exists():
             yield from _read_file(path)
         else:

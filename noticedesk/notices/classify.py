@@ -5,22 +5,25 @@ from __future__ import annotations
 from dataclasses import replace
 
 from noticedesk.mail.parse import ParsedMail
-from noticedesk.notices.extract import extract_facts
+from noticedesk.notices.extract import extract_facts, flatten
 from noticedesk.notices.model import Facts, Kind, Notice, Stage
+from noticedesk.notices.needles import Text
 from noticedesk.notices.rules import RuleTable, rule_table
 from noticedesk.notices.senders import is_aws_domain
 
 _BODY_CHARS = 60_000
 
 
-def _kind(table: RuleTable, subject: str, body: str, sender: str, from_aws: bool) -> tuple[Kind, str | None]:
+def _kind(
+    table: RuleTable, subject: Text, body: Text, sender: Text, from_aws: bool
+) -> tuple[Kind, str | None]:
     for rule in table.kinds:
         if rule.matches(subject, body, sender):
             return rule.kind, rule.id
     return (Kind.AWS_OTHER if from_aws else Kind.NOT_AWS), None
 
 
-def _stage(table: RuleTable, kind: Kind, subject: str, body: str, sender: str) -> Stage:
+def _stage(table: RuleTable, kind: Kind, subject: Text, body: Text, sender: Text) -> Stage:
     for rule in table.stages:
         if (not rule.kinds or kind in rule.kinds) and rule.matches(subject, body, sender):
             return rule.stage
@@ -31,11 +34,14 @@ def classify(mail: ParsedMail, table: RuleTable | None = None, extra_domains: tu
     """What this mail is. ``mail`` is the AWS original (a forward already unwrapped)."""
     table = table or rule_table()
     body = mail.text[:_BODY_CHARS]
-    sender = mail.from_domain
-    from_aws = is_aws_domain(sender, table, extra_domains)
-    kind, rule_id = _kind(table, mail.subject, body, sender, from_aws)
-    stage = _stage(table, kind, mail.subject, body, sender) if kind.opens_case else Stage.NOTICE
-    facts = extract_facts(table, mail.subject, body)
+    # Plain-text notices are wrapped at ~76 columns: rules match the text with its line breaks
+    # collapsed, so "bounce rate\nis 12%" matches 'bounce rate is'.
+    flat, subject = Text(flatten(body)), Text(mail.subject)
+    sender = Text(mail.from_domain)
+    from_aws = is_aws_domain(sender.value, table, extra_domains)
+    kind, rule_id = _kind(table, subject, flat, sender, from_aws)
+    stage = _stage(table, kind, subject, flat, sender) if kind.opens_case else Stage.NOTICE
+    facts = extract_facts(table, mail.subject, body, flat.value)
     facts = _facts_for_kind(kind, facts)
     return Notice(
         kind=kind,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib import resources
 
@@ -70,11 +70,17 @@ def clocks_for(
     within_hours: int | None = None,
     overrides: dict[str, ClockDefaults] | None = None,
 ) -> Clocks:
-    """The clocks one notice sets. A date or "within N hours" stated in the notice wins."""
+    """The clocks one notice sets. A date or "within N hours" stated in the notice wins.
+
+    ``sent_at`` must be aware (any zone); every time returned is aware UTC.
+    """
+    if sent_at.tzinfo is None or sent_at.utcoffset() is None:
+        raise ValueError("sent_at must be timezone-aware")
+    sent_at = sent_at.astimezone(UTC)
     rule = clock_rule(notice.kind, overrides)
     if rule is None or not notice.kind.opens_case:
         return Clocks(None, None)
-    stated = notice.facts.reply_by
+    stated = notice.facts.reply_by.astimezone(UTC) if notice.facts.reply_by else None
     if stated is not None:
         reply_by: datetime | None = stated
     elif within_hours is not None:

@@ -8,12 +8,14 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from noticedesk.notices.model import Facts
+from noticedesk.notices.needles import Text
 from noticedesk.notices.rules import RuleTable
 
 _REGION_CODE = re.compile(
     r"\b((?:us-gov|us|eu|ap|sa|ca|me|af|il|mx|cn)-(?:north|south|east|west|central|"
     r"northeast|southeast|northwest|southwest)-\d)\b"
 )
+_REGION_HINT = re.compile(r"-(?:north|south|east|west|central)")
 _MASKED = re.compile(r"^[x*#•]+$|(?:xxx|\*\*\*)", re.IGNORECASE)
 _DATE_FORMATS = (
     "%Y-%m-%d %H:%M:%S %Z",
@@ -50,15 +52,20 @@ def parse_loose_date(text: str) -> datetime | None:
     return None
 
 
+def flatten(text: str) -> str:
+    """The text with every run of whitespace (line breaks included) as one space."""
+    return " ".join(text.split())
+
+
 def _masked(value: str) -> bool:
     return bool(_MASKED.search(value))
 
 
-def _found(table: RuleTable, name: str, text: str) -> list[str]:
+def _found(table: RuleTable, name: str, text: Text) -> list[str]:
     values: list[str] = []
     for pattern in table.facts.get(name, ()):
-        for match in pattern.finditer(text):
-            value = match.group(1).strip()
+        for found in pattern.values(text):
+            value = found.strip()
             if value and not _masked(value):
                 values.append(value)
     return list(dict.fromkeys(values))
@@ -75,10 +82,24 @@ def _public_ips(candidates: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(kept))
 
 
+_REGION_NAMES: dict[int, tuple[tuple[str, str], ...]] = {}
+
+
+def _lowered_region_names(table: RuleTable) -> tuple[tuple[str, str], ...]:
+    names = _REGION_NAMES.get(id(table))
+    if names is None:
+        names = _REGION_NAMES[id(table)] = tuple(
+            (name.lower(), code) for name, code in table.region_names.items()
+        )
+    return names
+
+
 def _regions(table: RuleTable, text: str) -> tuple[str, ...]:
-    found = [match.group(1).lower() for match in _REGION_CODE.finditer(text)]
+    # Every code holds "-north", "-south", "-east", "-west" or "-central": a cheap first look.
+    hinted = _REGION_HINT.search(text) is not None
+    found = [match.group(1).lower() for match in _REGION_CODE.finditer(text)] if hinted else []
     lowered = text.lower()
-    found += [code for name, code in table.region_names.items() if name.lower() in lowered]
+    found += [code for name, code in _lowered_region_names(table) if name in lowered]
     return tuple(dict.fromkeys(found))
 
 
@@ -95,41 +116,54 @@ def _first_date(values: list[str]) -> datetime | None:
 
 
 def within_hours(table: RuleTable, text: str) -> int | None:
-    values = _found(table, "within_hours", text)
+    values = _found(table, "within_hours", Text(flatten(text)))
     return int(values[0]) if values else None
 
 
-def _not_aws_owned_ip(value: str, text: str) -> bool:
+_VICTIM_WORDS = ("remote ip", "destination", "victim", "target")
+
+
+def _not_aws_owned_ip(value: str, text: Text) -> bool:
     """Victims' addresses ("Remote IP", "destination") are not the reported resource."""
+    if not any(word in text.folded for word in _VICTIM_WORDS):  # most notices name no victim
+        return True
     return not re.search(
         rf"(remote ip|destination|victim|target)\S*\s*[:=]?\s*{re.escape(value)}\b",
-        text,
+        text.value,
         re.IGNORECASE,
     )
 
 
-def extract_facts(table: RuleTable, subject: str, text: str) -> Facts:
-    """Every fact the subject and body state. Pure."""
-    both = f"{subject}\n{text}"
-    account_ids = [value for value in _found(table, "account_id", both) if len(value) == 12]
-    ips = [value for value in _found(table, "ip_addresses", text) if _not_aws_owned_ip(value, text)]
-    ports = sorted({int(value) for value in _found(table, "ports", text) if 0 < int(value) < 65536})
-    abuse_text = "\n".join(_found(table, "abuse_context", both)) or both
+def extract_facts(table: RuleTable, subject: str, text: str, flat: str | None = None) -> Facts:
+    """Every fact the subject and body state. Pure.
+
+    Facts whose value runs to the end of a line (abuse context, abuse time) or stands on a line
+    of its own (IP addresses) are read from the text as written; every other fact from the
+    flattened text, so a line break that wrapping put inside "bounce rate is" is no obstacle.
+    """
+    flat = flatten(text) if flat is None else flat  # the caller may have flattened it already
+    both, flat_text, flat_both = Text(f"{subject}\n{text}"), Text(flat), Text(f"{subject} {flat}")
+    original = Text(text)
+    account_ids = [value for value in _found(table, "account_id", flat_both) if len(value) == 12]
+    ips = [value for value in _found(table, "ip_addresses", original) if _not_aws_owned_ip(value, original)]
+    ports = sorted({int(value) for value in _found(table, "ports", flat_text) if 0 < int(value) < 65536})
+    context = "\n".join(_found(table, "abuse_context", both))
+    abuse_text = Text(context) if context else flat_both
     abuse_types = tuple(entry.label for entry in table.abuse_types if entry.pattern.search(abuse_text))
     return Facts(
         account_id=account_ids[0] if account_ids else None,
-        case_ref=next(iter(_found(table, "case_ref", both)), None),
-        access_key_ids=tuple(value.upper() for value in _found(table, "access_key_ids", both)),
-        iam_users=tuple(_found(table, "iam_users", text)),
-        exposed_urls=tuple(value.rstrip(".,;)") for value in _found(table, "exposed_urls", text)),
-        instance_ids=tuple(value.lower() for value in _found(table, "instance_ids", both)),
+        case_ref=next(iter(_found(table, "case_ref", flat_both)), None),
+        access_key_ids=tuple(value.upper() for value in _found(table, "access_key_ids", flat_both)),
+        iam_users=tuple(_found(table, "iam_users", flat_text)),
+        exposed_urls=tuple(value.rstrip(".,;)") for value in _found(table, "exposed_urls", flat_text)),
+        instance_ids=tuple(value.lower() for value in _found(table, "instance_ids", flat_both)),
         ip_addresses=_public_ips(ips),
         ports=tuple(ports),
-        regions=_regions(table, text),
+        regions=_regions(table, flat_text.value),
         abuse_types=abuse_types,
-        abuse_time=_first_date(_found(table, "abuse_time", text)),
-        bounce_rate=_first_float(_found(table, "bounce_rate", both)),
-        complaint_rate=_first_float(_found(table, "complaint_rate", both)),
-        reply_by=_first_date(_found(table, "reply_by", text)),
-        mitigations=tuple(entry.label for entry in table.mitigations if entry.pattern.search(text)),
+        abuse_time=_first_date(_found(table, "abuse_time", original)),
+        bounce_rate=_first_float(_found(table, "bounce_rate", flat_both)),
+        complaint_rate=_first_float(_found(table, "complaint_rate", flat_both)),
+        reply_by=_first_date(_found(table, "reply_by", flat_text)),
+        mitigations=tuple(entry.label for entry in table.mitigations if entry.pattern.search(flat_text)),
     )

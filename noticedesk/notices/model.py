@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -78,11 +78,15 @@ class Facts:
     """What AWS's own APIs said about the notice (``noticedesk case verify``), or why not checked."""
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        for name in ("abuse_time", "reply_by"):
-            value = data[name]
-            data[name] = value.isoformat() if value else None
-        return {key: list(value) if isinstance(value, tuple) else value for key, value in data.items()}
+        data: dict[str, Any] = {}
+        for name in _FACT_NAMES:  # not dataclasses.asdict: it deep-copies, per message
+            value = getattr(self, name)
+            if isinstance(value, tuple):
+                value = list(value)
+            elif isinstance(value, datetime):
+                value = value.isoformat()
+            data[name] = value
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Facts:
@@ -106,7 +110,13 @@ class Facts:
                 values[name] = tuple(dict.fromkeys((*old, *new)))
             else:
                 values[name] = new if new is not None else old
+        # "other" means "no type named": a follow-up that names none adds nothing.
+        named = tuple(kind for kind in values["abuse_types"] if kind != "other")
+        values["abuse_types"] = named or values["abuse_types"]
         return Facts(**values)
+
+
+_FACT_NAMES = tuple(Facts.__dataclass_fields__)
 
 
 @dataclass(frozen=True)

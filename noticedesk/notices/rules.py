@@ -10,6 +10,7 @@ from importlib import resources
 from typing import Any
 
 from noticedesk.notices.model import Kind, Stage
+from noticedesk.notices.needles import Matcher, Text
 
 _FLAGS = re.IGNORECASE | re.MULTILINE
 
@@ -20,12 +21,12 @@ class Rule:
 
     id: str
     priority: int
-    subject: re.Pattern[str] | None
-    body: re.Pattern[str] | None
-    sender: re.Pattern[str] | None
+    subject: Matcher | None
+    body: Matcher | None
+    sender: Matcher | None
     note: str = ""
 
-    def matches(self, subject: str, body: str, sender_domain: str) -> bool:
+    def matches(self, subject: str | Text, body: str | Text, sender_domain: str | Text) -> bool:
         return (
             (self.subject is None or self.subject.search(subject) is not None)
             and (self.body is None or self.body.search(body) is not None)
@@ -59,7 +60,7 @@ class StageRule(Rule):
 @dataclass(frozen=True)
 class LabelPattern:
     label: str
-    pattern: re.Pattern[str]
+    pattern: Matcher
 
 
 @dataclass(frozen=True)
@@ -75,15 +76,15 @@ class RuleTable:
     stages: tuple[StageRule, ...]
     abuse_types: tuple[LabelPattern, ...]
     mitigations: tuple[LabelPattern, ...]
-    facts: dict[str, tuple[re.Pattern[str], ...]]
+    facts: dict[str, tuple[Matcher, ...]]
     region_names: dict[str, str]
     aws_domains: tuple[str, ...]
     brand_words: tuple[str, ...]
     health: tuple[HealthRule, ...]
 
 
-def _compile(pattern: str | None) -> re.Pattern[str] | None:
-    return re.compile(pattern, _FLAGS) if pattern else None
+def _compile(pattern: str | None) -> Matcher | None:
+    return Matcher.compile(pattern, _FLAGS) if pattern else None
 
 
 def _rule_fields(entry: dict[str, Any]) -> dict[str, Any]:
@@ -121,13 +122,14 @@ def parse_rule_table(data: dict[str, Any]) -> RuleTable:
         kinds=kinds,
         stages=stages,
         abuse_types=tuple(
-            LabelPattern(e["type"], re.compile(e["pattern"], _FLAGS)) for e in data["abuse_type"]
+            LabelPattern(e["type"], Matcher.compile(e["pattern"], _FLAGS)) for e in data["abuse_type"]
         ),
         mitigations=tuple(
-            LabelPattern(e["label"], re.compile(e["pattern"], _FLAGS)) for e in data["mitigation"]
+            LabelPattern(e["label"], Matcher.compile(e["pattern"], _FLAGS)) for e in data["mitigation"]
         ),
         facts={
-            name: tuple(re.compile(p, _FLAGS) for p in patterns) for name, patterns in data["facts"].items()
+            name: tuple(Matcher.compile(p, _FLAGS) for p in patterns)
+            for name, patterns in data["facts"].items()
         },
         region_names=dict(data["regions"]),
         aws_domains=tuple(data["senders"]["aws_domains"]),

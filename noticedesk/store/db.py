@@ -8,6 +8,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.util.exc import CommandError
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -56,6 +57,9 @@ def migrate(engine: Engine) -> None:
             command.upgrade(config, "heads")
     except OperationalError as error:
         raise StoreError(f"cannot reach or migrate the database: {error.orig}") from error
+    except CommandError as error:
+        # e.g. a database written by a newer NoticeDesk, at a revision this one does not know
+        raise StoreError(f"cannot migrate the database: {error}") from error
 
 
 def open_store(url: str = DEFAULT_URL) -> Engine:

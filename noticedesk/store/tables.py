@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -159,3 +160,103 @@ actions = Table(
     UniqueConstraint("case_id", "number", name="uq_actions_case_number"),
 )
 Index("ix_actions_case_id", actions.c.case_id)
+
+# SES feedback loop (noticedesk/feedback): SNS messages seen, one row per (event, recipient),
+# the suppression list with its history, hourly counters for rates, alarms already raised.
+ses_feedback_messages = Table(
+    "ses_feedback_messages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("message_key", String(200), nullable=False, unique=True),  # "sns:<MessageId>"
+    Column("topic_arn", String(300)),
+    Column("source", Text, nullable=False),
+    Column("event_count", Integer, nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
+)
+
+ses_events = Table(
+    "ses_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("dedupe_key", String(40), nullable=False, unique=True),  # sha1(feedback key | address)
+    Column("event_type", String(24), nullable=False),
+    Column("address", String(320)),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("feedback_id", String(200)),
+    Column("ses_message_id", String(200)),
+    Column("bounce_type", String(20)),
+    Column("bounce_sub_type", String(40)),
+    Column("complaint_type", String(40)),
+    Column("complaint_sub_type", String(40)),
+    Column("diagnostic", Text),
+    Column("account_id", String(12)),
+    Column("region", String(32)),
+    Column("identity", String(320)),
+    Column("configuration_set", String(128)),
+    Column("sns_message_id", String(100)),
+    Column("received_at", UtcDateTime(), nullable=False),
+)
+Index("ix_ses_events_address", ses_events.c.address)
+
+ses_suppressions = Table(
+    "ses_suppressions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("address", String(320), nullable=False, unique=True),
+    Column("suppressed", Boolean, nullable=False),
+    Column("reason", String(20)),  # BOUNCE | COMPLAINT: the SES suppression reason
+    Column("cause", String(40)),  # permanent-bounce | complaint | repeated-soft-bounce | ...
+    Column("expires_at", UtcDateTime()),  # only for suppressions earned by soft bounces
+    Column("flagged", Boolean, nullable=False),  # undetermined bounces seen
+    Column("first_event_at", UtcDateTime()),
+    Column("last_event_at", UtcDateTime()),
+    Column("hard_bounce_count", Integer, nullable=False),
+    Column("soft_bounce_count", Integer, nullable=False),
+    Column("complaint_count", Integer, nullable=False),
+    Column("undetermined_count", Integer, nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("source_message_ids", JSON, nullable=False),
+    Column("at_ses", Boolean, nullable=False),  # known to be on the SES account-level list
+    Column("synced_at", UtcDateTime()),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+ses_send_counts = Table(
+    "ses_send_counts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("bucket_start", UtcDateTime(), nullable=False),  # the hour
+    Column("account_id", String(12), nullable=False),  # "" when unknown
+    Column("region", String(32), nullable=False),
+    Column("identity", String(320), nullable=False),
+    Column("configuration_set", String(128), nullable=False),
+    Column("sends", Integer, nullable=False),
+    Column("deliveries", Integer, nullable=False),
+    Column("hard_bounces", Integer, nullable=False),
+    Column("soft_bounces", Integer, nullable=False),
+    Column("complaints", Integer, nullable=False),
+    Column("rejects", Integer, nullable=False),
+    UniqueConstraint(
+        "bucket_start",
+        "account_id",
+        "region",
+        "identity",
+        "configuration_set",
+        name="uq_ses_send_counts_bucket_scope",
+    ),
+)
+
+ses_alarms = Table(
+    "ses_alarms",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("alarm_key", String(400), nullable=False, unique=True),  # metric|scope|key|level|day
+    Column("raised_at", UtcDateTime(), nullable=False),
+    Column("level", String(10), nullable=False),
+    Column("metric", String(20), nullable=False),
+    Column("scope", String(20), nullable=False),
+    Column("scope_key", String(320), nullable=False),
+    Column("value", Float, nullable=False),
+    Column("threshold", Float, nullable=False),
+    Column("case_id", Integer, ForeignKey("cases.id")),
+)

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine, insert
 
 from noticedesk.aws.findings import mask_key
-from noticedesk.cases import triage as triage_module
+from noticedesk.cases import filing as filing_module  # where triage reads the runbook checklist
 from noticedesk.cases.runbooks import Step
 from noticedesk.cases.timeline import record
 from noticedesk.cases.triage import Triage
@@ -127,7 +127,7 @@ def build_scenario(engine: Engine, scenario: Scenario, monkeypatch: pytest.Monke
     """A case as the scenario file describes it. Its checklist comes from the scenario, not the
     runbooks, so a golden file pins the reply's shape and not the runbook's wording."""
     steps = [Step(item["key"], item["en"], item["ja"]) for item in scenario.data.get("checklist", [])]
-    monkeypatch.setattr(triage_module, "checklist_for", lambda kind, abuse_types=(): steps)
+    monkeypatch.setattr(filing_module, "checklist_for", lambda kind, abuse_types=(): steps)
     case_id = file_case(engine, *scenario.data["mails"])
     if "findings" in scenario.data:
         add_findings(engine, case_id, scenario.data["findings"], scenario.data["diagnosed_at"])

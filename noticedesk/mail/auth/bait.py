@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import cache
 
 from noticedesk.mail.auth.policy import AuthPolicy, BaitRule
+from noticedesk.notices.needles import Matcher, Text
 
 _TEXT_CHARS = 60_000
 
@@ -15,11 +18,21 @@ class BaitFinding:
     evidence: str
 
 
+@cache
+def matcher_for(pattern: re.Pattern[str]) -> Matcher:
+    """The pattern behind its needles and case-sensitive twin (notices/needles.py): same answers."""
+    return Matcher.compile(pattern.pattern, pattern.flags)
+
+
 def find_bait(subject: str, text: str, policy: AuthPolicy) -> tuple[BaitFinding, ...]:
     """Findings only when urgency and a payment or credential request are both present."""
     haystack = f"{subject}\n{text[:_TEXT_CHARS]}"
+    folded = Text(haystack)
     hits: list[BaitFinding] = []
     for rule in policy.bait:
+        # Asked the quick way first; the pattern itself runs only on a hit, for its evidence.
+        if matcher_for(rule.pattern).search(folded) is None:
+            continue
         match = rule.pattern.search(haystack)
         if match is not None:
             hits.append(BaitFinding(rule, " ".join(match.group(0).split())[:60]))

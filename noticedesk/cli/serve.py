@@ -1,0 +1,31 @@
+"""``noticedesk serve``: the web app (SNS webhook at POST /webhooks/sns, JSON API)."""
+
+from __future__ import annotations
+
+import click
+
+from noticedesk.cli import App, pass_app
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
+@pass_app
+def serve_command(app: App, host: str, port: int, workers: int) -> None:
+    """Serve the web app: the SNS webhook (POST /webhooks/sns) and the JSON API."""
+    from noticedesk.web.server import serve
+
+    serve(app.db_url, app.config, host, port, workers)
+
+
+def _attach_to_ses_group() -> None:
+    """``noticedesk ses serve`` is the same server, listed where SES senders look for it."""
+    from noticedesk.cli.ses import ses_group
+
+    ses_group.add_command(serve_command, "serve")
+
+
+_attach_to_ses_group()
+
+COMMANDS = [serve_command]

@@ -1,0 +1,229 @@
+"""``noticedesk ses …``: the SES feedback loop (ingest, suppressed, check, rates, serve, consume, sync)."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from noticedesk.aws.clients import ClientFactory
+from noticedesk.cli import App, pass_app
+from noticedesk.cli.render import echo_json
+from noticedesk.feedback.events import normalise_address
+from noticedesk.feedback.files import check_alarms, import_files
+from noticedesk.feedback.policy import PolicySettings
+from noticedesk.feedback.rates import cloudwatch_rates, local_rates
+from noticedesk.feedback.sqs import SqsConsumer
+from noticedesk.feedback.suppressions import find_suppression, list_suppressions
+from noticedesk.feedback.sync import Throttle, import_suppressions, push_suppressions
+
+
+@click.group("ses")
+def ses_group() -> None:
+    """The SES feedback loop: bounces and complaints → suppression list, rates, alarms."""
+
+
+@ses_group.command("ingest")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@pass_app
+def ingest_command(app: App, paths: tuple[Path, ...]) -> None:
+    """Import JSON lines: bare SES notifications, event records or SNS envelopes (exit 1 if a line is bad)."""
+    now = app.now()
+    outcome = import_files(app.engine, paths, app.config.ses, now)
+    for line in outcome.bad_lines:
+        click.echo(f"skipped {line}", err=True)
+    result = outcome.result
+    click.echo(
+        f"{result.documents} document(s), {result.events} event(s), {result.new_events} new, "
+        f"{result.duplicate_documents} duplicate SNS message(s), "
+        f"{result.addresses_decided} address(es) decided, {len(outcome.bad_lines)} bad line(s)"
+    )
+    alarms, case_ids = check_alarms(app.engine, app.config.ses, now)
+    for alarm in alarms:
+        click.echo(f"alarm: {alarm.sentence}")
+    for case_id in case_ids:
+        click.echo(f"early-warning case {case_id}")
+    if outcome.bad_lines:
+        sys.exit(1)
+
+
+@ses_group.command("suppressed")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per address, one per line.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header line.")
+@click.option(
+    "--all", "include_inactive", is_flag=True, help="Also addresses with history but not suppressed."
+)
+@pass_app
+def suppressed_command(app: App, as_json: bool, as_csv: bool, include_inactive: bool) -> None:
+    """The local suppression list: addresses not to mail, with why and since when."""
+    now = app.now()
+    with app.engine.connect() as connection:
+        rows = [item.to_json(now) for item in list_suppressions(connection, now, include_inactive)]
+    if as_json:
+        for row in rows:
+            echo_json(row)
+        return
+    columns = [
+        "address",
+        "suppressed",
+        "reason",
+        "cause",
+        "expires_at",
+        "flagged",
+        "first_event_at",
+        "last_event_at",
+        "hard_bounce_count",
+        "soft_bounce_count",
+        "complaint_count",
+        "at_ses",
+    ]
+    if as_csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=[*columns, "reasons"], extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({**row, "reasons": ";".join(row["reasons"])})
+        return
+    table = Table(title=f"{len(rows)} address(es)")
+    for column in ("address", "suppressed", "cause", "reasons", "last event", "expires", "at SES"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["address"],
+            "yes" if row["suppressed"] else "no",
+            row["cause"] or ("flagged" if row["flagged"] else "-"),
+            ", ".join(row["reasons"]),
+            (row["last_event_at"] or "-")[:19],
+            (row["expires_at"] or "never")[:19] if row["suppressed"] else "-",
+            "yes" if row["at_ses"] else "no",
+        )
+    app.console.print(table)
+
+
+@ses_group.command("check")
+@click.argument("address")
+@click.option("--json", "as_json", is_flag=True, help="The address's record as one JSON object.")
+@pass_app
+def check_command(app: App, address: str, as_json: bool) -> None:
+    """May ADDRESS be mailed? Exit 1 when it is suppressed."""
+    normalised = normalise_address(address)
+    if normalised is None:
+        raise click.BadParameter(f"{address!r} is not an e-mail address", param_hint="ADDRESS")
+    now = app.now()
+    with app.engine.connect() as connection:
+        found = find_suppression(connection, normalised)
+    record = found.to_json(now) if found else {"address": normalised, "suppressed": False}
+    if as_json:
+        echo_json(record)
+    elif found is None:
+        click.echo(f"{normalised}: not suppressed (no bounce or complaint on record)")
+    elif record["suppressed"]:
+        until = f" until {found.expires_at.isoformat()}" if found.expires_at else ""
+        click.echo(f"{normalised}: SUPPRESSED ({found.cause}: {', '.join(found.reasons)}){until}")
+    else:
+        click.echo(f"{normalised}: not suppressed ({', '.join(found.reasons) or 'no reason'})")
+    if record["suppressed"]:
+        sys.exit(1)
+
+
+@ses_group.command("rates")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per scope, one per line.")
+@click.option("--cloudwatch/--no-cloudwatch", default=True, help="Also SES's own Reputation.* metrics.")
+@pass_app
+def rates_command(app: App, as_json: bool, cloudwatch: bool) -> None:
+    """Bounce and complaint rates over the window, ours and (when credentials allow) SES's."""
+    now = app.now()
+    ses = app.config.ses
+    with app.engine.connect() as connection:
+        rates = local_rates(connection, now, timedelta(days=ses.rate_window_days))
+    alarms, case_ids = check_alarms(app.engine, ses, now)
+    reputation = cloudwatch_rates(ClientFactory(), ses.regions, now) if cloudwatch else []
+    if as_json:
+        for rate in rates:
+            echo_json(rate.to_json())
+        for item in reputation:
+            echo_json(item.to_json())
+        for alarm in alarms:
+            echo_json({"alarm": alarm.to_json()})
+        return
+    table = Table(title=f"rates over {ses.rate_window_days:g} days (hard bounces / complaints per recipient)")
+    for column in ("scope", "key", "sent", "bounce rate", "complaint rate"):
+        table.add_column(column)
+    for rate in rates:
+        table.add_row(
+            rate.scope,
+            rate.key,
+            f"{rate.denominator} ({rate.denominator_source})",
+            _percent(rate.bounce_rate),
+            _percent(rate.complaint_rate),
+        )
+    for item in reputation:
+        table.add_row(
+            "cloudwatch",
+            item.region,
+            "-",
+            _percent(item.bounce_rate) if not item.error else "error",
+            _percent(item.complaint_rate) if not item.error else (item.error or "")[:60],
+        )
+    app.console.print(table)
+    for alarm in alarms:
+        app.console.print(f"[{'red' if alarm.level == 'critical' else 'yellow'}]alarm: {alarm.sentence}[/]")
+    for case_id in case_ids:
+        app.console.print(f"early-warning case {case_id} opened or updated")
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2%}"
+
+
+@ses_group.command("consume")
+@click.option("--queue-url", required=True, help="The SQS queue SNS delivers SES feedback to.")
+@click.option("--once", is_flag=True, help="One long poll, then exit.")
+@click.option("--region", default=None, help="Region of the queue (default: from the URL).")
+@pass_app
+def consume_command(app: App, queue_url: str, once: bool, region: str | None) -> None:
+    """Consume SES feedback from SQS: long polling, delete only after commit."""
+    queue_region = region or _region_of_queue(queue_url)
+    consumer = SqsConsumer(
+        app.engine,
+        ClientFactory().client("sqs", queue_region),
+        queue_url,
+        PolicySettings.from_config(app.config.ses),
+        app.now,
+    )
+    result = consumer.run(max_polls=1 if once else None)
+    click.echo(
+        f"{result.received} received, {result.new_events} new event(s), {result.deleted} deleted, "
+        f"{result.bad} not feedback"
+    )
+
+
+def _region_of_queue(url: str) -> str | None:
+    host = url.split("//", 1)[-1].split("/", 1)[0]
+    parts = host.split(".")
+    return parts[1] if len(parts) > 3 and parts[0] == "sqs" else None
+
+
+@ses_group.command("sync")
+@click.option("--import", "import_", is_flag=True, help="Import the SES account-level list instead.")
+@click.option("--region", default=None, help="SES region (default: the first of [ses] regions).")
+@pass_app
+def sync_command(app: App, import_: bool, region: str | None) -> None:
+    """Push suppressions for good to the SES account-level suppression list (or import it)."""
+    ses = app.config.ses
+    sesv2 = ClientFactory().client("sesv2", region or ses.regions[0])
+    throttle = Throttle(ses.sync_calls_per_second)
+    if import_:
+        result = import_suppressions(app.engine, sesv2, app.now(), throttle)
+        click.echo(f"{result.imported} address(es) imported from SES")
+        return
+    result = push_suppressions(app.engine, sesv2, app.now(), throttle)
+    click.echo(f"{result.pushed} address(es) pushed to SES, {len(result.failed)} failed")
+    if result.failed:
+        sys.exit(1)
+
+
+COMMANDS = [ses_group]

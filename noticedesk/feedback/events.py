@@ -1,0 +1,261 @@
+"""SES feedback documents → ``FeedbackEvent`` values, one per (event, recipient). Pure.
+
+Three shapes arrive: an SNS envelope (``Type`` + ``Message``, the message a JSON *string*), a
+bare identity notification (``notificationType``) and a configuration-set event record
+(``eventType``). Unknown fields are ignored (SES adds fields at any time); unknown event types
+are kept as ``other`` rather than dropped.
+
+Addresses: the domain is lower-cased (it is case-insensitive by RFC 5321), and so is the local
+part. The local part is case-sensitive in theory, but no large mailbox provider treats it so,
+and SES's own suppression list matches addresses case-insensitively. Treating ``Bob@`` and
+``bob@`` as one address can only suppress more, never mail someone who complained.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parseaddr
+from typing import Any, NamedTuple
+
+import orjson
+
+# Lenient match of event type names: "Rendering Failure", "DeliveryDelay", "BOUNCE" all work.
+_TYPES = {
+    "send": "send",
+    "delivery": "delivery",
+    "bounce": "bounce",
+    "complaint": "complaint",
+    "deliverydelay": "delivery-delay",
+    "reject": "reject",
+    "renderingfailure": "rendering-failure",
+    "open": "open",
+    "click": "click",
+    "subscription": "subscription",
+}
+EVENT_TYPES = frozenset(_TYPES.values()) | {"other"}
+
+
+class FeedbackFormatError(ValueError):
+    """The document is not an SES feedback document (or an SNS envelope holding one)."""
+
+
+class FeedbackEvent(NamedTuple):
+    """One thing that happened to one recipient (or to a message, for reject / rendering failure).
+
+    A named tuple rather than a dataclass: a million of them are built per ingest run.
+    """
+
+    event_type: str
+    address: str | None
+    occurred_at: datetime
+    feedback_key: str
+    """``feedbackId`` for bounces and complaints; else type + SES message id + event time."""
+    feedback_id: str | None = None
+    ses_message_id: str | None = None
+    bounce_type: str | None = None
+    bounce_sub_type: str | None = None
+    complaint_type: str | None = None
+    complaint_sub_type: str | None = None
+    diagnostic: str | None = None
+    account_id: str | None = None
+    region: str | None = None
+    identity: str | None = None
+    configuration_set: str | None = None
+    sns_message_id: str | None = None
+
+    @property
+    def dedupe_key(self) -> str:
+        """The same feedback for the same address is the same event, however often it arrives."""
+        text = f"{self.feedback_key}|{self.address or ''}"
+        return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackDocument:
+    """What one input (an SNS message or a bare notification) carried."""
+
+    sns_message_id: str | None
+    topic_arn: str | None
+    events: tuple[FeedbackEvent, ...]
+
+
+_WHITESPACE = re.compile(r"\s")
+
+
+def normalise_address(value: str) -> str | None:
+    """``"Name" <Bob@Example.ORG>`` → ``bob@example.org``; None when it is not an address."""
+    text = value.strip()
+    if "<" in text:
+        text = parseaddr(text)[1]
+    local, at, domain = text.rpartition("@")
+    if not at or not local or not domain or _WHITESPACE.search(text):
+        return None
+    return f"{local}@{domain.rstrip('.')}".lower()
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
+
+
+def event_type_of(name: str) -> str:
+    key = "".join(name.split()).replace("_", "").replace("-", "").lower()
+    return _TYPES.get(key, "other")
+
+
+def parse_line(text: str | bytes) -> FeedbackDocument:
+    try:
+        document = orjson.loads(text)
+    except orjson.JSONDecodeError as error:
+        raise FeedbackFormatError(f"not valid JSON: {error}") from error
+    return parse_document(document)
+
+
+def parse_document(document: Any) -> FeedbackDocument:
+    """An SNS envelope or a bare SES document → its events (the SNS signature is not checked here)."""
+    if not isinstance(document, dict):
+        raise FeedbackFormatError("not a JSON object")
+    if "Type" in document and "Message" in document:
+        if document["Type"] != "Notification":
+            raise FeedbackFormatError(f"SNS {document['Type']} carries no feedback")
+        message = document["Message"]
+        if isinstance(message, str):
+            try:
+                message = orjson.loads(message)
+            except orjson.JSONDecodeError as error:
+                raise FeedbackFormatError(f"SNS Message is not JSON: {error}") from error
+        sns_id = _text(document.get("MessageId"))
+        topic = _text(document.get("TopicArn"))
+        events = tuple(ses_events(message, sns_id, _region_of_arn(topic)))
+        return FeedbackDocument(sns_id, topic, events)
+    return FeedbackDocument(None, None, tuple(ses_events(document)))
+
+
+def ses_events(
+    payload: Any, sns_message_id: str | None = None, topic_region: str | None = None
+) -> Iterator[FeedbackEvent]:
+    if not isinstance(payload, dict):
+        raise FeedbackFormatError("SES feedback is not a JSON object")
+    type_name = payload.get("eventType", payload.get("notificationType"))
+    if not isinstance(type_name, str):
+        raise FeedbackFormatError("neither eventType nor notificationType")
+    event_type = event_type_of(type_name)
+    mail = payload.get("mail") if isinstance(payload.get("mail"), dict) else {}
+    assert isinstance(mail, dict)
+    detail = _detail_object(payload, event_type)
+    when = (
+        parse_timestamp(detail.get("timestamp"))
+        or parse_timestamp(mail.get("timestamp"))
+        or parse_timestamp(payload.get("timestamp"))
+    )
+    if when is None:
+        raise FeedbackFormatError(f"{type_name}: no usable timestamp")
+    ses_id = _text(mail.get("messageId"))
+    feedback_id = _text(detail.get("feedbackId"))
+    feedback_key = feedback_id or f"{event_type}:{ses_id or '-'}:{when.isoformat()}"
+    base: dict[str, Any] = {
+        "event_type": event_type,
+        "occurred_at": when,
+        "feedback_key": feedback_key,
+        "feedback_id": feedback_id,
+        "ses_message_id": ses_id,
+        "account_id": _text(mail.get("sendingAccountId")),
+        "region": _region_of_arn(_text(mail.get("sourceArn"))) or topic_region,
+        "identity": _identity(mail),
+        "configuration_set": _first_tag(mail, "ses:configuration-set"),
+        "sns_message_id": sns_message_id,
+    }
+    if event_type == "bounce":
+        base.update(
+            bounce_type=_text(detail.get("bounceType")),
+            bounce_sub_type=_text(detail.get("bounceSubType")),
+        )
+        for recipient in _list(detail.get("bouncedRecipients")):
+            yield from _one(base, recipient, _text(recipient.get("diagnosticCode")))
+    elif event_type == "complaint":
+        base.update(
+            complaint_type=_text(detail.get("complaintFeedbackType")),
+            complaint_sub_type=_text(detail.get("complaintSubType")),
+        )
+        for recipient in _list(detail.get("complainedRecipients")):
+            yield from _one(base, recipient, None)
+    elif event_type == "delivery-delay":
+        base.update(bounce_sub_type=_text(detail.get("delayType")))
+        for recipient in _list(detail.get("delayedRecipients")):
+            yield from _one(base, recipient, _text(recipient.get("diagnosticCode")))
+    elif event_type == "delivery":
+        for address in _strings(detail.get("recipients")):
+            yield from _one(base, {"emailAddress": address}, _text(detail.get("smtpResponse")))
+    elif event_type in ("reject", "rendering-failure"):
+        # The message or template is at fault, not any address.
+        reason = _text(detail.get("reason")) or _text(detail.get("errorMessage"))
+        yield FeedbackEvent(address=None, diagnostic=reason, **base)
+    else:  # send, open, click, subscription, other: every destination of the mail
+        for address in _strings(mail.get("destination")):
+            yield from _one(base, {"emailAddress": address}, None)
+
+
+def _one(
+    base: dict[str, Any], recipient: Mapping[str, Any], diagnostic: str | None
+) -> Iterator[FeedbackEvent]:
+    raw = recipient.get("emailAddress")
+    address = normalise_address(raw) if isinstance(raw, str) else None
+    if address is not None:
+        yield FeedbackEvent(address=address, diagnostic=diagnostic, **base)
+
+
+def _detail_object(payload: dict[str, Any], event_type: str) -> dict[str, Any]:
+    key = {
+        "delivery-delay": "deliveryDelay",
+        "rendering-failure": "failure",
+    }.get(event_type, event_type)
+    value = payload.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _identity(mail: dict[str, Any]) -> str | None:
+    arn = _text(mail.get("sourceArn"))
+    if arn and ":identity/" in arn:
+        return arn.split(":identity/", 1)[1].lower()
+    source = _text(mail.get("source"))
+    address = normalise_address(source) if source else None
+    return address.rpartition("@")[2] if address else None
+
+
+def _first_tag(mail: dict[str, Any], name: str) -> str | None:
+    tags = mail.get("tags")
+    if isinstance(tags, dict):
+        values = tags.get(name)
+        if isinstance(values, list) and values and isinstance(values[0], str):
+            return values[0]
+    return None
+
+
+def _region_of_arn(arn: str | None) -> str | None:
+    if not arn:
+        return None
+    parts = arn.split(":")
+    return parts[3] or None if len(parts) > 3 else None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _list(value: Any) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _strings(value: Any) -> list[str]:
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []

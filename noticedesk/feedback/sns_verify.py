@@ -1,0 +1,257 @@
+"""Proof that an SNS message comes from SNS: signature v1 (SHA1) / v2 (SHA256), pinned certificate.
+
+Checks run cheapest first, and everything that needs no network runs before the certificate
+is fetched: shape, ``Type``, ``SignatureVersion``, ``TopicArn`` on the allow-list, the
+``SigningCertURL`` parsed and pinned to ``sns.<region>.amazonaws.com(.cn)`` (the region of the
+topic), the ``Timestamp`` fresh. Only then the certificate (memory → ``certificate_dir`` → HTTPS
+with no redirects, a timeout and a size cap) and the signature. Any failure raises
+``SnsRejected`` with the reason (AWS-FACTS §B).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from noticedesk.config import SnsConfig
+from noticedesk.errors import SnsRejected
+from noticedesk.feedback.events import parse_timestamp
+
+log = logging.getLogger(__name__)
+
+# AWS's own patterns (aws-php-sns-message-validator, the .NET SDK, sns-validator), used with fullmatch.
+CERT_HOST = re.compile(r"sns\.[a-zA-Z0-9\-]{3,}\.amazonaws\.com(\.cn)?")
+CERT_PATH = re.compile(r"/SimpleNotificationService-[A-Za-z0-9]+\.pem")
+MAX_CERT_BYTES = 64 * 1024
+SIGNED_KEYS = {
+    "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
+    "SubscriptionConfirmation": (
+        "Message",
+        "MessageId",
+        "SubscribeURL",
+        "Timestamp",
+        "Token",
+        "TopicArn",
+        "Type",
+    ),
+    "UnsubscribeConfirmation": (
+        "Message",
+        "MessageId",
+        "SubscribeURL",
+        "Timestamp",
+        "Token",
+        "TopicArn",
+        "Type",
+    ),
+}
+_REQUIRED = {kind: tuple(key for key in keys if key != "Subject") for kind, keys in SIGNED_KEYS.items()}
+_HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {"1": hashes.SHA1, "2": hashes.SHA256}
+
+
+def validate_certificate_url(url: object) -> tuple[str, str]:
+    """The (host, file name) of an acceptable ``SigningCertURL``; ``SnsRejected`` otherwise.
+
+    ``urlsplit`` silently drops tabs and newlines, so any control or non-ASCII character is
+    refused before parsing; userinfo and ports are refused by matching the whole netloc.
+    """
+    if (
+        not isinstance(url, str)
+        or not url.isascii()
+        or any(ord(char) <= 0x20 or ord(char) == 0x7F for char in url)
+    ):
+        raise SnsRejected("SigningCertURL is not a plain URL")
+    parts = urlsplit(url)
+    if parts.scheme != "https":
+        raise SnsRejected("SigningCertURL is not https")
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        raise SnsRejected("SigningCertURL has a query or fragment")
+    if not CERT_HOST.fullmatch(parts.netloc):
+        raise SnsRejected(f"SigningCertURL host {parts.netloc!r} is not sns.<region>.amazonaws.com")
+    if not CERT_PATH.fullmatch(parts.path):
+        raise SnsRejected("SigningCertURL path is not /SimpleNotificationService-….pem")
+    return parts.netloc.lower(), parts.path[1:]
+
+
+def string_to_sign(message: Mapping[str, Any]) -> bytes:
+    """``Key\\nValue\\n`` for each signed key present, in order, from the decoded values."""
+    keys = SIGNED_KEYS[message["Type"]]
+    return "".join(f"{key}\n{message[key]}\n" for key in keys if key in message).encode("utf-8")
+
+
+def fetch_certificate(url: str, timeout: float) -> bytes:
+    """GET over verified TLS, no redirects, at most ``MAX_CERT_BYTES``."""
+    try:
+        with (
+            httpx.Client(timeout=timeout, follow_redirects=False, verify=True) as client,
+            client.stream("GET", url) as response,
+        ):
+            if response.status_code != 200:
+                raise SnsRejected(f"certificate fetch answered HTTP {response.status_code}")
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > MAX_CERT_BYTES:
+                    raise SnsRejected("certificate larger than the size cap")
+            return bytes(body)
+    except httpx.HTTPError as error:
+        raise SnsRejected(f"certificate not fetched: {type(error).__name__}: {error}") from error
+
+
+class CertificateNotCached(Exception):
+    """Internal signal: the certificate would have to be read or fetched (not from memory)."""
+
+
+@dataclass
+class _Entry:
+    expires: float
+    certificate: x509.Certificate | None = None
+    key: rsa.RSAPublicKey | None = None
+    error: str | None = None
+
+
+class CertificateCache:
+    """Certificates by URL: in memory (TTL), on disk (``<dir>/<host>/<file>``), else fetched."""
+
+    def __init__(
+        self,
+        directory: Path | None = None,
+        fetch: Callable[[str], bytes] | None = None,
+        ttl_seconds: float = 86_400.0,
+        failure_ttl_seconds: float = 30.0,
+        timeout_seconds: float = 5.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.directory = directory
+        self.fetch = fetch or (lambda url: fetch_certificate(url, timeout_seconds))
+        self.ttl = ttl_seconds
+        self.failure_ttl = failure_ttl_seconds
+        self.monotonic = monotonic
+        self._memory: dict[str, _Entry] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, config: SnsConfig) -> CertificateCache:
+        return cls(
+            config.certificate_dir,
+            ttl_seconds=config.certificate_ttl_seconds,
+            failure_ttl_seconds=config.failure_ttl_seconds,
+            timeout_seconds=config.fetch_timeout_seconds,
+        )
+
+    def public_key(self, url: str, now: datetime, memory_only: bool = False) -> rsa.RSAPublicKey:
+        """The key to verify with; ``memory_only`` raises ``CertificateNotCached`` rather than do I/O."""
+        entry = self._memory.get(url)
+        if memory_only and (entry is None or entry.expires <= self.monotonic()):
+            raise CertificateNotCached(url)
+        if entry is None or entry.expires <= self.monotonic():
+            with self._lock:  # one fetch per URL, however many requests wait for it
+                entry = self._memory.get(url)
+                if entry is None or entry.expires <= self.monotonic():
+                    entry = self._load(url)
+                    self._memory[url] = entry
+        if entry.error is not None or entry.certificate is None or entry.key is None:
+            raise SnsRejected(entry.error or "certificate not usable")
+        if not entry.certificate.not_valid_before_utc <= now <= entry.certificate.not_valid_after_utc:
+            raise SnsRejected("signing certificate is outside its validity period")
+        return entry.key
+
+    def _load(self, url: str) -> _Entry:
+        host, name = validate_certificate_url(url)
+        try:
+            pem = self._read_or_fetch(url, host, name)
+            certificate = x509.load_pem_x509_certificate(pem)
+        except SnsRejected as error:
+            log.warning("sns certificate unavailable url=%s reason=%s", url, error.reason)
+            return _Entry(self.monotonic() + self.failure_ttl, error=error.reason)
+        except ValueError as error:
+            return _Entry(
+                self.monotonic() + self.failure_ttl, error=f"certificate is not a PEM X.509: {error}"
+            )
+        key = certificate.public_key()
+        if not isinstance(key, rsa.RSAPublicKey):
+            return _Entry(self.monotonic() + self.failure_ttl, error="certificate key is not RSA")
+        return _Entry(self.monotonic() + self.ttl, certificate, key)
+
+    def _read_or_fetch(self, url: str, host: str, name: str) -> bytes:
+        path = self.directory / host / name if self.directory is not None else None
+        if path is not None and path.is_file():
+            return path.read_bytes()
+        pem = self.fetch(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(".partial")
+            partial.write_bytes(pem)
+            partial.replace(path)
+        return pem
+
+
+class SnsVerifier:
+    """``verify(body)`` → the decoded SNS message, or ``SnsRejected`` with the reason."""
+
+    def __init__(
+        self,
+        config: SnsConfig,
+        certificates: CertificateCache,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.allowed_topics = frozenset(config.allowed_topics)
+        self.max_age = config.max_age_seconds
+        self.certificates = certificates
+        self.clock = clock
+
+    def verify(self, body: bytes, memory_only: bool = False) -> dict[str, Any]:
+        try:
+            message = orjson.loads(body)
+        except orjson.JSONDecodeError as error:
+            raise SnsRejected("body is not JSON") from error
+        if not isinstance(message, dict):
+            raise SnsRejected("body is not a JSON object")
+        kind = message.get("Type")
+        if kind not in SIGNED_KEYS:
+            raise SnsRejected(f"unknown Type {kind!r}")
+        for key in (*_REQUIRED[kind], "Signature", "SignatureVersion", "SigningCertURL"):
+            if not isinstance(message.get(key), str):
+                raise SnsRejected(f"{key} missing or not a string")
+        if "Subject" in message and not isinstance(message["Subject"], str):
+            raise SnsRejected("Subject is not a string")
+        version = message["SignatureVersion"]
+        if version not in _HASHES:
+            raise SnsRejected(f"SignatureVersion {version!r} is not 1 or 2")
+        topic = message["TopicArn"]
+        if topic not in self.allowed_topics:
+            raise SnsRejected(f"topic {topic} is not in [sns] allowed_topics")
+        host, _ = validate_certificate_url(message["SigningCertURL"])
+        topic_region = topic.split(":")[3] if topic.count(":") >= 5 else ""
+        if host.split(".")[1] != topic_region:
+            raise SnsRejected("SigningCertURL region differs from the topic's region")
+        now = self.clock()
+        sent = parse_timestamp(message["Timestamp"])
+        if sent is None or abs((now - sent).total_seconds()) > self.max_age:
+            raise SnsRejected(f"Timestamp {message['Timestamp']!r} is stale or unreadable")
+        try:
+            signature = base64.b64decode(message["Signature"], validate=True)
+        except binascii.Error as error:
+            raise SnsRejected("Signature is not base64") from error
+        public_key = self.certificates.public_key(message["SigningCertURL"], now, memory_only)
+        try:
+            public_key.verify(signature, string_to_sign(message), padding.PKCS1v15(), _HASHES[version]())
+        except InvalidSignature as error:
+            raise SnsRejected("signature does not verify") from error
+        return message

@@ -1,0 +1,172 @@
+"""The rule table's regular expressions, each behind a cheap substring check.
+
+Python's ``re`` scans a 5 KB notice position by position for a case-insensitive alternation
+(about a millisecond each on a small machine); the table holds some sixty patterns. Most of
+them start with words: ``'\\bspam\\b|unsolicited …'`` cannot match a text that contains neither
+"spam" nor "unsolicited ". Those required words ("needles") are read from the parsed pattern
+once, and a pattern runs only on a text whose case-folded copy contains one of them. The result
+is the same as running every pattern; the test suite runs both ways to prove it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+# ``re``'s own parser: no public API exposes a pattern's structure. Without it, no shortcut.
+try:
+    _PARSER: Any = importlib.import_module("re._parser")
+    _OPS: Any = importlib.import_module("re._constants")
+except ImportError:  # pragma: no cover - every supported Python has them
+    _PARSER = _OPS = None
+
+# Case-insensitive ``re`` also equates these with ASCII letters; ``str.lower`` does not.
+_FOLD = str.maketrans({"ı": "i", "ſ": "s", "K": "k"})
+
+
+class Text:
+    """A text and its case-folded copy, folded at most once however many patterns look at it."""
+
+    __slots__ = ("_folded", "value")
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+        self._folded: str | None = None
+
+    @property
+    def folded(self) -> str:
+        if self._folded is None:
+            self._folded = self.value.lower().translate(_FOLD)
+        return self._folded
+
+    @property
+    def foldable(self) -> bool:
+        """Folding kept every character in place (it does unless the text holds e.g. "İ")."""
+        return len(self.folded) == len(self.value)
+
+
+def _as_text(text: str | Text) -> Text:
+    return text if isinstance(text, Text) else Text(text)
+
+
+# Escapes whose letter is upper case but whose meaning has no case.
+_CASELESS_ESCAPES = re.compile(r"\\[SDWBAZ]")
+
+
+def _case_sensitive_twin(pattern: str, flags: int) -> re.Pattern[str] | None:
+    """The same pattern without IGNORECASE, for the folded text: five to ten times faster.
+
+    Only for patterns with no upper-case letter (no ``[A-Z]``, no ``(?-i:IAM)``): for those,
+    matching the folded text case-sensitively finds exactly what matching the text
+    case-insensitively finds.
+    """
+    if not flags & re.IGNORECASE or any(char.isupper() for char in _CASELESS_ESCAPES.sub("", pattern)):
+        return None
+    return re.compile(pattern, flags & ~re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """A compiled pattern, its needles, and its case-sensitive twin when it has one."""
+
+    regex: re.Pattern[str]
+    needles: tuple[str, ...] = ()
+    twin: re.Pattern[str] | None = None
+
+    @classmethod
+    def compile(cls, pattern: str, flags: int) -> Matcher:
+        return cls(
+            re.compile(pattern, flags), needles_of(pattern, flags), _case_sensitive_twin(pattern, flags)
+        )
+
+    @property
+    def pattern(self) -> str:
+        return self.regex.pattern
+
+    def possible(self, text: Text) -> bool:
+        if not self.needles:
+            return True
+        folded = text.folded
+        for needle in self.needles:  # noqa: SIM110 - runs ~60 times a message; a loop beats any()
+            if needle in folded:
+                return True
+        return False
+
+    def search(self, text: str | Text) -> re.Match[str] | None:
+        """A match (on the folded text when the twin is used: for yes/no questions)."""
+        text = _as_text(text)
+        if not self.possible(text):
+            return None
+        if self.twin is not None and text.foldable:
+            return self.twin.search(text.folded)
+        return self.regex.search(text.value)
+
+    def values(self, text: str | Text, group: int = 1) -> Iterator[str]:
+        """Group ``group`` of every match, as written in the text (not folded)."""
+        text = _as_text(text)
+        if not self.possible(text):
+            return
+        if self.twin is not None and text.foldable:
+            for match in self.twin.finditer(text.folded):
+                start, end = match.span(group)
+                yield text.value[start:end]
+            return
+        for match in self.regex.finditer(text.value):
+            yield match.group(group)
+
+
+def _caseless_safe(needle: str) -> bool:
+    # Outside ASCII, case folding has more equivalences than _FOLD covers: no shortcut there,
+    # except for characters without case at all (Japanese).
+    return bool(needle) and all(char.isascii() or char.lower() == char.upper() for char in needle)
+
+
+def _required(items: list[tuple[Any, Any]]) -> set[str] | None:
+    """Substrings one of which every match of this sequence contains (``None``: none known).
+
+    Each element of a sequence (a run of literal characters, a group, an alternation, a part
+    repeated at least once) must match, so each one's needles are necessary: the most
+    selective set is kept (the one whose shortest needle is longest).
+    """
+    candidates: list[set[str]] = []
+    literal = ""
+    for op, argument in items:
+        if op is _OPS.LITERAL:
+            literal += chr(argument)
+            continue
+        if literal:
+            candidates.append({literal})
+            literal = ""
+        inner: set[str] | None = None
+        if op is _OPS.SUBPATTERN:
+            inner = _required(list(argument[-1]))
+        elif op is _OPS.BRANCH:
+            alternatives = [_required(list(branch)) for branch in argument[1]]
+            if all(alternative is not None for alternative in alternatives):
+                inner = set().union(*(alternative or set() for alternative in alternatives))
+        elif op in (_OPS.MAX_REPEAT, _OPS.MIN_REPEAT) and argument[0] >= 1:
+            inner = _required(list(argument[2]))
+        # Anything else (\b, a class, an optional part) adds nothing, and takes nothing away.
+        if inner:
+            candidates.append(inner)
+    if literal:
+        candidates.append({literal})
+    safe = [candidate for candidate in candidates if all(map(_caseless_safe, candidate))]
+    return max(safe, key=lambda candidate: min(map(len, candidate))) if safe else None
+
+
+def needles_of(pattern: str, flags: int) -> tuple[str, ...]:
+    """The case-folded needles of a pattern; ``()`` when it has none we can rely on."""
+    if _PARSER is None:
+        return ()
+    try:
+        parsed = _PARSER.parse(pattern, flags)
+    except re.error:
+        return ()
+    found = _required(list(parsed))
+    if not found:
+        return ()
+    return tuple(sorted({needle.lower().translate(_FOLD) for needle in found}))

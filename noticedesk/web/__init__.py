@@ -1,0 +1,1 @@
+"""The web side: the SNS webhook and the JSON API (a dashboard can be added to the same app)."""

@@ -1,0 +1,101 @@
+"""The Starlette app: ``create_app(engine, config)``; routes can be added to what it returns.
+
+- ``POST /webhooks/sns``: the SNS HTTP(S) endpoint; the raw body is read whatever the
+  Content-Type (SNS sends ``text/plain``).
+- ``GET /api/ses/suppressed/{address}``: may this address be mailed? For applications to ask
+  before sending.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from noticedesk.aws.clients import ClientFactory
+from noticedesk.cases.triage import utc_now
+from noticedesk.config import Config, load_config
+from noticedesk.feedback.events import normalise_address
+from noticedesk.feedback.policy import PolicySettings
+from noticedesk.feedback.sns_verify import CertificateCache, SnsVerifier
+from noticedesk.feedback.suppressions import find_suppression
+from noticedesk.feedback.webhook import Confirm, SnsWebhook, sns_confirmer
+from noticedesk.store.db import DEFAULT_URL, open_store
+
+
+def create_app(
+    engine: Engine,
+    config: Config,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    certificates: CertificateCache | None = None,
+    confirm: Confirm | None = None,
+) -> Starlette:
+    verifier = SnsVerifier(config.sns, certificates or CertificateCache.from_config(config.sns), clock)
+    webhook = SnsWebhook(
+        engine,
+        verifier,
+        confirm or sns_confirmer(ClientFactory()),
+        PolicySettings.from_config(config.ses),
+        clock,
+    )
+
+    async def sns_endpoint(request: Request) -> JSONResponse:
+        status, payload = await webhook.handle_async(await request.body())
+        return JSONResponse(payload, status_code=status)
+
+    def authorised(request: Request) -> bool:
+        """With ``[web] api_tokens`` set, the API answers only a caller that presents one."""
+        if not config.web.api_tokens:
+            return True
+        presented = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        return any(hmac.compare_digest(presented, token) for token in config.web.api_tokens)
+
+    async def suppressed_endpoint(request: Request) -> JSONResponse:
+        if not authorised(request):
+            return JSONResponse({"error": "a valid API token is required"}, status_code=401)
+        address = normalise_address(request.path_params["address"])
+        if address is None:
+            return JSONResponse({"error": "not an e-mail address"}, status_code=400)
+
+        def look_up() -> dict[str, object]:
+            with engine.connect() as connection:
+                found = find_suppression(connection, address)
+            if found is None:
+                return {"address": address, "suppressed": False, "known": False}
+            return {**found.to_json(clock()), "known": True}
+
+        return JSONResponse(await run_in_threadpool(look_up))
+
+    app = Starlette(
+        routes=[
+            Route("/webhooks/sns", sns_endpoint, methods=["POST"]),
+            Route("/api/ses/suppressed/{address}", suppressed_endpoint, methods=["GET"]),
+        ]
+    )
+    app.state.engine = engine
+    app.state.config = config
+    return app
+
+
+CONFIG_JSON_VARIABLE = "NOTICEDESK_SERVE_CONFIG_JSON"
+
+
+def app_from_environment() -> Starlette:
+    """Factory for ``uvicorn --factory`` (several workers): the settings the CLI was started with."""
+    serialised = os.environ.get(CONFIG_JSON_VARIABLE)
+    if serialised:
+        config = Config.model_validate_json(serialised)
+    else:
+        config_path = os.environ.get("NOTICEDESK_CONFIG")
+        config = load_config(Path(config_path) if config_path else None)
+    return create_app(open_store(os.environ.get("NOTICEDESK_DATABASE_URL", DEFAULT_URL)), config)

@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Triage the shared corpus of real AWS notices and score the result against its labels.json.
+
+Not a test: the corpus lives outside the repository. CI runs it when ../shared/corpus exists:
+
+    .venv/bin/python scripts/corpus_check.py ../shared/corpus
+
+A file scores when its kind (``null`` in the labels: any kind), stage (when labelled), every
+labelled fact (lists: each labelled value found, case-insensitive; ``reply_by`` as a date
+prefix; rates in percent) and authenticity (when labelled) match. Exit 0 only at full marks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from noticedesk.cases.triage import Triage
+from noticedesk.mail.sources import read_sources
+from noticedesk.store.db import open_store
+
+
+def _problems(label: dict[str, Any], got: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+    if got.get("error"):
+        return [f"not read: {got['error']}"]
+    if label.get("kind") is not None and got["kind"] != label["kind"]:
+        problems.append(f"kind {got['kind']} (want {label['kind']})")
+    if "stage" in label and got["stage"] != label["stage"]:
+        problems.append(f"stage {got['stage']} (want {label['stage']})")
+    if "auth" in label and got["authenticity"] != label["auth"]:
+        problems.append(f"authenticity {got['authenticity']} (want {label['auth']})")
+    for name, wanted in label.get("facts", {}).items():
+        value = got.get(name)
+        if isinstance(wanted, list):
+            have = {str(item).lower() for item in value or []}
+            missing = [item for item in wanted if str(item).lower() not in have]
+            if missing:
+                problems.append(f"{name} lacks {missing} (got {value})")
+        elif name == "reply_by":
+            if not str(value or "").startswith(str(wanted)):
+                problems.append(f"reply_by {value} (want {wanted})")
+        elif isinstance(wanted, float | int) and not isinstance(wanted, bool):
+            if value is None or abs(float(value) - float(wanted)) > 1e-6:
+                problems.append(f"{name} {value} (want {wanted})")
+        elif str(value or "").lower() != str(wanted).lower():
+            problems.append(f"{name} {value} (want {wanted})")
+    return problems
+
+
+def check(corpus: Path) -> tuple[int, int]:
+    labels: dict[str, dict[str, Any]] = json.loads((corpus / "labels.json").read_text("utf-8"))
+    paths = [str(corpus / name) for name in sorted(labels)]
+    with tempfile.TemporaryDirectory() as folder:
+        engine = open_store(f"sqlite:///{Path(folder) / 'corpus.db'}")
+        results = {Path(r.source).name: r.to_json() for r in Triage(engine).run(read_sources(paths))}
+        engine.dispose()
+    passed = 0
+    for name, label in sorted(labels.items()):
+        got = results.get(name)
+        problems = ["no result"] if got is None else _problems(label, got)
+        passed += not problems
+        verdict = "ok  " if not problems else "FAIL"
+        shown = f"{got['kind']}/{got['stage']}/{got['authenticity']}" if got else "-"
+        print(f"{verdict} {name:<58} {shown}" + ("" if not problems else "\n     " + "; ".join(problems)))
+    print(f"\ncorpus score: {passed}/{len(labels)}")
+    return passed, len(labels)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpus", type=Path, nargs="?", default=Path("../shared/corpus"))
+    args = parser.parse_args()
+    if not (args.corpus / "labels.json").is_file():
+        print(f"error: {args.corpus}: no labels.json here", file=sys.stderr)
+        return 2
+    passed, total = check(args.corpus)
+    return 0 if passed == total else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

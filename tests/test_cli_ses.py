@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from noticedesk.cli import cli
+from tests.conftest import DATA
+
+FEEDBACK = str(DATA / "ses" / "feedback.jsonl")
+BAD = str(DATA / "ses" / "bad-lines.jsonl")
+
+
+def run(tmp_path: Path, *arguments: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["--db", str(tmp_path / "n.db"), *arguments])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_ingest_reports_bad_lines_with_file_and_line_and_goes_on(tmp_path: Path) -> None:
+    code, out, err = run(tmp_path, "ses", "ingest", FEEDBACK, BAD)
+    assert code == 1
+    assert f"{BAD}:2: not valid JSON" in err and f"{BAD}:3: neither eventType" in err
+    assert "20 new" in out
+    code, out, _ = run(tmp_path, "ses", "ingest", FEEDBACK)
+    assert code == 0 and "0 new" in out
+
+
+def test_check_exits_1_when_suppressed(tmp_path: Path) -> None:
+    run(tmp_path, "ses", "ingest", FEEDBACK)
+    code, out, _ = run(tmp_path, "ses", "check", "Nobody@Example.ORG")
+    assert code == 1 and "SUPPRESSED" in out
+    code, out, _ = run(tmp_path, "ses", "check", "happy@example.net")
+    assert code == 0 and "not suppressed" in out
+    code, out, _ = run(tmp_path, "ses", "check", "new@example.net", "--json")
+    assert code == 0 and json.loads(out) == {"address": "new@example.net", "suppressed": False}
+    code, _, err = run(tmp_path, "ses", "check", "no-at-sign")
+    assert code == 2 and "not an e-mail address" in err
+
+
+def test_suppressed_exports_json_and_csv(tmp_path: Path) -> None:
+    run(tmp_path, "ses", "ingest", FEEDBACK)
+    _, out, _ = run(tmp_path, "ses", "suppressed", "--json")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert len(rows) == 7 and all(row["suppressed"] for row in rows)
+    _, out, _ = run(tmp_path, "ses", "suppressed", "--csv", "--all")
+    table = list(csv.DictReader(io.StringIO(out)))
+    assert {row["address"] for row in table} >= {"happy@example.net", "odd@example.org"}
+    assert next(row for row in table if row["address"] == "odd@example.org")["flagged"] == "True"
+
+
+def test_rates_json(tmp_path: Path) -> None:
+    run(tmp_path, "ses", "ingest", FEEDBACK)  # fixture feedback of 2026-11-28: inside the 14-day window
+    _, out, _ = run(tmp_path, "ses", "rates", "--json", "--no-cloudwatch")
+    rows = [json.loads(line) for line in out.splitlines()]
+    config_set = next(row for row in rows if row.get("scope") == "configuration-set")
+    assert config_set["sends"] == 2 and config_set["hard_bounces"] == 2 and config_set["soft_bounces"] == 3
+    assert (config_set["denominator"], config_set["denominator_source"]) == (5, "deliveries+bounces")
+    assert config_set["bounce_rate"] == 0.4
+
+
+def test_every_ses_command_has_help() -> None:
+    for name in ("ingest", "suppressed", "check", "rates", "serve", "consume", "sync"):
+        result = CliRunner().invoke(cli, ["ses", name, "--help"])
+        assert result.exit_code == 0 and len(result.stdout) > 100
+    assert CliRunner().invoke(cli, ["serve", "--help"]).exit_code == 0
+
+
+def test_every_ses_command_is_in_the_docs() -> None:
+    text = (Path(__file__).parent.parent / "docs" / "ses-feedback.md").read_text()
+    for name in ("ingest", "suppressed", "check", "rates", "serve", "consume", "sync"):
+        assert f"noticedesk ses {name}" in text

@@ -1,0 +1,83 @@
+"""The shortcuts in front of the rule table's patterns never change what a pattern finds."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from triage_helpers import MAILS, original
+
+from noticedesk.mail.auth.bait import matcher_for
+from noticedesk.mail.auth.policy import auth_policy
+from noticedesk.notices.needles import Matcher, Text, needles_of
+from noticedesk.notices.rules import rule_table
+
+
+def _matchers() -> list[Matcher]:
+    table = rule_table()
+    found = [m for rule in (*table.kinds, *table.stages) for m in (rule.subject, rule.body, rule.sender) if m]
+    found += [entry.pattern for entry in (*table.abuse_types, *table.mitigations)]
+    found += [matcher for matchers in table.facts.values() for matcher in matchers]
+    found += [matcher_for(rule.pattern) for rule in auth_policy().bait]  # authenticity's bait patterns
+    return found
+
+
+MATCHERS = _matchers()
+FACTS = [matcher for matchers in rule_table().facts.values() for matcher in matchers]
+# Words from the patterns themselves, so that generated texts do match now and then.
+WORDS = sorted({needle for matcher in MATCHERS for needle in matcher.needles} | {"AKIA2E0A8F3B244C9986"})
+TOKENS = st.sampled_from(
+    [
+        *WORDS,
+        " ",
+        "\n",
+        ": ",
+        "12.5%",
+        "111122223333",
+        "i-0a1b2c3d",
+        "54.1.2.3",
+        "2026-12-01",
+        "ı",
+        "ſ",
+        "K",
+        "İ",
+    ]
+)
+
+
+def _same(matcher: Matcher, text: str) -> None:
+    assert (matcher.search(Text(text)) is None) == (matcher.regex.search(text) is None), matcher.pattern
+    if matcher in FACTS:
+        expected = [match.group(1) for match in matcher.regex.finditer(text)]
+        assert list(matcher.values(Text(text))) == expected, matcher.pattern
+
+
+def test_every_fixture_text_finds_the_same_with_and_without_shortcuts() -> None:
+    for path in sorted(MAILS.glob("*.eml")):
+        mail = original(path.read_bytes())
+        for text in (mail.subject, mail.text, " ".join(mail.text.split()), mail.from_domain):
+            for matcher in MATCHERS:
+                _same(matcher, text)
+
+
+@given(st.lists(TOKENS, max_size=40).map("".join), st.sampled_from([str.lower, str.upper, str.title, str]))
+@settings(max_examples=400, deadline=None)
+def test_generated_texts_find_the_same(text: str, case: object) -> None:
+    cased = case(text)  # type: ignore[operator]
+    for matcher in MATCHERS:
+        _same(matcher, cased)
+
+
+def test_needles_are_read_from_the_pattern() -> None:
+    assert needles_of(r"\bspam\b|unsolicited (bulk )?e-?mail", re.IGNORECASE) == ("spam", "unsolicited ")
+    assert needles_of(r"[a-z]+\d", re.IGNORECASE) == ()  # nothing certain: no shortcut
+    assert needles_of(r"(?:an? )?report (?:closed|resolved)", re.IGNORECASE) == (
+        "report ",
+    )  # the most selective element
+
+
+def test_case_sensitive_patterns_keep_their_case() -> None:
+    matcher = Matcher.compile(r"(?-i:IAM) user", re.IGNORECASE)
+    assert matcher.twin is None
+    assert matcher.search("iam user") is None and matcher.search("IAM User") is not None

@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from botocore.stub import Stubber
+from sqlalchemy import Engine, func, select
+
+from noticedesk.aws.clients import ClientFactory
+from noticedesk.config import Config, SnsConfig
+from noticedesk.feedback.webhook import sns_confirmer
+from noticedesk.store.tables import ses_events, ses_feedback_messages
+from noticedesk.web.app import create_app
+from tests.live_server import running
+from tests.sns_signing import TOPIC, bounce, confirmation, notification, seed_certificate
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+class Confirmations:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def __call__(self, topic: str, token: str) -> None:
+        self.calls.append((topic, token))
+
+
+@pytest.fixture
+def confirmations() -> Confirmations:
+    return Confirmations()
+
+
+@pytest.fixture
+def server(sqlite_engine: Engine, tmp_path: Path, confirmations: Confirmations) -> Iterator[str]:
+    seed_certificate(tmp_path)
+    config = Config(sns=SnsConfig(certificate_dir=tmp_path, allowed_topics=[TOPIC]))
+    app = create_app(sqlite_engine, config, clock=lambda: NOW, confirm=confirmations)
+    with running(app) as url:
+        yield url
+
+
+def post(url: str, message: dict[str, Any]) -> httpx.Response:
+    headers = {"content-type": "text/plain; charset=UTF-8", "x-amz-sns-message-type": message["Type"]}
+    return httpx.post(f"{url}/webhooks/sns", content=json.dumps(message), headers=headers)
+
+
+def count(engine: Engine, table: Any) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+@pytest.mark.parametrize("version", ["1", "2"])
+def test_signed_notification_is_stored_once_and_answers_the_api(
+    server: str, sqlite_engine: Engine, version: str
+) -> None:
+    message = notification(bounce("Nobody@Example.org", "fb-web-1"), NOW, version=version, subject="Bounce")
+    first = post(server, message)
+    assert first.status_code == 200 and first.json() == {"events": 1, "duplicate": False}
+    again = post(server, message)
+    assert again.status_code == 200 and again.json()["duplicate"] is True
+    assert count(sqlite_engine, ses_events) == 1 and count(sqlite_engine, ses_feedback_messages) == 1
+    answer = httpx.get(f"{server}/api/ses/suppressed/NOBODY@example.ORG")
+    assert answer.status_code == 200
+    assert answer.json()["suppressed"] is True and answer.json()["reason"] == "BOUNCE"
+    unknown = httpx.get(f"{server}/api/ses/suppressed/someone@example.org").json()
+    assert unknown == {"address": "someone@example.org", "suppressed": False, "known": False}
+
+
+def test_api_refuses_what_is_not_an_address(server: str) -> None:
+    assert httpx.get(f"{server}/api/ses/suppressed/not-an-address").status_code == 400
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"Message": json.dumps(bounce("victim@example.org", "forged"))},
+        {"TopicArn": "arn:aws:sns:us-east-1:999999999999:other"},
+        {"SigningCertURL": "https://sns.us-east-1.amazonaws.com.evil.tld/SimpleNotificationService-a.pem"},
+        {"Timestamp": "2026-11-27T12:00:00.000Z"},
+    ],
+)
+def test_anything_unproven_gets_403_a_log_line_and_nothing_stored(
+    server: str, sqlite_engine: Engine, change: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    message = {**notification(bounce("a@example.org", "fb-web-2"), NOW), **change}
+    with caplog.at_level(logging.WARNING, logger="noticedesk.feedback.webhook"):
+        response = post(server, message)
+    assert response.status_code == 403
+    assert count(sqlite_engine, ses_events) == 0 and count(sqlite_engine, ses_feedback_messages) == 0
+    assert any("sns webhook rejected" in record.getMessage() for record in caplog.records)
+
+
+def test_raw_garbage_is_403(server: str) -> None:
+    response = httpx.post(
+        f"{server}/webhooks/sns", content=b"\x00\x01", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 403
+
+
+def test_subscription_is_confirmed_through_the_api_only_after_verification(
+    server: str, confirmations: Confirmations
+) -> None:
+    forged = {**confirmation(NOW), "Token": "attacker"}
+    assert post(server, forged).status_code == 403
+    assert confirmations.calls == []
+    message = confirmation(NOW)
+    assert post(server, message).status_code == 200
+    assert confirmations.calls == [(TOPIC, message["Token"])]
+
+
+def test_unsubscribe_confirmation_is_not_followed(server: str, confirmations: Confirmations) -> None:
+    assert post(server, confirmation(NOW, "UnsubscribeConfirmation")).status_code == 200
+    assert confirmations.calls == []
+
+
+def test_confirmer_calls_confirm_subscription_with_authenticate_on_unsubscribe() -> None:
+    factory = ClientFactory()
+    client = factory.client("sns", "us-east-1")
+    with Stubber(client) as stub:
+        stub.add_response(
+            "confirm_subscription",
+            {"SubscriptionArn": f"{TOPIC}:1"},
+            {"TopicArn": TOPIC, "Token": "tok", "AuthenticateOnUnsubscribe": "true"},
+        )
+        sns_confirmer(factory)(TOPIC, "tok")
+        stub.assert_no_pending_responses()
+
+
+def test_a_failed_confirmation_answers_502_so_sns_tries_again(sqlite_engine: Engine, tmp_path: Path) -> None:
+    from botocore.exceptions import ClientError
+
+    def refuse(topic: str, token: str) -> None:
+        raise ClientError({"Error": {"Code": "AuthorizationError", "Message": "no"}}, "ConfirmSubscription")
+
+    seed_certificate(tmp_path)
+    config = Config(sns=SnsConfig(certificate_dir=tmp_path, allowed_topics=[TOPIC]))
+    with running(create_app(sqlite_engine, config, clock=lambda: NOW, confirm=refuse)) as url:
+        assert post(url, confirmation(NOW)).status_code == 502
+
+
+def test_with_api_tokens_the_api_answers_only_a_caller_with_one(sqlite_engine: Engine) -> None:
+    from noticedesk.config import WebConfig
+
+    config = Config(web=WebConfig(api_tokens=["s3cret-token"]))
+    with running(create_app(sqlite_engine, config, clock=lambda: NOW)) as url:
+        address = f"{url}/api/ses/suppressed/someone@example.org"
+        assert httpx.get(address).status_code == 401
+        assert httpx.get(address, headers={"authorization": "Bearer wrong"}).status_code == 401
+        allowed = httpx.get(address, headers={"authorization": "Bearer s3cret-token"})
+        assert allowed.status_code == 200 and allowed.json()["suppressed"] is False
+
+
+def test_serving_beyond_loopback_without_tokens_is_refused() -> None:
+    from noticedesk.errors import ConfigError
+    from noticedesk.web.server import serve
+
+    with pytest.raises(ConfigError, match="api_tokens"):
+        serve("sqlite:///unused.db", Config(), "0.0.0.0", 8000)
