@@ -80,10 +80,10 @@ def show(app: App, case_id: int, as_json: bool, lang: str) -> None:
     if as_json:
         echo_json(detail.to_json(app.now()))
         return
-    _print_case(app, detail, lang)
+    print_case(app, detail, lang)
 
 
-def _print_case(app: App, detail: CaseDetail, lang: str) -> None:
+def print_case(app: App, detail: CaseDetail, lang: str) -> None:
     console, now, case = app.console, app.now(), detail.summary
     console.print(
         f"[bold]Case #{case.id}[/bold]  {case.kind} · {case.stage} · {case.status}  "

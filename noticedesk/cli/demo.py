@@ -1,4 +1,9 @@
-"""``noticedesk demo``: triage the bundled sample notices into the store and show the board."""
+"""``noticedesk demo``: the whole job on the embedded default, no AWS account needed.
+
+Triage the bundled sample notices into the store (SQLite by default) and show the board; then,
+for the leaked-key case, diagnose and fix a fake AWS account (moto, in this process) seeded with
+the problems the samples talk about; then draft the English reply to AWS and the owner's summary.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +11,25 @@ from importlib import resources
 
 import click
 
-from noticedesk.cases.queries import get_case, list_cases
+from noticedesk.cases.queries import CaseSummary, list_cases
 from noticedesk.cases.triage import Triage
 from noticedesk.cli import App, pass_app
-from noticedesk.cli.cases import _print_case, cases_command
+from noticedesk.cli.cases import cases_command
+from noticedesk.cli.diagnose import print_diagnosis
+from noticedesk.cli.fix import print_report
+from noticedesk.demo.fake_aws import DEMO_ROLE, diagnose_and_fix, fake_aws_available
 from noticedesk.mail.sources import read_sources
+from noticedesk.replies import draft_reply, owner_summary
+from noticedesk.replies.formats import as_text
 
 
 def sample_paths() -> list[str]:
     folder = resources.files("noticedesk.demo").joinpath("samples")
     return sorted(str(entry) for entry in folder.iterdir() if entry.name.endswith((".eml", ".json")))
+
+
+def _heading(app: App, text: str) -> None:
+    app.console.rule(f"[bold]{text}[/bold]", align="left")
 
 
 @click.command()
@@ -24,18 +38,24 @@ def sample_paths() -> list[str]:
     type=click.Choice(["en", "ja"]),
     default="ja",
     show_default=True,
-    help="Language of the case shown in full.",
+    help="Language of the owner's summary.",
+)
+@click.option(
+    "--aws/--no-aws",
+    "with_aws",
+    default=True,
+    show_default=True,
+    help="Diagnose and fix the fake AWS account (needs the 'demo' extra: moto).",
 )
 @click.pass_context
 @pass_app
-def demo(app: App, ctx: click.Context, lang: str) -> None:
-    """Triage the bundled sample notices (no AWS account needed) and print the case board."""
+def demo(app: App, ctx: click.Context, lang: str, with_aws: bool) -> None:
+    """Triage bundled sample notices, diagnose and fix a fake AWS account, draft the reply."""
+    now = app.now()
+    _heading(app, "1. Triage: the sample notices become cases")
     results = list(Triage(app.engine, app.config, app.now).run(read_sources(sample_paths())))
     filed = sum(1 for result in results if result.case_id is not None)
-    app.console.print(
-        f"[bold]NoticeDesk demo[/bold]: {len(results)} sample notices read into "
-        f"{app.db_url}, {filed} filed as cases.\n"
-    )
+    app.console.print(f"{len(results)} sample notices read into {app.db_url}, {filed} filed as cases.")
     for result in results:
         notice = result.notice
         if notice is not None and result.case_id is None:
@@ -44,10 +64,42 @@ def demo(app: App, ctx: click.Context, lang: str) -> None:
                 f"{notice.authenticity.value}: {'; '.join(notice.authenticity_reasons)}"
             )
     ctx.invoke(cases_command, as_json=False, include_resolved=False)
-    board = list_cases(app.engine)
-    if board:
-        app.console.print("\n[bold]The most urgent case in full:[/bold]\n")
-        _print_case(app, get_case(app.engine, board[0].id), lang)
+    leaked = _leaked_key_case(list_cases(app.engine))
+    if leaked is None:
+        return
+    if with_aws and fake_aws_available():
+        _heading(app, f"2. Diagnose and fix case {leaked.id} in a FAKE AWS account")
+        app.console.print(
+            f"moto runs in this process with account {leaked.account_id} seeded (reached by assuming "
+            f"role {DEMO_ROLE}); no real AWS account is touched. The notice is not DKIM-verified, so "
+            "the demo confirms it itself, and that override is recorded."
+        )
+        run = diagnose_and_fix(app.engine, app.config, leaked.id, now)
+        print_diagnosis(app, run.diagnosis)
+        print_report(app, run.report)
+        app.console.print(
+            "[dim]moto has no block-public-access API: those actions fail here "
+            "and are recorded as failed, as on an account that denies them.[/dim]"
+        )
+    elif with_aws:
+        app.console.print("\n[yellow]The fake AWS part needs moto: pip install 'noticedesk[demo]'.[/]")
+    _heading(app, f"3. The reply to AWS for case {leaked.id} (a draft: NoticeDesk never sends it)")
+    app.console.print(as_text(draft_reply(app.engine, leaked.id, now)), markup=False, highlight=False)
+    _heading(app, f"4. The owner's summary of case {leaked.id} ({lang})")
+    app.console.print(
+        owner_summary(app.engine, leaked.id, "ja" if lang == "ja" else "en", now),
+        markup=False,
+        highlight=False,
+    )
+    app.console.print(
+        "\nNext: noticedesk cases · noticedesk case show ID · noticedesk fix plan ID · "
+        "noticedesk reply ID --format eml",
+        style="dim",
+    )
+
+
+def _leaked_key_case(board: list[CaseSummary]) -> CaseSummary | None:
+    return next((case for case in board if case.kind == "account-compromised"), None)
 
 
 COMMANDS = [demo]

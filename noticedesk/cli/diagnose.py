@@ -92,10 +92,10 @@ def diagnose(
         for finding in diagnosis.findings:
             echo_json({**finding.to_json(), "run_id": diagnosis.run_id})
         return
-    _print(app, diagnosis)
+    print_diagnosis(app, diagnosis)
 
 
-def _print(app: App, diagnosis: Diagnosis) -> None:
+def print_diagnosis(app: App, diagnosis: Diagnosis) -> None:
     counts = diagnosis.counts
     table = Table(
         title=f"Diagnosis of {diagnosis.account_id} in {len(diagnosis.regions)} region(s): "

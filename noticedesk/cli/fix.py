@@ -143,12 +143,12 @@ def apply(
         for record, reason in report.skipped:
             echo_json({**record.to_json(), "skipped": reason, "dry_run": report.dry_run})
     else:
-        _print_report(app, report)
+        print_report(app, report)
     if report.failed:
         raise SystemExit(1)
 
 
-def _print_report(app: App, report: RunReport) -> None:
+def print_report(app: App, report: RunReport) -> None:
     if report.override:
         app.console.print(
             f"[yellow]Notice not verified: applying on the word of {report.override['by']} (recorded).[/]"

@@ -1,0 +1,57 @@
+"""``noticedesk demo``: the whole job on the embedded default, end to end, against fake AWS."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from rich.console import Console
+from sqlalchemy import select
+
+from noticedesk.cli import App, cli
+from noticedesk.config import Config
+from noticedesk.store.tables import actions, findings
+
+
+def _run(tmp_path: Path, now: datetime, *args: str) -> tuple[str, App]:
+    app = App(
+        db_url=f"sqlite:///{tmp_path / 'demo.db'}",
+        config=Config(),
+        now=lambda: now,
+        console=Console(width=160, force_terminal=False),
+    )
+    result = CliRunner().invoke(cli, ["demo", *args], obj=app, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output, app
+
+
+def test_demo_triages_diagnoses_fixes_and_drafts(
+    tmp_path: Path, now: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    output, app = _run(tmp_path, now)
+    assert "11 sample notices read" in output and "9 filed as cases" in output
+    assert "FAKE AWS account" in output and "no real AWS account is touched" in output
+    assert "Subject: RE: Your AWS account 111122223333 is compromised" in output
+    assert "■ 実施した対応" in output  # the Japanese summary, with what was done
+    with app.engine.connect() as connection:
+        applied = set(
+            connection.execute(select(actions.c.action).where(actions.c.status == "applied")).scalars()
+        )
+        failed_checks = (
+            connection.execute(select(findings.c.check).where(findings.c.status == "fail")).scalars().all()
+        )
+    assert {"ami-make-private", "ebs-snapshot-make-private", "instance-stop"} <= applied
+    assert "public-amis" in failed_checks
+    assert "AKIA4DEMOLEAKEDKEY01" not in output  # keys are masked in everything shown
+
+
+def test_demo_without_aws_still_drafts_the_reply_and_runs_twice(tmp_path: Path, now: datetime) -> None:
+    first, _ = _run(tmp_path, now, "--no-aws", "--lang", "en")
+    second, _ = _run(tmp_path, now, "--no-aws", "--lang", "en")
+    for output in (first, second):
+        assert "FAKE AWS" not in output
+        assert "The reply to AWS for case 1" in output and "owner's summary of case 1 (en)" in output
+    assert "9 filed as cases" in second  # the same samples again: the same cases, nothing new
