@@ -1,0 +1,32 @@
+"""The README is tested against the code: its configuration example and its command list."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+from noticedesk.cli import cli
+from noticedesk.config import Config
+
+README = (Path(__file__).parent.parent / "README.md").read_text("utf-8")
+
+
+def test_the_readme_opens_with_the_two_commands() -> None:
+    commands = re.search(r"```bash\n(.*?)```", README, re.S)
+    assert commands is not None
+    lines = [line for line in commands.group(1).splitlines() if line and not line.startswith("#")]
+    assert len(lines) == 2
+    assert lines[0].endswith("noticedesk demo") and lines[1].endswith("scripts/check")
+
+
+def test_the_configuration_example_is_valid() -> None:
+    block = re.search(r"```toml\n(.*?)```", README, re.S)
+    assert block is not None
+    Config.model_validate(tomllib.loads(block.group(1)))
+
+
+def test_every_command_is_in_the_readme_with_help_text() -> None:
+    for name, command in cli.commands.items():
+        assert f"noticedesk {name}" in README, f"the README does not mention `noticedesk {name}`"
+        assert (command.help or "").strip(), f"`noticedesk {name}` has no help text"
