@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, Row, select, update
 
 from noticedesk.cases.runbooks import Runbook, runbooks_for
 from noticedesk.cases.timeline import record
@@ -206,6 +207,13 @@ def list_cases(engine: Engine, include_resolved: bool = False) -> list[CaseSumma
     )
 
 
+def case_messages(connection: Connection, case_id: int, *columns: ColumnElement[Any]) -> Sequence[Row[Any]]:
+    """The given columns of a case's messages, in the order they arrived."""
+    return connection.execute(
+        select(*columns).where(messages.c.case_id == case_id).order_by(messages.c.id)
+    ).all()
+
+
 def get_case(engine: Engine, case_id: int) -> CaseDetail:
     with engine.connect() as connection:
         row = connection.execute(_summary_query().where(cases.c.id == case_id)).first()
@@ -221,16 +229,14 @@ def get_case(engine: Engine, case_id: int) -> CaseDetail:
             .where(case_events.c.case_id == case_id)
             .order_by(case_events.c.at, case_events.c.id)
         ).all()
-        message_rows = connection.execute(
-            select(
-                messages.c.message_id,
-                messages.c.subject,
-                messages.c.authenticity,
-                messages.c.authenticity_reasons,
-            )
-            .where(messages.c.case_id == case_id)
-            .order_by(messages.c.id)
-        ).all()
+        message_rows = case_messages(
+            connection,
+            case_id,
+            messages.c.message_id,
+            messages.c.subject,
+            messages.c.authenticity,
+            messages.c.authenticity_reasons,
+        )
         message_ids = [m.message_id for m in message_rows]
     facts = Facts.from_json(row.facts)
     rule = clock_rule(Kind(row.kind))

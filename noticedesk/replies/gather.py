@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from noticedesk.cases.queries import CaseSummary, ChecklistItem, TimelineEvent, get_case
+from noticedesk.cases.queries import CaseSummary, ChecklistItem, TimelineEvent, case_messages, get_case
 from noticedesk.notices.model import Facts
 from noticedesk.store.tables import findings, messages
 
@@ -125,21 +125,19 @@ def gather(engine: Engine, case_id: int) -> ReplyContext:
     """Read one case and everything recorded about it. Raises ``NotFoundError`` for no such case."""
     detail = get_case(engine, case_id)
     with engine.connect() as connection:
-        message_rows = connection.execute(
-            select(
-                messages.c.message_id,
-                messages.c.subject,
-                messages.c.from_address,
-                messages.c.raw,
-                messages.c.format,
-                messages.c.sent_at,
-                messages.c.received_at,
-                messages.c.forwarded_by,
-                messages.c.stage,
-            )
-            .where(messages.c.case_id == case_id)
-            .order_by(messages.c.id)
-        ).all()
+        message_rows = case_messages(
+            connection,
+            case_id,
+            messages.c.message_id,
+            messages.c.subject,
+            messages.c.from_address,
+            messages.c.raw,
+            messages.c.format,
+            messages.c.sent_at,
+            messages.c.received_at,
+            messages.c.forwarded_by,
+            messages.c.stage,
+        )
         finding_rows = connection.execute(
             select(findings).where(findings.c.case_id == case_id).order_by(findings.c.id)
         ).all()

@@ -20,95 +20,102 @@ from noticedesk.aws.findings import Finding
 ALL = "all"
 
 
-class AmiMakePrivate(Action):
+class _Ec2MakePrivate(Action):
+    """Shared shape of AMIs and EBS snapshots: one permission attribute without the group `all`."""
+
+    id_key: ClassVar[str]
+    """``data`` key of the finding that names the resource."""
+    noun: ClassVar[str]
+    describe: ClassVar[str]
+    id_param: ClassVar[str]
+    attribute: ClassVar[str]
+    permissions_key: ClassVar[str]
+    """Key of the Describe…Attribute answer that lists the permissions."""
+    state_key: ClassVar[str]
+    checklist_items = ("make-images-private",)
+
+    def change(self, resource: str, region: str | None, verb: str) -> Call:
+        raise NotImplementedError
+
+    def plan(self, finding: Finding, now: datetime) -> PlannedAction:
+        resource = str(finding.data.get(self.id_key) or finding.resource_id)
+        return planned(
+            self,
+            finding,
+            resource,
+            f"make {self.noun} {resource} private",
+            [self.change(resource, finding.region, "remove")],
+            [self.change(resource, finding.region, "add")],
+        )
+
+    def read(self, clients: Clients, planned: PlannedAction) -> State:
+        attribute = read_call(
+            clients,
+            "ec2",
+            self.describe,
+            planned.region,
+            planned.account_id,
+            **{self.id_param: planned.resource_id, "Attribute": self.attribute},
+        )
+        groups = sorted(p["Group"] for p in attribute.get(self.permissions_key, []) if "Group" in p)
+        return {self.state_key: groups}
+
+    def achieved(self, planned: PlannedAction, state: State) -> bool:
+        return ALL not in state[self.state_key]
+
+
+class AmiMakePrivate(_Ec2MakePrivate):
     name = "ami-make-private"
     resource_type = "ami"
     title = "Make a public AMI private (remove `all` from its launch permissions)"
     permissions = ("ec2:ModifyImageAttribute", "ec2:DescribeImageAttribute")
     undo_note = "ModifyImageAttribute adding `all` back makes the AMI public again."
     triggers: ClassVar[Triggers] = {"public-amis": True}
-    checklist_items = ("make-images-private",)
+    id_key = "image_id"
+    noun = "AMI"
+    describe = "DescribeImageAttribute"
+    id_param = "ImageId"
+    attribute = "launchPermission"
+    permissions_key = "LaunchPermissions"
+    state_key = "launch_permission_groups"
 
-    def plan(self, finding: Finding, now: datetime) -> PlannedAction:
-        image = str(finding.data.get("image_id") or finding.resource_id)
-
-        def change(verb: str) -> Call:
-            return Call(
-                "ec2",
-                "ModifyImageAttribute",
-                finding.region,
-                {"ImageId": image, "LaunchPermission": {verb: [{"Group": ALL}]}},
-            )
-
-        return planned(self, finding, image, f"make AMI {image} private", [change("Remove")], [change("Add")])
-
-    def read(self, clients: Clients, planned: PlannedAction) -> State:
-        attribute = read_call(
-            clients,
+    def change(self, resource: str, region: str | None, verb: str) -> Call:
+        return Call(
             "ec2",
-            "DescribeImageAttribute",
-            planned.region,
-            planned.account_id,
-            ImageId=planned.resource_id,
-            Attribute="launchPermission",
+            "ModifyImageAttribute",
+            region,
+            {"ImageId": resource, "LaunchPermission": {verb.capitalize(): [{"Group": ALL}]}},
         )
-        groups = sorted(p["Group"] for p in attribute.get("LaunchPermissions", []) if "Group" in p)
-        return {"launch_permission_groups": groups}
-
-    def achieved(self, planned: PlannedAction, state: State) -> bool:
-        return ALL not in state["launch_permission_groups"]
 
 
-class EbsSnapshotMakePrivate(Action):
+class EbsSnapshotMakePrivate(_Ec2MakePrivate):
     name = "ebs-snapshot-make-private"
     resource_type = "ebs-snapshot"
     title = "Make a public EBS snapshot private (remove `all` from createVolumePermission)"
     permissions = ("ec2:ModifySnapshotAttribute", "ec2:DescribeSnapshotAttribute")
     undo_note = "ModifySnapshotAttribute OperationType=add GroupNames=[all] makes it public again."
     triggers: ClassVar[Triggers] = {"public-ebs-snapshots": True}
-    checklist_items = ("make-images-private",)
+    id_key = "snapshot_id"
+    noun = "EBS snapshot"
+    describe = "DescribeSnapshotAttribute"
+    id_param = "SnapshotId"
+    attribute = "createVolumePermission"
+    permissions_key = "CreateVolumePermissions"
+    state_key = "create_volume_groups"
 
-    def plan(self, finding: Finding, now: datetime) -> PlannedAction:
-        snapshot = str(finding.data.get("snapshot_id") or finding.resource_id)
-
-        def change(operation: str) -> Call:
-            # The OperationType form: AWS accepts both, moto silently ignores CreateVolumePermission={...}.
-            return Call(
-                "ec2",
-                "ModifySnapshotAttribute",
-                finding.region,
-                {
-                    "SnapshotId": snapshot,
-                    "Attribute": "createVolumePermission",
-                    "OperationType": operation,
-                    "GroupNames": [ALL],
-                },
-            )
-
-        return planned(
-            self,
-            finding,
-            snapshot,
-            f"make EBS snapshot {snapshot} private",
-            [change("remove")],
-            [change("add")],
-        )
-
-    def read(self, clients: Clients, planned: PlannedAction) -> State:
-        attribute = read_call(
-            clients,
+    def change(self, resource: str, region: str | None, verb: str) -> Call:
+        # The OperationType form: AWS accepts both, moto silently ignores CreateVolumePermission={...}.
+        return Call(
             "ec2",
-            "DescribeSnapshotAttribute",
-            planned.region,
-            planned.account_id,
-            SnapshotId=planned.resource_id,
-            Attribute="createVolumePermission",
+            "ModifySnapshotAttribute",
+            region,
+            {
+                "SnapshotId": resource,
+                "Attribute": "createVolumePermission",
+                "OperationType": verb,
+                "GroupNames": [ALL],
+            },
         )
-        groups = sorted(p["Group"] for p in attribute.get("CreateVolumePermissions", []) if "Group" in p)
-        return {"create_volume_groups": groups}
-
-    def achieved(self, planned: PlannedAction, state: State) -> bool:
-        return ALL not in state["create_volume_groups"]
 
 
 class _RdsSnapshotMakePrivate(Action):

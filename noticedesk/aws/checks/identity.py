@@ -3,6 +3,7 @@ the quarantine policy AWS attaches, and what an intruder may have left behind.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +25,8 @@ IAM_READ = (
 )
 SES_SEND_ACTIONS = ("ses:sendemail", "ses:sendrawemail", "ses:*", "*", "ses:send*")
 SES_MANAGED = ("AmazonSESFullAccess", "AdministratorAccess")
+Maker = Callable[..., Finding]
+"""``Check.fail`` or ``Check.passed``."""
 
 
 def iso(value: datetime | None) -> str | None:
@@ -57,6 +60,14 @@ def describe_key(key: AccessKey, now: datetime) -> str:
     )
 
 
+def _key_finding(make: Maker, gathered: Gathered, key: AccessKey, text: str, now: datetime) -> Finding:
+    return make(gathered, None, "access-key", mask_key(key.id), text, **key_facts(key, now))
+
+
+def _user_finding(make: Maker, gathered: Gathered, user: IamUser, text: str, **data: Any) -> Finding:
+    return make(gathered, None, "iam-user", user.name, text, user_name=user.name, **data)
+
+
 def _all_keys(iam: IamInventory) -> tuple[list[AccessKey], list[tuple[IamUser, GatherError]]]:
     keys: list[AccessKey] = []
     failed: list[tuple[IamUser, GatherError]] = []
@@ -78,12 +89,9 @@ def judge_key_owner(check: Check, gathered: Gathered, context: Context) -> list[
         keys, failed = _all_keys(iam)
         key = next((item for item in keys if item.id == key_id), None)
         if key is not None:
-            facts = key_facts(key, context.now)
+            make = check.fail if key.status == "Active" else check.passed
             text = f"The named key is {describe_key(key, context.now)}"
-            if key.status == "Active":
-                findings.append(check.fail(gathered, None, "access-key", mask_key(key_id), text, **facts))
-            else:
-                findings.append(check.passed(gathered, None, "access-key", mask_key(key_id), text, **facts))
+            findings.append(_key_finding(make, gathered, key, text, context.now))
         elif failed:
             findings.append(check.error(gathered, None, "access-key", mask_key(key_id), failed[0][1]))
         else:
@@ -111,20 +119,12 @@ def judge_access_keys(check: Check, gathered: Gathered, context: Context) -> lis
     for key in keys:
         age = age_days(key.created, context.now) or 0
         text = describe_key(key, context.now)
-        facts = key_facts(key, context.now)
         if key.status == "Active" and age > limit:
             findings.append(
-                check.fail(
-                    gathered,
-                    None,
-                    "access-key",
-                    mask_key(key.id),
-                    f"{text}; older than {limit} days",
-                    **facts,
-                )
+                _key_finding(check.fail, gathered, key, f"{text}; older than {limit} days", context.now)
             )
         else:
-            findings.append(check.passed(gathered, None, "access-key", mask_key(key.id), text, **facts))
+            findings.append(_key_finding(check.passed, gathered, key, text, context.now))
     return findings
 
 
@@ -154,22 +154,10 @@ def judge_console_mfa(check: Check, gathered: Gathered, context: Context) -> lis
             unknown = GatherError("iam", "GetCredentialReport", None, "aws-error", "user missing from report")
             findings.append(check.error(gathered, None, "iam-user", user.name, unknown))
         elif user.console and not user.mfa_active:
-            findings.append(
-                check.fail(
-                    gathered,
-                    None,
-                    "iam-user",
-                    user.name,
-                    f"{user.name} signs in to the console without MFA",
-                    user_name=user.name,
-                )
-            )
+            text = f"{user.name} signs in to the console without MFA"
+            findings.append(_user_finding(check.fail, gathered, user, text))
         elif user.console:
-            findings.append(
-                check.passed(
-                    gathered, None, "iam-user", user.name, f"{user.name} uses MFA", user_name=user.name
-                )
-            )
+            findings.append(_user_finding(check.passed, gathered, user, f"{user.name} uses MFA"))
     return findings
 
 
@@ -184,15 +172,13 @@ def judge_quarantine(check: Check, gathered: Gathered, context: Context) -> list
         ]
         if policies:
             findings.append(
-                check.fail(
+                _user_finding(
+                    check.fail,
                     gathered,
-                    None,
-                    "iam-user",
-                    user.name,
+                    user,
                     f"AWS quarantined {user.name} ({', '.join(p.rsplit('/', 1)[-1] for p in policies)}): "
                     "a key of this user leaked. Never detach this policy; AWS support removes it "
                     "once the case is resolved.",
-                    user_name=user.name,
                     policy_arns=policies,
                     warning="never detach AWSCompromisedKeyQuarantine*",
                 )
@@ -223,44 +209,18 @@ def judge_persistence(check: Check, gathered: Gathered, context: Context) -> lis
         findings += [check.error(gathered, None, "iam-user", user.name, error) for user, error in failed]
         for user in iam.users:
             if context.recent(user.created):
-                findings.append(
-                    check.fail(
-                        gathered,
-                        None,
-                        "iam-user",
-                        user.name,
-                        f"User {user.name} was created {user.created:%Y-%m-%d %H:%M} UTC",
-                        user_name=user.name,
-                        created=iso(user.created),
-                    )
-                )
+                text = f"User {user.name} was created {user.created:%Y-%m-%d %H:%M} UTC"
+                findings.append(_user_finding(check.fail, gathered, user, text, created=iso(user.created)))
             login = user.login_profile_created
             if isinstance(login, GatherError):
                 findings.append(check.error(gathered, None, "iam-user", user.name, login))
             elif context.recent(login):
-                findings.append(
-                    check.fail(
-                        gathered,
-                        None,
-                        "iam-user",
-                        user.name,
-                        f"{user.name} got a console password on {login:%Y-%m-%d %H:%M} UTC",
-                        user_name=user.name,
-                        login_profile=iso(login),
-                    )
-                )
+                text = f"{user.name} got a console password on {login:%Y-%m-%d %H:%M} UTC"
+                findings.append(_user_finding(check.fail, gathered, user, text, login_profile=iso(login)))
         for key in keys:
             if context.recent(key.created):
-                findings.append(
-                    check.fail(
-                        gathered,
-                        None,
-                        "access-key",
-                        mask_key(key.id),
-                        f"New access key {describe_key(key, context.now)}",
-                        **key_facts(key, context.now),
-                    )
-                )
+                text = f"New access key {describe_key(key, context.now)}"
+                findings.append(_key_finding(check.fail, gathered, key, text, context.now))
         for role in iam.roles:
             outside = [
                 p
@@ -350,17 +310,8 @@ def judge_ses_senders(check: Check, gathered: Gathered, context: Context) -> lis
         active = [key for key in user.keys if key.status == "Active"]
         keys_text = "; ".join(describe_key(key, context.now) for key in active) or "no active key"
         make = check.fail if active else check.passed
-        findings.append(
-            make(
-                gathered,
-                None,
-                "iam-user",
-                user.name,
-                f"{user.name} may send through SES: {keys_text}",
-                user_name=user.name,
-                access_key_ids=[key.id for key in active],
-            )
-        )
+        text = f"{user.name} may send through SES: {keys_text}"
+        findings.append(_user_finding(make, gathered, user, text, access_key_ids=[key.id for key in active]))
     return findings
 
 

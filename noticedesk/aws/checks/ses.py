@@ -29,13 +29,20 @@ def _standings(check: Check, gathered: Gathered, findings: list[Finding]) -> lis
     return result
 
 
+def _accounts(check: Check, gathered: Gathered, findings: list[Finding]) -> list[tuple[str, dict[str, Any]]]:
+    """``GetAccount`` per region; a region that could not be read becomes an error finding."""
+    result = []
+    for region, standing in _standings(check, gathered, findings):
+        if isinstance(standing.account, GatherError):
+            findings.append(check.error(gathered, region, "ses-account", region, standing.account))
+        else:
+            result.append((region, standing.account))
+    return result
+
+
 def judge_ses_account(check: Check, gathered: Gathered, context: Context) -> list[Finding]:
     findings: list[Finding] = []
-    for region, standing in _standings(check, gathered, findings):
-        account = standing.account
-        if isinstance(account, GatherError):
-            findings.append(check.error(gathered, region, "ses-account", region, account))
-            continue
+    for region, account in _accounts(check, gathered, findings):
         status = str(account.get("EnforcementStatus", "?"))
         sending = bool(account.get("SendingEnabled", False))
         details = account.get("Details") or {}
@@ -61,20 +68,16 @@ def judge_ses_account(check: Check, gathered: Gathered, context: Context) -> lis
 
 def judge_ses_suppression(check: Check, gathered: Gathered, context: Context) -> list[Finding]:
     findings: list[Finding] = []
-    for region, standing in _standings(check, gathered, findings):
-        account = standing.account
-        if isinstance(account, GatherError):
-            findings.append(check.error(gathered, region, "ses-account", region, account))
-            continue
+    for region, account in _accounts(check, gathered, findings):
         reasons = sorted((account.get("SuppressionAttributes") or {}).get("SuppressedReasons", []))
         missing = [reason for reason in SUPPRESSED if reason not in reasons]
         data: dict[str, Any] = {"suppressed_reasons": reasons}
         if missing:
             text = f"SES in {region}: the account-level suppression list ignores {' and '.join(missing)}"
-            findings.append(check.fail(gathered, region, "ses-account", region, text, **data))
         else:
             text = f"SES in {region}: addresses that bounce or complain are suppressed account-wide"
-            findings.append(check.passed(gathered, region, "ses-account", region, text, **data))
+        make = check.fail if missing else check.passed
+        findings.append(make(gathered, region, "ses-account", region, text, **data))
     return findings
 
 
@@ -96,15 +99,15 @@ def judge_ses_reputation(check: Check, gathered: Gathered, context: Context) -> 
                 "limit": limit,
                 "send_statistics": None if isinstance(stats, GatherError) else stats,
             }
+            make = check.passed
             if rate is None:
                 text = f"No {name} rate data point in {region} for the last two days"
-                findings.append(check.passed(gathered, region, "ses-account", resource, text, **data))
             elif rate >= limit:
                 text = f"{name.capitalize()} rate in {region} is {rate:.2%} (keep under {limit:.1%})"
-                findings.append(check.fail(gathered, region, "ses-account", resource, text, **data))
+                make = check.fail
             else:
                 text = f"{name.capitalize()} rate in {region} is {rate:.2%}"
-                findings.append(check.passed(gathered, region, "ses-account", resource, text, **data))
+            findings.append(make(gathered, region, "ses-account", resource, text, **data))
     return findings
 
 
