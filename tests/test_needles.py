@@ -81,3 +81,11 @@ def test_case_sensitive_patterns_keep_their_case() -> None:
     matcher = Matcher.compile(r"(?-i:IAM) user", re.IGNORECASE)
     assert matcher.twin is None
     assert matcher.search("iam user") is None and matcher.search("IAM User") is not None
+
+
+def test_top_level_alternations_are_asked_branch_by_branch() -> None:
+    matcher = Matcher.compile(r"urgent|within \d+ hours? or|[|]x(a|b)", re.IGNORECASE)
+    assert [branch.pattern for branch in matcher.branches] == ["urgent", r"within \d+ hours? or", "[|]x(a|b)"]
+    assert matcher.search("Reply WITHIN 24 hours or else") is not None
+    assert matcher.search("|xB") is not None and matcher.search("reply within 24 hours.") is None
+    assert Matcher.compile(r"(a)|\1", re.IGNORECASE).branches == ()  # a back reference: not split

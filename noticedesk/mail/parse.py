@@ -14,6 +14,7 @@ from email.header import Header, decode_header
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
+from functools import lru_cache
 
 from noticedesk.errors import ParseError
 from noticedesk.mail.html import html_to_text
@@ -125,6 +126,7 @@ def parse_date(value: str | None) -> datetime | None:
         return None
 
 
+@lru_cache(maxsize=4096)  # senders repeat from notice to notice; getaddresses is slow
 def _first_address(value: str) -> tuple[str, str]:
     pairs = getaddresses([value]) if value else []
     for name, address in pairs:
@@ -144,13 +146,22 @@ def _body_part_text(part: Message, warnings: list[str]) -> str:
     return text.replace("\r\n", "\n")
 
 
+def _is_attachment(part: Message) -> bool:
+    disposition = part.get("Content-Disposition")
+    if disposition is None:
+        # get_filename() reads a "name" parameter of Content-Type: no such word, no such parameter.
+        content_type = part.get("Content-Type")
+        return content_type is not None and "name" in str(content_type).lower() and bool(part.get_filename())
+    return bool(part.get_filename()) or str(disposition).lower().startswith("attachment")
+
+
 def _best_body(message: Message, warnings: list[str]) -> tuple[str, list[tuple[str, str]]]:
     plain: str | None = None
     html: str | None = None
     for part in message.walk():
         if part.is_multipart() or part.get_content_maintype() == "message":
             continue
-        if part.get_filename() or (part.get("Content-Disposition") or "").lower().startswith("attachment"):
+        if _is_attachment(part):
             continue
         content_type = part.get_content_type()
         if content_type == "text/plain" and plain is None:

@@ -134,12 +134,15 @@ def _not_aws_owned_ip(value: str, text: Text) -> bool:
     )
 
 
-def extract_facts(table: RuleTable, subject: str, text: str, flat: str | None = None) -> Facts:
+def extract_facts(
+    table: RuleTable, subject: str, text: str, flat: str | None = None, abuse: bool = True
+) -> Facts:
     """Every fact the subject and body state. Pure.
 
     Facts whose value runs to the end of a line (abuse context, abuse time) or stands on a line
     of its own (IP addresses) are read from the text as written; every other fact from the
     flattened text, so a line break that wrapping put inside "bounce rate is" is no obstacle.
+    ``abuse=False`` skips abuse types (classify keeps them for abuse reports only).
     """
     flat = flatten(text) if flat is None else flat  # the caller may have flattened it already
     both, flat_text, flat_both = Text(f"{subject}\n{text}"), Text(flat), Text(f"{subject} {flat}")
@@ -147,9 +150,11 @@ def extract_facts(table: RuleTable, subject: str, text: str, flat: str | None = 
     account_ids = [value for value in _found(table, "account_id", flat_both) if len(value) == 12]
     ips = [value for value in _found(table, "ip_addresses", original) if _not_aws_owned_ip(value, original)]
     ports = sorted({int(value) for value in _found(table, "ports", flat_text) if 0 < int(value) < 65536})
-    context = "\n".join(_found(table, "abuse_context", both))
-    abuse_text = Text(context) if context else flat_both
-    abuse_types = tuple(entry.label for entry in table.abuse_types if entry.pattern.search(abuse_text))
+    abuse_types: tuple[str, ...] = ()
+    if abuse:
+        context = "\n".join(_found(table, "abuse_context", both))
+        abuse_text = Text(context) if context else flat_both
+        abuse_types = tuple(entry.label for entry in table.abuse_types if entry.pattern.search(abuse_text))
     return Facts(
         account_id=account_ids[0] if account_ids else None,
         case_ref=next(iter(_found(table, "case_ref", flat_both)), None),
