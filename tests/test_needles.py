@@ -89,3 +89,13 @@ def test_top_level_alternations_are_asked_branch_by_branch() -> None:
     assert matcher.search("Reply WITHIN 24 hours or else") is not None
     assert matcher.search("|xB") is not None and matcher.search("reply within 24 hours.") is None
     assert Matcher.compile(r"(a)|\1", re.IGNORECASE).branches == ()  # a back reference: not split
+
+
+def test_words_every_match_starts_with() -> None:
+    from noticedesk.notices.needles import starts_of
+
+    assert starts_of(r"\b(i-(?:[0-9a-f]{17}|[0-9a-f]{8}))\b", re.IGNORECASE) == ("i-",)
+    assert starts_of(r"(?:public ip|ip)\s*(\d+)", re.IGNORECASE) == ("ip", "public ip")
+    assert starts_of(r"^\s*(\d+)", re.IGNORECASE) == ()  # no word: every position is tried
+    matcher = Matcher.compile(r"\b(i-[0-9a-f]{8})\b", re.IGNORECASE)
+    assert list(matcher.values(Text("xi-0123abcd i-0123ABCD, I-89abcdef"))) == ["i-0123ABCD", "I-89abcdef"]

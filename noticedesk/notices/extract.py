@@ -99,7 +99,11 @@ def _regions(table: RuleTable, text: str) -> tuple[str, ...]:
     hinted = _REGION_HINT.search(text) is not None
     found = [match.group(1).lower() for match in _REGION_CODE.finditer(text)] if hinted else []
     lowered = text.lower()
-    found += [code for name, code in _lowered_region_names(table) if name in lowered]
+    # The English names hold "(" ("europe (ireland)"): a text without one names none of those.
+    paren = "(" in lowered
+    found += [
+        code for name, code in _lowered_region_names(table) if (paren or "(" not in name) and name in lowered
+    ]
     return tuple(dict.fromkeys(found))
 
 

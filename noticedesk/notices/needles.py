@@ -30,11 +30,19 @@ _FOLD = str.maketrans({"ı": "i", "ſ": "s", "K": "k"})
 class Text:
     """A text and its case-folded copy, folded at most once however many patterns look at it."""
 
-    __slots__ = ("_folded", "value")
+    __slots__ = ("_folded", "_holds", "value")
 
     def __init__(self, value: str) -> None:
         self.value = value
         self._folded: str | None = None
+        self._holds: dict[str, bool] = {}
+
+    def holds(self, needle: str) -> bool:
+        """``needle in folded``, remembered: the same words are asked by several patterns."""
+        found = self._holds.get(needle)
+        if found is None:
+            found = self._holds[needle] = needle in self.folded
+        return found
 
     @property
     def folded(self) -> str:
@@ -96,15 +104,19 @@ class Matcher:
     twin: re.Pattern[str] | None = None
     branches: tuple[Matcher, ...] = ()
     """``a|b|c`` as three matchers, each behind its own needles: for yes/no questions."""
+    starts: tuple[str, ...] = ()
+    """Folded words every match starts with (``\\b(i-…`` starts with "i-"), when the twin runs."""
 
     @classmethod
     def compile(cls, pattern: str, flags: int) -> Matcher:
         branches = _top_level_branches(pattern)
+        twin = _case_sensitive_twin(pattern, flags)
         return cls(
             re.compile(pattern, flags),
             needles_of(pattern, flags),
-            _case_sensitive_twin(pattern, flags),
+            twin,
             tuple(cls.compile(branch, flags) for branch in branches) if len(branches) > 1 else (),
+            starts_of(pattern, flags) if twin is not None else (),
         )
 
     @property
@@ -114,9 +126,8 @@ class Matcher:
     def possible(self, text: Text) -> bool:
         if not self.needles:
             return True
-        folded = text.folded
         for needle in self.needles:  # noqa: SIM110 - runs ~60 times a message; a loop beats any()
-            if needle in folded:
+            if text.holds(needle):
                 return True
         return False
 
@@ -135,6 +146,8 @@ class Matcher:
                     return found
             return None
         if self.twin is not None and text.foldable:
+            if self.starts:
+                return next(self._at_starts(text.folded), None)
             return self.twin.search(text.folded)
         return self.regex.search(text.value)
 
@@ -144,12 +157,37 @@ class Matcher:
         if not self.possible(text):
             return
         if self.twin is not None and text.foldable:
-            for match in self.twin.finditer(text.folded):
+            matches = self._at_starts(text.folded) if self.starts else self.twin.finditer(text.folded)
+            for match in matches:
                 start, end = match.span(group)
                 yield text.value[start:end]
             return
         for match in self.regex.finditer(text.value):
             yield match.group(group)
+
+    def _at_starts(self, folded: str) -> Iterator[re.Match[str]]:
+        """What ``twin.finditer`` finds, trying only where one of ``starts`` begins.
+
+        Every match begins with one of them, so the leftmost match found from a candidate on is
+        the one ``finditer`` finds; the next is looked for after its end, as ``finditer`` does.
+        ``match(text, pos)`` sees the text before ``pos`` (for ``\\b``, ``^``), as a scan does.
+        """
+        assert self.twin is not None
+        candidates: set[int] = set()
+        for start in self.starts:
+            found = folded.find(start)
+            while found >= 0:
+                candidates.add(found)
+                found = folded.find(start, found + 1)
+        after = 0
+        for position in sorted(candidates):
+            if position < after:
+                continue
+            match = self.twin.match(folded, position)
+            if match is not None:
+                yield match
+                after = match.end() if match.end() > position else position + 1
+        return
 
 
 def _top_level_branches(pattern: str) -> list[str]:
@@ -223,6 +261,50 @@ def _required(items: list[tuple[Any, Any]]) -> set[str] | None:
         candidates.append({literal})
     safe = [candidate for candidate in candidates if all(map(_caseless_safe, candidate))]
     return max(safe, key=lambda candidate: min(map(len, candidate))) if safe else None
+
+
+def _starts(items: list[tuple[Any, Any]]) -> set[str] | None:
+    """Literal words every match of this sequence starts with (``None``: not known)."""
+    for op, argument in items:
+        if op is _OPS.AT:  # \b, ^: zero-width, the match still starts here
+            continue
+        if op is _OPS.LITERAL:
+            literal = ""
+            for next_op, next_argument in items[items.index((op, argument)) :]:
+                if next_op is not _OPS.LITERAL:
+                    break
+                literal += chr(next_argument)
+            return {literal}
+        if op is _OPS.SUBPATTERN:
+            return _starts(list(argument[-1]))
+        if op is _OPS.BRANCH:
+            alternatives = [_starts(list(branch)) for branch in argument[1]]
+            if any(alternative is None for alternative in alternatives):
+                return None
+            return set().union(*(alternative or set() for alternative in alternatives))
+        if op in (_OPS.MAX_REPEAT, _OPS.MIN_REPEAT) and argument[0] >= 1:
+            return _starts(list(argument[2]))
+        return None
+    return None
+
+
+def starts_of(pattern: str, flags: int) -> tuple[str, ...]:
+    """The case-folded words every match of the pattern starts with; ``()`` when not known."""
+    if _PARSER is None:
+        return ()
+    try:
+        parsed = list(_PARSER.parse(pattern, flags))
+    except re.error:
+        return ()
+    if parsed and parsed[0][0] is _OPS.LITERAL:  # re scans for a literal prefix itself, faster
+        return ()
+    found = _starts(parsed)
+    # A single letter ("a" of "akia|asia", which re's parser factors out) starts too many places.
+    if not found or not all(
+        _caseless_safe(start) and (len(start) > 1 or not start.isalnum()) for start in found
+    ):
+        return ()
+    return tuple(sorted({start.lower().translate(_FOLD) for start in found}))
 
 
 def needles_of(pattern: str, flags: int) -> tuple[str, ...]:
