@@ -99,3 +99,17 @@ def test_words_every_match_starts_with() -> None:
     assert starts_of(r"^\s*(\d+)", re.IGNORECASE) == ()  # no word: every position is tried
     matcher = Matcher.compile(r"\b(i-[0-9a-f]{8})\b", re.IGNORECASE)
     assert list(matcher.values(Text("xi-0123abcd i-0123ABCD, I-89abcdef"))) == ["i-0123ABCD", "I-89abcdef"]
+
+
+def test_region_codes_are_found_as_a_scan_finds_them() -> None:
+    from noticedesk.notices.extract import _REGION_CODE, _REGION_STARTS
+    from noticedesk.notices.needles import matches_at
+
+    texts = [
+        "us-gov-west-1,eu-central-1 xus-east-1 ap-northeast-3us-east-2 me-south-1.",
+        "US-EAST-1 sa-east-",
+    ]
+    texts += [original(path.read_bytes()).text for path in sorted(MAILS.glob("*.eml"))]
+    for text in texts:
+        expected = [match.group(1) for match in _REGION_CODE.finditer(text)]
+        assert [match.group(1) for match in matches_at(_REGION_CODE, text, _REGION_STARTS)] == expected

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, case, insert, or_, select, update
 
 from noticedesk.cases.joining import case_key, moved, status_after
 from noticedesk.cases.pending import Pending
@@ -38,14 +38,25 @@ _BY_THREAD = (
     .limit(1)
 )
 _BY_KEY = select(*_COLUMNS).where(cases.c.case_key == bindparam("key"))
-_OPEN_OF_ACCOUNT = select(*_COLUMNS).where(
+# The exact key, else (same account and kind, one side without a case reference) the newest open
+# case of that kind: one round trip, the exact key sorted first.
+_SAME_ACCOUNT = and_(
     cases.c.account_id == bindparam("account"),
     cases.c.kind == bindparam("kind"),
     cases.c.status != "resolved",
 )
-_NEWEST_OPEN = _OPEN_OF_ACCOUNT.order_by(cases.c.id.desc()).limit(1)
-_NEWEST_OPEN_WITHOUT_REF = (
-    _OPEN_OF_ACCOUNT.where(cases.c.case_ref.is_(None)).order_by(cases.c.id.desc()).limit(1)
+_EXACT_FIRST = case((cases.c.case_key == bindparam("key"), 0), else_=1)
+_BY_KEY_OR_NEWEST_OPEN = (
+    select(*_COLUMNS)
+    .where(or_(cases.c.case_key == bindparam("key"), _SAME_ACCOUNT))
+    .order_by(_EXACT_FIRST, cases.c.id.desc())
+    .limit(1)
+)
+_BY_KEY_OR_NEWEST_OPEN_WITHOUT_REF = (
+    select(*_COLUMNS)
+    .where(or_(cases.c.case_key == bindparam("key"), and_(_SAME_ACCOUNT, cases.c.case_ref.is_(None))))
+    .order_by(_EXACT_FIRST, cases.c.id.desc())
+    .limit(1)
 )
 _INSERT_CASE = insert(cases).returning(cases.c.id)
 _UPDATE_CASE = update(cases).where(cases.c.id == bindparam("case_id"))
@@ -171,12 +182,13 @@ def find_case(connection: Connection, notice: Notice) -> Any:
         ).first()
         if threaded is not None:
             return threaded
-    exact = connection.execute(_BY_KEY, {"key": case_key(notice)}).first()
-    if exact is not None or notice.facts.account_id is None:
-        return exact
+    if notice.facts.account_id is None:
+        return connection.execute(_BY_KEY, {"key": case_key(notice)}).first()
     # Same account and kind, and one side has no case reference: the newest open case of that kind.
-    query = _NEWEST_OPEN_WITHOUT_REF if notice.facts.case_ref else _NEWEST_OPEN
-    return connection.execute(query, {"account": notice.facts.account_id, "kind": kind}).first()
+    query = _BY_KEY_OR_NEWEST_OPEN_WITHOUT_REF if notice.facts.case_ref else _BY_KEY_OR_NEWEST_OPEN
+    return connection.execute(
+        query, {"key": case_key(notice), "account": notice.facts.account_id, "kind": kind}
+    ).first()
 
 
 def _add_checklist(

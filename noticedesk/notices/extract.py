@@ -6,14 +6,19 @@ import ipaddress
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from noticedesk.notices.model import Facts
-from noticedesk.notices.needles import Text
+from noticedesk.notices.needles import Text, matches_at
 from noticedesk.notices.rules import RuleTable
 
 _REGION_CODE = re.compile(
     r"\b((?:us-gov|us|eu|ap|sa|ca|me|af|il|mx|cn)-(?:north|south|east|west|central|"
     r"northeast|southeast|northwest|southwest)-\d)\b"
+)
+# Every region code starts with one of these (what _REGION_CODE's prefixes are, with the dash).
+_REGION_STARTS = tuple(
+    f"{prefix}-" for prefix in ("us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx", "cn")
 )
 _REGION_HINT = re.compile(r"-(?:north|south|east|west|central)")
 _MASKED = re.compile(r"^[x*#•]+$|(?:xxx|\*\*\*)", re.IGNORECASE)
@@ -52,6 +57,7 @@ def parse_loose_date(text: str) -> datetime | None:
     return None
 
 
+@lru_cache(maxsize=4)  # classify and within_hours flatten the same body (its hash is kept)
 def flatten(text: str) -> str:
     """The text with every run of whitespace (line breaks included) as one space."""
     return " ".join(text.split())
@@ -97,7 +103,8 @@ def _lowered_region_names(table: RuleTable) -> tuple[tuple[str, str], ...]:
 def _regions(table: RuleTable, text: str) -> tuple[str, ...]:
     # Every code holds "-north", "-south", "-east", "-west" or "-central": a cheap first look.
     hinted = _REGION_HINT.search(text) is not None
-    found = [match.group(1).lower() for match in _REGION_CODE.finditer(text)] if hinted else []
+    codes = matches_at(_REGION_CODE, text, _REGION_STARTS) if hinted else ()
+    found = [match.group(1).lower() for match in codes]
     lowered = text.lower()
     # The English names hold "(" ("europe (ireland)"): a text without one names none of those.
     paren = "(" in lowered

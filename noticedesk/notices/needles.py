@@ -126,8 +126,12 @@ class Matcher:
     def possible(self, text: Text) -> bool:
         if not self.needles:
             return True
-        for needle in self.needles:  # noqa: SIM110 - runs ~60 times a message; a loop beats any()
-            if text.holds(needle):
+        holds, folded = text._holds, text.folded  # text.holds() inlined: ~100 asks a message
+        for needle in self.needles:
+            found = holds.get(needle)
+            if found is None:
+                found = holds[needle] = needle in folded
+            if found:
                 return True
         return False
 
@@ -166,28 +170,31 @@ class Matcher:
             yield match.group(group)
 
     def _at_starts(self, folded: str) -> Iterator[re.Match[str]]:
-        """What ``twin.finditer`` finds, trying only where one of ``starts`` begins.
-
-        Every match begins with one of them, so the leftmost match found from a candidate on is
-        the one ``finditer`` finds; the next is looked for after its end, as ``finditer`` does.
-        ``match(text, pos)`` sees the text before ``pos`` (for ``\\b``, ``^``), as a scan does.
-        """
         assert self.twin is not None
-        candidates: set[int] = set()
-        for start in self.starts:
-            found = folded.find(start)
-            while found >= 0:
-                candidates.add(found)
-                found = folded.find(start, found + 1)
-        after = 0
-        for position in sorted(candidates):
-            if position < after:
-                continue
-            match = self.twin.match(folded, position)
-            if match is not None:
-                yield match
-                after = match.end() if match.end() > position else position + 1
-        return
+        return matches_at(self.twin, folded, self.starts)
+
+
+def matches_at(regex: re.Pattern[str], text: str, starts: tuple[str, ...]) -> Iterator[re.Match[str]]:
+    """What ``regex.finditer(text)`` finds, when every match begins with one of ``starts``.
+
+    Only the places where one of them begins are tried: the leftmost match found from a candidate
+    on is the one ``finditer`` finds; the next is looked for after its end, as ``finditer`` does.
+    ``match(text, pos)`` sees the text before ``pos`` (for ``\\b``, ``^``), as a scan does.
+    """
+    candidates: set[int] = set()
+    for start in starts:
+        found = text.find(start)
+        while found >= 0:
+            candidates.add(found)
+            found = text.find(start, found + 1)
+    after = 0
+    for position in sorted(candidates):
+        if position < after:
+            continue
+        match = regex.match(text, position)
+        if match is not None:
+            yield match
+            after = match.end() if match.end() > position else position + 1
 
 
 def _top_level_branches(pattern: str) -> list[str]:
