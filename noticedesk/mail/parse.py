@@ -15,6 +15,7 @@ from email.message import Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
 from functools import lru_cache
+from typing import Any
 
 from noticedesk.errors import ParseError
 from noticedesk.mail.html import html_to_text
@@ -104,14 +105,6 @@ def decode_bytes(data: bytes, charset: str) -> tuple[str, str | None]:
         except UnicodeDecodeError:
             continue
     return data.decode("utf-8", errors="replace"), f"{warning}; undecodable bytes replaced"
-
-
-def _header_text(message: Message, name: str) -> str:
-    """One header as text (compat32 may return a ``Header`` object)."""
-    value = message.get(name)
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else decode_words(value)
 
 
 def parse_date(value: str | None) -> datetime | None:
@@ -206,25 +199,36 @@ def _looks_like_mail(raw: bytes, message: Message, cut: bool = False) -> str | N
 
 def parse_message(message: Message, forwarded_by: str | None = None) -> ParsedMail:
     warnings: list[str] = []
-    from_name, from_address = _first_address(decode_words(message.get("From")))
-    references = f"{_header_text(message, 'In-Reply-To')} {_header_text(message, 'References')}"
+    items = message.items()
+    first: dict[str, Any] = {}  # what message.get(name) returns, without a scan per name
+    for key, value in items:
+        first.setdefault(key.lower(), value)
+
+    def text_of(name: str) -> str:
+        value = first.get(name)
+        if value is None:
+            return ""
+        return value if isinstance(value, str) else decode_words(value)
+
+    from_name, from_address = _first_address(decode_words(first.get("from")))
+    references = f"{text_of('in-reply-to')} {text_of('references')}"
     text, links = _best_body(message, warnings)
     thread_ids = tuple(dict.fromkeys(_MESSAGE_ID.findall(references)))
-    message_ids = _MESSAGE_ID.findall(_header_text(message, "Message-ID"))
+    message_ids = _MESSAGE_ID.findall(text_of("message-id"))
     return ParsedMail(
         from_address=from_address,
         from_name=from_name,
-        subject=decode_words(message.get("Subject")),
+        subject=decode_words(first.get("subject")),
         text=text,
-        date=parse_date(_header_text(message, "Date")),
+        date=parse_date(text_of("date")),
         message_id=message_ids[0] if message_ids else None,
         thread_ids=thread_ids,
-        reply_to=_first_address(decode_words(message.get("Reply-To")))[1],
-        return_path=_first_address(_header_text(message, "Return-Path"))[1],
+        reply_to=_first_address(decode_words(first.get("reply-to")))[1],
+        return_path=_first_address(text_of("return-path"))[1],
         links=tuple(links),
         warnings=tuple(warnings),
         forwarded_by=forwarded_by,
-        headers=tuple((key, decode_words(str(value))) for key, value in message.items()),
+        headers=tuple((key, decode_words(str(value))) for key, value in items),
     )
 
 

@@ -43,6 +43,7 @@ _DATE_FORMATS = (
 )
 
 
+@lru_cache(maxsize=1024)  # strptime raises through up to 34 formats; dates repeat across notices
 def parse_loose_date(text: str) -> datetime | None:
     """A date as notices write it ("2024-06-18", "09/27/2026", "27 Apr 2023 14:46:47 GMT")."""
     cleaned = " ".join(text.replace(" at ", " ").split()).rstrip(".,;")
