@@ -113,3 +113,9 @@ def test_region_codes_are_found_as_a_scan_finds_them() -> None:
     for text in texts:
         expected = [match.group(1) for match in _REGION_CODE.finditer(text)]
         assert [match.group(1) for match in matches_at(_REGION_CODE, text, _REGION_STARTS)] == expected
+
+
+def test_upper_case_letters_are_lowered_for_the_twin_but_not_ranges_across_cases() -> None:
+    assert Matcher.compile(r"\bC&C\b|[A-Z]{2}\d", re.IGNORECASE).twin is not None
+    matcher = Matcher.compile(r"x[A-z]", re.IGNORECASE)
+    assert matcher.twin is None and matcher.search("x_") is not None

@@ -66,7 +66,8 @@ def _as_text(text: str | Text) -> Text:
 _PIECES = re.compile(r"\\.|[^\\]+", re.DOTALL)
 # Inline flags ("(?-i:IAM)" keeps its case), group names, escapes that spell a character by its
 # code ("\\x41" is "A"): a pattern holding one keeps its IGNORECASE run, no twin.
-_NO_TWIN_TEXT = re.compile(r"\(\?[aiLmsux-]|\(\?P")
+# Also a range with an upper-case end: "[A-z]" holds "[\\]^_`", which "[a-z]" would not.
+_NO_TWIN_TEXT = re.compile(r"\(\?[aiLmsux-]|\(\?P|[A-Z]-[^A-Z]|[^A-Z]-[A-Z]")
 _NO_TWIN_ESCAPES = frozenset("NxuU01234567")
 
 
