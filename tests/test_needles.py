@@ -81,3 +81,41 @@ def test_case_sensitive_patterns_keep_their_case() -> None:
     matcher = Matcher.compile(r"(?-i:IAM) user", re.IGNORECASE)
     assert matcher.twin is None
     assert matcher.search("iam user") is None and matcher.search("IAM User") is not None
+
+
+def test_top_level_alternations_are_asked_branch_by_branch() -> None:
+    matcher = Matcher.compile(r"urgent|within \d+ hours? or|[|]x(a|b)", re.IGNORECASE)
+    assert [branch.pattern for branch in matcher.branches] == ["urgent", r"within \d+ hours? or", "[|]x(a|b)"]
+    assert matcher.search("Reply WITHIN 24 hours or else") is not None
+    assert matcher.search("|xB") is not None and matcher.search("reply within 24 hours.") is None
+    assert Matcher.compile(r"(a)|\1", re.IGNORECASE).branches == ()  # a back reference: not split
+
+
+def test_words_every_match_starts_with() -> None:
+    from noticedesk.notices.needles import starts_of
+
+    assert starts_of(r"\b(i-(?:[0-9a-f]{17}|[0-9a-f]{8}))\b", re.IGNORECASE) == ("i-",)
+    assert starts_of(r"(?:public ip|ip)\s*(\d+)", re.IGNORECASE) == ("ip", "public ip")
+    assert starts_of(r"^\s*(\d+)", re.IGNORECASE) == ()  # no word: every position is tried
+    matcher = Matcher.compile(r"\b(i-[0-9a-f]{8})\b", re.IGNORECASE)
+    assert list(matcher.values(Text("xi-0123abcd i-0123ABCD, I-89abcdef"))) == ["i-0123ABCD", "I-89abcdef"]
+
+
+def test_region_codes_are_found_as_a_scan_finds_them() -> None:
+    from noticedesk.notices.extract import _REGION_CODE, _REGION_STARTS
+    from noticedesk.notices.needles import matches_at
+
+    texts = [
+        "us-gov-west-1,eu-central-1 xus-east-1 ap-northeast-3us-east-2 me-south-1.",
+        "US-EAST-1 sa-east-",
+    ]
+    texts += [original(path.read_bytes()).text for path in sorted(MAILS.glob("*.eml"))]
+    for text in texts:
+        expected = [match.group(1) for match in _REGION_CODE.finditer(text)]
+        assert [match.group(1) for match in matches_at(_REGION_CODE, text, _REGION_STARTS)] == expected
+
+
+def test_upper_case_letters_are_lowered_for_the_twin_but_not_ranges_across_cases() -> None:
+    assert Matcher.compile(r"\bC&C\b|[A-Z]{2}\d", re.IGNORECASE).twin is not None
+    matcher = Matcher.compile(r"x[A-z]", re.IGNORECASE)
+    assert matcher.twin is None and matcher.search("x_") is not None

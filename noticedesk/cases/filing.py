@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, case, insert, or_, select, update
 
 from noticedesk.cases.joining import case_key, moved, status_after
+from noticedesk.cases.pending import Pending
 from noticedesk.cases.runbooks import checklist_for
 from noticedesk.cases.timeline import record
 from noticedesk.notices.clocks import Clocks
@@ -37,14 +38,25 @@ _BY_THREAD = (
     .limit(1)
 )
 _BY_KEY = select(*_COLUMNS).where(cases.c.case_key == bindparam("key"))
-_OPEN_OF_ACCOUNT = select(*_COLUMNS).where(
+# The exact key, else (same account and kind, one side without a case reference) the newest open
+# case of that kind: one round trip, the exact key sorted first.
+_SAME_ACCOUNT = and_(
     cases.c.account_id == bindparam("account"),
     cases.c.kind == bindparam("kind"),
     cases.c.status != "resolved",
 )
-_NEWEST_OPEN = _OPEN_OF_ACCOUNT.order_by(cases.c.id.desc()).limit(1)
-_NEWEST_OPEN_WITHOUT_REF = (
-    _OPEN_OF_ACCOUNT.where(cases.c.case_ref.is_(None)).order_by(cases.c.id.desc()).limit(1)
+_EXACT_FIRST = case((cases.c.case_key == bindparam("key"), 0), else_=1)
+_BY_KEY_OR_NEWEST_OPEN = (
+    select(*_COLUMNS)
+    .where(or_(cases.c.case_key == bindparam("key"), _SAME_ACCOUNT))
+    .order_by(_EXACT_FIRST, cases.c.id.desc())
+    .limit(1)
+)
+_BY_KEY_OR_NEWEST_OPEN_WITHOUT_REF = (
+    select(*_COLUMNS)
+    .where(or_(cases.c.case_key == bindparam("key"), and_(_SAME_ACCOUNT, cases.c.case_ref.is_(None))))
+    .order_by(_EXACT_FIRST, cases.c.id.desc())
+    .limit(1)
 )
 _INSERT_CASE = insert(cases).returning(cases.c.id)
 _UPDATE_CASE = update(cases).where(cases.c.id == bindparam("case_id"))
@@ -59,10 +71,36 @@ def opens_case(notice: Notice) -> bool:
 
 
 def file_notice(
-    connection: Connection, notice: Notice, clocks: Clocks, sent_at: datetime, received: datetime
+    connection: Connection,
+    notice: Notice,
+    clocks: Clocks,
+    sent_at: datetime,
+    received: datetime,
+    pending: Pending | None = None,
 ) -> int:
-    """The case id this notice now belongs to (opened or moved), with a timeline event."""
+    """The case id this notice now belongs to (opened or moved), with a timeline event.
+
+    With ``pending``, the timeline event and checklist items are held there for the batch's
+    ``executemany`` (see cases/pending.py) instead of being inserted one by one.
+    """
+    if pending is not None and notice.thread_ids and pending.holds_any(notice.thread_ids):
+        pending.flush(connection)  # the thread lookup must see this batch's messages
     existing = find_case(connection, notice)
+
+    def event(case_id: int, detail: dict[str, Any]) -> None:
+        if pending is None:
+            record(connection, case_id, received, "notice-received", summary, detail)
+        else:
+            pending.add_event(
+                {
+                    "case_id": case_id,
+                    "at": received,
+                    "type": "notice-received",
+                    "summary": summary,
+                    "detail": detail,
+                }
+            )
+
     summary = f"{notice.stage.value}: {notice.title or notice.kind.value}"
     facts_json = notice.facts.to_json()
     detail = {
@@ -94,14 +132,14 @@ def file_notice(
                 },
             ).scalar_one()
         )
-        record(connection, case_id, received, "notice-received", summary, detail)
-        _add_checklist(connection, case_id, notice.kind.value, notice.facts.abuse_types, new_case=True)
+        event(case_id, detail)
+        _add_checklist(connection, case_id, notice.kind.value, notice.facts.abuse_types, None, pending)
         return case_id
     if _STRENGTH[notice.authenticity.value] < _STRENGTH.get(existing.authenticity, 0):
         # A weaker message (say unverified or failed, on a verified case) could be a forgery
         # quoting a real case reference: it is kept on the timeline but moves nothing.
         detail["not_applied"] = f"message is {notice.authenticity.value}, the case is {existing.authenticity}"
-        record(connection, existing.id, received, "notice-received", summary, detail)
+        event(existing.id, detail)
         return int(existing.id)
     known = Facts.from_json(existing.facts)
     facts = known.merged_with(notice.facts)
@@ -122,9 +160,12 @@ def file_notice(
     if newest:
         values.update(reply_by=clocks.reply_by, enforcement_at=clocks.enforcement_at, last_notice_at=sent_at)
     connection.execute(_UPDATE_CASE, values)
-    record(connection, existing.id, received, "notice-received", summary, detail)
+    event(existing.id, detail)
     if facts.abuse_types != known.abuse_types:  # only a new abuse type brings new steps
-        _add_checklist(connection, existing.id, notice.kind.value, facts.abuse_types, new_case=False)
+        if pending is not None:
+            pending.flush(connection)  # the steps already there may still be held
+        present = set(connection.execute(_CHECKLIST_KEYS, {"case_id": existing.id}).scalars())
+        _add_checklist(connection, existing.id, notice.kind.value, facts.abuse_types, present, pending)
     return int(existing.id)
 
 
@@ -141,32 +182,38 @@ def find_case(connection: Connection, notice: Notice) -> Any:
         ).first()
         if threaded is not None:
             return threaded
-    exact = connection.execute(_BY_KEY, {"key": case_key(notice)}).first()
-    if exact is not None or notice.facts.account_id is None:
-        return exact
+    if notice.facts.account_id is None:
+        return connection.execute(_BY_KEY, {"key": case_key(notice)}).first()
     # Same account and kind, and one side has no case reference: the newest open case of that kind.
-    query = _NEWEST_OPEN_WITHOUT_REF if notice.facts.case_ref else _NEWEST_OPEN
-    return connection.execute(query, {"account": notice.facts.account_id, "kind": kind}).first()
+    query = _BY_KEY_OR_NEWEST_OPEN_WITHOUT_REF if notice.facts.case_ref else _BY_KEY_OR_NEWEST_OPEN
+    return connection.execute(
+        query, {"key": case_key(notice), "account": notice.facts.account_id, "kind": kind}
+    ).first()
 
 
 def _add_checklist(
-    connection: Connection, case_id: int, kind: str, abuse_types: tuple[str, ...], new_case: bool
+    connection: Connection,
+    case_id: int,
+    kind: str,
+    abuse_types: tuple[str, ...],
+    present: set[str] | None,
+    pending: Pending | None,
 ) -> None:
-    present: set[str] = set()
-    if not new_case:
-        present = set(connection.execute(_CHECKLIST_KEYS, {"case_id": case_id}).scalars())
+    """Insert the steps not ``present`` yet (``None``: a new case, which has none)."""
+    present = present or set()
     new_steps = [step for step in checklist_for(kind, abuse_types) if step.key not in present]
     if new_steps:
-        connection.execute(
-            _INSERT_ITEM,
-            [
-                {
-                    "case_id": case_id,
-                    "item_key": step.key,
-                    "position": len(present) + offset,
-                    "text_en": step.en,
-                    "text_ja": step.ja,
-                }
-                for offset, step in enumerate(new_steps)
-            ],
-        )
+        rows = [
+            {
+                "case_id": case_id,
+                "item_key": step.key,
+                "position": len(present) + offset,
+                "text_en": step.en,
+                "text_ja": step.ja,
+            }
+            for offset, step in enumerate(new_steps)
+        ]
+        if pending is None:
+            connection.execute(_INSERT_ITEM, rows)
+        else:
+            pending.items.extend(rows)

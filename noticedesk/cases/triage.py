@@ -16,9 +16,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select
+from sqlalchemy import Connection, Engine, bindparam, select
 
 from noticedesk.cases.filing import file_notice, opens_case
+from noticedesk.cases.pending import Pending
 from noticedesk.config import Config
 from noticedesk.errors import InputError, ParseError
 from noticedesk.mail.auth import Verdict, assess
@@ -36,8 +37,10 @@ from noticedesk.store.tables import messages
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 500
-_FIND_MESSAGE = select(messages.c.id, messages.c.case_id).where(messages.c.dedupe_key == bindparam("key"))
-_INSERT_MESSAGE = insert(messages)
+_FIND_MESSAGES = select(messages.c.dedupe_key, messages.c.case_id).where(
+    messages.c.dedupe_key.in_(bindparam("keys", expanding=True))
+)
+_KEYS_PER_QUERY = 500
 Clock = Callable[[], datetime]
 
 
@@ -78,6 +81,17 @@ class TriageResult:
         }
 
 
+@dataclass(frozen=True)
+class _Read:
+    """One input as understood, before the store is asked about it."""
+
+    item: RawItem
+    sha: str
+    dedupe_key: str
+    understood: _Understood | None
+    error: str | None
+
+
 @dataclass
 class _Understood:
     notice: Notice
@@ -114,10 +128,17 @@ class Triage:
             yield from self._run_batch(batch)
 
     def _run_batch(self, batch: list[RawItem]) -> list[TriageResult]:
+        # Understanding is pure: done first for the whole batch, so the store is asked once
+        # which inputs it already holds, and the rows are written with one executemany each.
+        read = [self._read(item) for item in batch]
         with self.engine.begin() as connection:
-            return [self._one(connection, item) for item in batch]
+            known = _known_keys(connection, [entry.dedupe_key for entry in read])
+            pending = Pending()
+            results = [self._file(connection, entry, known, pending) for entry in read]
+            pending.flush(connection)
+            return results
 
-    def _one(self, connection: Connection, item: RawItem) -> TriageResult:
+    def _read(self, item: RawItem) -> _Read:
         sha = hashlib.sha256(item.raw).hexdigest()
         understood: _Understood | None = None
         error = item.error
@@ -140,13 +161,19 @@ class Triage:
             dedupe_key = f"error:{_sha(f'{item.label}:{sha}')}"
         elif message_id and item.format == "mail":
             dedupe_key = f"mid:{message_id}" if len(message_id) <= 250 else f"mid-sha:{_sha(message_id)}"
-        existing = connection.execute(_FIND_MESSAGE, {"key": dedupe_key}).first()
-        if existing is not None:
+        return _Read(item, sha, dedupe_key, understood, error)
+
+    def _file(
+        self, connection: Connection, entry: _Read, known: dict[str, int | None], pending: Pending
+    ) -> TriageResult:
+        """Store one read input; ``known`` maps the dedupe keys already stored to their case."""
+        item, understood, error = entry.item, entry.understood, entry.error
+        if entry.dedupe_key in known:
             return TriageResult(
                 item.source,
                 item.index,
                 understood.notice if understood else None,
-                existing.case_id,
+                known[entry.dedupe_key],
                 error,
                 duplicate=True,
                 forwarded_by=understood.forwarded_by if understood else None,
@@ -157,20 +184,20 @@ class Triage:
         if understood is not None and notice is not None and opens_case(notice):
             sent_at = notice.received_at or received
             clocks = clocks_for(notice, sent_at, understood.within_hours, self.config.clocks)
-            case_id = file_notice(connection, notice, clocks, sent_at, received)
+            case_id = file_notice(connection, notice, clocks, sent_at, received, pending)
+        known[entry.dedupe_key] = case_id  # a second copy later in this batch is a duplicate
         # The raw bytes go in with the case change, in the same transaction: both or neither.
-        connection.execute(
-            _INSERT_MESSAGE,
+        pending.add_message(
             {
-                "dedupe_key": dedupe_key,
-                "sha256": sha,
+                "dedupe_key": entry.dedupe_key,
+                "sha256": entry.sha,
                 "source": item.source,
                 "source_index": item.index,
                 "format": item.format,
                 "raw": item.raw,
                 "received_at": received,
                 "sent_at": notice.received_at if notice else None,
-                "message_id": _clip(message_id, 300),
+                "message_id": _clip(understood.message_id if understood else None, 300),
                 "from_address": _clip(understood.from_address if understood else None, 320),
                 "forwarded_by": _clip(understood.forwarded_by if understood else None, 320),
                 "subject": notice.title if notice else None,
@@ -186,7 +213,7 @@ class Triage:
                 "facts": notice.facts.to_json() if notice else None,
                 "error": error,
                 "case_id": case_id,
-            },
+            }
         )
         if understood is None or notice is None:
             return TriageResult(item.source, item.index, None, None, error)
@@ -231,6 +258,15 @@ class Triage:
             message_id=outer.message_id,
             verdict=verdict,
         )
+
+
+def _known_keys(connection: Connection, keys: list[str]) -> dict[str, int | None]:
+    """The case of each of these dedupe keys the store already holds (one query per 500)."""
+    known: dict[str, int | None] = {}
+    for start in range(0, len(keys), _KEYS_PER_QUERY):
+        chunk = sorted(set(keys[start : start + _KEYS_PER_QUERY]))
+        known.update((key, case_id) for key, case_id in connection.execute(_FIND_MESSAGES, {"keys": chunk}))
+    return known
 
 
 def _sha(text: str) -> str:

@@ -14,6 +14,8 @@ from email.header import Header, decode_header
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
+from functools import lru_cache
+from typing import Any
 
 from noticedesk.errors import ParseError
 from noticedesk.mail.html import html_to_text
@@ -105,14 +107,6 @@ def decode_bytes(data: bytes, charset: str) -> tuple[str, str | None]:
     return data.decode("utf-8", errors="replace"), f"{warning}; undecodable bytes replaced"
 
 
-def _header_text(message: Message, name: str) -> str:
-    """One header as text (compat32 may return a ``Header`` object)."""
-    value = message.get(name)
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else decode_words(value)
-
-
 def parse_date(value: str | None) -> datetime | None:
     if not value:
         return None
@@ -125,6 +119,7 @@ def parse_date(value: str | None) -> datetime | None:
         return None
 
 
+@lru_cache(maxsize=4096)  # senders repeat from notice to notice; getaddresses is slow
 def _first_address(value: str) -> tuple[str, str]:
     pairs = getaddresses([value]) if value else []
     for name, address in pairs:
@@ -144,13 +139,22 @@ def _body_part_text(part: Message, warnings: list[str]) -> str:
     return text.replace("\r\n", "\n")
 
 
+def _is_attachment(part: Message) -> bool:
+    disposition = part.get("Content-Disposition")
+    if disposition is None:
+        # get_filename() reads a "name" parameter of Content-Type: no such word, no such parameter.
+        content_type = part.get("Content-Type")
+        return content_type is not None and "name" in str(content_type).lower() and bool(part.get_filename())
+    return bool(part.get_filename()) or str(disposition).lower().startswith("attachment")
+
+
 def _best_body(message: Message, warnings: list[str]) -> tuple[str, list[tuple[str, str]]]:
     plain: str | None = None
     html: str | None = None
     for part in message.walk():
         if part.is_multipart() or part.get_content_maintype() == "message":
             continue
-        if part.get_filename() or (part.get("Content-Disposition") or "").lower().startswith("attachment"):
+        if _is_attachment(part):
             continue
         content_type = part.get_content_type()
         if content_type == "text/plain" and plain is None:
@@ -195,25 +199,36 @@ def _looks_like_mail(raw: bytes, message: Message, cut: bool = False) -> str | N
 
 def parse_message(message: Message, forwarded_by: str | None = None) -> ParsedMail:
     warnings: list[str] = []
-    from_name, from_address = _first_address(decode_words(message.get("From")))
-    references = f"{_header_text(message, 'In-Reply-To')} {_header_text(message, 'References')}"
+    items = message.items()
+    first: dict[str, Any] = {}  # what message.get(name) returns, without a scan per name
+    for key, value in items:
+        first.setdefault(key.lower(), value)
+
+    def text_of(name: str) -> str:
+        value = first.get(name)
+        if value is None:
+            return ""
+        return value if isinstance(value, str) else decode_words(value)
+
+    from_name, from_address = _first_address(decode_words(first.get("from")))
+    references = f"{text_of('in-reply-to')} {text_of('references')}"
     text, links = _best_body(message, warnings)
     thread_ids = tuple(dict.fromkeys(_MESSAGE_ID.findall(references)))
-    message_ids = _MESSAGE_ID.findall(_header_text(message, "Message-ID"))
+    message_ids = _MESSAGE_ID.findall(text_of("message-id"))
     return ParsedMail(
         from_address=from_address,
         from_name=from_name,
-        subject=decode_words(message.get("Subject")),
+        subject=decode_words(first.get("subject")),
         text=text,
-        date=parse_date(_header_text(message, "Date")),
+        date=parse_date(text_of("date")),
         message_id=message_ids[0] if message_ids else None,
         thread_ids=thread_ids,
-        reply_to=_first_address(decode_words(message.get("Reply-To")))[1],
-        return_path=_first_address(_header_text(message, "Return-Path"))[1],
+        reply_to=_first_address(decode_words(first.get("reply-to")))[1],
+        return_path=_first_address(text_of("return-path"))[1],
         links=tuple(links),
         warnings=tuple(warnings),
         forwarded_by=forwarded_by,
-        headers=tuple((key, decode_words(str(value))) for key, value in message.items()),
+        headers=tuple((key, decode_words(str(value))) for key, value in items),
     )
 
 

@@ -41,7 +41,7 @@ def classify(mail: ParsedMail, table: RuleTable | None = None, extra_domains: tu
     from_aws = is_aws_domain(sender.value, table, extra_domains)
     kind, rule_id = _kind(table, subject, flat, sender, from_aws)
     stage = _stage(table, kind, subject, flat, sender) if kind.opens_case else Stage.NOTICE
-    facts = extract_facts(table, mail.subject, body, flat.value)
+    facts = extract_facts(table, mail.subject, body, flat.value, abuse=kind is Kind.ABUSE_REPORT)
     facts = _facts_for_kind(kind, facts)
     return Notice(
         kind=kind,

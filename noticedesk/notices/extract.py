@@ -6,14 +6,19 @@ import ipaddress
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from noticedesk.notices.model import Facts
-from noticedesk.notices.needles import Text
+from noticedesk.notices.needles import Text, matches_at
 from noticedesk.notices.rules import RuleTable
 
 _REGION_CODE = re.compile(
     r"\b((?:us-gov|us|eu|ap|sa|ca|me|af|il|mx|cn)-(?:north|south|east|west|central|"
     r"northeast|southeast|northwest|southwest)-\d)\b"
+)
+# Every region code starts with one of these (what _REGION_CODE's prefixes are, with the dash).
+_REGION_STARTS = tuple(
+    f"{prefix}-" for prefix in ("us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx", "cn")
 )
 _REGION_HINT = re.compile(r"-(?:north|south|east|west|central)")
 _MASKED = re.compile(r"^[x*#•]+$|(?:xxx|\*\*\*)", re.IGNORECASE)
@@ -38,6 +43,7 @@ _DATE_FORMATS = (
 )
 
 
+@lru_cache(maxsize=1024)  # strptime raises through up to 34 formats; dates repeat across notices
 def parse_loose_date(text: str) -> datetime | None:
     """A date as notices write it ("2024-06-18", "09/27/2026", "27 Apr 2023 14:46:47 GMT")."""
     cleaned = " ".join(text.replace(" at ", " ").split()).rstrip(".,;")
@@ -52,6 +58,7 @@ def parse_loose_date(text: str) -> datetime | None:
     return None
 
 
+@lru_cache(maxsize=4)  # classify and within_hours flatten the same body (its hash is kept)
 def flatten(text: str) -> str:
     """The text with every run of whitespace (line breaks included) as one space."""
     return " ".join(text.split())
@@ -97,9 +104,14 @@ def _lowered_region_names(table: RuleTable) -> tuple[tuple[str, str], ...]:
 def _regions(table: RuleTable, text: str) -> tuple[str, ...]:
     # Every code holds "-north", "-south", "-east", "-west" or "-central": a cheap first look.
     hinted = _REGION_HINT.search(text) is not None
-    found = [match.group(1).lower() for match in _REGION_CODE.finditer(text)] if hinted else []
+    codes = matches_at(_REGION_CODE, text, _REGION_STARTS) if hinted else ()
+    found = [match.group(1).lower() for match in codes]
     lowered = text.lower()
-    found += [code for name, code in _lowered_region_names(table) if name in lowered]
+    # The English names hold "(" ("europe (ireland)"): a text without one names none of those.
+    paren = "(" in lowered
+    found += [
+        code for name, code in _lowered_region_names(table) if (paren or "(" not in name) and name in lowered
+    ]
     return tuple(dict.fromkeys(found))
 
 
@@ -134,12 +146,15 @@ def _not_aws_owned_ip(value: str, text: Text) -> bool:
     )
 
 
-def extract_facts(table: RuleTable, subject: str, text: str, flat: str | None = None) -> Facts:
+def extract_facts(
+    table: RuleTable, subject: str, text: str, flat: str | None = None, abuse: bool = True
+) -> Facts:
     """Every fact the subject and body state. Pure.
 
     Facts whose value runs to the end of a line (abuse context, abuse time) or stands on a line
     of its own (IP addresses) are read from the text as written; every other fact from the
     flattened text, so a line break that wrapping put inside "bounce rate is" is no obstacle.
+    ``abuse=False`` skips abuse types (classify keeps them for abuse reports only).
     """
     flat = flatten(text) if flat is None else flat  # the caller may have flattened it already
     both, flat_text, flat_both = Text(f"{subject}\n{text}"), Text(flat), Text(f"{subject} {flat}")
@@ -147,9 +162,11 @@ def extract_facts(table: RuleTable, subject: str, text: str, flat: str | None = 
     account_ids = [value for value in _found(table, "account_id", flat_both) if len(value) == 12]
     ips = [value for value in _found(table, "ip_addresses", original) if _not_aws_owned_ip(value, original)]
     ports = sorted({int(value) for value in _found(table, "ports", flat_text) if 0 < int(value) < 65536})
-    context = "\n".join(_found(table, "abuse_context", both))
-    abuse_text = Text(context) if context else flat_both
-    abuse_types = tuple(entry.label for entry in table.abuse_types if entry.pattern.search(abuse_text))
+    abuse_types: tuple[str, ...] = ()
+    if abuse:
+        context = "\n".join(_found(table, "abuse_context", both))
+        abuse_text = Text(context) if context else flat_both
+        abuse_types = tuple(entry.label for entry in table.abuse_types if entry.pattern.search(abuse_text))
     return Facts(
         account_id=account_ids[0] if account_ids else None,
         case_ref=next(iter(_found(table, "case_ref", flat_both)), None),

@@ -30,16 +30,26 @@ _FOLD = str.maketrans({"ı": "i", "ſ": "s", "K": "k"})
 class Text:
     """A text and its case-folded copy, folded at most once however many patterns look at it."""
 
-    __slots__ = ("_folded", "value")
+    __slots__ = ("_folded", "_holds", "value")
 
     def __init__(self, value: str) -> None:
         self.value = value
         self._folded: str | None = None
+        self._holds: dict[str, bool] = {}
+
+    def holds(self, needle: str) -> bool:
+        """``needle in folded``, remembered: the same words are asked by several patterns."""
+        found = self._holds.get(needle)
+        if found is None:
+            found = self._holds[needle] = needle in self.folded
+        return found
 
     @property
     def folded(self) -> str:
         if self._folded is None:
-            self._folded = self.value.lower().translate(_FOLD)
+            lowered = self.value.lower()
+            # translate() looks every character up in a dict: only when there is one to fold.
+            self._folded = lowered if lowered.isascii() else lowered.translate(_FOLD)
         return self._folded
 
     @property
@@ -52,20 +62,38 @@ def _as_text(text: str | Text) -> Text:
     return text if isinstance(text, Text) else Text(text)
 
 
-# Escapes whose letter is upper case but whose meaning has no case.
-_CASELESS_ESCAPES = re.compile(r"\\[SDWBAZ]")
+# A pattern read as escapes (kept as written: "\\S" is not "\\s") and runs of other characters.
+_PIECES = re.compile(r"\\.|[^\\]+", re.DOTALL)
+# Inline flags ("(?-i:IAM)" keeps its case), group names, escapes that spell a character by its
+# code ("\\x41" is "A"): a pattern holding one keeps its IGNORECASE run, no twin.
+# Also a range with an upper-case end: "[A-z]" holds "[\\]^_`", which "[a-z]" would not.
+_NO_TWIN_TEXT = re.compile(r"\(\?[aiLmsux-]|\(\?P|[A-Z]-[^A-Z]|[^A-Z]-[A-Z]")
+_NO_TWIN_ESCAPES = frozenset("NxuU01234567")
 
 
 def _case_sensitive_twin(pattern: str, flags: int) -> re.Pattern[str] | None:
     """The same pattern without IGNORECASE, for the folded text: five to ten times faster.
 
-    Only for patterns with no upper-case letter (no ``[A-Z]``, no ``(?-i:IAM)``): for those,
-    matching the folded text case-sensitively finds exactly what matching the text
-    case-insensitively finds.
+    The twin is the pattern with its letters lower-cased ("\\bC&C\\b" becomes "\\bc&c\\b",
+    "[A-Z]" becomes "[a-z]"), escapes left alone: matching the folded text case-sensitively
+    finds exactly what matching the text case-insensitively finds. Not for patterns with inline
+    flags (``(?-i:IAM)``), character codes, or letters outside ASCII that have a case.
     """
-    if not flags & re.IGNORECASE or any(char.isupper() for char in _CASELESS_ESCAPES.sub("", pattern)):
+    if not flags & re.IGNORECASE:
         return None
-    return re.compile(pattern, flags & ~re.IGNORECASE)
+    pieces: list[str] = []
+    for piece in _PIECES.findall(pattern):
+        if piece.startswith("\\"):
+            if piece[1:] in _NO_TWIN_ESCAPES:
+                return None
+            pieces.append(piece)
+            continue
+        if _NO_TWIN_TEXT.search(piece) or not all(
+            char.isascii() or char.lower() == char.upper() for char in piece
+        ):
+            return None
+        pieces.append(piece.lower())
+    return re.compile("".join(pieces), flags & ~re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -75,11 +103,21 @@ class Matcher:
     regex: re.Pattern[str]
     needles: tuple[str, ...] = ()
     twin: re.Pattern[str] | None = None
+    branches: tuple[Matcher, ...] = ()
+    """``a|b|c`` as three matchers, each behind its own needles: for yes/no questions."""
+    starts: tuple[str, ...] = ()
+    """Folded words every match starts with (``\\b(i-…`` starts with "i-"), when the twin runs."""
 
     @classmethod
     def compile(cls, pattern: str, flags: int) -> Matcher:
+        branches = _top_level_branches(pattern)
+        twin = _case_sensitive_twin(pattern, flags)
         return cls(
-            re.compile(pattern, flags), needles_of(pattern, flags), _case_sensitive_twin(pattern, flags)
+            re.compile(pattern, flags),
+            needles_of(pattern, flags),
+            twin,
+            tuple(cls.compile(branch, flags) for branch in branches) if len(branches) > 1 else (),
+            starts_of(pattern, flags) if twin is not None else (),
         )
 
     @property
@@ -89,9 +127,12 @@ class Matcher:
     def possible(self, text: Text) -> bool:
         if not self.needles:
             return True
-        folded = text.folded
-        for needle in self.needles:  # noqa: SIM110 - runs ~60 times a message; a loop beats any()
-            if needle in folded:
+        holds, folded = text._holds, text.folded  # text.holds() inlined: ~100 asks a message
+        for needle in self.needles:
+            found = holds.get(needle)
+            if found is None:
+                found = holds[needle] = needle in folded
+            if found:
                 return True
         return False
 
@@ -100,7 +141,18 @@ class Matcher:
         text = _as_text(text)
         if not self.possible(text):
             return None
+        if self.branches:
+            # Python's re tries every branch at every position of a 5 KB text; a branch whose
+            # words are absent cannot match, and the others run on their own (each with its
+            # literal prefix, when it has one). Some branch matches iff the whole pattern does.
+            for branch in self.branches:
+                found = branch.search(text)
+                if found is not None:
+                    return found
+            return None
         if self.twin is not None and text.foldable:
+            if self.starts:
+                return next(self._at_starts(text.folded), None)
             return self.twin.search(text.folded)
         return self.regex.search(text.value)
 
@@ -110,12 +162,73 @@ class Matcher:
         if not self.possible(text):
             return
         if self.twin is not None and text.foldable:
-            for match in self.twin.finditer(text.folded):
+            matches = self._at_starts(text.folded) if self.starts else self.twin.finditer(text.folded)
+            for match in matches:
                 start, end = match.span(group)
                 yield text.value[start:end]
             return
         for match in self.regex.finditer(text.value):
             yield match.group(group)
+
+    def _at_starts(self, folded: str) -> Iterator[re.Match[str]]:
+        assert self.twin is not None
+        return matches_at(self.twin, folded, self.starts)
+
+
+def matches_at(regex: re.Pattern[str], text: str, starts: tuple[str, ...]) -> Iterator[re.Match[str]]:
+    """What ``regex.finditer(text)`` finds, when every match begins with one of ``starts``.
+
+    Only the places where one of them begins are tried: the leftmost match found from a candidate
+    on is the one ``finditer`` finds; the next is looked for after its end, as ``finditer`` does.
+    ``match(text, pos)`` sees the text before ``pos`` (for ``\\b``, ``^``), as a scan does.
+    """
+    candidates: set[int] = set()
+    for start in starts:
+        found = text.find(start)
+        while found >= 0:
+            candidates.add(found)
+            found = text.find(start, found + 1)
+    after = 0
+    for position in sorted(candidates):
+        if position < after:
+            continue
+        match = regex.match(text, position)
+        if match is not None:
+            yield match
+            after = match.end() if match.end() > position else position + 1
+
+
+def _top_level_branches(pattern: str) -> list[str]:
+    """The pattern split at its top-level ``|``; ``[pattern]`` when it cannot be split safely.
+
+    Not split: patterns with inline flags or group names, or back references (a branch on its own
+    would lose what they refer to).
+    """
+    if _NO_TWIN_TEXT.search(pattern) or re.search(r"\\[1-9]", pattern):
+        return [pattern]
+    branches: list[str] = []
+    depth, start, index, in_class = 0, 0, 0, False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 2
+            continue
+        if in_class:
+            # "[]a]" and "[^]a]": a "]" first in the class is a member, not its end.
+            if char == "]" and not (pattern[index - 1] == "[" or pattern[index - 2 : index] == "[^"):
+                in_class = False
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            branches.append(pattern[start:index])
+            start = index + 1
+        index += 1
+    branches.append(pattern[start:])
+    return branches
 
 
 def _caseless_safe(needle: str) -> bool:
@@ -156,6 +269,50 @@ def _required(items: list[tuple[Any, Any]]) -> set[str] | None:
         candidates.append({literal})
     safe = [candidate for candidate in candidates if all(map(_caseless_safe, candidate))]
     return max(safe, key=lambda candidate: min(map(len, candidate))) if safe else None
+
+
+def _starts(items: list[tuple[Any, Any]]) -> set[str] | None:
+    """Literal words every match of this sequence starts with (``None``: not known)."""
+    for op, argument in items:
+        if op is _OPS.AT:  # \b, ^: zero-width, the match still starts here
+            continue
+        if op is _OPS.LITERAL:
+            literal = ""
+            for next_op, next_argument in items[items.index((op, argument)) :]:
+                if next_op is not _OPS.LITERAL:
+                    break
+                literal += chr(next_argument)
+            return {literal}
+        if op is _OPS.SUBPATTERN:
+            return _starts(list(argument[-1]))
+        if op is _OPS.BRANCH:
+            alternatives = [_starts(list(branch)) for branch in argument[1]]
+            if any(alternative is None for alternative in alternatives):
+                return None
+            return set().union(*(alternative or set() for alternative in alternatives))
+        if op in (_OPS.MAX_REPEAT, _OPS.MIN_REPEAT) and argument[0] >= 1:
+            return _starts(list(argument[2]))
+        return None
+    return None
+
+
+def starts_of(pattern: str, flags: int) -> tuple[str, ...]:
+    """The case-folded words every match of the pattern starts with; ``()`` when not known."""
+    if _PARSER is None:
+        return ()
+    try:
+        parsed = list(_PARSER.parse(pattern, flags))
+    except re.error:
+        return ()
+    if parsed and parsed[0][0] is _OPS.LITERAL:  # re scans for a literal prefix itself, faster
+        return ()
+    found = _starts(parsed)
+    # A single letter ("a" of "akia|asia", which re's parser factors out) starts too many places.
+    if not found or not all(
+        _caseless_safe(start) and (len(start) > 1 or not start.isalnum()) for start in found
+    ):
+        return ()
+    return tuple(sorted({start.lower().translate(_FOLD) for start in found}))
 
 
 def needles_of(pattern: str, flags: int) -> tuple[str, ...]:

@@ -24,19 +24,28 @@ def matcher_for(pattern: re.Pattern[str]) -> Matcher:
     return Matcher.compile(pattern.pattern, pattern.flags)
 
 
+def _hit(rule: BaitRule, haystack: str, folded: Text) -> BaitFinding | None:
+    # Asked the quick way first; the pattern itself runs only on a hit, for its evidence.
+    if matcher_for(rule.pattern).search(folded) is None:
+        return None
+    match = rule.pattern.search(haystack)
+    return BaitFinding(rule, " ".join(match.group(0).split())[:60]) if match is not None else None
+
+
 def find_bait(subject: str, text: str, policy: AuthPolicy) -> tuple[BaitFinding, ...]:
-    """Findings only when urgency and a payment or credential request are both present."""
+    """Findings only when urgency and a payment or credential request are both present.
+
+    Urgency is asked first: without it nothing counts, and the other patterns need not run.
+    """
     haystack = f"{subject}\n{text[:_TEXT_CHARS]}"
     folded = Text(haystack)
-    hits: list[BaitFinding] = []
-    for rule in policy.bait:
-        # Asked the quick way first; the pattern itself runs only on a hit, for its evidence.
-        if matcher_for(rule.pattern).search(folded) is None:
-            continue
-        match = rule.pattern.search(haystack)
-        if match is not None:
-            hits.append(BaitFinding(rule, " ".join(match.group(0).split())[:60]))
-    categories = {hit.rule.category for hit in hits}
-    if "urgency" not in categories or not categories & {"payment", "credentials"}:
+    if not any(_hit(rule, haystack, folded) for rule in policy.bait if rule.category == "urgency"):
         return ()
-    return tuple(hit for hit in hits if hit.rule.category != "urgency")
+    hits = [
+        hit
+        for rule in policy.bait
+        if rule.category != "urgency" and (hit := _hit(rule, haystack, folded)) is not None
+    ]
+    if not {hit.rule.category for hit in hits} & {"payment", "credentials"}:
+        return ()
+    return tuple(hits)
