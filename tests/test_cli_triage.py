@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from click.testing import CliRunner
+from rich.console import Console
 from sqlalchemy import Engine, func, select
 from triage_helpers import HEALTH, MAILS, mail_bytes, make_app, mbox_of
 
@@ -203,3 +204,18 @@ def test_real_process_python_m_noticedesk(tmp_path: Path) -> None:
     )
     kinds = [json.loads(line)["kind"] for line in process.stdout.splitlines()]
     assert kinds == ["abuse-report", None]
+
+
+def test_json_reply_by_is_the_deadline_that_applies(sqlite_engine: Engine, now: datetime) -> None:
+    """A stated date wins; without one, the kind's clock (here "within 24 hours" of the Date)."""
+    paths = [str(MAILS / "compromised-subject.eml"), str(MAILS / "abuse-subject-portscan.eml")]
+    result = CliRunner().invoke(cli, ["triage", "--json", *paths], obj=make_app(sqlite_engine, now))
+    stated, abuse = (json.loads(line) for line in result.stdout.splitlines())
+    assert stated["reply_by"].startswith("2026-12-02") and stated["reply_by_stated"].startswith("2026-12-02")
+    assert abuse["reply_by_stated"] is None
+    assert abuse["reply_by"] == "2026-11-28T03:00:00+00:00"
+    assert abuse["enforcement_at"] == "2026-11-29T03:00:00+00:00"
+    wide = make_app(sqlite_engine, now)
+    wide.console = Console(width=200)
+    table = CliRunner().invoke(cli, ["triage", *paths], obj=wide)
+    assert "2026-11-28 03:00 UTC" in table.stdout  # a duplicate shows its clock too

@@ -28,7 +28,7 @@ from noticedesk.mail.forwarded import original_of
 from noticedesk.mail.parse import parse_bytes
 from noticedesk.mail.sources import RawItem
 from noticedesk.notices.classify import classify
-from noticedesk.notices.clocks import clocks_for
+from noticedesk.notices.clocks import Clocks, clocks_for
 from noticedesk.notices.extract import within_hours
 from noticedesk.notices.health import health_event_to_notice
 from noticedesk.notices.model import Facts, Notice
@@ -58,6 +58,8 @@ class TriageResult:
     duplicate: bool = False
     warnings: tuple[str, ...] = ()
     forwarded_by: str | None = None
+    clocks: Clocks | None = None
+    """The clocks this notice sets: a date stated in it, else the defaults for its kind."""
 
     def to_json(self) -> dict[str, Any]:
         notice = self.notice
@@ -71,6 +73,11 @@ class TriageResult:
             "authenticity_reasons": list(notice.authenticity_reasons) if notice else [],
             "authenticity_reasons_ja": list(notice.authenticity_reasons_ja) if notice else [],
             **facts,
+            # `reply_by` is the deadline that applies (stated, or the kind's default clock);
+            # `reply_by_stated` is only what the notice itself says.
+            "reply_by": _iso(self.clocks.reply_by if self.clocks else None),
+            "reply_by_stated": facts["reply_by"],
+            "enforcement_at": _iso(self.clocks.enforcement_at if self.clocks else None),
             "subject": notice.title if notice else None,
             "rule": notice.rule_id if notice else None,
             "forwarded_by": self.forwarded_by,
@@ -168,6 +175,12 @@ class Triage:
     ) -> TriageResult:
         """Store one read input; ``known`` maps the dedupe keys already stored to their case."""
         item, understood, error = entry.item, entry.understood, entry.error
+        received = self.now()
+        notice = understood.notice if understood else None
+        clocks = None
+        if understood is not None and notice is not None and notice.kind.opens_case:
+            sent_at = notice.received_at or received
+            clocks = clocks_for(notice, sent_at, understood.within_hours, self.config.clocks)
         if entry.dedupe_key in known:
             return TriageResult(
                 item.source,
@@ -177,13 +190,11 @@ class Triage:
                 error,
                 duplicate=True,
                 forwarded_by=understood.forwarded_by if understood else None,
+                clocks=clocks,
             )
-        received = self.now()
-        notice = understood.notice if understood else None
         case_id = None
-        if understood is not None and notice is not None and opens_case(notice):
+        if clocks is not None and notice is not None and opens_case(notice):
             sent_at = notice.received_at or received
-            clocks = clocks_for(notice, sent_at, understood.within_hours, self.config.clocks)
             case_id = file_notice(connection, notice, clocks, sent_at, received, pending)
         known[entry.dedupe_key] = case_id  # a second copy later in this batch is a duplicate
         # The raw bytes go in with the case change, in the same transaction: both or neither.
@@ -225,6 +236,7 @@ class Triage:
             None,
             warnings=understood.warnings,
             forwarded_by=understood.forwarded_by,
+            clocks=clocks,
         )
 
     def _understand(self, item: RawItem) -> _Understood:
@@ -276,3 +288,7 @@ def _sha(text: str) -> str:
 def _clip(value: str | None, length: int) -> str | None:
     """Fit a column's width (PostgreSQL enforces it; a crafted header must not abort the batch)."""
     return value[:length] if value else value
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

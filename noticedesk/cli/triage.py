@@ -61,7 +61,7 @@ def _table(app: App, rows: list[TriageResult]) -> None:
             notice.stage.value,
             f"[{verdict_style}]{verdict}[/]" if verdict_style else verdict,
             notice.facts.account_id or "-",
-            short_time(notice.facts.reply_by),
+            short_time(result.clocks.reply_by if result.clocks else None),
             case,
         )
     app.console.print(table)
