@@ -65,3 +65,16 @@ def test_a_fix_for_another_account_fails_before_any_call(
 def test_cross_check_with_another_accounts_credentials_is_not_checked(moto: None) -> None:
     checked = check_support_case(ClientFactory(), OTHER, "177012345600")
     assert checked.status == "not-checked" and f"not {OTHER}" in checked.detail
+
+
+def test_threads_asking_at_once_assume_the_role_once_and_share_one_client(moto: None) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    factory = ClientFactory(role_name="noticedesk")
+    assumed: list[str] = []
+    base = factory.session()
+    base.events.register("before-call.sts.AssumeRole", lambda **_: assumed.append("AssumeRole"))
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        clients = list(pool.map(lambda _: factory.client("ec2", "us-west-2", OTHER), range(32)))
+    assert assumed == ["AssumeRole"]
+    assert len({id(client) for client in clients}) == 1

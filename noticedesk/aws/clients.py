@@ -32,6 +32,9 @@ class ClientFactory:
     _sessions: dict[str, boto3.Session] = field(default_factory=dict, repr=False)
     _clients: dict[tuple[str, str, str], Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _build_lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    """Held while a session or client is built: boto3 sessions are not thread-safe, and threads
+    gathering in parallel must not each assume the same role."""
     _own_account: str | None = field(default=None, init=False, repr=False)
     calls: int = field(default=0, init=False)
     """AWS API calls made through this factory's clients (retries not counted), for benchmarks."""
@@ -73,18 +76,23 @@ class ClientFactory:
             cached = self._sessions.get(account_id)
         if cached is not None:
             return cached
-        sts = self._base().client("sts", region_name=self.default_region, config=RETRIES)
-        credentials = sts.assume_role(
-            RoleArn=f"arn:aws:iam::{account_id}:role/{self.role_name}",
-            RoleSessionName=self.session_name,
-        )["Credentials"]
-        session = boto3.Session(
-            aws_access_key_id=credentials["AccessKeyId"],
-            aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"],
-        )
-        with self._lock:
-            self._sessions[account_id] = session
+        with self._build_lock:
+            with self._lock:
+                cached = self._sessions.get(account_id)
+            if cached is not None:
+                return cached  # another thread assumed the role while this one waited
+            sts = self._base().client("sts", region_name=self.default_region, config=RETRIES)
+            credentials = sts.assume_role(
+                RoleArn=f"arn:aws:iam::{account_id}:role/{self.role_name}",
+                RoleSessionName=self.session_name,
+            )["Credentials"]
+            session = boto3.Session(
+                aws_access_key_id=credentials["AccessKeyId"],
+                aws_secret_access_key=credentials["SecretAccessKey"],
+                aws_session_token=credentials["SessionToken"],
+            )
+            with self._lock:
+                self._sessions[account_id] = session
         return session
 
     def _count(self, **_: Any) -> None:
@@ -97,8 +105,13 @@ class ClientFactory:
             cached = self._clients.get(key)
         if cached is not None:
             return cached
-        client = self.session(account_id).client(service, region_name=key[2], config=RETRIES)
-        client.meta.events.register("before-call.*.*", self._count)
-        with self._lock:
-            self._clients[key] = client
+        with self._build_lock:
+            with self._lock:
+                cached = self._clients.get(key)
+            if cached is not None:
+                return cached
+            client = self.session(account_id).client(service, region_name=key[2], config=RETRIES)
+            client.meta.events.register("before-call.*.*", self._count)
+            with self._lock:
+                self._clients[key] = client
         return client
