@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Row, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, Row, func, select, update
 
 from noticedesk.cases.runbooks import Runbook, runbooks_for
 from noticedesk.cases.timeline import record
@@ -156,16 +156,10 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _summary_query() -> Any:
-    open_items = (
-        select(checklist_items.c.case_id, checklist_items.c.id)
-        .where(checklist_items.c.done_at.is_(None))
-        .subquery()
-    )
-    from sqlalchemy import func
-
     counts = (
-        select(open_items.c.case_id, func.count(open_items.c.id).label("open_items"))
-        .group_by(open_items.c.case_id)
+        select(checklist_items.c.case_id, func.count().label("open_items"))
+        .where(checklist_items.c.done_at.is_(None))
+        .group_by(checklist_items.c.case_id)
         .subquery()
     )
     return select(cases, func.coalesce(counts.c.open_items, 0).label("open_items")).outerjoin(
@@ -197,14 +191,7 @@ def list_cases(engine: Engine, include_resolved: bool = False) -> list[CaseSumma
         query = query.where(cases.c.status != "resolved")
     with engine.connect() as connection:
         summaries = [_summary(row) for row in connection.execute(query)]
-    far = datetime.max.replace(tzinfo=None)
-    return sorted(
-        summaries,
-        key=lambda case: (
-            case.next_deadline.replace(tzinfo=None) if case.next_deadline else far,
-            case.id,
-        ),
-    )
+    return sorted(summaries, key=lambda case: (case.next_deadline is None, case.next_deadline or 0, case.id))
 
 
 def case_messages(connection: Connection, case_id: int, *columns: ColumnElement[Any]) -> Sequence[Row[Any]]:
