@@ -178,8 +178,8 @@ class Triage:
         received = self.now()
         notice = understood.notice if understood else None
         clocks = None
+        sent_at = (notice.received_at if notice else None) or received
         if understood is not None and notice is not None and notice.kind.opens_case:
-            sent_at = notice.received_at or received
             clocks = clocks_for(notice, sent_at, understood.within_hours, self.config.clocks)
         if entry.dedupe_key in known:
             return TriageResult(
@@ -194,7 +194,6 @@ class Triage:
             )
         case_id = None
         if clocks is not None and notice is not None and opens_case(notice):
-            sent_at = notice.received_at or received
             case_id = file_notice(connection, notice, clocks, sent_at, received, pending)
         known[entry.dedupe_key] = case_id  # a second copy later in this batch is a duplicate
         # The raw bytes go in with the case change, in the same transaction: both or neither.
