@@ -12,6 +12,7 @@ from noticedesk.mail.auth.bait import matcher_for
 from noticedesk.mail.auth.policy import auth_policy
 from noticedesk.notices.needles import Matcher, Text, needles_of
 from noticedesk.notices.rules import rule_table
+from noticedesk.notices.scanner import Scanner
 
 
 def _matchers() -> list[Matcher]:
@@ -24,6 +25,7 @@ def _matchers() -> list[Matcher]:
 
 
 MATCHERS = _matchers()
+SCANNER = Scanner(MATCHERS)  # every pattern above in one Hyperscan database
 FACTS = [matcher for matchers in rule_table().facts.values() for matcher in matchers]
 # Words from the patterns themselves, so that generated texts do match now and then.
 WORDS = sorted({needle for matcher in MATCHERS for needle in matcher.needles} | {"AKIA2E0A8F3B244C9986"})
@@ -47,10 +49,15 @@ TOKENS = st.sampled_from(
 
 
 def _same(matcher: Matcher, text: str) -> None:
-    assert (matcher.search(Text(text)) is None) == (matcher.regex.search(text) is None), matcher.pattern
+    expected = matcher.regex.search(text) is not None
+    scanned = Text(text, SCANNER)
+    assert (matcher.search(Text(text)) is not None) == expected, matcher.pattern
+    assert (matcher.search(scanned) is not None) == expected, matcher.pattern
+    assert matcher.found(scanned) == expected, matcher.pattern  # Hyperscan's answer, when it has one
     if matcher in FACTS:
-        expected = [match.group(1) for match in matcher.regex.finditer(text)]
-        assert list(matcher.values(Text(text))) == expected, matcher.pattern
+        values = [match.group(1) for match in matcher.regex.finditer(text)]
+        assert list(matcher.values(Text(text))) == values, matcher.pattern
+        assert list(matcher.values(scanned)) == values, matcher.pattern
 
 
 def test_every_fixture_text_finds_the_same_with_and_without_shortcuts() -> None:
@@ -119,3 +126,37 @@ def test_upper_case_letters_are_lowered_for_the_twin_but_not_ranges_across_cases
     assert Matcher.compile(r"\bC&C\b|[A-Z]{2}\d", re.IGNORECASE).twin is not None
     matcher = Matcher.compile(r"x[A-z]", re.IGNORECASE)
     assert matcher.twin is None and matcher.search("x_") is not None
+
+
+def test_the_scanner_answers_for_most_patterns_and_leaves_the_rest_to_re() -> None:
+    covered = [matcher for matcher in MATCHERS if SCANNER.covers(matcher)]
+    assert len(covered) >= 0.8 * len(MATCHERS)  # else the speed is silently gone
+    refused = Matcher.compile(r"(ab)\1", re.IGNORECASE)  # a back reference: Hyperscan has none
+    read_differently = Matcher.compile(r"ab{,2}c", re.IGNORECASE)  # {,2}: a literal to Hyperscan
+    optional_letter = Matcher.compile(r"ー?abc", re.IGNORECASE)  # byte by byte, not optional as a whole
+    scanner = Scanner([refused, read_differently, optional_letter])
+    assert not any(scanner.covers(matcher) for matcher in (refused, read_differently, optional_letter))
+    assert refused.found(Text("xABab", scanner)) and read_differently.found(Text("ABBC", scanner))
+    assert optional_letter.found(Text("ABC", scanner))
+
+
+def test_texts_the_engines_read_differently_are_left_to_re() -> None:
+    matcher = Matcher.compile(r"spam\s+report", re.IGNORECASE)
+    scanner = Scanner([matcher])
+    assert scanner.covers(matcher)
+    assert Text("SPAM  report", scanner).scanned(matcher) is True
+    assert Text("spam-report", scanner).scanned(matcher) is False
+    # re counts \x1c as whitespace and Hyperscan does not; outside ASCII \w and \b differ.
+    for text in ("spam\x1creport", "spam report é"):
+        assert Text(text, scanner).scanned(matcher) is None
+    assert matcher.found(Text("spam\x1creport", scanner))
+
+
+def test_classify_finds_the_same_with_and_without_the_scanner() -> None:
+    from noticedesk.notices.classify import classify
+
+    scanned, plain = rule_table(), rule_table(scan=False)
+    assert plain.scanner.slot(plain.kinds[0].sender or plain.kinds[0].subject) is None  # type: ignore[arg-type]
+    for path in sorted(MAILS.glob("*.eml")):
+        mail = original(path.read_bytes())
+        assert classify(mail, scanned) == classify(mail, plain), path.name

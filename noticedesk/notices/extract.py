@@ -89,29 +89,12 @@ def _public_ips(candidates: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(kept))
 
 
-_REGION_NAMES: dict[int, tuple[tuple[str, str], ...]] = {}
-
-
-def _lowered_region_names(table: RuleTable) -> tuple[tuple[str, str], ...]:
-    names = _REGION_NAMES.get(id(table))
-    if names is None:
-        names = _REGION_NAMES[id(table)] = tuple(
-            (name.lower(), code) for name, code in table.region_names.items()
-        )
-    return names
-
-
-def _regions(table: RuleTable, text: str) -> tuple[str, ...]:
+def _regions(table: RuleTable, text: Text) -> tuple[str, ...]:
     # Every code holds "-north", "-south", "-east", "-west" or "-central": a cheap first look.
-    hinted = _REGION_HINT.search(text) is not None
-    codes = matches_at(_REGION_CODE, text, _REGION_STARTS) if hinted else ()
+    hinted = _REGION_HINT.search(text.value) is not None
+    codes = matches_at(_REGION_CODE, text.value, _REGION_STARTS) if hinted else ()
     found = [match.group(1).lower() for match in codes]
-    lowered = text.lower()
-    # The English names hold "(" ("europe (ireland)"): a text without one names none of those.
-    paren = "(" in lowered
-    found += [
-        code for name, code in _lowered_region_names(table) if (paren or "(" not in name) and name in lowered
-    ]
+    found += [code for name, code in table.region_names if name.found(text)]
     return tuple(dict.fromkeys(found))
 
 
@@ -128,7 +111,7 @@ def _first_date(values: list[str]) -> datetime | None:
 
 
 def within_hours(table: RuleTable, text: str) -> int | None:
-    values = _found(table, "within_hours", Text(flatten(text)))
+    values = _found(table, "within_hours", table.text(flatten(text)))
     return int(values[0]) if values else None
 
 
@@ -147,7 +130,7 @@ def _not_aws_owned_ip(value: str, text: Text) -> bool:
 
 
 def extract_facts(
-    table: RuleTable, subject: str, text: str, flat: str | None = None, abuse: bool = True
+    table: RuleTable, subject: str, text: str, flat: Text | None = None, abuse: bool = True
 ) -> Facts:
     """Every fact the subject and body state. Pure.
 
@@ -156,17 +139,17 @@ def extract_facts(
     flattened text, so a line break that wrapping put inside "bounce rate is" is no obstacle.
     ``abuse=False`` skips abuse types (classify keeps them for abuse reports only).
     """
-    flat = flatten(text) if flat is None else flat  # the caller may have flattened it already
-    both, flat_text, flat_both = Text(f"{subject}\n{text}"), Text(flat), Text(f"{subject} {flat}")
-    original = Text(text)
+    flat_text = table.text(flatten(text)) if flat is None else flat  # the caller may have it already
+    both, flat_both = table.text(f"{subject}\n{text}"), table.text(f"{subject} {flat_text.value}")
+    original = table.text(text)
     account_ids = [value for value in _found(table, "account_id", flat_both) if len(value) == 12]
     ips = [value for value in _found(table, "ip_addresses", original) if _not_aws_owned_ip(value, original)]
     ports = sorted({int(value) for value in _found(table, "ports", flat_text) if 0 < int(value) < 65536})
     abuse_types: tuple[str, ...] = ()
     if abuse:
         context = "\n".join(_found(table, "abuse_context", both))
-        abuse_text = Text(context) if context else flat_both
-        abuse_types = tuple(entry.label for entry in table.abuse_types if entry.pattern.search(abuse_text))
+        abuse_text = table.text(context) if context else flat_both
+        abuse_types = tuple(entry.label for entry in table.abuse_types if entry.pattern.found(abuse_text))
     return Facts(
         account_id=account_ids[0] if account_ids else None,
         case_ref=next(iter(_found(table, "case_ref", flat_both)), None),
@@ -176,11 +159,11 @@ def extract_facts(
         instance_ids=tuple(value.lower() for value in _found(table, "instance_ids", flat_both)),
         ip_addresses=_public_ips(ips),
         ports=tuple(ports),
-        regions=_regions(table, flat_text.value),
+        regions=_regions(table, flat_text),
         abuse_types=abuse_types,
         abuse_time=_first_date(_found(table, "abuse_time", original)),
         bounce_rate=_first_float(_found(table, "bounce_rate", flat_both)),
         complaint_rate=_first_float(_found(table, "complaint_rate", flat_both)),
         reply_by=_first_date(_found(table, "reply_by", flat_text)),
-        mitigations=tuple(entry.label for entry in table.mitigations if entry.pattern.search(flat_text)),
+        mitigations=tuple(entry.label for entry in table.mitigations if entry.pattern.found(flat_text)),
     )

@@ -14,7 +14,10 @@ import importlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from noticedesk.notices.scanner import Scanner
 
 # ``re``'s own parser: no public API exposes a pattern's structure. Without it, no shortcut.
 try:
@@ -28,14 +31,33 @@ _FOLD = str.maketrans({"ı": "i", "ſ": "s", "K": "k"})
 
 
 class Text:
-    """A text and its case-folded copy, folded at most once however many patterns look at it."""
+    """A text and its case-folded copy, folded at most once however many patterns look at it.
 
-    __slots__ = ("_folded", "_holds", "value")
+    With a ``scanner`` (scanner.py), the patterns it covers are all tried on the text in one pass
+    the first time one of them is asked; each then knows at once whether it matches.
+    """
 
-    def __init__(self, value: str) -> None:
+    __slots__ = ("_folded", "_holds", "_matched", "_scanned", "scanner", "value")
+
+    def __init__(self, value: str, scanner: Scanner | None = None) -> None:
         self.value = value
+        self.scanner = scanner
         self._folded: str | None = None
         self._holds: dict[str, bool] = {}
+        self._scanned = False
+        self._matched: frozenset[int] | None = None
+
+    def scanned(self, matcher: Matcher) -> bool | None:
+        """Whether ``matcher`` matches, as the scanner saw it; ``None`` when it cannot tell."""
+        scanner = self.scanner
+        if scanner is None:
+            return None
+        slot = scanner.slot(matcher)
+        if slot is None:
+            return None
+        if not self._scanned:
+            self._matched, self._scanned = scanner.matched(self.folded), True
+        return None if self._matched is None else slot in self._matched
 
     def holds(self, needle: str) -> bool:
         """``needle in folded``, remembered: the same words are asked by several patterns."""
@@ -124,7 +146,16 @@ class Matcher:
     def pattern(self) -> str:
         return self.regex.pattern
 
+    def found(self, text: str | Text) -> bool:
+        """Whether the pattern matches somewhere: the scanner's answer when it has one."""
+        text = _as_text(text)
+        answer = text.scanned(self)
+        return self.search(text) is not None if answer is None else answer
+
     def possible(self, text: Text) -> bool:
+        answer = text.scanned(self)
+        if answer is not None:
+            return answer
         if not self.needles:
             return True
         holds, folded = text._holds, text.folded  # text.holds() inlined: ~100 asks a message
@@ -237,6 +268,14 @@ def _caseless_safe(needle: str) -> bool:
     return bool(needle) and all(char.isascii() or char.lower() == char.upper() for char in needle)
 
 
+def _caseless_piece(literal: str) -> str:
+    """The longest run of the literal that case folding cannot trip ("o paulo)" of "são paulo)")."""
+    if _caseless_safe(literal):
+        return literal
+    runs = re.split(r"[^\x00-\x7f]+", literal)
+    return max((run for run in runs if _caseless_safe(run)), key=len, default="")
+
+
 def _required(items: list[tuple[Any, Any]]) -> set[str] | None:
     """Substrings one of which every match of this sequence contains (``None``: none known).
 
@@ -251,7 +290,7 @@ def _required(items: list[tuple[Any, Any]]) -> set[str] | None:
             literal += chr(argument)
             continue
         if literal:
-            candidates.append({literal})
+            candidates.append({_caseless_piece(literal)})
             literal = ""
         inner: set[str] | None = None
         if op is _OPS.SUBPATTERN:
@@ -266,7 +305,7 @@ def _required(items: list[tuple[Any, Any]]) -> set[str] | None:
         if inner:
             candidates.append(inner)
     if literal:
-        candidates.append({literal})
+        candidates.append({_caseless_piece(literal)})
     safe = [candidate for candidate in candidates if all(map(_caseless_safe, candidate))]
     return max(safe, key=lambda candidate: min(map(len, candidate))) if safe else None
 
