@@ -49,15 +49,15 @@ class Text:
 
     def scanned(self, matcher: Matcher) -> bool | None:
         """Whether ``matcher`` matches, as the scanner saw it; ``None`` when it cannot tell."""
-        scanner = self.scanner
-        if scanner is None:
-            return None
-        slot = scanner.slot(matcher)
-        if slot is None:
+        if self.scanner is None:
             return None
         if not self._scanned:
-            self._matched, self._scanned = scanner.matched(self.folded), True
-        return None if self._matched is None else slot in self._matched
+            self._matched, self._scanned = self.scanner.matched(self.folded), True
+        matched = self._matched
+        # The scanner names matchers by id(): it keeps them alive, so no id is reused.
+        if matched is None or id(matcher) not in self.scanner.covered:
+            return None
+        return id(matcher) in matched
 
     def holds(self, needle: str) -> bool:
         """``needle in folded``, remembered: the same words are asked by several patterns."""
@@ -148,7 +148,8 @@ class Matcher:
 
     def found(self, text: str | Text) -> bool:
         """Whether the pattern matches somewhere: the scanner's answer when it has one."""
-        text = _as_text(text)
+        if not isinstance(text, Text):
+            text = Text(text)
         answer = text.scanned(self)
         return self.search(text) is not None if answer is None else answer
 

@@ -49,41 +49,45 @@ class Scanner:
     """One Hyperscan database for a set of matchers, compiled when first asked (about 0.7 s)."""
 
     def __init__(self, matchers: Iterable[Matcher], enabled: bool = True) -> None:
-        self._kept: list[Matcher] = []  # slots are keyed by id(): the matchers must live on
+        self._kept: list[Matcher] = []  # matchers are named by id(): they must live on
         self._expressions: list[tuple[int, bytes, int]] = []  # (slot, pattern, Hyperscan flags)
-        self._slots: dict[int, int] = {}
+        self._covered: frozenset[int] = frozenset()
         self._database: Any = None
         self._built = not enabled or hyperscan is None
         self._lock = threading.Lock()
         self._local = threading.local()  # Hyperscan's scratch space is one per thread
         if self._built:
             return
-        for matcher in matchers:
+        for matcher in {id(matcher): matcher for matcher in matchers}.values():
             compiled = _compiled_form(matcher)
-            if compiled is not None and id(matcher) not in self._slots:
-                self._slots[id(matcher)] = len(self._expressions)
-                self._expressions.append((len(self._expressions), *compiled))
+            if compiled is not None:
+                self._expressions.append((len(self._kept), *compiled))
                 self._kept.append(matcher)
 
-    def covers(self, matcher: Matcher) -> bool:
-        return self.slot(matcher) is not None
-
-    def slot(self, matcher: Matcher) -> int | None:
+    @property
+    def covered(self) -> frozenset[int]:
+        """The id() of every matcher the scanner answers for."""
         if not self._built:
             self._build()
-        return self._slots.get(id(matcher))
+        return self._covered
+
+    def covers(self, matcher: Matcher) -> bool:
+        return id(matcher) in self.covered
 
     def matched(self, folded: str) -> frozenset[int] | None:
-        """The slots of the patterns that match this folded text; ``None``: not a text to ask."""
+        """The id() of the covered matchers that match this folded text; ``None``: not a text to ask."""
+        if not self._built:
+            self._build()
         # Four substring tests (memchr) cost less than one regular expression's scan.
         if self._database is None or not folded.isascii() or any(sep in folded for sep in _SEPARATORS):
             return None
-        found: set[int] = set()
-
-        def on_match(slot: int, start: int, end: int, flags: int, context: object) -> None:
-            found.add(slot)
-
-        self._database.scan(folded.encode("ascii"), match_event_handler=on_match, scratch=self._scratch())
+        found: list[int] = []
+        kept = self._kept
+        self._database.scan(
+            folded.encode("ascii"),
+            match_event_handler=lambda slot, start, end, flags, context: found.append(id(kept[slot])),
+            scratch=self._scratch(),
+        )
         return frozenset(found)
 
     def _build(self) -> None:
@@ -96,8 +100,7 @@ class Scanner:
             except hyperscan.error:  # some pattern Hyperscan refuses: find which, leave it to re
                 expressions = [expression for expression in expressions if _accepted(expression)]
                 self._database = _database(expressions) if expressions else None
-            kept = {slot for slot, _pattern, _flags in expressions}
-            self._slots = {key: slot for key, slot in self._slots.items() if slot in kept}
+            self._covered = frozenset(id(self._kept[slot]) for slot, _pattern, _flags in expressions)
             self._built = True
 
     def _scratch(self) -> Any:
