@@ -115,6 +115,7 @@ def parse_timestamp(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
 
 
+@lru_cache(maxsize=256)
 def event_type_of(name: str) -> str:
     key = "".join(name.split()).replace("_", "").replace("-", "").lower()
     return _TYPES.get(key, "other")
@@ -180,8 +181,7 @@ def ses_events(
     account = _text(mail.get("sendingAccountId"))
     configuration_set = _first_tag(mail, "ses:configuration-set")
 
-    def event(address: str | None, kinds: tuple[str | None, ...], diagnostic: str | None) -> FeedbackEvent:
-        # kinds: bounce type, bounce sub-type, complaint type, complaint sub-type
+    def event(address: str | None, kinds: _Kinds, diagnostic: str | None) -> FeedbackEvent:
         return FeedbackEvent(
             event_type,
             address,
@@ -198,6 +198,7 @@ def ses_events(
             sns_message_id,
         )
 
+    kinds: _Kinds
     if event_type == "bounce":
         kinds = (_text(detail.get("bounceType")), _text(detail.get("bounceSubType")), None, None)
         for recipient in _list(detail.get("bouncedRecipients")):
@@ -233,7 +234,9 @@ def ses_events(
                 yield event(address, _NO_KINDS, None)
 
 
-_NO_KINDS: tuple[None, None, None, None] = (None, None, None, None)
+_Kinds = tuple[str | None, str | None, str | None, str | None]
+"""Bounce type, bounce sub-type, complaint type, complaint sub-type."""
+_NO_KINDS: _Kinds = (None, None, None, None)
 _DETAIL_KEYS = {"delivery-delay": "deliveryDelay", "rendering-failure": "failure"}
 
 

@@ -42,5 +42,5 @@ def sqlite_text(value: datetime) -> str:
         raise ValueError("naive datetime given to the store: times are aware UTC")
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
-    text = value.replace(tzinfo=None).isoformat(" ")
+    text = value.isoformat(" ")[:-6]  # without its "+00:00"
     return text if value.microsecond else text + ".000000"
