@@ -18,6 +18,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 from noticedesk.feedback.events import FeedbackDocument, parse_line
@@ -212,6 +213,11 @@ def main() -> None:
     )
     print("rows in the store: " + ", ".join(f"{table} {count:,}" for table, count in written.items()))
     size = arguments.segment
+    per_segment = [
+        (cpu_end - cpu_begin) / min(size, arguments.count - index * size) * 1e6
+        for index, ((_, cpu_begin), (_, cpu_end)) in enumerate(pairwise(checkpoints))
+    ]
+    print("CPU µs per event, segment by segment: " + " ".join(f"{value:.1f}" for value in per_segment))
     # A segment's clocks run from its first document read to the next segment's first: batches
     # commit every 5,000 documents, so each segment is timed with the same offset.
     for label, index in (("first", 0), ("last", len(checkpoints) - 2)):
