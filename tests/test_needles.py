@@ -109,17 +109,17 @@ def test_words_every_match_starts_with() -> None:
 
 
 def test_region_codes_are_found_as_a_scan_finds_them() -> None:
-    from noticedesk.notices.extract import _REGION_CODE, _REGION_STARTS
-    from noticedesk.notices.needles import matches_at
+    from noticedesk.notices.extract import _REGION_CODE, region_codes
 
     texts = [
         "us-gov-west-1,eu-central-1 xus-east-1 ap-northeast-3us-east-2 me-south-1.",
         "US-EAST-1 sa-east-",
+        "-east-1 s-east-1 us-gov-east-1us-gov-west-2 cn-north-1\nil-central-1",
     ]
     texts += [original(path.read_bytes()).text for path in sorted(MAILS.glob("*.eml"))]
     for text in texts:
         expected = [match.group(1) for match in _REGION_CODE.finditer(text)]
-        assert [match.group(1) for match in matches_at(_REGION_CODE, text, _REGION_STARTS)] == expected
+        assert region_codes(text) == expected
 
 
 def test_upper_case_letters_are_lowered_for_the_twin_but_not_ranges_across_cases() -> None:
@@ -160,3 +160,14 @@ def test_classify_finds_the_same_with_and_without_the_scanner() -> None:
     for path in sorted(MAILS.glob("*.eml")):
         mail = original(path.read_bytes())
         assert classify(mail, scanned) == classify(mail, plain), path.name
+
+
+@given(
+    st.lists(st.sampled_from(["us", "-gov", "-", "east", "north", "west", "-1", "2", "eu", "x", " ", "\n"]))
+)
+@settings(max_examples=300, deadline=None)
+def test_generated_region_codes_are_found_as_a_scan_finds_them(parts: list[str]) -> None:
+    from noticedesk.notices.extract import _REGION_CODE, region_codes
+
+    text = "".join(parts)
+    assert region_codes(text) == [match.group(1) for match in _REGION_CODE.finditer(text)]

@@ -9,18 +9,17 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from noticedesk.notices.model import Facts
-from noticedesk.notices.needles import Text, matches_at
+from noticedesk.notices.needles import Text, matches_from
 from noticedesk.notices.rules import RuleTable
 
 _REGION_CODE = re.compile(
     r"\b((?:us-gov|us|eu|ap|sa|ca|me|af|il|mx|cn)-(?:north|south|east|west|central|"
     r"northeast|southeast|northwest|southwest)-\d)\b"
 )
-# Every region code starts with one of these (what _REGION_CODE's prefixes are, with the dash).
-_REGION_STARTS = tuple(
-    f"{prefix}-" for prefix in ("us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx", "cn")
-)
-_REGION_HINT = re.compile(r"-(?:north|south|east|west|central)")
+# Every region code holds "-north", "-south", "-east", "-west" or "-central" right after its
+# prefix ("us-gov" or two letters): found with a literal-prefix scan, the codes are tried there.
+_REGION_DIRECTION = re.compile(r"-(?:north|south|east|west|central)")
+_REGION_PREFIX_LENGTHS = (2, 6)
 _MASKED = re.compile(r"^[x*#•]+$|(?:xxx|\*\*\*)", re.IGNORECASE)
 _DATE_FORMATS = (
     "%Y-%m-%d %H:%M:%S %Z",
@@ -70,7 +69,7 @@ def _masked(value: str) -> bool:
 
 def _found(table: RuleTable, name: str, text: Text) -> list[str]:
     values: list[str] = []
-    for pattern in table.facts.get(name, ()):
+    for pattern in text.candidates(table.facts.get(name, ())):
         for found in pattern.values(text):
             value = found.strip()
             if value and not _masked(value):
@@ -89,12 +88,21 @@ def _public_ips(candidates: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(kept))
 
 
+def region_codes(text: str) -> list[str]:
+    """The region codes in the text, as ``_REGION_CODE.finditer`` finds them (faster)."""
+    starts = {
+        direction.start() - length
+        for direction in _REGION_DIRECTION.finditer(text)
+        for length in _REGION_PREFIX_LENGTHS
+    }
+    return [match.group(1) for match in matches_from(_REGION_CODE, text, starts)]
+
+
 def _regions(table: RuleTable, text: Text) -> tuple[str, ...]:
-    # Every code holds "-north", "-south", "-east", "-west" or "-central": a cheap first look.
-    hinted = _REGION_HINT.search(text.value) is not None
-    codes = matches_at(_REGION_CODE, text.value, _REGION_STARTS) if hinted else ()
-    found = [match.group(1).lower() for match in codes]
-    found += [code for name, code in table.region_names if name.found(text)]
+    found = [code.lower() for code in region_codes(text.value)]
+    found += [
+        table.region_names[name] for name in text.candidates(tuple(table.region_names)) if name.found(text)
+    ]
     return tuple(dict.fromkeys(found))
 
 

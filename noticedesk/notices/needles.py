@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +58,17 @@ class Text:
         if matched is None or id(matcher) not in self.scanner.covered:
             return None
         return id(matcher) in matched
+
+    def candidates(self, matchers: tuple[Matcher, ...]) -> tuple[Matcher, ...]:
+        """The matchers that may match: all but those the scanner saw fail (one call, not one each)."""
+        if self.scanner is None:
+            return matchers
+        if not self._scanned:
+            self._matched, self._scanned = self.scanner.matched(self.folded), True
+        matched, covered = self._matched, self.scanner.covered
+        if matched is None:
+            return matchers
+        return tuple(matcher for matcher in matchers if id(matcher) in matched or id(matcher) not in covered)
 
     def holds(self, needle: str) -> bool:
         """``needle in folded``, remembered: the same words are asked by several patterns."""
@@ -118,7 +129,7 @@ def _case_sensitive_twin(pattern: str, flags: int) -> re.Pattern[str] | None:
     return re.compile("".join(pieces), flags & ~re.IGNORECASE)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: asked about ~100 times a notice
 class Matcher:
     """A compiled pattern, its needles, and its case-sensitive twin when it has one."""
 
@@ -208,21 +219,26 @@ class Matcher:
 
 
 def matches_at(regex: re.Pattern[str], text: str, starts: tuple[str, ...]) -> Iterator[re.Match[str]]:
-    """What ``regex.finditer(text)`` finds, when every match begins with one of ``starts``.
-
-    Only the places where one of them begins are tried: the leftmost match found from a candidate
-    on is the one ``finditer`` finds; the next is looked for after its end, as ``finditer`` does.
-    ``match(text, pos)`` sees the text before ``pos`` (for ``\\b``, ``^``), as a scan does.
-    """
+    """What ``regex.finditer(text)`` finds, when every match begins with one of ``starts``."""
     candidates: set[int] = set()
     for start in starts:
         found = text.find(start)
         while found >= 0:
             candidates.add(found)
             found = text.find(start, found + 1)
+    return matches_from(regex, text, candidates)
+
+
+def matches_from(regex: re.Pattern[str], text: str, candidates: Iterable[int]) -> Iterator[re.Match[str]]:
+    """What ``regex.finditer(text)`` finds, when every match begins at one of ``candidates``.
+
+    Only those places are tried: the leftmost match found from a candidate on is the one
+    ``finditer`` finds; the next is looked for after its end, as ``finditer`` does.
+    ``match(text, pos)`` sees the text before ``pos`` (for ``\\b``, ``^``), as a scan does.
+    """
     after = 0
     for position in sorted(candidates):
-        if position < after:
+        if position < after or position < 0:
             continue
         match = regex.match(text, position)
         if match is not None:

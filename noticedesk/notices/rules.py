@@ -78,8 +78,8 @@ class RuleTable:
     abuse_types: tuple[LabelPattern, ...]
     mitigations: tuple[LabelPattern, ...]
     facts: dict[str, tuple[Matcher, ...]]
-    region_names: tuple[tuple[Matcher, str], ...]
-    """Each region's English name ("Europe (Ireland)") as a pattern, and its code."""
+    region_names: dict[Matcher, str]
+    """Each region's English name ("Europe (Ireland)") as a pattern, and its code, in table order."""
     aws_domains: tuple[str, ...]
     brand_words: tuple[str, ...]
     health: tuple[HealthRule, ...]
@@ -95,7 +95,7 @@ class RuleTable:
             m for rule in (*self.kinds, *self.stages) for m in (rule.subject, rule.body, rule.sender) if m
         ]
         found += [entry.pattern for entry in (*self.abuse_types, *self.mitigations)]
-        found += [matcher for matcher, _code in self.region_names]
+        found += list(self.region_names)
         return found + [matcher for matchers in self.facts.values() for matcher in matchers]
 
 
@@ -148,9 +148,9 @@ def parse_rule_table(data: dict[str, Any], scan: bool = True) -> RuleTable:
             name: tuple(Matcher.compile(p, _FLAGS) for p in patterns)
             for name, patterns in data["facts"].items()
         },
-        region_names=tuple(
-            (Matcher.compile(re.escape(name), _FLAGS), code) for name, code in data["regions"].items()
-        ),
+        region_names={
+            Matcher.compile(re.escape(name), _FLAGS): code for name, code in data["regions"].items()
+        },
         aws_domains=tuple(data["senders"]["aws_domains"]),
         brand_words=tuple(data["senders"]["brand_words"]),
         health=tuple(HealthRule(e["prefix"], Kind(e["kind"]), e.get("abuse_type")) for e in data["health"]),
