@@ -57,10 +57,27 @@ def parse_loose_date(text: str) -> datetime | None:
     return None
 
 
-@lru_cache(maxsize=4)  # classify and within_hours flatten the same body (its hash is kept)
 def flatten(text: str) -> str:
     """The text with every run of whitespace (line breaks included) as one space."""
     return " ".join(text.split())
+
+
+_last_flat: tuple[RuleTable | None, str, Text | None] = (None, "", None)
+
+
+def flat_text(table: RuleTable, text: str) -> Text:
+    """The flattened text, ready for the table's patterns.
+
+    Classification and ``within_hours`` read the same body one after the other: the last one is
+    kept, with the scanner's answers about it (one scan of the body, not two).
+    """
+    global _last_flat
+    last_table, last_text, last_flat = _last_flat
+    if last_flat is not None and last_table is table and last_text is text:
+        return last_flat
+    flat = table.text(flatten(text))
+    _last_flat = (table, text, flat)
+    return flat
 
 
 def _masked(value: str) -> bool:
@@ -119,7 +136,7 @@ def _first_date(values: list[str]) -> datetime | None:
 
 
 def within_hours(table: RuleTable, text: str) -> int | None:
-    values = _found(table, "within_hours", table.text(flatten(text)))
+    values = _found(table, "within_hours", flat_text(table, text))
     return int(values[0]) if values else None
 
 
@@ -147,12 +164,12 @@ def extract_facts(
     flattened text, so a line break that wrapping put inside "bounce rate is" is no obstacle.
     ``abuse=False`` skips abuse types (classify keeps them for abuse reports only).
     """
-    flat_text = table.text(flatten(text)) if flat is None else flat  # the caller may have it already
-    both, flat_both = table.text(f"{subject}\n{text}"), table.text(f"{subject} {flat_text.value}")
+    flat = flat_text(table, text) if flat is None else flat  # the caller may have it already
+    both, flat_both = table.text(f"{subject}\n{text}"), table.text(f"{subject} {flat.value}")
     original = table.text(text)
     account_ids = [value for value in _found(table, "account_id", flat_both) if len(value) == 12]
     ips = [value for value in _found(table, "ip_addresses", original) if _not_aws_owned_ip(value, original)]
-    ports = sorted({int(value) for value in _found(table, "ports", flat_text) if 0 < int(value) < 65536})
+    ports = sorted({int(value) for value in _found(table, "ports", flat) if 0 < int(value) < 65536})
     abuse_types: tuple[str, ...] = ()
     if abuse:
         context = "\n".join(_found(table, "abuse_context", both))
@@ -162,16 +179,16 @@ def extract_facts(
         account_id=account_ids[0] if account_ids else None,
         case_ref=next(iter(_found(table, "case_ref", flat_both)), None),
         access_key_ids=tuple(value.upper() for value in _found(table, "access_key_ids", flat_both)),
-        iam_users=tuple(_found(table, "iam_users", flat_text)),
-        exposed_urls=tuple(value.rstrip(".,;)") for value in _found(table, "exposed_urls", flat_text)),
+        iam_users=tuple(_found(table, "iam_users", flat)),
+        exposed_urls=tuple(value.rstrip(".,;)") for value in _found(table, "exposed_urls", flat)),
         instance_ids=tuple(value.lower() for value in _found(table, "instance_ids", flat_both)),
         ip_addresses=_public_ips(ips),
         ports=tuple(ports),
-        regions=_regions(table, flat_text),
+        regions=_regions(table, flat),
         abuse_types=abuse_types,
         abuse_time=_first_date(_found(table, "abuse_time", original)),
         bounce_rate=_first_float(_found(table, "bounce_rate", flat_both)),
         complaint_rate=_first_float(_found(table, "complaint_rate", flat_both)),
-        reply_by=_first_date(_found(table, "reply_by", flat_text)),
-        mitigations=tuple(entry.label for entry in table.mitigations if entry.pattern.found(flat_text)),
+        reply_by=_first_date(_found(table, "reply_by", flat)),
+        mitigations=tuple(entry.label for entry in table.mitigations if entry.pattern.found(flat)),
     )
