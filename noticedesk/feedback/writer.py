@@ -4,6 +4,13 @@ A request is answered 200 only after the transaction holding its message has com
 acknowledged message is never lost; a failed commit fails every request of the batch (SNS
 retries them). One writer thread per process also means one SQLite writer per process.
 
+A batch stays open ``linger_seconds`` after its first document (PostgreSQL's ``commit_delay``,
+in effect). A transaction costs about a millisecond of CPU whatever it holds and a document a
+tenth of that, so without the wait a moderate load (a few hundred requests a second) commits
+one or two documents at a time and the writer spends most of a core on per-transaction
+overhead: measured, about 1 ms of CPU per request at 300 req/s. Five milliseconds of latency
+buys batches several times larger.
+
 Waiters are either threads (``submit``) or coroutines (``store``). A coroutine's future is
 settled from the event loop with one ``call_soon_threadsafe`` per batch rather than one
 ``concurrent.futures.Future`` (a lock and a condition variable each) plus one loop wake-up per
@@ -16,6 +23,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -46,6 +54,7 @@ class BatchWriter:
     settings: PolicySettings
     clock: Callable[[], datetime]
     max_batch: int = 500
+    linger_seconds: float = 0.005
     _queue: queue.SimpleQueue[tuple[FeedbackDocument, str, Waiter]] = field(default_factory=queue.SimpleQueue)
     _thread: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -74,9 +83,11 @@ class BatchWriter:
     def _run(self) -> None:
         while True:
             batch = [self._queue.get()]
+            closes = time.monotonic() + self.linger_seconds
             while len(batch) < self.max_batch:
+                wait = closes - time.monotonic()
                 try:
-                    batch.append(self._queue.get_nowait())
+                    batch.append(self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait())
                 except queue.Empty:
                     break
             self._settle(batch, self._write(batch))
