@@ -88,7 +88,10 @@ class SnsWebhook:
             document = parse_document(message)
         except FeedbackFormatError as error:
             raise SnsRejected(f"verified message is not SES feedback: {error}") from error
-        stored = self.writer.submit(document, f"sns:{topic}")
+        try:
+            stored = self.writer.submit(document, f"sns:{topic}")
+        except Exception:  # the writer logged why; nothing was acknowledged, so SNS delivers it again
+            return 500, {"error": "not stored"}
         return 200, {"events": stored.new_events, "duplicate": stored.duplicate}
 
 
