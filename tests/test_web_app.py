@@ -119,6 +119,22 @@ def test_a_failed_commit_answers_500_so_sns_delivers_again(
     assert count(engine, ses_events) == 1
 
 
+def test_a_body_sent_in_chunks_is_read_whole(server: str, engine: Engine) -> None:
+    raw = json.dumps(notification(bounce("chunked@example.org", "fb-web-4"), NOW)).encode()
+
+    def pieces() -> Iterator[bytes]:
+        for start in range(0, len(raw), 100):
+            yield raw[start : start + 100]
+
+    response = httpx.post(f"{server}/webhooks/sns", content=pieces(), headers={"content-type": "text/plain"})
+    assert response.status_code == 200 and response.json() == {"events": 1, "duplicate": False}
+    assert count(engine, ses_events) == 1
+
+
+def test_the_webhook_answers_only_post(server: str) -> None:
+    assert httpx.get(f"{server}/webhooks/sns").status_code == 405
+
+
 def test_raw_garbage_is_403(server: str) -> None:
     response = httpx.post(
         f"{server}/webhooks/sns", content=b"\x00\x01", headers={"content-type": "application/json"}
