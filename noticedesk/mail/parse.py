@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from email.errors import CloseBoundaryNotFoundDefect, HeaderParseError, StartBoundaryNotFoundDefect
 from email.header import Header, decode_header
 from email.message import Message
 from email.parser import BytesParser
+from email.policy import compat32
 from email.utils import getaddresses, parsedate_to_datetime
 from functools import lru_cache
 from typing import Any
 
 from noticedesk.errors import ParseError
+from noticedesk.mail.contenttype import charset_of, content_type_of
+from noticedesk.mail.fastmime import parse_fast
 from noticedesk.mail.html import html_to_text
 
 _TRUNCATION_DEFECTS = (CloseBoundaryNotFoundDefect, StartBoundaryNotFoundDefect)
@@ -26,7 +29,24 @@ _MAX_TEXT_CHARS = 400_000  # notices are short; a huge body is read only this fa
 _SNIFF_BYTES = 65_536
 _MAX_PARSE_BYTES = 8 * 1_048_576
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+# "Fri, 27 Nov 2026 03:00:00 +0000" and the same without the weekday: read directly, with the
+# results of email.utils.parsedate_to_datetime (tests/test_parse_fast.py holds them equal).
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1
+    )
+}
+_PLAIN_DATE = re.compile(
+    r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?([0-9]{1,2}) (" + "|".join(_MONTHS) + r") ([1-9][0-9]{3}) "
+    r"([0-9]{2}):([0-9]{2}):([0-9]{2}) ([+-])([0-9]{2})([0-9]{2})"
+)
+# "<local@domain>" or "local@domain" of plain atoms: what getaddresses returns for it is the address.
+_PLAIN_ADDRESS = re.compile(
+    r"(<)?([A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)(?(1)>)"
+)
 _URL = re.compile(r"https?://[^\s<>\"')\]]+", re.IGNORECASE)
+_URL_TAIL_END = re.compile(r"[\s<>\"')\]]")
 _CHARSET_ALIASES = {
     "x-sjis": "shift_jis",
     "sjis": "shift_jis",
@@ -111,6 +131,15 @@ def parse_date(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
+        plain = _PLAIN_DATE.fullmatch(value)
+        if plain:  # the shape mail servers write: read without parsedate_to_datetime's general parser
+            day, month, year, hour, minute, second, sign, zone_hours, zone_minutes = plain.groups()
+            offset = (int(zone_hours) * 3600 + int(zone_minutes) * 60) * (-1 if sign == "-" else 1)
+            zone = timezone(timedelta(seconds=offset))
+            parsed = datetime(
+                int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second), 0, zone
+            )
+            return parsed.astimezone(UTC)
         parsed = parsedate_to_datetime(value)
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=UTC)
@@ -119,8 +148,16 @@ def parse_date(value: str | None) -> datetime | None:
         return None
 
 
-@lru_cache(maxsize=4096)  # senders repeat from notice to notice; getaddresses is slow
 def _first_address(value: str) -> tuple[str, str]:
+    """The first (display name, lower-case address) in a From / Reply-To / Return-Path value."""
+    plain = _PLAIN_ADDRESS.fullmatch(value)
+    if plain:  # "<bounce-…@amazonses.com>" differs in every notice: no cache would hold it
+        return "", plain.group(2).lower()
+    return _parsed_address(value)
+
+
+@lru_cache(maxsize=4096)  # senders repeat from notice to notice; getaddresses is slow
+def _parsed_address(value: str) -> tuple[str, str]:
     pairs = getaddresses([value]) if value else []
     for name, address in pairs:
         if address:
@@ -128,47 +165,67 @@ def _first_address(value: str) -> tuple[str, str]:
     return "", ""
 
 
-def _body_part_text(part: Message, warnings: list[str]) -> str:
+def _body_part_text(part: Message, fields: dict[str, Any], warnings: list[str]) -> str:
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         return ""
-    text, warning = decode_bytes(payload[: _MAX_TEXT_CHARS * 4], part.get_content_charset() or "us-ascii")
+    charset = charset_of(part, fields.get("content-type"))
+    text, warning = decode_bytes(payload[: _MAX_TEXT_CHARS * 4], charset or "us-ascii")
     if warning:
         warnings.append(warning)
     # Mails travel with CRLF line ends; the line-anchored patterns downstream expect LF.
-    return text.replace("\r\n", "\n")
+    return text.replace("\r\n", "\n") if "\r" in text else text
 
 
-def _is_attachment(part: Message) -> bool:
-    disposition = part.get("Content-Disposition")
+def _is_attachment(part: Message, fields: dict[str, Any]) -> bool:
+    disposition = fields.get("content-disposition")
     if disposition is None:
         # get_filename() reads a "name" parameter of Content-Type: no such word, no such parameter.
-        content_type = part.get("Content-Type")
+        content_type = fields.get("content-type")
         return content_type is not None and "name" in str(content_type).lower() and bool(part.get_filename())
     return bool(part.get_filename()) or str(disposition).lower().startswith("attachment")
 
 
-def _best_body(message: Message, warnings: list[str]) -> tuple[str, list[tuple[str, str]]]:
+def _best_body(
+    message: Message, fields: dict[str, Any], warnings: list[str]
+) -> tuple[str, list[tuple[str, str]]]:
+    """The body text and links; ``fields`` are ``message``'s first header values (``_first_values``)."""
     plain: str | None = None
     html: str | None = None
     for part in message.walk():
-        if part.is_multipart() or part.get_content_maintype() == "message":
+        if part.is_multipart():
             continue
-        if _is_attachment(part):
-            continue
-        content_type = part.get_content_type()
-        if content_type == "text/plain" and plain is None:
-            plain = _body_part_text(part, warnings)
-        elif content_type == "text/html" and html is None:
-            html = _body_part_text(part, warnings)
+        part_fields = fields if part is message else _first_values(_items(part))
+        # Content type first: the attachment check only matters for the two types read, once each.
+        content_type = content_type_of(part, part_fields.get("content-type"))
+        if content_type == "text/plain" and plain is None and not _is_attachment(part, part_fields):
+            plain = _body_part_text(part, part_fields, warnings)
+        elif content_type == "text/html" and html is None and not _is_attachment(part, part_fields):
+            html = _body_part_text(part, part_fields, warnings)
     html_links: list[tuple[str, str]] = []
     if html is not None:
-        html_text, html_links = html_to_text(html)
         if plain is None or not plain.strip():
-            plain = html_text
+            plain, html_links = html_to_text(html)
+        elif "<a" in html or "<A" in html:  # HTMLParser's "a" tag starts so: no "<a", no link to read
+            html_links = html_to_text(html)[1]
     text = (plain or "")[:_MAX_TEXT_CHARS]
-    links = html_links or [(url, url) for url in _URL.findall(text)]
+    links = html_links or _text_links(text)
     return text, links
+
+
+def _text_links(text: str) -> list[tuple[str, str]]:
+    """``_URL.findall(text)`` as links, the case-blind pattern tried only where a URL can be.
+
+    Every match holds "://" (a plain substring search is much cheaper than the pattern), starts at
+    most 5 characters before the first one, and ends at or before the first character its tail
+    stops at after the last one.
+    """
+    first = text.find("://")
+    if first < 0:
+        return []
+    last = text.rfind("://")
+    stop = _URL_TAIL_END.search(text, last + 3)
+    return [(url, url) for url in _URL.findall(text, max(0, first - 5), stop.start() if stop else len(text))]
 
 
 def attached_messages(message: Message) -> list[Message]:
@@ -199,10 +256,8 @@ def _looks_like_mail(raw: bytes, message: Message, cut: bool = False) -> str | N
 
 def parse_message(message: Message, forwarded_by: str | None = None) -> ParsedMail:
     warnings: list[str] = []
-    items = message.items()
-    first: dict[str, Any] = {}  # what message.get(name) returns, without a scan per name
-    for key, value in items:
-        first.setdefault(key.lower(), value)
+    items = _items(message)
+    first = _first_values(items)
 
     def text_of(name: str) -> str:
         value = first.get(name)
@@ -212,7 +267,7 @@ def parse_message(message: Message, forwarded_by: str | None = None) -> ParsedMa
 
     from_name, from_address = _first_address(decode_words(first.get("from")))
     references = f"{text_of('in-reply-to')} {text_of('references')}"
-    text, links = _best_body(message, warnings)
+    text, links = _best_body(message, first, warnings)
     thread_ids = tuple(dict.fromkeys(_MESSAGE_ID.findall(references)))
     message_ids = _MESSAGE_ID.findall(text_of("message-id"))
     return ParsedMail(
@@ -228,8 +283,36 @@ def parse_message(message: Message, forwarded_by: str | None = None) -> ParsedMa
         links=tuple(links),
         warnings=tuple(warnings),
         forwarded_by=forwarded_by,
-        headers=tuple((key, decode_words(str(value))) for key, value in items),
+        headers=tuple(
+            # decode_words(str(value)), its first test inlined: a call per header costs more than it does
+            (
+                key,
+                " ".join(value.split())
+                if isinstance(value, str) and "=?" not in value
+                else decode_words(str(value)),
+            )
+            for key, value in items
+        ),
     )
+
+
+def _first_values(items: list[tuple[str, Any]]) -> dict[str, Any]:
+    """What ``message.get(name)`` returns, by lower-case name: one pass instead of a scan per name."""
+    first: dict[str, Any] = {}
+    for key, value in items:
+        first.setdefault(key.lower(), value)
+    return first
+
+
+def _items(message: Message) -> list[tuple[str, Any]]:
+    """``message.items()``; compat32 hands an ASCII value back as it is, so only the others go through it."""
+    if message.policy is not compat32:
+        return message.items()
+    fetch = compat32.header_fetch_parse
+    return [
+        (name, value if isinstance(value, str) and value.isascii() else fetch(name, value))
+        for name, value in message.raw_items()
+    ]
 
 
 def parse_bytes(raw: bytes, source: str, index: int | None = None) -> tuple[Message, ParsedMail]:
@@ -240,7 +323,9 @@ def parse_bytes(raw: bytes, source: str, index: int | None = None) -> tuple[Mess
     """
     cut = len(raw) > _MAX_PARSE_BYTES
     try:
-        message = _PARSER.parsebytes(raw[:_MAX_PARSE_BYTES] if cut else raw)
+        message = None if cut else parse_fast(raw)
+        if message is None:
+            message = _PARSER.parsebytes(raw[:_MAX_PARSE_BYTES] if cut else raw)
     except Exception as error:  # compat32 is lenient; anything it still raises is "not MIME"
         raise ParseError(source, f"cannot parse MIME: {error}", index) from error
     problem = _looks_like_mail(raw, message, cut)
