@@ -4,11 +4,12 @@
 boundary predicates: ~200 us for a 5 KB notice, more than the rest of parsing. Here the header
 block is split with one regular expression and the body with string slicing; multipart bodies are
 cut on their boundary lines. Only shapes whose result is known to equal the feedparser's are read:
-anything else (a "From " line, a header line that is neither a field nor a continuation, no blank
-line after the headers, a bare CR in a multipart body, a message/* part, a multipart/digest, a
-boundary missing or not closed, a boundary that is a prefix of an enclosing one, a part made of
-nothing, an encoded multipart, nesting deeper than ``_MAX_DEPTH``) returns ``None``, and the caller
-runs the stdlib parser: what the feedparser would record as a defect never takes this path.
+anything else returns ``None``, and the caller runs the stdlib parser. That is: a "From " line, a
+header line that is neither a field nor a continuation, no blank line after the headers, a bare CR
+in a multipart body, a message/* part, a multipart/digest, an encoded multipart, a boundary
+missing, not closed, holding a line break or a prefix of an enclosing one, two boundary lines in
+a row, nesting deeper than ``_MAX_DEPTH``. Whatever the feedparser would record as a defect
+never takes this path.
 
 The feedparser's rules followed (Python 3.11 ``email/feedparser.py``; ``tests/test_fastmime.py``
 compares both parsers on every fixture and on generated messages):
@@ -28,7 +29,6 @@ from __future__ import annotations
 
 import re
 from email.message import Message
-from functools import lru_cache
 from itertools import pairwise
 
 from noticedesk.mail.contenttype import boundary_of, content_type_of
@@ -40,6 +40,9 @@ _HEADER_BLOCK = re.compile(r"(?:[!-9;-~]+:.*\n(?:[ \t].*\n)*)*")
 # (name, value) of each field of a block _HEADER_BLOCK matched; the value as compat32's
 # header_source_parse makes it: blanks after the colon stripped, the last line end cut.
 _FIELDS = re.compile(r"([!-9;-~]+):[ \t]*(.*(?:\n[ \t].*)*)\n")
+# What may follow "--boundary" on a boundary line (the feedparser's boundaryre): "--" for the close
+# boundary, blanks, the line end (or the end of the message).
+_BOUNDARY_LINE_END = re.compile(r"(--)?[ \t]*(?:\r?\n|\Z)")
 _PLAIN_TRANSFER_ENCODINGS = ("7bit", "8bit", "binary")
 _MAX_DEPTH = 4
 
@@ -66,7 +69,11 @@ def _read_headers(message: Message, text: str, start: int, end: int) -> int | No
     if block_end == start:
         return body
     fields = _FIELDS.findall(text, start, block_end)
-    if "\r" in text and text.count("\r", start, block_end) != text.count("\r\n", start, block_end):
+    if "\r" not in text:
+        for name, value in fields:
+            message.set_raw(name, value)
+        return body
+    if text.count("\r", start, block_end) != text.count("\r\n", start, block_end):
         return None  # a bare CR: the feedparser ends a line there
     for name, value in fields:
         # With CRLF line ends "." took the CR of the field's last line: cut it as the last LF was.
@@ -91,6 +98,8 @@ def _read_body(
     boundary = boundary_of(message, header)
     encoding = str(message.get("content-transfer-encoding", "8bit")).lower()
     if boundary is None or encoding not in _PLAIN_TRANSFER_ENCODINGS:
+        return False
+    if "\n" in boundary or "\r" in boundary:  # folded into the value: no line can start with it
         return False
     if any(boundary.startswith(outer) or outer.startswith(boundary) for outer in enclosing):
         return False
@@ -121,28 +130,23 @@ def _read_body(
 def _boundary_lines(text: str, start: int, end: int, boundary: str) -> list[tuple[int, int, bool]]:
     """(start, end after the line end, is the close boundary) of each boundary line, up to the close one.
 
-    ``start`` is always at a line start (after an LF), so searching from the LF before it for
-    "LF--boundary" finds every boundary line; the pattern's literal start lets ``re`` skip ahead
-    instead of trying a "^" at every position. The line end is looked at, not taken, so that a
-    boundary line right after another is found too.
+    ``start`` is always at a line start (after an LF), so looking from the LF before it for
+    "LF--boundary" finds every boundary line; ``str.find`` skips ahead several characters at a
+    time where ``re`` would stop at every LF. A boundary line right after another is found too:
+    the next search starts inside the line just found.
     """
     marks: list[tuple[int, int, bool]] = []
-    for found in _boundary_line(boundary).finditer(text, start - 1, end):
-        line_end = found.end()
-        if text.startswith("\r\n", line_end, end):
-            line_end += 2
-        elif text.startswith("\n", line_end, end):
-            line_end += 1
-        is_close = found.group(1) is not None
-        marks.append((found.start() + 1, line_end, is_close))
-        if is_close:  # what follows is the epilogue
-            break
+    needle = "\n--" + boundary
+    at = text.find(needle, start - 1, end)
+    while at >= 0:
+        rest = _BOUNDARY_LINE_END.match(text, at + len(needle), end)
+        if rest:
+            is_close = rest.group(1) is not None
+            marks.append((at + 1, rest.end(), is_close))
+            if is_close:  # what follows is the epilogue
+                break
+        at = text.find(needle, at + 1, end)
     return marks
-
-
-@lru_cache(maxsize=256)
-def _boundary_line(boundary: str) -> re.Pattern[str]:
-    return re.compile(f"\n--{re.escape(boundary)}(--)?[ \t]*(?=\r?\n|\\Z)")
 
 
 def _without_line_end(text: str) -> str:
