@@ -179,7 +179,8 @@ def original_of(message: Message, parsed: ParsedMail) -> ParsedMail:
     """The forwarded original when this mail is a forward; the mail itself otherwise."""
     is_forward = bool(FORWARD_SUBJECT.match(parsed.subject))
     customer = parsed.from_address
-    attached = attached_messages(message) if is_forward or not parsed.text.strip() else []
+    blank = not parsed.text or parsed.text.isspace()  # "not text.strip()" without copying the text
+    attached = attached_messages(message) if is_forward or blank else []
     if attached:
         return parse_message(attached[0], forwarded_by=customer)
     inline = _inline_original(parsed.text, is_forward)

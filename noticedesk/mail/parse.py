@@ -268,14 +268,14 @@ def attached_messages(message: Message) -> list[Message]:
     return found
 
 
-def _looks_like_mail(raw: bytes, message: Message, cut: bool = False) -> str | None:
+def _looks_like_mail(raw: bytes, message: Message, read_defects: bool) -> str | None:
     if not raw or raw.isspace():  # "not raw.strip()", without copying the message
         return "empty input"
     if raw.find(b"\x00", 0, _SNIFF_BYTES) >= 0:
         return "binary data, not an RFC 5322 message"
     if not any(message.get(name) for name in ("From", "Subject", "Date", "Message-ID")):
         return "no From, Subject, Date or Message-ID header: not an RFC 5322 message"
-    for part in message.walk() if not cut else ():  # a cut message is truncated on purpose
+    for part in message.walk() if read_defects else ():
         for defect in part.defects:
             if isinstance(defect, _TRUNCATION_DEFECTS):
                 return f"truncated MIME: a {part.get_content_type()} part ends without its closing boundary"
@@ -284,8 +284,7 @@ def _looks_like_mail(raw: bytes, message: Message, cut: bool = False) -> str | N
 
 def parse_message(message: Message, forwarded_by: str | None = None) -> ParsedMail:
     warnings: list[str] = []
-    items = _items(message)
-    first = _first_values(items)
+    first, headers = _header_values(message)
 
     def text_of(name: str) -> str:
         value = first.get(name)
@@ -311,17 +310,22 @@ def parse_message(message: Message, forwarded_by: str | None = None) -> ParsedMa
         links=tuple(links),
         warnings=tuple(warnings),
         forwarded_by=forwarded_by,
-        headers=tuple(
-            # decode_words(str(value)), its first test inlined: a call per header costs more than it does
-            (
-                key,
-                " ".join(value.split())
-                if isinstance(value, str) and "=?" not in value
-                else decode_words(str(value)),
-            )
-            for key, value in items
-        ),
+        headers=headers,
     )
+
+
+def _header_values(message: Message) -> tuple[dict[str, Any], tuple[tuple[str, str], ...]]:
+    """``_first_values`` of the message, and each header as one line of text, in one pass."""
+    first: dict[str, Any] = {}
+    lines: list[tuple[str, str]] = []
+    for name, value in _items(message):
+        first.setdefault(name.lower(), value)
+        # decode_words(str(value)), its first test inlined: a call per header costs more than it does
+        if isinstance(value, str) and "=?" not in value:
+            lines.append((name, " ".join(value.split())))
+        else:
+            lines.append((name, decode_words(str(value))))
+    return first, tuple(lines)
 
 
 def _first_values(items: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -351,12 +355,12 @@ def parse_bytes(raw: bytes, source: str, index: int | None = None) -> tuple[Mess
     """
     cut = len(raw) > _MAX_PARSE_BYTES
     try:
-        message = None if cut else parse_fast(raw)
-        if message is None:
-            message = _PARSER.parsebytes(raw[:_MAX_PARSE_BYTES] if cut else raw)
+        fast = None if cut else parse_fast(raw)
+        message = fast if fast is not None else _PARSER.parsebytes(raw[:_MAX_PARSE_BYTES] if cut else raw)
     except Exception as error:  # compat32 is lenient; anything it still raises is "not MIME"
         raise ParseError(source, f"cannot parse MIME: {error}", index) from error
-    problem = _looks_like_mail(raw, message, cut)
+    # A cut message is truncated on purpose; the fast parser takes no message with a defect.
+    problem = _looks_like_mail(raw, message, read_defects=not cut and fast is None)
     if problem:
         raise ParseError(source, problem, index)
     parsed = parse_message(message)
