@@ -134,8 +134,13 @@ def test_the_scanner_answers_for_most_patterns_and_leaves_the_rest_to_re() -> No
     refused = Matcher.compile(r"(ab)\1", re.IGNORECASE)  # a back reference: Hyperscan has none
     read_differently = Matcher.compile(r"ab{,2}c", re.IGNORECASE)  # {,2}: a literal to Hyperscan
     optional_letter = Matcher.compile(r"ー?abc", re.IGNORECASE)  # byte by byte, not optional as a whole
-    scanner = Scanner([refused, read_differently, optional_letter])
-    assert not any(scanner.covers(matcher) for matcher in (refused, read_differently, optional_letter))
+    posix_class = Matcher.compile(r"x[a[:alpha:]]", re.IGNORECASE)  # a POSIX class to Hyperscan only
+    colon_class = Matcher.compile(r"id[:#]\s*(\d+)", re.IGNORECASE)  # an ordinary class: scanned
+    scanner = Scanner([refused, read_differently, optional_letter, posix_class, colon_class])
+    assert not any(
+        scanner.covers(matcher) for matcher in (refused, read_differently, optional_letter, posix_class)
+    )
+    assert scanner.covers(colon_class) and colon_class.found(Text("ID: 12", scanner))
     assert refused.found(Text("xABab", scanner)) and read_differently.found(Text("ABBC", scanner))
     assert optional_letter.found(Text("ABC", scanner))
 

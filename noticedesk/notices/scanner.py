@@ -11,8 +11,8 @@ The two engines must agree, so Hyperscan is asked only where they define the sam
   of either engine come into play;
 - texts whose folded copy is ASCII without the separators \\x1c-\\x1f (``re`` counts those as
   whitespace, Hyperscan does not): there ``\\w``, ``\\s``, ``\\d`` and ``\\b`` mean the same;
-- patterns without syntax the two read differently (``{,n}``, ``\\Z``, ``[:alpha:]``); a pattern
-  Hyperscan refuses (back references, lookarounds, atomic groups) stays with ``re``.
+- patterns without syntax the two read differently (``{,n}``, ``\\Z``, ``[[:alpha:]]``); a
+  pattern Hyperscan refuses (back references, lookarounds, atomic groups) stays with ``re``.
 tests/test_needles.py runs every pattern both ways. Without the ``hyperscan`` package (it has
 wheels for Linux on x86_64), nothing changes but the speed.
 """
@@ -35,7 +35,7 @@ except ImportError:  # pragma: no cover - the dependency is installed where it h
 
 # Read differently by Python and by Hyperscan's PCRE syntax: such a pattern stays with ``re``.
 # So does an optional non-ASCII letter ("ー?"): byte by byte, only its last byte is optional.
-_READ_DIFFERENTLY = re.compile(r"\{,|\\Z|\[:|[^\x00-\x7f][?*{]")
+_READ_DIFFERENTLY = re.compile(r"\{,|\\Z|\[([:.=])\w*\1\]|[^\x00-\x7f][?*{]")
 # Python's re counts these as whitespace (str.isspace), Hyperscan's \s does not.
 _SEPARATORS = ("\x1c", "\x1d", "\x1e", "\x1f")
 _SUPPORTED_FLAGS = re.MULTILINE | re.DOTALL | re.ASCII | re.UNICODE
