@@ -161,7 +161,8 @@ def test_classify_finds_the_same_with_and_without_the_scanner() -> None:
     from noticedesk.notices.classify import classify
 
     scanned, plain = rule_table(), rule_table(scan=False)
-    assert not plain.scanner.covered and scanned.scanner.covered
+    assert not any(scanner.covered for scanner in plain.scanners.values())
+    assert all(scanner.covered for scanner in scanned.scanners.values())
     for path in sorted(MAILS.glob("*.eml")):
         mail = original(path.read_bytes())
         assert classify(mail, scanned) == classify(mail, plain), path.name

@@ -36,8 +36,8 @@ def classify(mail: ParsedMail, table: RuleTable | None = None, extra_domains: tu
     body = mail.text[:_BODY_CHARS]
     # Plain-text notices are wrapped at ~76 columns: rules match the text with its line breaks
     # collapsed, so "bounce rate\nis 12%" matches 'bounce rate is'.
-    flat, subject = flat_text(table, body), table.text(mail.subject)
-    sender = table.text(mail.from_domain)
+    flat, subject = flat_text(table, body), table.text(mail.subject, "subject")
+    sender = table.text(mail.from_domain, "sender")
     from_aws = is_aws_domain(sender.value, table, extra_domains)
     kind, rule_id = _kind(table, subject, flat, sender, from_aws)
     stage = _stage(table, kind, subject, flat, sender) if kind.opens_case else Stage.NOTICE

@@ -75,7 +75,7 @@ def flat_text(table: RuleTable, text: str) -> Text:
     last_table, last_text, last_flat = _last_flat
     if last_flat is not None and last_table is table and last_text is text:
         return last_flat
-    flat = table.text(flatten(text))
+    flat = table.text(flatten(text), "body")
     _last_flat = (table, text, flat)
     return flat
 
@@ -165,15 +165,18 @@ def extract_facts(
     ``abuse=False`` skips abuse types (classify keeps them for abuse reports only).
     """
     flat = flat_text(table, text) if flat is None else flat  # the caller may have it already
-    both, flat_both = table.text(f"{subject}\n{text}"), table.text(f"{subject} {flat.value}")
-    original = table.text(text)
+    both, flat_both = (
+        table.text(f"{subject}\n{text}", "context"),
+        table.text(f"{subject} {flat.value}", "subject+body"),
+    )
+    original = table.text(text, "lines")
     account_ids = [value for value in _found(table, "account_id", flat_both) if len(value) == 12]
     ips = [value for value in _found(table, "ip_addresses", original) if _not_aws_owned_ip(value, original)]
     ports = sorted({int(value) for value in _found(table, "ports", flat) if 0 < int(value) < 65536})
     abuse_types: tuple[str, ...] = ()
     if abuse:
         context = "\n".join(_found(table, "abuse_context", both))
-        abuse_text = table.text(context) if context else flat_both
+        abuse_text = table.text(context, "context") if context else flat_both
         abuse_types = tuple(entry.label for entry in table.abuse_types if entry.pattern.found(abuse_text))
     return Facts(
         account_id=account_ids[0] if account_ids else None,

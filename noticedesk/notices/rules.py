@@ -7,13 +7,36 @@ import tomllib
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Literal, get_args
 
 from noticedesk.notices.model import Kind, Stage
 from noticedesk.notices.needles import Matcher, Text
 from noticedesk.notices.scanner import Scanner
 
 _FLAGS = re.IGNORECASE | re.MULTILINE
+
+TextRole = Literal["subject", "sender", "body", "subject+body", "lines", "context"]
+"""How a notice's text is read: its subject, its From domain, its body flattened (line breaks as
+spaces), the same with the subject in front, its body as written (values that run to the end of a
+line), and the lines that name the abuse (abuse types are read there first)."""
+TEXT_ROLES: tuple[TextRole, ...] = get_args(TextRole)
+FACT_TEXTS: dict[str, TextRole] = {
+    "account_id": "subject+body",
+    "case_ref": "subject+body",
+    "access_key_ids": "subject+body",
+    "instance_ids": "subject+body",
+    "bounce_rate": "subject+body",
+    "complaint_rate": "subject+body",
+    "iam_users": "body",
+    "exposed_urls": "body",
+    "ports": "body",
+    "reply_by": "body",
+    "within_hours": "body",
+    "ip_addresses": "lines",
+    "abuse_time": "lines",
+    "abuse_context": "context",
+}
+"""Which text each fact is read from (extract.py)."""
 
 
 @dataclass(frozen=True)
@@ -83,20 +106,30 @@ class RuleTable:
     aws_domains: tuple[str, ...]
     brand_words: tuple[str, ...]
     health: tuple[HealthRule, ...]
-    scanner: Scanner
-    """Every pattern above in one Hyperscan database (scanner.py): give it to the ``Text``s."""
+    scanners: dict[TextRole, Scanner]
+    """For each text a notice is read as, its patterns in one Hyperscan database (scanner.py)."""
 
-    def text(self, value: str) -> Text:
-        return Text(value, self.scanner)
+    def text(self, value: str, role: TextRole) -> Text:
+        """``value`` as read in ``role``: the patterns asked of such a text are scanned in one pass."""
+        return Text(value, self.scanners[role])
 
-    def matchers(self) -> list[Matcher]:
-        """Every pattern of the table."""
-        found = [
-            m for rule in (*self.kinds, *self.stages) for m in (rule.subject, rule.body, rule.sender) if m
-        ]
-        found += [entry.pattern for entry in (*self.abuse_types, *self.mitigations)]
-        found += list(self.region_names)
-        return found + [matcher for matchers in self.facts.values() for matcher in matchers]
+    def matchers(self, role: TextRole | None = None) -> list[Matcher]:
+        """The patterns asked of a text of this role (every pattern of the table: ``None``)."""
+        rules = (*self.kinds, *self.stages)
+        found: list[Matcher] = []
+        if role in (None, "subject"):
+            found += [rule.subject for rule in rules if rule.subject]
+        if role in (None, "sender"):
+            found += [rule.sender for rule in rules if rule.sender]
+        if role in (None, "body"):
+            found += [rule.body for rule in rules if rule.body]
+            found += [entry.pattern for entry in self.mitigations] + list(self.region_names)
+        if role in (None, "subject+body", "context"):
+            found += [entry.pattern for entry in self.abuse_types]
+        for name, matchers in self.facts.items():
+            if role is None or FACT_TEXTS.get(name) == role:
+                found += matchers
+        return found
 
 
 def _compile(pattern: str | None) -> Matcher | None:
@@ -115,7 +148,10 @@ def _rule_fields(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def parse_rule_table(data: dict[str, Any], scan: bool = True) -> RuleTable:
-    """The table compiled; ``scan=False`` leaves every pattern to ``re`` (tests compare the two)."""
+    """The table compiled; ``scan=False`` leaves every pattern to ``re`` (tests compare the two).
+
+    The Hyperscan databases are compiled when first asked (about a second for them all).
+    """
     kinds = tuple(
         sorted(
             (KindRule(**_rule_fields(entry), kind=Kind(entry["kind"])) for entry in data["kind"]),
@@ -154,9 +190,9 @@ def parse_rule_table(data: dict[str, Any], scan: bool = True) -> RuleTable:
         aws_domains=tuple(data["senders"]["aws_domains"]),
         brand_words=tuple(data["senders"]["brand_words"]),
         health=tuple(HealthRule(e["prefix"], Kind(e["kind"]), e.get("abuse_type")) for e in data["health"]),
-        scanner=Scanner((), enabled=False),
+        scanners={},
     )
-    return replace(table, scanner=Scanner(table.matchers(), enabled=scan))
+    return replace(table, scanners={role: Scanner(table.matchers(role), enabled=scan) for role in TEXT_ROLES})
 
 
 @cache
