@@ -18,8 +18,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, select
 
-from noticedesk.cases.filing import file_notice, opens_case
-from noticedesk.cases.pending import Pending
+from noticedesk.cases.batch import load_book, write
+from noticedesk.cases.filing import CaseBook, CaseState, opens_case
 from noticedesk.config import Config
 from noticedesk.errors import InputError, ParseError
 from noticedesk.mail.auth import Verdict, assess
@@ -135,15 +135,28 @@ class Triage:
             yield from self._run_batch(batch)
 
     def _run_batch(self, batch: list[RawItem]) -> list[TriageResult]:
-        # Understanding is pure: done first for the whole batch, so the store is asked once
-        # which inputs it already holds, and the rows are written with one executemany each.
-        read = [self._read(item) for item in batch]
+        # Understanding is pure: done first for the whole batch, then the store is asked once.
+        return self._store([self._read(item) for item in batch])
+
+    def _store(self, read: list[_Read]) -> list[TriageResult]:
+        """File read inputs in one transaction: a few reads of the store first, the writes at the end.
+
+        Which inputs the store already holds is one query; the cases the rest could join are a
+        few more (cases/batch.py); filing happens in memory, in the inputs' order (cases/filing.py).
+        """
         with self.engine.begin() as connection:
-            known = _known_keys(connection, [entry.dedupe_key for entry in read])
-            pending = Pending()
-            results = [self._file(connection, entry, known, pending) for entry in read]
-            pending.flush(connection)
-            return results
+            known: dict[str, int | CaseState | None] = {}
+            known.update(_known_keys(connection, [entry.dedupe_key for entry in read]))
+            to_file = [
+                entry.understood.notice
+                for entry in read
+                if entry.understood and opens_case(entry.understood.notice) and entry.dedupe_key not in known
+            ]
+            book = load_book(connection, to_file)
+            message_rows: list[tuple[CaseState | None, dict[str, Any]]] = []
+            filed = [self._file(entry, known, book, message_rows) for entry in read]
+            write(connection, book, message_rows)
+        return [_result(entry) for entry in filed]
 
     def _read(self, item: RawItem) -> _Read:
         sha = hashlib.sha256(item.raw).hexdigest()
@@ -171,9 +184,13 @@ class Triage:
         return _Read(item, sha, dedupe_key, understood, error)
 
     def _file(
-        self, connection: Connection, entry: _Read, known: dict[str, int | None], pending: Pending
-    ) -> TriageResult:
-        """Store one read input; ``known`` maps the dedupe keys already stored to their case."""
+        self,
+        entry: _Read,
+        known: dict[str, int | CaseState | None],
+        book: CaseBook,
+        message_rows: list[tuple[CaseState | None, dict[str, Any]]],
+    ) -> _Filed:
+        """File one read input; ``known`` maps the dedupe keys already stored or filed to their case."""
         item, understood, error = entry.item, entry.understood, entry.error
         received = self.now()
         notice = understood.notice if understood else None
@@ -182,61 +199,41 @@ class Triage:
         if understood is not None and notice is not None and notice.kind.opens_case:
             clocks = clocks_for(notice, sent_at, understood.within_hours, self.config.clocks)
         if entry.dedupe_key in known:
-            return TriageResult(
-                item.source,
-                item.index,
-                understood.notice if understood else None,
-                known[entry.dedupe_key],
-                error,
-                duplicate=True,
-                forwarded_by=understood.forwarded_by if understood else None,
-                clocks=clocks,
-            )
-        case_id = None
+            return _Filed(entry, clocks, known[entry.dedupe_key], duplicate=True)
+        case = None
         if clocks is not None and notice is not None and opens_case(notice):
-            case_id = file_notice(connection, notice, clocks, sent_at, received, pending)
-        known[entry.dedupe_key] = case_id  # a second copy later in this batch is a duplicate
+            case = book.file(notice, clocks, sent_at, received)
+        known[entry.dedupe_key] = case  # a second copy later in this batch is a duplicate
+        message_id = _clip(understood.message_id if understood else None, 300)
+        book.add_message(message_id, case)  # a later notice of this batch can thread to it
         # The raw bytes go in with the case change, in the same transaction: both or neither.
-        pending.add_message(
-            {
-                "dedupe_key": entry.dedupe_key,
-                "sha256": entry.sha,
-                "source": item.source,
-                "source_index": item.index,
-                "format": item.format,
-                "raw": item.raw,
-                "received_at": received,
-                "sent_at": notice.received_at if notice else None,
-                "message_id": _clip(understood.message_id if understood else None, 300),
-                "from_address": _clip(understood.from_address if understood else None, 320),
-                "forwarded_by": _clip(understood.forwarded_by if understood else None, 320),
-                "subject": notice.title if notice else None,
-                "kind": notice.kind.value if notice else None,
-                "stage": notice.stage.value if notice else None,
-                "rule_id": notice.rule_id if notice else None,
-                "authenticity": notice.authenticity.value if notice else None,
-                "authenticity_reasons": (
-                    [reason.to_json() for reason in understood.verdict.reasons]
-                    if understood and understood.verdict
-                    else None
-                ),
-                "facts": notice.facts.to_json() if notice else None,
-                "error": error,
-                "case_id": case_id,
-            }
-        )
-        if understood is None or notice is None:
-            return TriageResult(item.source, item.index, None, None, error)
-        return TriageResult(
-            item.source,
-            item.index,
-            notice,
-            case_id,
-            None,
-            warnings=understood.warnings,
-            forwarded_by=understood.forwarded_by,
-            clocks=clocks,
-        )
+        row = {
+            "dedupe_key": entry.dedupe_key,
+            "sha256": entry.sha,
+            "source": item.source,
+            "source_index": item.index,
+            "format": item.format,
+            "raw": item.raw,
+            "received_at": received,
+            "sent_at": notice.received_at if notice else None,
+            "message_id": message_id,
+            "from_address": _clip(understood.from_address if understood else None, 320),
+            "forwarded_by": _clip(understood.forwarded_by if understood else None, 320),
+            "subject": notice.title if notice else None,
+            "kind": notice.kind.value if notice else None,
+            "stage": notice.stage.value if notice else None,
+            "rule_id": notice.rule_id if notice else None,
+            "authenticity": notice.authenticity.value if notice else None,
+            "authenticity_reasons": (
+                [reason.to_json() for reason in understood.verdict.reasons]
+                if understood and understood.verdict
+                else None
+            ),
+            "facts": notice.facts.to_json() if notice else None,
+            "error": error,
+        }
+        message_rows.append((case, row))
+        return _Filed(entry, clocks, case)
 
     def _understand(self, item: RawItem) -> _Understood:
         if item.format == "health":
@@ -269,6 +266,44 @@ class Triage:
             message_id=outer.message_id,
             verdict=verdict,
         )
+
+
+@dataclass(frozen=True)
+class _Filed:
+    """One input after filing; a case opened in this batch has its id once the batch is written."""
+
+    entry: _Read
+    clocks: Clocks | None
+    case: int | CaseState | None
+    duplicate: bool = False
+
+
+def _result(filed: _Filed) -> TriageResult:
+    item, understood = filed.entry.item, filed.entry.understood
+    case_id = filed.case.id if isinstance(filed.case, CaseState) else filed.case
+    if filed.duplicate:
+        return TriageResult(
+            item.source,
+            item.index,
+            understood.notice if understood else None,
+            case_id,
+            filed.entry.error,
+            duplicate=True,
+            forwarded_by=understood.forwarded_by if understood else None,
+            clocks=filed.clocks,
+        )
+    if understood is None:
+        return TriageResult(item.source, item.index, None, None, filed.entry.error)
+    return TriageResult(
+        item.source,
+        item.index,
+        understood.notice,
+        case_id,
+        None,
+        warnings=understood.warnings,
+        forwarded_by=understood.forwarded_by,
+        clocks=filed.clocks,
+    )
 
 
 def _known_keys(connection: Connection, keys: list[str]) -> dict[str, int | None]:

@@ -1,4 +1,4 @@
-"""A batch written with held rows (cases/pending.py) leaves the store as one input at a time does."""
+"""A batch written with held rows (cases/batch.py) leaves the store as one input at a time does."""
 
 from __future__ import annotations
 
