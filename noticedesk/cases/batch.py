@@ -22,7 +22,7 @@ from sqlalchemy import Connection, bindparam, case, func, select, update
 from noticedesk.cases.filing import CaseBook, CaseState
 from noticedesk.cases.joining import case_key
 from noticedesk.notices.model import Notice
-from noticedesk.store.bulk import insert_rows
+from noticedesk.store.bulk import BulkWriter
 from noticedesk.store.tables import case_events, cases, checklist_items, messages
 
 _PER_QUERY = 500  # values in one IN (...): well under SQLite's and PostgreSQL's parameter limits
@@ -121,7 +121,8 @@ def write(
     connection: Connection, book: CaseBook, message_rows: Iterable[tuple[CaseState | None, dict[str, Any]]]
 ) -> None:
     """Store what the batch filed: new cases, moved cases, then the rows that name them."""
-    insert_rows(connection, cases, [case.insert_row() for case in book.opened])
+    writer = BulkWriter(connection)
+    writer.insert(cases, [case.insert_row() for case in book.opened])
     # The new cases' ids, by their unique key: no reliance on the order RETURNING gives.
     opened = {case.case_key: case for case in book.opened}
     for key, case_id in _chunked_rows(connection, _IDS_OF_KEYS, opened):
@@ -129,9 +130,9 @@ def write(
     moved = book.changed()
     if moved:
         connection.execute(_UPDATE_CASE, [case.update_row() for case in moved])
-    insert_rows(connection, messages, list(_with_case_ids(message_rows)))
-    insert_rows(connection, case_events, list(_with_case_ids(book.events)))
-    insert_rows(connection, checklist_items, list(_with_case_ids(book.items)))
+    writer.insert(messages, list(_with_case_ids(message_rows)))
+    writer.insert(case_events, list(_with_case_ids(book.events)))
+    writer.insert(checklist_items, list(_with_case_ids(book.items)))
 
 
 def _with_case_ids(rows: Iterable[tuple[CaseState | None, dict[str, Any]]]) -> Iterator[dict[str, Any]]:

@@ -18,6 +18,7 @@ import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any, Protocol
 
 from noticedesk.cases.joining import case_key, moved, status_after
@@ -173,11 +174,20 @@ class CaseBook:
         # Same account and kind, and one side has no case reference: the newest open case of that kind.
         return self._newest_open(account, kind, without_ref=notice.facts.case_ref is not None)
 
-    def file(self, notice: Notice, clocks: Clocks, sent_at: datetime, received: datetime) -> CaseState:
-        """The case this notice now belongs to (opened or moved), with a timeline event."""
+    def file(
+        self,
+        notice: Notice,
+        facts_json: dict[str, Any],
+        clocks: Clocks,
+        sent_at: datetime,
+        received: datetime,
+    ) -> CaseState:
+        """The case this notice now belongs to (opened or moved), with a timeline event.
+
+        ``facts_json`` is ``notice.facts.to_json()``, made once by the caller (its message row has it).
+        """
         existing = self.find(notice)
         summary = f"{notice.stage.value}: {notice.title or notice.kind.value}"
-        facts_json = notice.facts.to_json()
         detail = {
             "kind": notice.kind.value,
             "stage": notice.stage.value,
@@ -188,7 +198,7 @@ class CaseBook:
         if existing is None:
             case = self._open(notice, clocks, facts_json, sent_at, received)
             self._event(case, received, summary, detail)
-            self._add_checklist(case, checklist_for(case.kind, notice.facts.abuse_types))
+            self._add_checklist(case, _steps(case.kind, notice.facts.abuse_types))
             return case
         if _STRENGTH[notice.authenticity.value] < _STRENGTH.get(existing.authenticity, 0):
             # A weaker message (say unverified or failed, on a verified case) could be a forgery
@@ -216,7 +226,7 @@ class CaseBook:
         existing.changed = existing.id is not None
         self._event(existing, received, summary, detail)
         if facts.abuse_types != known.abuse_types:  # only a new abuse type brings new steps
-            self._add_checklist(existing, checklist_for(existing.kind, facts.abuse_types))
+            self._add_checklist(existing, _steps(existing.kind, facts.abuse_types))
         return existing
 
     def _open(
@@ -301,6 +311,12 @@ class CaseBook:
             }
             self.items.append((case, row))
         present.update(step.key for step in new_steps)
+
+
+@cache
+def _steps(kind: str, abuse_types: tuple[str, ...]) -> tuple[Step, ...]:
+    """The checklist of a kind and abuse types: runbooks are package data, read once per process."""
+    return tuple(checklist_for(kind, abuse_types))
 
 
 def _insort(cases: list[CaseState], case: CaseState) -> None:

@@ -201,8 +201,9 @@ class Triage:
         if entry.dedupe_key in known:
             return _Filed(entry, clocks, known[entry.dedupe_key], duplicate=True)
         case = None
-        if clocks is not None and notice is not None and opens_case(notice):
-            case = book.file(notice, clocks, sent_at, received)
+        facts = notice.facts.to_json() if notice else None
+        if clocks is not None and notice is not None and facts is not None and opens_case(notice):
+            case = book.file(notice, facts, clocks, sent_at, received)
         known[entry.dedupe_key] = case  # a second copy later in this batch is a duplicate
         message_id = _clip(understood.message_id if understood else None, 300)
         book.add_message(message_id, case)  # a later notice of this batch can thread to it
@@ -229,7 +230,7 @@ class Triage:
                 if understood and understood.verdict
                 else None
             ),
-            "facts": notice.facts.to_json() if notice else None,
+            "facts": facts,
             "error": error,
         }
         message_rows.append((case, row))
