@@ -15,14 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, case, func, select, update
+from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 
-from noticedesk.cases.filing import CaseBook, CaseState
+from noticedesk.cases.filing import CaseBook, CaseState, EventRow, ItemRow
 from noticedesk.cases.joining import case_key
 from noticedesk.notices.model import Notice
-from noticedesk.store.bulk import BulkWriter
+from noticedesk.store.bulk import BulkWriter, JsonText
 from noticedesk.store.tables import case_events, cases, checklist_items, messages
 
 _PER_QUERY = 500  # values in one IN (...): well under SQLite's and PostgreSQL's parameter limits
@@ -110,35 +111,137 @@ def load_book(connection: Connection, notices: Sequence[Notice]) -> CaseBook:
             book.newest_open[(account, kind, True)] = newest_without_ref
     wanted = {case_id for _message_id, case_id in threads}
     wanted.update(case_id for case_id in book.newest_open.values() if case_id is not None)
-    for row in _chunked_rows(connection, _BY_ID, wanted - book.known_ids()):
+    wanted = {case_id for case_id in wanted if book.stored_case(case_id) is None}
+    for row in _chunked_rows(connection, _BY_ID, wanted):
         book.add_stored(_state(row))
     for message_id, case_id in threads:
         book.add_message(message_id, book.stored_case(case_id))
     return book
 
 
+class MessageRow(NamedTuple):
+    """A ``messages`` row but its case (whose id a new case gets when the batch is written)."""
+
+    dedupe_key: str
+    sha256: str
+    source: str
+    source_index: int | None
+    format: str
+    raw: bytes
+    received_at: datetime
+    sent_at: datetime | None
+    message_id: str | None
+    from_address: str | None
+    forwarded_by: str | None
+    subject: str | None
+    kind: str | None
+    stage: str | None
+    rule_id: str | None
+    authenticity: str | None
+    authenticity_reasons: list[dict[str, str]] | JsonText | None
+    facts: dict[str, Any] | JsonText | None
+    error: str | None
+
+
+_INSERT_CASE = insert(cases)
+_CASE_COLUMNS = (
+    "case_key",
+    "account_id",
+    "kind",
+    "case_ref",
+    "stage",
+    "status",
+    "title",
+    "authenticity",
+    "facts",
+    "reply_by",
+    "enforcement_at",
+    "last_notice_at",
+    "opened_at",
+    "updated_at",
+)
+_MOVED_COLUMNS = (  # every column a follow-up can move (writing back an unmoved value changes nothing)
+    "account_id",
+    "case_ref",
+    "stage",
+    "status",
+    "authenticity",
+    "facts",
+    "reply_by",
+    "enforcement_at",
+    "last_notice_at",
+    "updated_at",
+    "case_id",
+)
+_INSERT_MESSAGE = insert(messages)
+_MESSAGE_COLUMNS = (*MessageRow._fields, "case_id")
+_INSERT_EVENT = insert(case_events)
+_EVENT_COLUMNS = ("case_id", *EventRow._fields)
+_INSERT_ITEM = insert(checklist_items)
+_ITEM_COLUMNS = ("case_id", *ItemRow._fields)
+
+
 def write(
-    connection: Connection, book: CaseBook, message_rows: Iterable[tuple[CaseState | None, dict[str, Any]]]
+    connection: Connection, book: CaseBook, message_rows: Sequence[tuple[CaseState | None, MessageRow]]
 ) -> None:
     """Store what the batch filed: new cases, moved cases, then the rows that name them."""
     writer = BulkWriter(connection)
-    writer.insert(cases, [case.insert_row() for case in book.opened])
+    writer.execute(
+        _INSERT_CASE,
+        _CASE_COLUMNS,
+        [
+            (
+                case.case_key,
+                case.account_id,
+                case.kind,
+                case.case_ref,
+                case.stage,
+                case.status,
+                case.title,
+                case.authenticity,
+                case.stored_facts(),
+                case.reply_by,
+                case.enforcement_at,
+                case.last_notice_at,
+                case.opened_at,
+                case.updated_at,
+            )
+            for case in book.opened
+        ],
+    )
     # The new cases' ids, by their unique key: no reliance on the order RETURNING gives.
     opened = {case.case_key: case for case in book.opened}
     for key, case_id in _chunked_rows(connection, _IDS_OF_KEYS, opened):
         opened[key].id = case_id
-    moved = book.changed()
-    if moved:
-        connection.execute(_UPDATE_CASE, [case.update_row() for case in moved])
-    writer.insert(messages, list(_with_case_ids(message_rows)))
-    writer.insert(case_events, list(_with_case_ids(book.events)))
-    writer.insert(checklist_items, list(_with_case_ids(book.items)))
+    writer.execute(
+        _UPDATE_CASE,
+        _MOVED_COLUMNS,
+        [
+            (
+                case.account_id,
+                case.case_ref,
+                case.stage,
+                case.status,
+                case.authenticity,
+                case.stored_facts(),
+                case.reply_by,
+                case.enforcement_at,
+                case.last_notice_at,
+                case.updated_at,
+                case.id,
+            )
+            for case in book.changed()
+        ],
+    )
+    writer.execute(_INSERT_MESSAGE, _MESSAGE_COLUMNS, [(*row, _id(case)) for case, row in message_rows])
+    writer.execute(_INSERT_EVENT, _EVENT_COLUMNS, [(case.id, *row) for case, row in book.events])
+    writer.execute(
+        _INSERT_ITEM, _ITEM_COLUMNS, [(case.id, *item) for case, items in book.items for item in items]
+    )
 
 
-def _with_case_ids(rows: Iterable[tuple[CaseState | None, dict[str, Any]]]) -> Iterator[dict[str, Any]]:
-    for owner, row in rows:
-        row["case_id"] = None if owner is None else owner.id
-        yield row
+def _id(case: CaseState | None) -> int | None:
+    return None if case is None else case.id
 
 
 def _chunked_rows(connection: Connection, query: Any, values: Iterable[Any]) -> Iterator[Any]:

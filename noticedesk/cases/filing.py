@@ -1,31 +1,33 @@
 """Filing notices: open a case or move the one a notice belongs to, and record it on the timeline.
 
 A triage batch files its notices against a ``CaseBook``: the cases of the store that the batch's
-notices could join (read with a few queries per batch, see cases/casebook_load.py), plus the
-cases the batch opens and moves, held in memory and written at the end of the batch. The rules
-are those of one notice at a time against the store, in the batch's order: a notice sees every
-case and message filed before it in the same batch.
+notices could join (read with a few queries per batch, see cases/batch.py), plus the cases the
+batch opens and moves, held in memory and written at the end of the batch. The rules are those
+of one notice at a time against the store, in the batch's order: a notice sees every case and
+message filed before it in the same batch.
 
 A notice joins, in order: a case of its kind holding a message named in its In-Reply-To or
-References; the case of its key (account, kind, AWS case reference); else, when it names an
-account, the newest open case of that account and kind (without a reference, when the notice
-has one). Newest is the highest id; a case opened in this batch is newer than every stored one.
+References (the first such id in the notice's order; among several messages with that id, the
+first stored); the case of its key (account, kind, AWS case reference); else, when it names an
+account, the newest open case of that account and kind (one without a reference, when the
+notice has one). Newest is the highest id; a case opened in this batch is newer than every
+stored one (the store numbers the batch's new cases in the order they were opened).
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from noticedesk.cases.joining import case_key, moved, status_after
-from noticedesk.cases.runbooks import Step, checklist_for
+from noticedesk.cases.runbooks import checklist_for
 from noticedesk.cases.timeline import SYSTEM_ACTOR
 from noticedesk.notices.clocks import Clocks
 from noticedesk.notices.model import Authenticity, Facts, Notice
+from noticedesk.store.bulk import JsonText, json_object_text
 
 _STRENGTH = {"failed": 0, "suspicious": 0, "unverified": 1, "verified": 2}
 
@@ -35,7 +37,26 @@ def opens_case(notice: Notice) -> bool:
     return notice.kind.opens_case and notice.authenticity is not Authenticity.SUSPICIOUS
 
 
-@dataclass(eq=False)
+class EventRow(NamedTuple):
+    """A ``case_events`` row but its case (whose id a new case gets when the batch is written)."""
+
+    at: datetime
+    type: str
+    actor: str
+    summary: str
+    detail: dict[str, Any] | JsonText
+
+
+class ItemRow(NamedTuple):
+    """A ``checklist_items`` row but its case."""
+
+    item_key: str
+    position: int
+    text_en: str
+    text_ja: str
+
+
+@dataclass(eq=False, slots=True)
 class CaseState:
     """One case as the batch sees it: its stored row with this batch's changes, or a new case."""
 
@@ -53,11 +74,13 @@ class CaseState:
     reply_by: datetime | None
     enforcement_at: datetime | None
     last_notice_at: datetime | None
+    facts_text: JsonText | None = None
+    """``facts`` already serialized, while they are the opening notice's (saves a json.dumps)."""
     title: str = ""
     opened_at: datetime | None = None
     updated_at: datetime | None = None
     opened_as: int | None = None
-    """n for the batch's n-th new case (the store numbers them in that order when they go in)."""
+    """n for the batch's n-th new case."""
     changed: bool = False
     """A stored case this batch moved (an UPDATE is due)."""
     checklist: set[str] | None = None
@@ -74,39 +97,8 @@ class CaseState:
     def fits_open(self, without_ref: bool) -> bool:
         return self.status != "resolved" and (not without_ref or self.case_ref is None)
 
-    def insert_row(self) -> dict[str, Any]:
-        return {
-            "case_key": self.case_key,
-            "account_id": self.account_id,
-            "kind": self.kind,
-            "case_ref": self.case_ref,
-            "stage": self.stage,
-            "status": self.status,
-            "title": self.title,
-            "authenticity": self.authenticity,
-            "facts": self.facts,
-            "reply_by": self.reply_by,
-            "enforcement_at": self.enforcement_at,
-            "last_notice_at": self.last_notice_at,
-            "opened_at": self.opened_at,
-            "updated_at": self.updated_at,
-        }
-
-    def update_row(self) -> dict[str, Any]:
-        """Every column a follow-up can move (writing back an unmoved value changes nothing)."""
-        return {
-            "case_id": self.id,
-            "account_id": self.account_id,
-            "case_ref": self.case_ref,
-            "stage": self.stage,
-            "status": self.status,
-            "authenticity": self.authenticity,
-            "facts": self.facts,
-            "reply_by": self.reply_by,
-            "enforcement_at": self.enforcement_at,
-            "last_notice_at": self.last_notice_at,
-            "updated_at": self.updated_at,
-        }
+    def stored_facts(self) -> dict[str, Any] | JsonText:
+        return self.facts if self.facts_text is None else self.facts_text
 
 
 class StoredCases(Protocol):
@@ -126,10 +118,10 @@ class CaseBook:
     stored: StoredCases
     newest_open: dict[tuple[str, str, bool], int | None] = field(default_factory=dict)
     """(account, kind, without reference) -> the newest stored case that was open (and without a
-    reference) when the batch began, for each account and kind the batch names."""
+    reference) when the batch began, for each account and kind the batch's notices name."""
     opened: list[CaseState] = field(default_factory=list)
-    events: list[tuple[CaseState, dict[str, Any]]] = field(default_factory=list)
-    items: list[tuple[CaseState, dict[str, Any]]] = field(default_factory=list)
+    events: list[tuple[CaseState, EventRow]] = field(default_factory=list)
+    items: list[tuple[CaseState, tuple[ItemRow, ...]]] = field(default_factory=list)
     _by_id: dict[int, CaseState] = field(default_factory=dict)
     _by_key: dict[str, CaseState] = field(default_factory=dict)
     _by_account: dict[tuple[str, str], list[CaseState]] = field(default_factory=dict)
@@ -151,11 +143,8 @@ class CaseBook:
         if message_id and case is not None:
             self._by_message_id.setdefault(message_id, []).append(case)
 
-    def known_ids(self) -> set[int]:
-        return set(self._by_id)
-
-    def stored_case(self, case_id: int) -> CaseState:
-        return self._by_id[case_id]
+    def stored_case(self, case_id: int) -> CaseState | None:
+        return self._by_id.get(case_id)
 
     def changed(self) -> list[CaseState]:
         return [case for case in self._by_id.values() if case.changed]
@@ -177,15 +166,17 @@ class CaseBook:
     def file(
         self,
         notice: Notice,
-        facts_json: dict[str, Any],
+        facts: tuple[dict[str, Any], JsonText],
         clocks: Clocks,
         sent_at: datetime,
         received: datetime,
     ) -> CaseState:
         """The case this notice now belongs to (opened or moved), with a timeline event.
 
-        ``facts_json`` is ``notice.facts.to_json()``, made once by the caller (its message row has it).
+        ``facts`` is ``notice.facts.to_json()`` and its ``json_text``, made once by the caller
+        (the message row has them too).
         """
+        facts_json, facts_text = facts
         existing = self.find(notice)
         summary = f"{notice.stage.value}: {notice.title or notice.kind.value}"
         detail = {
@@ -193,26 +184,28 @@ class CaseBook:
             "stage": notice.stage.value,
             "sent_at": sent_at.isoformat(),
             "authenticity": notice.authenticity.value,
-            "facts": facts_json,
         }
-        if existing is None:
-            case = self._open(notice, clocks, facts_json, sent_at, received)
-            self._event(case, received, summary, detail)
-            self._add_checklist(case, _steps(case.kind, notice.facts.abuse_types))
-            return case
-        if _STRENGTH[notice.authenticity.value] < _STRENGTH.get(existing.authenticity, 0):
+        if existing is not None and _STRENGTH[notice.authenticity.value] < _STRENGTH.get(
+            existing.authenticity, 0
+        ):
             # A weaker message (say unverified or failed, on a verified case) could be a forgery
             # quoting a real case reference: it is kept on the timeline but moves nothing.
-            detail["not_applied"] = (
-                f"message is {notice.authenticity.value}, the case is {existing.authenticity}"
-            )
-            self._event(existing, received, summary, detail)
+            weaker = f"message is {notice.authenticity.value}, the case is {existing.authenticity}"
+            self._event(existing, received, summary, {**detail, "facts": facts_json, "not_applied": weaker})
             return existing
+        detail_text = json_object_text(detail, "facts", facts_text)
+        if existing is None:
+            case = self._open(notice, clocks, facts, sent_at, received)
+            self._event(case, received, summary, detail_text)
+            items = _opening_items(case.kind, notice.facts.abuse_types)
+            self.items.append((case, items))
+            case.checklist = {item.item_key for item in items}
+            return case
         known = Facts.from_json(existing.facts)
-        facts = known.merged_with(notice.facts)
+        merged = known.merged_with(notice.facts)
         newest = existing.last_notice_at is None or sent_at >= existing.last_notice_at
         existing.stage, existing.status = moved(existing.stage, existing.status, notice.stage, newest)
-        existing.facts = facts.to_json()
+        existing.facts, existing.facts_text = merged.to_json(), None
         existing.updated_at = received
         existing.authenticity = _stronger(existing.authenticity, notice.authenticity)
         if existing.case_ref is None and notice.facts.case_ref:
@@ -223,23 +216,22 @@ class CaseBook:
         if newest:
             existing.reply_by, existing.enforcement_at = clocks.reply_by, clocks.enforcement_at
             existing.last_notice_at = sent_at
-        existing.changed = existing.id is not None
-        self._event(existing, received, summary, detail)
-        if facts.abuse_types != known.abuse_types:  # only a new abuse type brings new steps
-            self._add_checklist(existing, _steps(existing.kind, facts.abuse_types))
+        existing.changed = existing.id is not None  # a new case is inserted as it ends up
+        self._event(existing, received, summary, detail_text)
+        if merged.abuse_types != known.abuse_types:  # only a new abuse type brings new steps
+            self._add_steps(existing, merged.abuse_types)
         return existing
 
     def _open(
         self,
         notice: Notice,
         clocks: Clocks,
-        facts_json: dict[str, Any],
+        facts: tuple[dict[str, Any], JsonText],
         sent_at: datetime,
         received: datetime,
     ) -> CaseState:
         case = CaseState(
             id=None,
-            opened_as=len(self.opened),
             case_key=case_key(notice),
             kind=notice.kind.value,
             account_id=notice.facts.account_id,
@@ -247,14 +239,15 @@ class CaseBook:
             stage=notice.stage.value,
             status=status_after("new", notice.stage),
             authenticity=notice.authenticity.value,
-            facts=facts_json,
+            facts=facts[0],
+            facts_text=facts[1],
             reply_by=clocks.reply_by,
             enforcement_at=clocks.enforcement_at,
             last_notice_at=sent_at,
             title=notice.title,
             opened_at=received,
             updated_at=received,
-            checklist=set(),
+            opened_as=len(self.opened),
         )
         self.opened.append(case)
         self._index(case)
@@ -285,42 +278,36 @@ class CaseBook:
         if case.case_ref is None:  # a reference is never taken back: the list only grows stale
             _insort(self._without_ref.setdefault(pair, []), case)
 
-    def _event(self, case: CaseState, at: datetime, summary: str, detail: dict[str, Any]) -> None:
-        row = {
-            "at": at,
-            "type": "notice-received",
-            "actor": SYSTEM_ACTOR,
-            "summary": summary,
-            "detail": detail,
-        }
-        self.events.append((case, row))
+    def _event(self, case: CaseState, at: datetime, summary: str, detail: dict[str, Any] | JsonText) -> None:
+        self.events.append((case, EventRow(at, "notice-received", SYSTEM_ACTOR, summary, detail)))
 
-    def _add_checklist(self, case: CaseState, steps: Iterable[Step]) -> None:
-        """Add the steps the case does not have yet, after the ones it has."""
+    def _add_steps(self, case: CaseState, abuse_types: tuple[str, ...]) -> None:
+        """Add the steps of a new abuse type the case does not have yet, after the ones it has."""
         if case.checklist is None:
             assert case.id is not None
             case.checklist = self.stored.checklist_keys(case.id)
         present = case.checklist
-        new_steps = [step for step in steps if step.key not in present]
-        for offset, step in enumerate(new_steps):
-            row = {
-                "item_key": step.key,
-                "position": len(present) + offset,
-                "text_en": step.en,
-                "text_ja": step.ja,
-            }
-            self.items.append((case, row))
-        present.update(step.key for step in new_steps)
+        new_steps = [step for step in checklist_for(case.kind, abuse_types) if step.key not in present]
+        items = tuple(
+            ItemRow(step.key, len(present) + offset, step.en, step.ja)
+            for offset, step in enumerate(new_steps)
+        )
+        if items:
+            self.items.append((case, items))
+            present.update(item.item_key for item in items)
 
 
 @cache
-def _steps(kind: str, abuse_types: tuple[str, ...]) -> tuple[Step, ...]:
-    """The checklist of a kind and abuse types: runbooks are package data, read once per process."""
-    return tuple(checklist_for(kind, abuse_types))
+def _opening_items(kind: str, abuse_types: tuple[str, ...]) -> tuple[ItemRow, ...]:
+    """A new case's checklist: runbooks are package data, read once per process."""
+    steps = checklist_for(kind, abuse_types)
+    return tuple(ItemRow(step.key, position, step.en, step.ja) for position, step in enumerate(steps))
 
 
 def _insort(cases: list[CaseState], case: CaseState) -> None:
-    if case not in cases:
+    if not cases or cases[-1].rank < case.rank:
+        cases.append(case)  # the usual case: a new case, or stored ones read in id order
+    elif case not in cases:
         bisect.insort(cases, case, key=lambda known: known.rank)
 
 

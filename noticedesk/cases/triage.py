@@ -14,16 +14,18 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, select
 
-from noticedesk.cases.batch import load_book, write
+from noticedesk.cases.batch import MessageRow, load_book, write
 from noticedesk.cases.filing import CaseBook, CaseState, opens_case
 from noticedesk.config import Config
 from noticedesk.errors import InputError, ParseError
 from noticedesk.mail.auth import Verdict, assess
 from noticedesk.mail.auth.keys import KeyLookup, key_lookup_for
+from noticedesk.mail.auth.verdict import Reason
 from noticedesk.mail.forwarded import original_of
 from noticedesk.mail.parse import parse_bytes
 from noticedesk.mail.sources import RawItem
@@ -33,6 +35,7 @@ from noticedesk.notices.extract import within_hours
 from noticedesk.notices.health import health_event_to_notice
 from noticedesk.notices.model import Facts, Notice
 from noticedesk.notices.rules import rule_table
+from noticedesk.store.bulk import JsonText, json_text
 from noticedesk.store.tables import messages
 
 log = logging.getLogger(__name__)
@@ -153,7 +156,7 @@ class Triage:
                 if entry.understood and opens_case(entry.understood.notice) and entry.dedupe_key not in known
             ]
             book = load_book(connection, to_file)
-            message_rows: list[tuple[CaseState | None, dict[str, Any]]] = []
+            message_rows: list[tuple[CaseState | None, MessageRow]] = []
             filed = [self._file(entry, known, book, message_rows) for entry in read]
             write(connection, book, message_rows)
         return [_result(entry) for entry in filed]
@@ -188,7 +191,7 @@ class Triage:
         entry: _Read,
         known: dict[str, int | CaseState | None],
         book: CaseBook,
-        message_rows: list[tuple[CaseState | None, dict[str, Any]]],
+        message_rows: list[tuple[CaseState | None, MessageRow]],
     ) -> _Filed:
         """File one read input; ``known`` maps the dedupe keys already stored or filed to their case."""
         item, understood, error = entry.item, entry.understood, entry.error
@@ -201,38 +204,39 @@ class Triage:
         if entry.dedupe_key in known:
             return _Filed(entry, clocks, known[entry.dedupe_key], duplicate=True)
         case = None
-        facts = notice.facts.to_json() if notice else None
-        if clocks is not None and notice is not None and facts is not None and opens_case(notice):
-            case = book.file(notice, facts, clocks, sent_at, received)
+        facts = None
+        if notice is not None:
+            facts_json = notice.facts.to_json()
+            facts = (facts_json, json_text(facts_json))  # one json.dumps for message, case and event
+            if clocks is not None and opens_case(notice):
+                case = book.file(notice, facts, clocks, sent_at, received)
         known[entry.dedupe_key] = case  # a second copy later in this batch is a duplicate
         message_id = _clip(understood.message_id if understood else None, 300)
         book.add_message(message_id, case)  # a later notice of this batch can thread to it
         # The raw bytes go in with the case change, in the same transaction: both or neither.
-        row = {
-            "dedupe_key": entry.dedupe_key,
-            "sha256": entry.sha,
-            "source": item.source,
-            "source_index": item.index,
-            "format": item.format,
-            "raw": item.raw,
-            "received_at": received,
-            "sent_at": notice.received_at if notice else None,
-            "message_id": message_id,
-            "from_address": _clip(understood.from_address if understood else None, 320),
-            "forwarded_by": _clip(understood.forwarded_by if understood else None, 320),
-            "subject": notice.title if notice else None,
-            "kind": notice.kind.value if notice else None,
-            "stage": notice.stage.value if notice else None,
-            "rule_id": notice.rule_id if notice else None,
-            "authenticity": notice.authenticity.value if notice else None,
-            "authenticity_reasons": (
-                [reason.to_json() for reason in understood.verdict.reasons]
-                if understood and understood.verdict
-                else None
+        row = MessageRow(
+            dedupe_key=entry.dedupe_key,
+            sha256=entry.sha,
+            source=item.source,
+            source_index=item.index,
+            format=item.format,
+            raw=item.raw,
+            received_at=received,
+            sent_at=notice.received_at if notice else None,
+            message_id=message_id,
+            from_address=_clip(understood.from_address if understood else None, 320),
+            forwarded_by=_clip(understood.forwarded_by if understood else None, 320),
+            subject=notice.title if notice else None,
+            kind=notice.kind.value if notice else None,
+            stage=notice.stage.value if notice else None,
+            rule_id=notice.rule_id if notice else None,
+            authenticity=notice.authenticity.value if notice else None,
+            authenticity_reasons=(
+                _reasons_text(understood.verdict.reasons) if understood and understood.verdict else None
             ),
-            "facts": facts,
-            "error": error,
-        }
+            facts=facts[1] if facts else None,
+            error=error,
+        )
         message_rows.append((case, row))
         return _Filed(entry, clocks, case)
 
@@ -314,6 +318,12 @@ def _known_keys(connection: Connection, keys: list[str]) -> dict[str, int | None
         chunk = sorted(set(keys[start : start + _KEYS_PER_QUERY]))
         known.update((key, case_id) for key, case_id in connection.execute(_FIND_MESSAGES, {"keys": chunk}))
     return known
+
+
+@lru_cache(maxsize=256)
+def _reasons_text(reasons: tuple[Reason, ...]) -> JsonText:
+    """Most messages share their reasons (say, "no DKIM signature"): serialized once each."""
+    return json_text([reason.to_json() for reason in reasons])
 
 
 def _sha(text: str) -> str:

@@ -1,73 +1,100 @@
-"""Many rows into one table with the driver's ``executemany``, each value bound as SQLAlchemy would.
+"""One statement over many rows with the driver's ``executemany``, values bound as SQLAlchemy would.
 
-Why not ``connection.execute(insert(table), rows)``: for every row SQLAlchemy builds a fresh
+Why not ``connection.execute(statement, rows)``: for every row SQLAlchemy builds a fresh
 parameter set and runs each value through its type's bind processor one call at a time
 (``construct_params``), some 4 to 6 us a row, about what SQLite itself takes to store it. A triage
 batch writes about ten rows a notice (its message, its timeline event, a new case's checklist
-steps), so here the INSERT is compiled once per dialect and column list, and the driver gets the
-rows as its paramstyle wants them, converted by the same bind processors (JSON, aware UTC times).
+steps), so here the statement is compiled once per dialect and column list, the rows come as
+tuples, and the driver gets them as its paramstyle wants, converted by the same bind processors
+(JSON, aware UTC times) and only for the columns that have one.
 
-A ``BulkWriter`` also remembers the times it converted: a notice's receipt time is written four
-times (message, event, case opened and updated), and converting a time costs more than the row.
+Two more conversions are shared: equal times are converted once per ``BulkWriter`` (a notice's
+receipt time is written four times: message, event, case opened and updated), and a value the
+caller already serialized with ``json_text`` is stored as it is (a notice's facts go into its
+message, its case and its timeline event).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Table, insert
+from sqlalchemy import JSON, Connection, Dialect
+from sqlalchemy.sql.dml import Update, ValuesBase
 
 from noticedesk.store.types import UtcDateTime
 
 Processor = Callable[[Any], Any]
 
 
+class JsonText(str):
+    """A value already serialized by ``json_text``: a JSON column stores this text as it is."""
+
+
+def json_text(value: Any) -> JsonText:
+    # The same serializer the engine's JSON columns use (``make_engine`` sets none: json.dumps),
+    # so the stored text is the same either way.
+    return JsonText(json.dumps(value))
+
+
+def json_object_text(head: dict[str, Any], last_key: str, last_value: JsonText) -> JsonText:
+    """``json_text({**head, last_key: value})`` when ``last_value`` is ``json_text(value)``."""
+    opening = json.dumps(head)
+    separator = ", " if head else ""
+    return JsonText(f"{opening[:-1]}{separator}{json.dumps(last_key)}: {last_value}}}")
+
+
 @dataclass(frozen=True)
-class _Insert:
+class _Compiled:
     sql: str
-    names: tuple[str, ...]
-    """The bound columns in the order the driver takes them."""
-    processors: tuple[Processor | None, ...]
-    """Each column's bind processor, if its type converts values on the way in."""
-    times: tuple[bool, ...]
-    """Which columns hold aware UTC times."""
+    order: tuple[int, ...] | None
+    """Where the driver's n-th parameter is in a row, when not in the columns' order; named
+    paramstyles take a dict, in any order."""
+    processors: tuple[tuple[int, Processor, str], ...]
+    """(column index, bind processor, "time" | "json" | "") for the columns that convert values."""
     positional: bool
 
 
 @dataclass
 class BulkWriter:
-    """Inserts for one transaction, sharing the conversion of equal times."""
+    """Statements of one transaction, sharing the conversion of equal times."""
 
     connection: Connection
     _times: dict[datetime, Any] = field(default_factory=dict)
 
-    def insert(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-        """INSERT ``rows`` (dicts with the same keys, values as for ``connection.execute``) in one go."""
+    def execute(
+        self, statement: ValuesBase | Update, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+    ) -> None:
+        """Run ``statement`` (an INSERT, or an UPDATE with bound parameters) once per row.
+
+        Each row holds the values of ``columns`` in that order: column names for an INSERT,
+        bind parameter names (and column names for the SET clause) for an UPDATE.
+        """
         if not rows:
             return
-        statement = _compiled(self.connection.dialect, table, tuple(rows[0]))
-        convert = [
-            self._time_processor(process) if is_time and process else process
-            for process, is_time in zip(statement.processors, statement.times, strict=True)
-        ]
-        columns = list(zip(statement.names, convert, strict=True))
-        if statement.positional:
-            parameters: list[Any] = [
-                tuple([row[name] if process is None else process(row[name]) for name, process in columns])
-                for row in rows
-            ]
+        compiled = _compiled(self.connection.dialect, statement, columns)
+        converters = [(index, self._converter(process, kind)) for index, process, kind in compiled.processors]
+        if converters:
+            rows = [_converted(row, converters) for row in rows]
+        parameters: list[Any]
+        if not compiled.positional:
+            parameters = [dict(zip(columns, row, strict=True)) for row in rows]
+        elif compiled.order is not None:
+            order = compiled.order
+            parameters = [tuple([row[index] for index in order]) for row in rows]
         else:
-            parameters = [
-                {name: row[name] if process is None else process(row[name]) for name, process in columns}
-                for row in rows
-            ]
-        self.connection.exec_driver_sql(statement.sql, parameters)
+            parameters = list(rows)
+        self.connection.exec_driver_sql(compiled.sql, parameters)
 
-    def _time_processor(self, process: Processor) -> Processor:
+    def _converter(self, process: Processor, kind: str) -> Processor:
+        if kind == "json":
+            return lambda value: value if isinstance(value, JsonText) else process(value)
+        if kind != "time":
+            return process
         memo = self._times
 
         def convert(value: datetime | None) -> Any:
@@ -83,18 +110,27 @@ class BulkWriter:
         return convert
 
 
+def _converted(row: tuple[Any, ...], converters: list[tuple[int, Processor]]) -> tuple[Any, ...]:
+    values = list(row)
+    for index, convert in converters:
+        values[index] = convert(values[index])
+    return tuple(values)
+
+
 @lru_cache(maxsize=64)
-def _compiled(dialect: Dialect, table: Table, keys: tuple[str, ...]) -> _Insert:
-    compiled = insert(table).compile(dialect=dialect, column_keys=list(keys), for_executemany=True)
-    if set(compiled.binds) != set(keys):  # a column default would need SQLAlchemy's own path
-        raise ValueError(f"BulkWriter: {table.name} binds {sorted(compiled.binds)}, rows have {keys}")
+def _compiled(dialect: Dialect, statement: ValuesBase | Update, columns: tuple[str, ...]) -> _Compiled:
+    compiled = statement.compile(dialect=dialect, column_keys=list(columns), for_executemany=True)
+    if set(compiled.binds) != set(columns):  # a column default would need SQLAlchemy's own path
+        raise ValueError(f"BulkWriter: the statement binds {sorted(compiled.binds)}, rows have {columns}")
     positional = compiled.positiontup is not None
-    names = tuple(compiled.positiontup) if compiled.positiontup is not None else keys
-    types = [table.c[name].type for name in names]
-    return _Insert(
-        sql=str(compiled),
-        names=names,
-        processors=tuple(type_.dialect_impl(dialect).bind_processor(dialect) for type_ in types),
-        times=tuple(isinstance(type_, UtcDateTime) for type_ in types),
-        positional=positional,
-    )
+    order = None
+    if compiled.positiontup is not None and tuple(compiled.positiontup) != columns:
+        order = tuple(columns.index(name) for name in compiled.positiontup)
+    processors = []
+    for index, name in enumerate(columns):
+        type_ = compiled.binds[name].type
+        process = type_.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            kind = "time" if isinstance(type_, UtcDateTime) else "json" if isinstance(type_, JSON) else ""
+            processors.append((index, process, kind))
+    return _Compiled(str(compiled), order, tuple(processors), positional)
