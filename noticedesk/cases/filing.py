@@ -19,7 +19,6 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 from typing import Any, NamedTuple, Protocol
 
 from noticedesk.cases.joining import case_key, moved, status_after
@@ -127,6 +126,7 @@ class CaseBook:
     _by_account: dict[tuple[str, str], list[CaseState]] = field(default_factory=dict)
     _without_ref: dict[tuple[str, str], list[CaseState]] = field(default_factory=dict)
     _by_message_id: dict[str, list[CaseState]] = field(default_factory=dict)
+    _checklists: dict[tuple[str, tuple[str, ...]], tuple[ItemRow, ...]] = field(default_factory=dict)
 
     def add_stored(self, case: CaseState) -> CaseState:
         """Know a stored case (the copy already known wins: it holds this batch's changes)."""
@@ -197,7 +197,7 @@ class CaseBook:
         if existing is None:
             case = self._open(notice, clocks, facts, sent_at, received)
             self._event(case, received, summary, detail_text)
-            items = _opening_items(case.kind, notice.facts.abuse_types)
+            items = self._opening_items(case.kind, notice.facts.abuse_types)
             self.items.append((case, items))
             case.checklist = {item.item_key for item in items}
             return case
@@ -281,6 +281,17 @@ class CaseBook:
     def _event(self, case: CaseState, at: datetime, summary: str, detail: dict[str, Any] | JsonText) -> None:
         self.events.append((case, EventRow(at, "notice-received", SYSTEM_ACTOR, summary, detail)))
 
+    def _opening_items(self, kind: str, abuse_types: tuple[str, ...]) -> tuple[ItemRow, ...]:
+        """A new case's checklist, made once per kind and abuse types in a batch."""
+        items = self._checklists.get((kind, abuse_types))
+        if items is None:
+            steps = checklist_for(kind, abuse_types)
+            items = tuple(
+                ItemRow(step.key, position, step.en, step.ja) for position, step in enumerate(steps)
+            )
+            self._checklists[(kind, abuse_types)] = items
+        return items
+
     def _add_steps(self, case: CaseState, abuse_types: tuple[str, ...]) -> None:
         """Add the steps of a new abuse type the case does not have yet, after the ones it has."""
         if case.checklist is None:
@@ -295,13 +306,6 @@ class CaseBook:
         if items:
             self.items.append((case, items))
             present.update(item.item_key for item in items)
-
-
-@cache
-def _opening_items(kind: str, abuse_types: tuple[str, ...]) -> tuple[ItemRow, ...]:
-    """A new case's checklist: runbooks are package data, read once per process."""
-    steps = checklist_for(kind, abuse_types)
-    return tuple(ItemRow(step.key, position, step.en, step.ja) for position, step in enumerate(steps))
 
 
 def _insort(cases: list[CaseState], case: CaseState) -> None:
