@@ -149,14 +149,17 @@ class CaseBook:
     def changed(self) -> list[CaseState]:
         return [case for case in self._by_id.values() if case.changed]
 
-    def find(self, notice: Notice) -> CaseState | None:
-        """The case a notice belongs to: same thread, else same key, else the account's open one."""
+    def find(self, notice: Notice, key: str | None = None) -> CaseState | None:
+        """The case a notice belongs to: same thread, else same key, else the account's open one.
+
+        ``key`` is ``case_key(notice)`` when the caller has it already.
+        """
         kind = notice.kind.value
         for thread_id in notice.thread_ids:
             for case in self._by_message_id.get(thread_id, ()):
                 if case.kind == kind:
                     return case
-        exact = self._by_key.get(case_key(notice))
+        exact = self._by_key.get(key or case_key(notice))
         account = notice.facts.account_id
         if exact is not None or account is None:
             return exact
@@ -177,7 +180,8 @@ class CaseBook:
         (the message row has them too).
         """
         facts_json, facts_text = facts
-        existing = self.find(notice)
+        key = case_key(notice)
+        existing = self.find(notice, key)
         summary = f"{notice.stage.value}: {notice.title or notice.kind.value}"
         detail = {
             "kind": notice.kind.value,
@@ -195,7 +199,7 @@ class CaseBook:
             return existing
         detail_text = json_object_text(detail, "facts", facts_text)
         if existing is None:
-            case = self._open(notice, clocks, facts, sent_at, received)
+            case = self._open(notice, key, clocks, facts, sent_at, received)
             self._event(case, received, summary, detail_text)
             items = self._opening_items(case.kind, notice.facts.abuse_types)
             self.items.append((case, items))
@@ -225,6 +229,7 @@ class CaseBook:
     def _open(
         self,
         notice: Notice,
+        key: str,
         clocks: Clocks,
         facts: tuple[dict[str, Any], JsonText],
         sent_at: datetime,
@@ -232,7 +237,7 @@ class CaseBook:
     ) -> CaseState:
         case = CaseState(
             id=None,
-            case_key=case_key(notice),
+            case_key=key,
             kind=notice.kind.value,
             account_id=notice.facts.account_id,
             case_ref=notice.facts.case_ref,
