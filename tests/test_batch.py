@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
-from test_cases import NOTICE, SENT, follow_up, triage
+from sqlalchemy import Connection, Engine, select, update
+from test_cases import NOTICE, REMINDER, SENT, follow_up, triage
 from triage_helpers import mail_bytes
 
+from noticedesk.cases import triage as triage_module
+from noticedesk.cases.batch import load_book
+from noticedesk.cases.filing import CaseBook
+from noticedesk.cases.queries import get_case
 from noticedesk.store.tables import case_events, cases, checklist_items, messages
 
 REPLY = (
@@ -236,3 +241,32 @@ def test_a_batch_sees_what_its_earlier_notices_did(engine: Engine, now: datetime
         "thread-and-late-notice-in-batch": [f"{ACCOUNT}|abuse-report|18000000004-1"] * 4,
     }[name]
     assert joined == expected
+
+
+def test_a_write_from_elsewhere_during_a_batch_is_neither_lost_nor_fatal(
+    engine: Engine, now: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch reads its cases, files in memory, writes at the end: meanwhile another writer
+    (here `reply mark-sent`, as the web server or CLI would) waits for it, then goes in."""
+    case_id = triage(engine, now, mail_bytes(NOTICE))[0].case_id
+    marked: list[str] = []
+
+    def mark_replied() -> None:
+        with engine.begin() as connection:
+            connection.execute(update(cases).where(cases.c.id == case_id).values(status="replied"))
+        marked.append("done")
+
+    writer = threading.Thread(target=mark_replied)
+
+    def load_then_let_the_other_writer_try(connection: Connection, notices: Any) -> CaseBook:
+        book = load_book(connection, notices)
+        writer.start()
+        writer.join(timeout=0.3)  # not done: it waits for the batch
+        return book
+
+    monkeypatch.setattr(triage_module, "load_book", load_then_let_the_other_writer_try)
+    result = triage(engine, now, REMINDER)[0]
+    writer.join(timeout=10)
+    assert marked == ["done"] and result.case_id == case_id
+    summary = get_case(engine, case_id or 0).summary
+    assert (summary.stage, summary.status) == ("reminder", "replied")

@@ -41,8 +41,10 @@ _COLUMNS = (
     cases.c.enforcement_at,
     cases.c.last_notice_at,
 )
-_BY_ID = select(*_COLUMNS).where(cases.c.id.in_(bindparam("values", expanding=True)))
-_BY_KEY = select(*_COLUMNS).where(cases.c.case_key.in_(bindparam("values", expanding=True)))
+# The cases a batch may move are read FOR UPDATE (PostgreSQL; on SQLite the batch holds the
+# write lock, see store.db.begin_writing): no other writer changes them before the batch writes.
+_BY_ID = select(*_COLUMNS).where(cases.c.id.in_(bindparam("values", expanding=True))).with_for_update()
+_BY_KEY = select(*_COLUMNS).where(cases.c.case_key.in_(bindparam("values", expanding=True))).with_for_update()
 _THREAD_MESSAGES = (
     select(messages.c.message_id, messages.c.case_id)
     .where(messages.c.message_id.in_(bindparam("values", expanding=True)), messages.c.case_id.is_not(None))
@@ -69,6 +71,7 @@ _OLDER_OPEN = (
     )
     .order_by(cases.c.id.desc())
     .limit(1)
+    .with_for_update()
 )
 _OLDER_OPEN_WITHOUT_REF = _OLDER_OPEN.where(cases.c.case_ref.is_(None))
 _CHECKLIST_KEYS = select(checklist_items.c.item_key).where(checklist_items.c.case_id == bindparam("case_id"))

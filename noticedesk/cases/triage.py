@@ -36,6 +36,7 @@ from noticedesk.notices.health import health_event_to_notice
 from noticedesk.notices.model import Facts, Notice
 from noticedesk.notices.rules import rule_table
 from noticedesk.store.bulk import JsonText, json_text
+from noticedesk.store.db import begin_writing
 from noticedesk.store.tables import messages
 
 log = logging.getLogger(__name__)
@@ -148,6 +149,7 @@ class Triage:
         few more (cases/batch.py); filing happens in memory, in the inputs' order (cases/filing.py).
         """
         with self.engine.begin() as connection:
+            begin_writing(connection)  # what the batch reads stays true until it writes
             known: dict[str, int | CaseState | None] = {}
             known.update(_known_keys(connection, [entry.dedupe_key for entry in read]))
             to_file = [
