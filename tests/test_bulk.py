@@ -10,9 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Engine, Text, bindparam, cast, insert, select, update
+from sqlalchemy.dialects import sqlite
 
 from noticedesk.store.bulk import BulkWriter, json_object_text, json_text
 from noticedesk.store.tables import case_events, cases
+from noticedesk.store.types import UtcDateTime
 
 JST = timezone(timedelta(hours=9))
 OPENED = datetime(2026, 11, 27, 12, 0, 0, 123456, tzinfo=JST)
@@ -111,3 +113,20 @@ _json = st.recursive(
 def test_json_object_text_is_json_dumps(head: dict[str, Any], key: str, value: Any) -> None:
     head.pop(key, None)  # the last key is a new one, as in a timeline event's detail
     assert json_object_text(head, key, json_text(value)) == json.dumps({**head, key: value})
+
+
+@given(
+    moment=st.datetimes(min_value=datetime(2, 1, 1), max_value=datetime(9998, 12, 31)),
+    offset=st.timedeltas(
+        min_value=timedelta(hours=-23, minutes=-59), max_value=timedelta(hours=23, minutes=59)
+    ),
+)
+def test_the_fast_sqlite_time_is_sqlalchemys(moment: datetime, offset: timedelta) -> None:
+    dialect = sqlite.dialect()
+    column_type = UtcDateTime()
+    aware = moment.replace(tzinfo=timezone(offset))
+    expected = column_type.dialect_impl(dialect).bind_processor(dialect)
+    assert expected is not None
+    assert column_type.bulk_bind_processor(dialect)(aware) == expected(aware)
+    with pytest.raises(ValueError, match="naive datetime"):
+        column_type.bulk_bind_processor(dialect)(moment)

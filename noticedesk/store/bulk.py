@@ -129,8 +129,10 @@ def _compiled(dialect: Dialect, statement: ValuesBase | Update, columns: tuple[s
     processors = []
     for index, name in enumerate(columns):
         type_ = compiled.binds[name].type
+        if isinstance(type_, UtcDateTime):
+            processors.append((index, type_.bulk_bind_processor(dialect), "time"))
+            continue
         process = type_.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:
-            kind = "time" if isinstance(type_, UtcDateTime) else "json" if isinstance(type_, JSON) else ""
-            processors.append((index, process, kind))
+            processors.append((index, process, "json" if isinstance(type_, JSON) else ""))
     return _Compiled(str(compiled), order, tuple(processors), positional)
