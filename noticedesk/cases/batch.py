@@ -1,14 +1,16 @@
 """The store side of a triage batch: one read of what its notices could join, one write at the end.
 
-Filing 500 notices one at a time took some 2,500 statements (a case lookup, an INSERT or UPDATE
-per notice, the rows of each). Now ``load_book`` asks the store, with a few ``IN (...)`` queries
-per batch, for every case the batch's notices could join (by thread, by key, the newest open
-case of each account and kind); the notices are filed in memory against that ``CaseBook``
-(cases/filing.py); and ``write`` stores the result: new cases and rows with one ``executemany``
-per table, moved cases with one ``executemany`` UPDATE, all in the batch's transaction.
+Filing a notice used to take a lookup of its case and an INSERT or UPDATE of it: some 1,000
+statements a batch of 500, each with SQLAlchemy's per-statement and per-row work. Now
+``load_book`` asks the store, with a few ``IN (...)`` queries per batch, for every case the
+batch's notices could join (by thread, by key, the newest open case of each account and kind);
+the notices are filed in memory against that ``CaseBook`` (cases/filing.py); and ``write`` stores
+the result: new cases and rows with one ``executemany`` per table, moved cases with one
+``executemany`` UPDATE, all in the batch's transaction.
 
-Concurrent writers stay correct through the unique constraints (``cases.case_key``,
-``messages.dedupe_key``): a clash aborts the batch's transaction.
+Concurrent writers: the batch holds SQLite's write lock from its start (store.db.begin_writing)
+and reads the cases it may move FOR UPDATE on PostgreSQL, so what it read stays true until it
+writes; a clash on a unique key (``cases.case_key``, ``messages.dedupe_key``) aborts the batch.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from noticedesk.store.bulk import BulkWriter, JsonText
 from noticedesk.store.tables import case_events, cases, checklist_items, messages
 
 _PER_QUERY = 500  # values in one IN (...): well under SQLite's and PostgreSQL's parameter limits
+_PAD = 50
 _COLUMNS = (
     cases.c.id,
     cases.c.case_key,
@@ -250,7 +253,11 @@ def _id(case: CaseState | None) -> int | None:
 def _chunked_rows(connection: Connection, query: Any, values: Iterable[Any]) -> Iterator[Any]:
     ordered = sorted(values)
     for start in range(0, len(ordered), _PER_QUERY):
-        yield from connection.execute(query, {"values": ordered[start : start + _PER_QUERY]})
+        chunk = ordered[start : start + _PER_QUERY]
+        # Padded to a multiple of 50 with its last value (the same rows): SQLite's driver keeps
+        # 128 prepared statements per connection, and an IN list of each length is another one.
+        chunk += chunk[-1:] * (-len(chunk) % _PAD)
+        yield from connection.execute(query, {"values": chunk})
 
 
 def _state(row: Any) -> CaseState:
