@@ -14,7 +14,7 @@ from sqlalchemy.dialects import sqlite
 
 from noticedesk.store.bulk import BulkWriter, json_object_text, json_text
 from noticedesk.store.tables import case_events, cases
-from noticedesk.store.types import UtcDateTime
+from noticedesk.store.types import UtcDateTime, sqlite_text
 
 JST = timezone(timedelta(hours=9))
 OPENED = datetime(2026, 11, 27, 12, 0, 0, 123456, tzinfo=JST)
@@ -123,10 +123,9 @@ def test_json_object_text_is_json_dumps(head: dict[str, Any], key: str, value: A
 )
 def test_the_fast_sqlite_time_is_sqlalchemys(moment: datetime, offset: timedelta) -> None:
     dialect = sqlite.dialect()
-    column_type = UtcDateTime()
     aware = moment.replace(tzinfo=timezone(offset))
-    expected = column_type.dialect_impl(dialect).bind_processor(dialect)
+    expected = UtcDateTime().dialect_impl(dialect).bind_processor(dialect)
     assert expected is not None
-    assert column_type.bulk_bind_processor(dialect)(aware) == expected(aware)
+    assert sqlite_text(aware) == expected(aware)
     with pytest.raises(ValueError, match="naive datetime"):
-        column_type.bulk_bind_processor(dialect)(moment)
+        sqlite_text(moment)

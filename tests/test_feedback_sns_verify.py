@@ -139,6 +139,9 @@ HOSTILE_URLS = [
     "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem\n",
     "https://sns.us-east-1.amazonaws.com\n.evil.tld/SimpleNotificationService-abc.pem",
     "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem\t",
+    "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem\x7f",
+    "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem\x00",
+    "https://sns.us-east-1.amazonaws.com/SimpleNotification Service-abc.pem",
     "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.crt",
     "https://sns.us-east-1.amazonaws.com/other/SimpleNotificationService-abc.pem",
     "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-../../etc.pem",
@@ -153,8 +156,10 @@ HOSTILE_URLS = [
 
 @pytest.mark.parametrize("url", HOSTILE_URLS)
 def test_hostile_certificate_urls_are_rejected_without_network(tmp_path: Path, url: str) -> None:
-    with pytest.raises(SnsRejected):
-        validate_certificate_url(url)
+    validate_certificate_url(CERT_URL)  # accepted URLs are cached: a refusal must never be
+    for _ in range(2):
+        with pytest.raises(SnsRejected):
+            validate_certificate_url(url)
     fetch = NoNetwork()
     message = {**notification(bounce("a@example.org", "fb"), NOW), "SigningCertURL": url}
     with pytest.raises(SnsRejected):
@@ -162,6 +167,14 @@ def test_hostile_certificate_urls_are_rejected_without_network(tmp_path: Path, u
             SnsConfig(allowed_topics=[TOPIC]), CertificateCache(None, fetch=fetch), lambda: NOW
         ).verify(body(message))
     assert fetch.calls == []
+
+
+@pytest.mark.parametrize(
+    "url", [None, 12, ["https://sns.us-east-1.amazonaws.com/SimpleNotificationService-a.pem"]]
+)
+def test_a_certificate_url_that_is_not_a_string_is_rejected(url: object) -> None:
+    with pytest.raises(SnsRejected, match="not a plain URL"):
+        validate_certificate_url(url)
 
 
 @pytest.mark.parametrize(

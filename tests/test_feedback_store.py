@@ -6,14 +6,15 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, func, inspect, select
 
 from noticedesk.feedback.events import FeedbackDocument, FeedbackEvent, parse_line
 from noticedesk.feedback.policy import PolicySettings, decide
-from noticedesk.feedback.store import ingest, ingest_batches
+from noticedesk.feedback.store import COUNTED_ONLY, EVENT_COLUMNS, counted_key, ingest, ingest_batches
 from noticedesk.feedback.suppressions import find_suppression, list_suppressions
-from noticedesk.store.db import open_store
+from noticedesk.store.db import alembic_config, migrate, open_store
 from noticedesk.store.tables import (
+    ses_event_keys,
     ses_events,
     ses_feedback_messages,
     ses_send_counts,
@@ -165,17 +166,63 @@ def _check_property(engine: Engine) -> None:
 
 
 def test_fast_sqlite_time_text_equals_what_the_column_type_writes(sqlite_engine: Engine) -> None:
-    from noticedesk.feedback.store import sqlite_time_text
-    from noticedesk.store.types import UtcDateTime
+    from noticedesk.store.types import UtcDateTime, sqlite_text
 
     dialect = sqlite_engine.dialect
     process = UtcDateTime().dialect_impl(dialect).bind_processor(dialect)
     assert process is not None
     for value in (NOW, datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=UTC), NOW.astimezone(timedelta_zone(9))):
-        assert sqlite_time_text(value) == process(value)
+        assert sqlite_text(value) == process(value)
 
 
 def timedelta_zone(hours: int) -> object:
     from datetime import timezone
 
     return timezone(timedelta(hours=hours))
+
+
+def test_counted_only_events_keep_a_key_not_a_row(engine: Engine) -> None:
+    ingest_batches(engine, fixture_documents(), SETTINGS, NOW)
+    with engine.connect() as connection:
+        stored_types = set(connection.execute(select(ses_events.c.event_type).distinct()).scalars())
+        keys = connection.execute(select(func.count()).select_from(ses_event_keys)).scalar()
+    parsed = [event for document, _ in fixture_documents() for event in document.events]
+    assert stored_types == {event.event_type for event in parsed} - COUNTED_ONLY
+    assert keys == sum(1 for event in parsed if event.event_type in COUNTED_ONLY) > 0
+
+
+def test_counted_key_leads_with_the_hour_only_when_the_key_holds_the_time() -> None:
+    digest = bytes(range(20))
+    at = datetime(2026, 11, 28, 16, 59, 59, tzinfo=UTC)
+    key = counted_key(digest, None, at)
+    assert key[4:] == digest and int.from_bytes(key[:4], "big") == int(at.timestamp()) // 3600
+    assert counted_key(digest, None, at + timedelta(seconds=1)) > key  # the next hour sorts after
+    assert counted_key(digest, "fb-1", at) == bytes(4) + digest
+
+
+def test_upgrade_from_0004_keeps_recognising_counted_events_stored_before(engine: Engine) -> None:
+    """Sends and deliveries stored as rows by 0004 are not counted again once 0005 keeps keys."""
+    from alembic import command
+
+    from noticedesk.feedback.store import event_row
+
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0004_ses_feedback")
+    assert "ses_event_keys" not in inspect(engine).get_table_names()
+    events = [event for document, _ in fixture_documents() for event in document.events]
+    counted = [event for event in events if event.event_type in COUNTED_ONLY]
+    with engine.begin() as connection:  # what 0004 wrote: one row per event, keyed by hex sha1
+        connection.execute(
+            ses_events.insert(),
+            [
+                dict(zip(EVENT_COLUMNS, event_row(event.dedupe_key, event, NOW), strict=True))
+                for event in counted
+            ],
+        )
+    migrate(engine)
+    again = ingest_batches(engine, fixture_documents(), SETTINGS, NOW)
+    assert again.new_events == len(events) - len(counted)
+    with engine.connect() as connection:
+        rows = connection.execute(select(ses_send_counts)).all()
+    assert sum(row.sends + row.deliveries for row in rows) == 0  # all of them were seen before
+    assert sum(row.hard_bounces for row in rows) == 4

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from triage_helpers import mail_bytes, notice_of, original
 
-from noticedesk.mail.forwarded import forwarded_date
+from noticedesk.mail.forwarded import _client_date, forwarded_date
 
 CUSTOMER = "Taro Yamada <taro@customer.example.jp>"
 ORIGINAL_FROM = "AWS Abuse <ec2-abuse@amazon.com>"
@@ -177,3 +179,21 @@ def test_forwarded_dates_are_read_in_the_forwarders_zone(value: str, expected: d
     from datetime import timedelta, timezone
 
     assert forwarded_date(value, timezone(timedelta(hours=9))) == expected
+
+
+@given(
+    st.sampled_from(["", "Fri, ", "Sat, "]),
+    st.integers(0, 35),
+    st.sampled_from(["Jan", "Feb", "Nov", "Dec"]),
+    st.integers(1000, 9999),
+    st.integers(0, 25),
+    st.integers(0, 61),
+    st.sampled_from(["+0000", "-0000", "+0900", "-1200", "+9999", "-0530"]),
+    st.sampled_from([None, timezone(timedelta(hours=9))]),
+)
+@settings(max_examples=300, deadline=None)
+def test_rfc5322_forwarded_dates_skip_the_client_shapes_with_the_same_answer(
+    weekday: str, day: int, month: str, year: int, hour: int, minute: int, zone: str, local: timezone | None
+) -> None:
+    value = f"{weekday}{day} {month} {year} {hour:02}:{minute:02}:07 {zone}"
+    assert forwarded_date(value, local) == _client_date(value, local)

@@ -12,6 +12,7 @@ from noticedesk.mail.auth.bait import matcher_for
 from noticedesk.mail.auth.policy import auth_policy
 from noticedesk.notices.needles import Matcher, Text, needles_of
 from noticedesk.notices.rules import rule_table
+from noticedesk.notices.scanner import Scanner
 
 
 def _matchers() -> list[Matcher]:
@@ -24,6 +25,7 @@ def _matchers() -> list[Matcher]:
 
 
 MATCHERS = _matchers()
+SCANNER = Scanner(MATCHERS)  # every pattern above in one Hyperscan database
 FACTS = [matcher for matchers in rule_table().facts.values() for matcher in matchers]
 # Words from the patterns themselves, so that generated texts do match now and then.
 WORDS = sorted({needle for matcher in MATCHERS for needle in matcher.needles} | {"AKIA2E0A8F3B244C9986"})
@@ -47,10 +49,15 @@ TOKENS = st.sampled_from(
 
 
 def _same(matcher: Matcher, text: str) -> None:
-    assert (matcher.search(Text(text)) is None) == (matcher.regex.search(text) is None), matcher.pattern
+    expected = matcher.regex.search(text) is not None
+    scanned = Text(text, SCANNER)
+    assert (matcher.search(Text(text)) is not None) == expected, matcher.pattern
+    assert (matcher.search(scanned) is not None) == expected, matcher.pattern
+    assert matcher.found(scanned) == expected, matcher.pattern  # Hyperscan's answer, when it has one
     if matcher in FACTS:
-        expected = [match.group(1) for match in matcher.regex.finditer(text)]
-        assert list(matcher.values(Text(text))) == expected, matcher.pattern
+        values = [match.group(1) for match in matcher.regex.finditer(text)]
+        assert list(matcher.values(Text(text))) == values, matcher.pattern
+        assert list(matcher.values(scanned)) == values, matcher.pattern
 
 
 def test_every_fixture_text_finds_the_same_with_and_without_shortcuts() -> None:
@@ -102,20 +109,70 @@ def test_words_every_match_starts_with() -> None:
 
 
 def test_region_codes_are_found_as_a_scan_finds_them() -> None:
-    from noticedesk.notices.extract import _REGION_CODE, _REGION_STARTS
-    from noticedesk.notices.needles import matches_at
+    from noticedesk.notices.extract import _REGION_CODE, region_codes
 
     texts = [
         "us-gov-west-1,eu-central-1 xus-east-1 ap-northeast-3us-east-2 me-south-1.",
         "US-EAST-1 sa-east-",
+        "-east-1 s-east-1 us-gov-east-1us-gov-west-2 cn-north-1\nil-central-1",
     ]
     texts += [original(path.read_bytes()).text for path in sorted(MAILS.glob("*.eml"))]
     for text in texts:
         expected = [match.group(1) for match in _REGION_CODE.finditer(text)]
-        assert [match.group(1) for match in matches_at(_REGION_CODE, text, _REGION_STARTS)] == expected
+        assert region_codes(text) == expected
 
 
 def test_upper_case_letters_are_lowered_for_the_twin_but_not_ranges_across_cases() -> None:
     assert Matcher.compile(r"\bC&C\b|[A-Z]{2}\d", re.IGNORECASE).twin is not None
     matcher = Matcher.compile(r"x[A-z]", re.IGNORECASE)
     assert matcher.twin is None and matcher.search("x_") is not None
+
+
+def test_the_scanner_answers_for_most_patterns_and_leaves_the_rest_to_re() -> None:
+    covered = [matcher for matcher in MATCHERS if SCANNER.covers(matcher)]
+    assert len(covered) >= 0.8 * len(MATCHERS)  # else the speed is silently gone
+    refused = Matcher.compile(r"(ab)\1", re.IGNORECASE)  # a back reference: Hyperscan has none
+    read_differently = Matcher.compile(r"ab{,2}c", re.IGNORECASE)  # {,2}: a literal to Hyperscan
+    optional_letter = Matcher.compile(r"ー?abc", re.IGNORECASE)  # byte by byte, not optional as a whole
+    posix_class = Matcher.compile(r"x[a[:alpha:]]", re.IGNORECASE)  # a POSIX class to Hyperscan only
+    colon_class = Matcher.compile(r"id[:#]\s*(\d+)", re.IGNORECASE)  # an ordinary class: scanned
+    scanner = Scanner([refused, read_differently, optional_letter, posix_class, colon_class])
+    assert not any(
+        scanner.covers(matcher) for matcher in (refused, read_differently, optional_letter, posix_class)
+    )
+    assert scanner.covers(colon_class) and colon_class.found(Text("ID: 12", scanner))
+    assert refused.found(Text("xABab", scanner)) and read_differently.found(Text("ABBC", scanner))
+    assert optional_letter.found(Text("ABC", scanner))
+
+
+def test_texts_the_engines_read_differently_are_left_to_re() -> None:
+    matcher = Matcher.compile(r"spam\s+report", re.IGNORECASE)
+    scanner = Scanner([matcher])
+    assert scanner.covers(matcher)
+    assert Text("SPAM  report", scanner).scanned(matcher) is True
+    assert Text("spam-report", scanner).scanned(matcher) is False
+    # re counts \x1c as whitespace and Hyperscan does not; outside ASCII \w and \b differ.
+    for text in ("spam\x1creport", "spam report é"):
+        assert Text(text, scanner).scanned(matcher) is None
+    assert matcher.found(Text("spam\x1creport", scanner))
+
+
+def test_classify_finds_the_same_with_and_without_the_scanner() -> None:
+    from noticedesk.notices.classify import classify
+
+    scanned, plain = rule_table(), rule_table(scan=False)
+    assert not plain.scanner.covered and scanned.scanner.covered
+    for path in sorted(MAILS.glob("*.eml")):
+        mail = original(path.read_bytes())
+        assert classify(mail, scanned) == classify(mail, plain), path.name
+
+
+@given(
+    st.lists(st.sampled_from(["us", "-gov", "-", "east", "north", "west", "-1", "2", "eu", "x", " ", "\n"]))
+)
+@settings(max_examples=300, deadline=None)
+def test_generated_region_codes_are_found_as_a_scan_finds_them(parts: list[str]) -> None:
+    from noticedesk.notices.extract import _REGION_CODE, region_codes
+
+    text = "".join(parts)
+    assert region_codes(text) == [match.group(1) for match in _REGION_CODE.finditer(text)]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import contextlib
 import quopri
+from datetime import UTC, datetime
 from email.header import Header
+from email.utils import getaddresses, parsedate_to_datetime
 
 import pytest
 from hypothesis import given, settings
@@ -13,7 +15,17 @@ from hypothesis import strategies as st
 from triage_helpers import mail_bytes, notice_of, original
 
 from noticedesk.errors import ParseError
-from noticedesk.mail.parse import decode_bytes, parse_bytes
+from noticedesk.mail.html import html_to_text
+from noticedesk.mail.parse import (
+    _MONTHS,
+    _PLAIN_DATE,
+    _URL,
+    _first_address,
+    _text_links,
+    decode_bytes,
+    parse_bytes,
+    parse_date,
+)
 
 FIXTURES = ("abuse-subject-portscan.eml", "account-hold-ja.eml", "compromised-subject.eml")
 SENDER = "Amazon Web Services <no-reply-aws@amazon.com>"
@@ -190,3 +202,89 @@ def test_arbitrary_mails_raise_nothing_but_parse_error(
 def test_impossible_dates_are_no_date(value: str) -> None:
     raw = _head("Notice").replace(b"Date: Fri, 27 Nov 2026 03:00:00 +0000", f"Date: {value}".encode())
     assert original(raw + b"\nbody\n").date is None
+
+
+# The shortcuts parse_message takes give what the general readers give (tests/test_fastmime.py
+# holds the fast MIME parser to the feedparser).
+_DATE_PARTS = st.tuples(
+    st.sampled_from(["", "Thu, ", "Mon, ", "Sun, "]),
+    st.sampled_from([1, 2]),
+    st.integers(0, 39),
+    st.sampled_from(list(_MONTHS)),
+    st.integers(1000, 9999) | st.sampled_from([1970, 2026, 9999]),
+    st.integers(0, 29),
+    st.integers(0, 69),
+    st.integers(0, 69),
+    st.sampled_from(["+", "-"]),
+    st.integers(0, 99),
+    st.integers(0, 99),
+)
+
+
+def _reference_date(value: str) -> datetime | None:
+    """parse_date as it was: email.utils.parsedate_to_datetime for every value."""
+    try:
+        parsed = parsedate_to_datetime(value)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+@given(_DATE_PARTS)
+@settings(max_examples=500, deadline=None)
+def test_plain_dates_read_directly_equal_parsedate_to_datetime(parts: tuple[object, ...]) -> None:
+    weekday, width, day, month, year, hour, minute, second, sign, zone_hours, zone_minutes = parts
+    zone = f"{sign}{zone_hours:02}{zone_minutes:02}"
+    value = f"{weekday}{day:0{width}} {month} {year} {hour:02}:{minute:02}:{second:02} {zone}"
+    assert _PLAIN_DATE.fullmatch(value)
+    got, expected = parse_date(value), _reference_date(value)
+    assert got == expected
+    assert got is None or got.tzinfo is UTC
+
+
+_ATOM = st.text(st.sampled_from([*"aZ09_+-", "."]), min_size=1, max_size=6)
+
+
+@given(
+    st.tuples(
+        st.sampled_from(["", "<", " <"]),
+        _ATOM,
+        st.sampled_from(["@", "@@", ""]),
+        _ATOM,
+        st.sampled_from(["", ">", "> "]),
+    )
+)
+@settings(max_examples=500, deadline=None)
+def test_plain_addresses_read_directly_equal_getaddresses(parts: tuple[str, ...]) -> None:
+    value = "".join(parts)
+    pairs = [(name, address) for name, address in getaddresses([value]) if address]
+    expected = (pairs[0][0], pairs[0][1].strip().lower()) if pairs else ("", "")
+    assert _first_address(value) == expected
+
+
+_LINK_TEXT = st.lists(
+    st.sampled_from(
+        ["http", "HTTPS", "httpſ", "hTTp", "://", ":/", "a", ".", " ", "\n", ")", "<", "'", "x.com/p"]
+    ),
+    max_size=30,
+).map("".join)
+
+
+@given(_LINK_TEXT)
+@settings(max_examples=500, deadline=None)
+def test_text_links_are_the_url_pattern_s_matches(text: str) -> None:
+    assert _text_links(text) == [(url, url) for url in _URL.findall(text)]
+
+
+@given(
+    st.lists(
+        st.sampled_from(["<p>", "</p>", "<b>", "<abbr>", "<A", "<a", " href='x'>", "</a>", "text", "<"]),
+        max_size=12,
+    ).map("".join)
+)
+@settings(max_examples=300, deadline=None)
+def test_html_without_an_a_tag_start_has_no_link(html: str) -> None:
+    if "<a" not in html and "<A" not in html:
+        assert html_to_text(html)[1] == []

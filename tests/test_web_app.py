@@ -37,10 +37,11 @@ def confirmations() -> Confirmations:
 
 
 @pytest.fixture
-def server(sqlite_engine: Engine, tmp_path: Path, confirmations: Confirmations) -> Iterator[str]:
+def server(engine: Engine, tmp_path: Path, confirmations: Confirmations) -> Iterator[str]:
+    """The real server over the store of ``engine``: every webhook test runs on SQLite and PostgreSQL."""
     seed_certificate(tmp_path)
     config = Config(sns=SnsConfig(certificate_dir=tmp_path, allowed_topics=[TOPIC]))
-    app = create_app(sqlite_engine, config, clock=lambda: NOW, confirm=confirmations)
+    app = create_app(engine, config, clock=lambda: NOW, confirm=confirmations)
     with running(app) as url:
         yield url
 
@@ -57,14 +58,14 @@ def count(engine: Engine, table: Any) -> int:
 
 @pytest.mark.parametrize("version", ["1", "2"])
 def test_signed_notification_is_stored_once_and_answers_the_api(
-    server: str, sqlite_engine: Engine, version: str
+    server: str, engine: Engine, version: str
 ) -> None:
     message = notification(bounce("Nobody@Example.org", "fb-web-1"), NOW, version=version, subject="Bounce")
     first = post(server, message)
     assert first.status_code == 200 and first.json() == {"events": 1, "duplicate": False}
     again = post(server, message)
     assert again.status_code == 200 and again.json()["duplicate"] is True
-    assert count(sqlite_engine, ses_events) == 1 and count(sqlite_engine, ses_feedback_messages) == 1
+    assert count(engine, ses_events) == 1 and count(engine, ses_feedback_messages) == 1
     answer = httpx.get(f"{server}/api/ses/suppressed/NOBODY@example.ORG")
     assert answer.status_code == 200
     assert answer.json()["suppressed"] is True and answer.json()["reason"] == "BOUNCE"
@@ -86,14 +87,52 @@ def test_api_refuses_what_is_not_an_address(server: str) -> None:
     ],
 )
 def test_anything_unproven_gets_403_a_log_line_and_nothing_stored(
-    server: str, sqlite_engine: Engine, change: dict[str, str], caplog: pytest.LogCaptureFixture
+    server: str, engine: Engine, change: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     message = {**notification(bounce("a@example.org", "fb-web-2"), NOW), **change}
     with caplog.at_level(logging.WARNING, logger="noticedesk.feedback.webhook"):
         response = post(server, message)
     assert response.status_code == 403
-    assert count(sqlite_engine, ses_events) == 0 and count(sqlite_engine, ses_feedback_messages) == 0
+    assert count(engine, ses_events) == 0 and count(engine, ses_feedback_messages) == 0
     assert any("sns webhook rejected" in record.getMessage() for record in caplog.records)
+
+
+def test_a_failed_commit_answers_500_so_sns_delivers_again(
+    server: str, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from noticedesk.feedback import writer
+
+    real_ingest = writer.ingest
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("disk full")
+
+    message = notification(bounce("a@example.org", "fb-web-3"), NOW)
+    monkeypatch.setattr(writer, "ingest", broken)
+    for _ in range(2):  # the first loads the certificate (worker thread), the second finds it in memory
+        response = post(server, message)
+        assert response.status_code == 500 and response.json() == {"error": "not stored"}
+    assert count(engine, ses_events) == 0 and count(engine, ses_feedback_messages) == 0
+    monkeypatch.setattr(writer, "ingest", real_ingest)
+    again = post(server, message)  # SNS's redelivery
+    assert again.status_code == 200 and again.json() == {"events": 1, "duplicate": False}
+    assert count(engine, ses_events) == 1
+
+
+def test_a_body_sent_in_chunks_is_read_whole(server: str, engine: Engine) -> None:
+    raw = json.dumps(notification(bounce("chunked@example.org", "fb-web-4"), NOW)).encode()
+
+    def pieces() -> Iterator[bytes]:
+        for start in range(0, len(raw), 100):
+            yield raw[start : start + 100]
+
+    response = httpx.post(f"{server}/webhooks/sns", content=pieces(), headers={"content-type": "text/plain"})
+    assert response.status_code == 200 and response.json() == {"events": 1, "duplicate": False}
+    assert count(engine, ses_events) == 1
+
+
+def test_the_webhook_answers_only_post(server: str) -> None:
+    assert httpx.get(f"{server}/webhooks/sns").status_code == 405
 
 
 def test_raw_garbage_is_403(server: str) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parseaddr
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import orjson
@@ -70,8 +71,13 @@ class FeedbackEvent(NamedTuple):
     @property
     def dedupe_key(self) -> str:
         """The same feedback for the same address is the same event, however often it arrives."""
+        return self.dedupe_digest.hex()
+
+    @property
+    def dedupe_digest(self) -> bytes:
+        """``dedupe_key`` as the 20 bytes it spells (SHA-1 of feedback key and address)."""
         text = f"{self.feedback_key}|{self.address or ''}"
-        return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()
+        return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).digest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +115,7 @@ def parse_timestamp(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
 
 
+@lru_cache(maxsize=256)
 def event_type_of(name: str) -> str:
     key = "".join(name.split()).replace("_", "").replace("-", "").lower()
     return _TYPES.get(key, "other")
@@ -145,15 +152,20 @@ def parse_document(document: Any) -> FeedbackDocument:
 def ses_events(
     payload: Any, sns_message_id: str | None = None, topic_region: str | None = None
 ) -> Iterator[FeedbackEvent]:
+    # The hot path of a file import: events are built positionally (keywords cost several times
+    # more per named tuple) and what depends only on the sending identity is cached.
     if not isinstance(payload, dict):
         raise FeedbackFormatError("SES feedback is not a JSON object")
-    type_name = payload.get("eventType", payload.get("notificationType"))
+    type_name = payload["eventType"] if "eventType" in payload else payload.get("notificationType")
     if not isinstance(type_name, str):
         raise FeedbackFormatError("neither eventType nor notificationType")
     event_type = event_type_of(type_name)
-    mail = payload.get("mail") if isinstance(payload.get("mail"), dict) else {}
-    assert isinstance(mail, dict)
-    detail = _detail_object(payload, event_type)
+    mail = payload.get("mail")
+    if not isinstance(mail, dict):
+        mail = {}
+    detail = payload.get(_DETAIL_KEYS.get(event_type, event_type))
+    if not isinstance(detail, dict):
+        detail = {}
     when = (
         parse_timestamp(detail.get("timestamp"))
         or parse_timestamp(mail.get("timestamp"))
@@ -164,71 +176,84 @@ def ses_events(
     ses_id = _text(mail.get("messageId"))
     feedback_id = _text(detail.get("feedbackId"))
     feedback_key = feedback_id or f"{event_type}:{ses_id or '-'}:{when.isoformat()}"
-    base: dict[str, Any] = {
-        "event_type": event_type,
-        "occurred_at": when,
-        "feedback_key": feedback_key,
-        "feedback_id": feedback_id,
-        "ses_message_id": ses_id,
-        "account_id": _text(mail.get("sendingAccountId")),
-        "region": _region_of_arn(_text(mail.get("sourceArn"))) or topic_region,
-        "identity": _identity(mail),
-        "configuration_set": _first_tag(mail, "ses:configuration-set"),
-        "sns_message_id": sns_message_id,
-    }
-    if event_type == "bounce":
-        base.update(
-            bounce_type=_text(detail.get("bounceType")),
-            bounce_sub_type=_text(detail.get("bounceSubType")),
+    region, identity = _sender_scope(_text(mail.get("sourceArn")), _text(mail.get("source")))
+    region = region or topic_region
+    account = _text(mail.get("sendingAccountId"))
+    configuration_set = _first_tag(mail, "ses:configuration-set")
+
+    def event(address: str | None, kinds: _Kinds, diagnostic: str | None) -> FeedbackEvent:
+        return FeedbackEvent(
+            event_type,
+            address,
+            when,
+            feedback_key,
+            feedback_id,
+            ses_id,
+            *kinds,
+            diagnostic,
+            account,
+            region,
+            identity,
+            configuration_set,
+            sns_message_id,
         )
+
+    kinds: _Kinds
+    if event_type == "bounce":
+        kinds = (_text(detail.get("bounceType")), _text(detail.get("bounceSubType")), None, None)
         for recipient in _list(detail.get("bouncedRecipients")):
-            yield from _one(base, recipient, _text(recipient.get("diagnosticCode")))
+            if address := _recipient(recipient):
+                yield event(address, kinds, _text(recipient.get("diagnosticCode")))
     elif event_type == "complaint":
-        base.update(
-            complaint_type=_text(detail.get("complaintFeedbackType")),
-            complaint_sub_type=_text(detail.get("complaintSubType")),
+        kinds = (
+            None,
+            None,
+            _text(detail.get("complaintFeedbackType")),
+            _text(detail.get("complaintSubType")),
         )
         for recipient in _list(detail.get("complainedRecipients")):
-            yield from _one(base, recipient, None)
+            if address := _recipient(recipient):
+                yield event(address, kinds, None)
     elif event_type == "delivery-delay":
-        base.update(bounce_sub_type=_text(detail.get("delayType")))
+        kinds = (None, _text(detail.get("delayType")), None, None)
         for recipient in _list(detail.get("delayedRecipients")):
-            yield from _one(base, recipient, _text(recipient.get("diagnosticCode")))
+            if address := _recipient(recipient):
+                yield event(address, kinds, _text(recipient.get("diagnosticCode")))
     elif event_type == "delivery":
-        for address in _strings(detail.get("recipients")):
-            yield from _one(base, {"emailAddress": address}, _text(detail.get("smtpResponse")))
+        response = _text(detail.get("smtpResponse"))
+        for raw in _strings(detail.get("recipients")):
+            if address := normalise_address(raw):
+                yield event(address, _NO_KINDS, response)
     elif event_type in ("reject", "rendering-failure"):
         # The message or template is at fault, not any address.
         reason = _text(detail.get("reason")) or _text(detail.get("errorMessage"))
-        yield FeedbackEvent(address=None, diagnostic=reason, **base)
+        yield event(None, _NO_KINDS, reason)
     else:  # send, open, click, subscription, other: every destination of the mail
-        for address in _strings(mail.get("destination")):
-            yield from _one(base, {"emailAddress": address}, None)
+        for raw in _strings(mail.get("destination")):
+            if address := normalise_address(raw):
+                yield event(address, _NO_KINDS, None)
 
 
-def _one(
-    base: dict[str, Any], recipient: Mapping[str, Any], diagnostic: str | None
-) -> Iterator[FeedbackEvent]:
+_Kinds = tuple[str | None, str | None, str | None, str | None]
+"""Bounce type, bounce sub-type, complaint type, complaint sub-type."""
+_NO_KINDS: _Kinds = (None, None, None, None)
+_DETAIL_KEYS = {"delivery-delay": "deliveryDelay", "rendering-failure": "failure"}
+
+
+def _recipient(recipient: Mapping[str, Any]) -> str | None:
     raw = recipient.get("emailAddress")
-    address = normalise_address(raw) if isinstance(raw, str) else None
-    if address is not None:
-        yield FeedbackEvent(address=address, diagnostic=diagnostic, **base)
+    return normalise_address(raw) if isinstance(raw, str) else None
 
 
-def _detail_object(payload: dict[str, Any], event_type: str) -> dict[str, Any]:
-    key = {
-        "delivery-delay": "deliveryDelay",
-        "rendering-failure": "failure",
-    }.get(event_type, event_type)
-    value = payload.get(key)
-    return value if isinstance(value, dict) else {}
+@lru_cache(maxsize=1024)
+def _sender_scope(source_arn: str | None, source: str | None) -> tuple[str | None, str | None]:
+    """(region, identity) of the sending identity: the same few for a whole file, so cached."""
+    return _region_of_arn(source_arn), _identity(source_arn, source)
 
 
-def _identity(mail: dict[str, Any]) -> str | None:
-    arn = _text(mail.get("sourceArn"))
+def _identity(arn: str | None, source: str | None) -> str | None:
     if arn and ":identity/" in arn:
         return arn.split(":identity/", 1)[1].lower()
-    source = _text(mail.get("source"))
     address = normalise_address(source) if source else None
     return address.rpartition("@")[2] if address else None
 

@@ -36,7 +36,7 @@ def read_documents(paths: Iterable[Path], bad_lines: list[str]) -> Iterator[tupl
             raise SourceError(str(path), f"cannot open: {error.strerror}") from error
         with handle:
             for number, line in enumerate(handle, start=1):
-                if not line.strip():
+                if line.isspace():
                     continue
                 try:
                     yield parse_line(line), f"{path}:{number}"

@@ -111,10 +111,16 @@ class AddressVerdict:
 
 def decide(address: str, events: Iterable[FeedbackEvent], settings: PolicySettings) -> AddressVerdict:
     """The verdict for one address from all its bounce and complaint events (duplicates ignored)."""
-    unique = {event.dedupe_key: event for event in events if event.address == address}
+    # The dedupe key hashes (feedback key, address), and the address is fixed here: the feedback
+    # key alone tells duplicates apart, without hashing every event of the history again.
+    unique = {event.feedback_key: event for event in events if event.address == address}
     by_treatment: dict[Treatment, list[FeedbackEvent]] = {}
+    relevant: list[FeedbackEvent] = []
     for event in unique.values():
-        by_treatment.setdefault(treatment(event), []).append(event)
+        kind = treatment(event)
+        by_treatment.setdefault(kind, []).append(event)
+        if kind is not Treatment.NONE:
+            relevant.append(event)
     suppressing = by_treatment.get(Treatment.SUPPRESS, [])
     at_ses = by_treatment.get(Treatment.ALREADY_AT_SES, [])
     complaints = [event for event in suppressing + at_ses if event.event_type == "complaint"]
@@ -140,7 +146,6 @@ def decide(address: str, events: Iterable[FeedbackEvent], settings: PolicySettin
     elif run_ends:
         reason, cause = "BOUNCE", "repeated-soft-bounce"
         expires_at = max(run_ends) + settings.transient_expiry
-    relevant = [event for event in unique.values() if treatment(event) is not Treatment.NONE]
     times = [event.occurred_at for event in relevant]
     source_ids = sorted(
         {

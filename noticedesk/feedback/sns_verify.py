@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import logging
 import re
 import threading
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 # AWS's own patterns (aws-php-sns-message-validator, the .NET SDK, sns-validator), used with fullmatch.
 CERT_HOST = re.compile(r"sns\.[a-zA-Z0-9\-]{3,}\.amazonaws\.com(\.cn)?")
 CERT_PATH = re.compile(r"/SimpleNotificationService-[A-Za-z0-9]+\.pem")
+_CONTROL = re.compile(r"[\x00-\x20\x7f]")
 MAX_CERT_BYTES = 64 * 1024
 SIGNED_KEYS = {
     "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
@@ -71,11 +73,17 @@ def validate_certificate_url(url: object) -> tuple[str, str]:
     ``urlsplit`` silently drops tabs and newlines, so any control or non-ASCII character is
     refused before parsing; userinfo and ports are refused by matching the whole netloc.
     """
-    if (
-        not isinstance(url, str)
-        or not url.isascii()
-        or any(ord(char) <= 0x20 or ord(char) == 0x7F for char in url)
-    ):
+    if not isinstance(url, str):
+        raise SnsRejected("SigningCertURL is not a plain URL")
+    return _validate_certificate_url(url)
+
+
+# SNS signs with a handful of certificates, so every request brings one of a few URLs: an accepted
+# URL is remembered (a bounded cache, so a flood of distinct URLs cannot grow it); a refused one
+# raises, which lru_cache never caches, and is judged afresh each time.
+@functools.lru_cache(maxsize=64)
+def _validate_certificate_url(url: str) -> tuple[str, str]:
+    if not url.isascii() or _CONTROL.search(url):
         raise SnsRejected("SigningCertURL is not a plain URL")
     parts = urlsplit(url)
     if parts.scheme != "https":

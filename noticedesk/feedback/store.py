@@ -1,8 +1,14 @@
 """Feedback into the store: dedupe, events, hourly counters, suppression verdicts. One transaction.
 
-The ingest path is built for volume: a batch of documents becomes a handful of statements
-(insert-or-ignore with RETURNING tells which rows are new; counters and verdicts are computed
-only from those), so redelivered feedback changes nothing and costs one index probe per row.
+The ingest path is built for volume: a batch of documents becomes a handful of multi-row
+statements at driver level (``store.bulk``; insert-or-ignore with RETURNING tells which rows are
+new, counters and verdicts are computed only from those), so redelivered feedback changes
+nothing and costs one index probe per row.
+
+What is written per event: a bounce, complaint, delay, reject or rendering failure gets its row
+in ``ses_events`` (the policy reads bounces and complaints back); a send, delivery, open or click
+only its 24-byte key in ``ses_event_keys`` and a +1 on its hour's counter, since nothing reads
+them one by one and they are most of the volume.
 """
 
 from __future__ import annotations
@@ -10,21 +16,47 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from operator import itemgetter
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Insert, Table, or_, select
+from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 from noticedesk.feedback.events import FeedbackDocument, FeedbackEvent
 from noticedesk.feedback.policy import AddressVerdict, PolicySettings, decide
-from noticedesk.store.tables import ses_events, ses_feedback_messages, ses_send_counts, ses_suppressions
-from noticedesk.store.types import UtcDateTime
+from noticedesk.store import bulk
+from noticedesk.store.tables import (
+    ses_event_keys,
+    ses_events,
+    ses_feedback_messages,
+    ses_send_counts,
+    ses_suppressions,
+)
 
 CHUNK = 500  # addresses per IN (...) query
+COUNTED_ONLY = frozenset({"send", "delivery", "open", "click"})
+"""Event types kept as a dedupe key and a counter, without a row of their own."""
 _COUNTER = {"send": "sends", "delivery": "deliveries", "complaint": "complaints", "reject": "rejects"}
 _SCOPE = ("account_id", "region", "identity", "configuration_set")
+EVENT_COLUMNS = (
+    "dedupe_key",
+    "event_type",
+    "address",
+    "occurred_at",
+    "feedback_id",
+    "ses_message_id",
+    "bounce_type",
+    "bounce_sub_type",
+    "complaint_type",
+    "complaint_sub_type",
+    "diagnostic",
+    "account_id",
+    "region",
+    "identity",
+    "configuration_set",
+    "sns_message_id",
+    "received_at",
+)
 
 
 @dataclass
@@ -64,6 +96,18 @@ def _cached(connection: Connection, name: str, build: Callable[[], Any]) -> Any:
     return statement
 
 
+def counted_key(digest: bytes, feedback_id: str | None, occurred_at: datetime) -> bytes:
+    """The key of a counted-only event in ``ses_event_keys``: 4 bytes of its hour, then its digest.
+
+    Leading with the hour makes new keys land together at the end of the index (feedback comes
+    roughly in time order), so inserts stay as cheap however large the table grows. The hour is
+    used only when the dedupe text holds the time (no feedbackId: type, message id, time), so
+    the same event always gets the same key; with a feedbackId the prefix is 0.
+    """
+    hour = int(occurred_at.timestamp()) // 3600 if feedback_id is None else 0
+    return max(hour, 0).to_bytes(4, "big") + digest
+
+
 def ingest(
     connection: Connection,
     documents: Sequence[tuple[FeedbackDocument, str]],
@@ -72,23 +116,28 @@ def ingest(
 ) -> IngestResult:
     """Store (document, source) pairs; duplicates of earlier messages or events change nothing."""
     result = IngestResult(documents=len(documents))
-    if connection.dialect.name == "sqlite":
-        # The dedupe index is keyed by hashes, so inserts land all over it: keep it in memory
-        # (64 MiB page cache instead of SQLite's 2 MiB) or a long import slows down as it grows.
-        connection.exec_driver_sql("PRAGMA cache_size=-65536")
     fresh = _new_documents(connection, documents, received_at)
     result.duplicate_documents = len(documents) - len(fresh)
     result.fresh_message_ids = {document.sns_message_id for document in fresh if document.sns_message_id}
-    batch: dict[str, FeedbackEvent] = {}
+    result.events = sum(len(document.events) for document, _ in documents)
+    counted: dict[bytes, FeedbackEvent] = {}
+    recorded: dict[str, FeedbackEvent] = {}
     for document in fresh:
         for event in document.events:
-            batch.setdefault(event.dedupe_key, event)
-    result.events = sum(len(document.events) for document, _ in documents)
-    if not batch:
-        return result
-    rows = [_event_row(key, event, received_at) for key, event in batch.items()]
-    inserted = insert_new(connection, ses_events, rows, "dedupe_key")
-    new_events = [batch[key] for key in inserted]
+            if event.event_type in COUNTED_ONLY:
+                counted.setdefault(
+                    counted_key(event.dedupe_digest, event.feedback_id, event.occurred_at), event
+                )
+            else:
+                recorded.setdefault(event.dedupe_key, event)
+    keys = [(key,) for key in counted]
+    new_events = [
+        counted[key] for key in bulk.insert_new(connection, ses_event_keys, ("event_key",), keys, "event_key")
+    ]
+    rows = [event_row(key, event, received_at) for key, event in recorded.items()]
+    new_events += [
+        recorded[key] for key in bulk.insert_new(connection, ses_events, EVENT_COLUMNS, rows, "dedupe_key")
+    ]
     result.new_events = len(new_events)
     _count_sends(connection, new_events)
     touched = {
@@ -98,66 +147,6 @@ def ingest(
     }
     result.addresses_decided = decide_addresses(connection, touched, settings, received_at)
     return result
-
-
-def insert_new(connection: Connection, table: Table, rows: list[dict[str, Any]], key: str) -> set[Any]:
-    """Insert rows whose ``key`` is not taken yet; return the keys actually inserted.
-
-    On SQLite the rows go as multi-row ``INSERT … ON CONFLICT DO NOTHING RETURNING`` at driver
-    level, with the columns' own bind processors applied once per value: SQLAlchemy's generic
-    executemany costs several times more per row, and this is the hot path of a 1M-line import.
-    """
-    if not rows:
-        return set()
-    if connection.dialect.name != "sqlite":
-        statement: Insert = _cached(
-            connection,
-            f"new:{table.name}",
-            lambda: (
-                insert_for(connection, table)
-                .on_conflict_do_nothing(index_elements=[key])
-                .returning(table.c[key])
-            ),
-        )
-        return {row[0] for row in connection.execute(statement, rows)}
-    dialect = connection.dialect
-    columns = list(rows[0])
-    processors = [
-        sqlite_time_text
-        if isinstance(table.c[name].type, UtcDateTime)
-        else table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        for name in columns
-    ]
-    per_statement = max(1, 30_000 // len(columns))
-    placeholders = "(" + ", ".join("?" * len(columns)) + ")"
-    pick: Callable[[dict[str, Any]], Any] = (
-        itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
-    )
-    processed = [(index, process) for index, process in enumerate(processors) if process is not None]
-    inserted: set[Any] = set()
-    for start in range(0, len(rows), per_statement):
-        chunk = rows[start : start + per_statement]
-        values: list[Any] = []
-        for row in chunk:
-            row_values = list(pick(row))
-            for index, process in processed:
-                if row_values[index] is not None:
-                    row_values[index] = process(row_values[index])
-            values.extend(row_values)
-        sql = (
-            f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
-            f"{', '.join([placeholders] * len(chunk))} ON CONFLICT ({key}) DO NOTHING RETURNING {key}"
-        )
-        inserted.update(row[0] for row in connection.exec_driver_sql(sql, tuple(values)))
-    return inserted
-
-
-def sqlite_time_text(value: datetime) -> str:
-    """What ``UtcDateTime`` stores on SQLite, several times cheaper (a test holds them equal)."""
-    if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    text = value.replace(tzinfo=None).isoformat(" ")
-    return text if value.microsecond else text + ".000000"
 
 
 def _new_documents(
@@ -173,49 +162,36 @@ def _new_documents(
             keyed.setdefault(f"sns:{document.sns_message_id}", (document, source))
     if not keyed:
         return unkeyed
-    statement = _cached(
-        connection,
-        "messages",
-        lambda: (
-            insert_for(connection, ses_feedback_messages)
-            .on_conflict_do_nothing(index_elements=["message_key"])
-            .returning(ses_feedback_messages.c.message_key)
-        ),
-    )
+    columns = ("message_key", "topic_arn", "source", "event_count", "received_at")
     rows = [
-        {
-            "message_key": key,
-            "topic_arn": document.topic_arn,
-            "source": source,
-            "event_count": len(document.events),
-            "received_at": received_at,
-        }
+        (key, document.topic_arn, source, len(document.events), received_at)
         for key, (document, source) in keyed.items()
     ]
-    inserted = {row[0] for row in connection.execute(statement, rows)}
+    inserted = set(bulk.insert_new(connection, ses_feedback_messages, columns, rows, "message_key"))
     return unkeyed + [keyed[key][0] for key in keyed if key in inserted]
 
 
-def _event_row(key: str, event: FeedbackEvent, received_at: datetime) -> dict[str, Any]:
-    return {
-        "dedupe_key": key,
-        "event_type": event.event_type,
-        "address": event.address,
-        "occurred_at": event.occurred_at,
-        "feedback_id": event.feedback_id,
-        "ses_message_id": event.ses_message_id,
-        "bounce_type": event.bounce_type,
-        "bounce_sub_type": event.bounce_sub_type,
-        "complaint_type": event.complaint_type,
-        "complaint_sub_type": event.complaint_sub_type,
-        "diagnostic": event.diagnostic,
-        "account_id": event.account_id,
-        "region": event.region,
-        "identity": event.identity,
-        "configuration_set": event.configuration_set,
-        "sns_message_id": event.sns_message_id,
-        "received_at": received_at,
-    }
+def event_row(key: str, event: FeedbackEvent, received_at: datetime) -> tuple[Any, ...]:
+    """The ``ses_events`` row of an event, in ``EVENT_COLUMNS`` order."""
+    return (
+        key,
+        event.event_type,
+        event.address,
+        event.occurred_at,
+        event.feedback_id,
+        event.ses_message_id,
+        event.bounce_type,
+        event.bounce_sub_type,
+        event.complaint_type,
+        event.complaint_sub_type,
+        event.diagnostic,
+        event.account_id,
+        event.region,
+        event.identity,
+        event.configuration_set,
+        event.sns_message_id,
+        received_at,
+    )
 
 
 def counter_of(event: FeedbackEvent) -> str | None:
@@ -225,20 +201,26 @@ def counter_of(event: FeedbackEvent) -> str | None:
 
 
 def _count_sends(connection: Connection, events: Iterable[FeedbackEvent]) -> None:
-    counts: Counter[tuple[Any, ...]] = Counter()
-    for event in events:
-        column = counter_of(event)
+    # Counted in one C-level pass (Counter over a generator), then folded per hour and scope:
+    # a batch has thousands of events but only a handful of (hour, scope) buckets.
+    counts = Counter(
+        (
+            event.occurred_at.replace(minute=0, second=0, microsecond=0),
+            event.account_id,
+            event.region,
+            event.identity,
+            event.configuration_set,
+            counter_of(event),
+        )
+        for event in events
+    )
+    buckets: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for (hour, *scope_or_none, column), count in counts.items():
         if column is None:
             continue
-        hour = event.occurred_at.replace(minute=0, second=0, microsecond=0)
-        counts[(hour, *(getattr(event, name) or "" for name in _SCOPE), column)] += 1
-    if not counts:
-        return
-    buckets: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for (hour, *scope, column), count in counts.items():
-        key = (hour, *scope)
+        scope = tuple(value or "" for value in scope_or_none)
         row = buckets.setdefault(
-            key,
+            (hour, scope),
             {
                 "bucket_start": hour,
                 **dict(zip(_SCOPE, scope, strict=True)),
@@ -248,6 +230,8 @@ def _count_sends(connection: Connection, events: Iterable[FeedbackEvent]) -> Non
             },
         )
         row[column] += count
+    if not buckets:
+        return
     connection.execute(
         _cached(connection, "counts", lambda: _counts_upsert(connection)), list(buckets.values())
     )
@@ -262,6 +246,54 @@ def _counts_upsert(connection: Connection) -> Any:
     )
 
 
+_HISTORY_COLUMNS = (
+    "event_type",
+    "address",
+    "occurred_at",
+    "feedback_id",
+    "dedupe_key",
+    "ses_message_id",
+    "bounce_type",
+    "bounce_sub_type",
+    "complaint_type",
+    "complaint_sub_type",
+    "diagnostic",
+    "account_id",
+    "region",
+    "identity",
+    "configuration_set",
+    "sns_message_id",
+)
+_VERDICT_COLUMNS = (
+    "address",
+    "suppressed",
+    "reason",
+    "cause",
+    "expires_at",
+    "flagged",
+    "first_event_at",
+    "last_event_at",
+    "hard_bounce_count",
+    "soft_bounce_count",
+    "complaint_count",
+    "undetermined_count",
+    "reasons",
+    "source_message_ids",
+    "at_ses",
+    "synced_at",
+    "updated_at",
+)
+_VERDICT_UPDATES = {
+    **{
+        name: f"excluded.{name}"
+        for name in _VERDICT_COLUMNS
+        if name not in ("address", "at_ses", "synced_at")
+    },
+    # What SES already holds is learnt from SES (import, sync) or from events: never forgotten.
+    "at_ses": "ses_suppressions.at_ses OR excluded.at_ses",
+}
+
+
 def decide_addresses(
     connection: Connection, addresses: Iterable[str], settings: PolicySettings, now: datetime
 ) -> int:
@@ -270,81 +302,51 @@ def decide_addresses(
     for start in range(0, len(ordered), CHUNK):
         chunk = ordered[start : start + CHUNK]
         history: dict[str, list[FeedbackEvent]] = {address: [] for address in chunk}
-        rows = connection.execute(
-            select(ses_events).where(
-                ses_events.c.address.in_(chunk),
-                ses_events.c.event_type.in_(("bounce", "complaint")),
-            )
+        rows = bulk.select_in(
+            connection,
+            ses_events,
+            _HISTORY_COLUMNS,
+            "address",
+            chunk,
+            "event_type IN ('bounce', 'complaint')",
         )
         for row in rows:
-            history[row.address].append(event_from_row(row))
+            history[row[1]].append(event_from_row(row))
         verdicts = [decide(address, events, settings) for address, events in history.items()]
         _save_verdicts(connection, verdicts, now)
     return len(ordered)
 
 
-def event_from_row(row: Any) -> FeedbackEvent:
-    return FeedbackEvent(
-        event_type=row.event_type,
-        address=row.address,
-        occurred_at=row.occurred_at,
-        feedback_key=row.feedback_id or row.dedupe_key,
-        feedback_id=row.feedback_id,
-        ses_message_id=row.ses_message_id,
-        bounce_type=row.bounce_type,
-        bounce_sub_type=row.bounce_sub_type,
-        complaint_type=row.complaint_type,
-        complaint_sub_type=row.complaint_sub_type,
-        diagnostic=row.diagnostic,
-        account_id=row.account_id,
-        region=row.region,
-        identity=row.identity,
-        configuration_set=row.configuration_set,
-        sns_message_id=row.sns_message_id,
-    )
+def event_from_row(row: Sequence[Any]) -> FeedbackEvent:
+    """A ``ses_events`` row read in ``_HISTORY_COLUMNS`` order → its event."""
+    event_type, address, occurred_at, feedback_id, dedupe_key, *rest = row
+    return FeedbackEvent(event_type, address, occurred_at, feedback_id or dedupe_key, feedback_id, *rest)
 
 
 def _save_verdicts(connection: Connection, verdicts: Sequence[AddressVerdict], now: datetime) -> None:
-    if not verdicts:
-        return
     rows = [
-        {
-            "address": verdict.address,
-            "suppressed": verdict.suppressed,
-            "reason": verdict.reason,
-            "cause": verdict.cause,
-            "expires_at": verdict.expires_at,
-            "flagged": verdict.flagged,
-            "first_event_at": verdict.first_event_at,
-            "last_event_at": verdict.last_event_at,
-            "hard_bounce_count": verdict.hard_bounce_count,
-            "soft_bounce_count": verdict.soft_bounce_count,
-            "complaint_count": verdict.complaint_count,
-            "undetermined_count": verdict.undetermined_count,
-            "reasons": list(verdict.reasons),
-            "source_message_ids": list(verdict.source_message_ids),
-            "at_ses": verdict.already_at_ses,
-            "synced_at": None,
-            "updated_at": now,
-        }
+        (
+            verdict.address,
+            verdict.suppressed,
+            verdict.reason,
+            verdict.cause,
+            verdict.expires_at,
+            verdict.flagged,
+            verdict.first_event_at,
+            verdict.last_event_at,
+            verdict.hard_bounce_count,
+            verdict.soft_bounce_count,
+            verdict.complaint_count,
+            verdict.undetermined_count,
+            list(verdict.reasons),
+            list(verdict.source_message_ids),
+            verdict.already_at_ses,
+            None,
+            now,
+        )
         for verdict in verdicts
     ]
-    connection.execute(
-        _cached(connection, "verdicts", lambda: _verdicts_upsert(connection, list(rows[0]))), rows
-    )
-
-
-def _verdicts_upsert(connection: Connection, columns: list[str]) -> Any:
-    statement = insert_for(connection, ses_suppressions)
-    replaced = [name for name in columns if name not in ("address", "at_ses", "synced_at")]
-    return statement.on_conflict_do_update(
-        index_elements=["address"],
-        set_={
-            **{name: statement.excluded[name] for name in replaced},
-            # What SES already holds is learnt from SES (import, sync) or from events: never forgotten.
-            "at_ses": or_(ses_suppressions.c.at_ses, statement.excluded.at_ses),
-        },
-    )
+    bulk.upsert(connection, ses_suppressions, _VERDICT_COLUMNS, rows, "address", _VERDICT_UPDATES)
 
 
 def ingest_batches(

@@ -6,7 +6,6 @@ sender gets 403. A verified redelivery answers 200 and changes nothing.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -65,7 +64,10 @@ class SnsWebhook:
         except FeedbackFormatError as error:
             log.warning("sns webhook rejected: verified message is not SES feedback: %s", error)
             return 403, {"error": "forbidden"}
-        stored = await asyncio.wrap_future(self.writer.enqueue(document, f"sns:{message['TopicArn']}"))
+        try:
+            stored = await self.writer.store(document, f"sns:{message['TopicArn']}")
+        except Exception:  # the writer logged why; nothing was acknowledged, so SNS delivers it again
+            return 500, {"error": "not stored"}
         return 200, {"events": stored.new_events, "duplicate": stored.duplicate}
 
     def _handle_verified(self, message: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -86,7 +88,10 @@ class SnsWebhook:
             document = parse_document(message)
         except FeedbackFormatError as error:
             raise SnsRejected(f"verified message is not SES feedback: {error}") from error
-        stored = self.writer.submit(document, f"sns:{topic}")
+        try:
+            stored = self.writer.submit(document, f"sns:{topic}")
+        except Exception:  # the writer logged why; nothing was acknowledged, so SNS delivers it again
+            return 500, {"error": "not stored"}
         return 200, {"events": stored.new_events, "duplicate": stored.duplicate}
 
 

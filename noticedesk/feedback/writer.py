@@ -3,13 +3,29 @@
 A request is answered 200 only after the transaction holding its message has committed, so an
 acknowledged message is never lost; a failed commit fails every request of the batch (SNS
 retries them). One writer thread per process also means one SQLite writer per process.
+
+A batch stays open ``linger_seconds`` after its first document (PostgreSQL's ``commit_delay``,
+in effect). A transaction costs about a millisecond of CPU whatever it holds and a document a
+tenth of that, so without the wait a moderate load (a few hundred requests a second) commits
+one or two documents at a time and the writer spends most of a core on per-transaction
+overhead: measured, about 1 ms of CPU per request at 300 req/s. Ten milliseconds of latency
+(SNS waits 15 s for an answer by default) gather about ten messages per transaction at 1,000
+req/s instead of one or two; measured at 600 req/s, the writer thread's CPU per request fell
+from 0.61 ms to 0.34 ms with a 5 ms wait and to 0.27-0.29 ms with 10 ms.
+
+Waiters are either threads (``submit``) or coroutines (``store``). A coroutine's future is
+settled from the event loop with one ``call_soon_threadsafe`` per batch rather than one
+``concurrent.futures.Future`` (a lock and a condition variable each) plus one loop wake-up per
+request: at a thousand requests a second that bookkeeping cost as much as parsing them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -30,44 +46,55 @@ class Stored:
     new_events: int
 
 
+Waiter = Future[Stored] | tuple[asyncio.AbstractEventLoop, asyncio.Future[Stored]]
+Outcome = Stored | BaseException
+
+
 @dataclass
 class BatchWriter:
     engine: Engine
     settings: PolicySettings
     clock: Callable[[], datetime]
     max_batch: int = 500
-    _queue: queue.Queue[tuple[FeedbackDocument, str, Future[Stored]]] = field(default_factory=queue.Queue)
+    linger_seconds: float = 0.010
+    _queue: queue.SimpleQueue[tuple[FeedbackDocument, str, Waiter]] = field(default_factory=queue.SimpleQueue)
     _thread: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def submit(self, document: FeedbackDocument, source: str) -> Stored:
         """Store one document with whatever else is waiting; return once it is committed."""
-        return self.enqueue(document, source).result()
-
-    def enqueue(self, document: FeedbackDocument, source: str) -> Future[Stored]:
-        """The same without waiting: the future resolves once the document is committed."""
-        self._ensure_started()
         future: Future[Stored] = Future()
-        self._queue.put((document, source, future))
-        return future
+        self._put(document, source, future)
+        return future.result()
 
-    def _ensure_started(self) -> None:
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="feedback-writer", daemon=True)
-                self._thread.start()
+    async def store(self, document: FeedbackDocument, source: str) -> Stored:
+        """The same for a coroutine: the event loop is free while the batch commits."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Stored] = loop.create_future()
+        self._put(document, source, (loop, future))
+        return await future
+
+    def _put(self, document: FeedbackDocument, source: str, waiter: Waiter) -> None:
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="feedback-writer", daemon=True)
+                    self._thread.start()
+        self._queue.put((document, source, waiter))
 
     def _run(self) -> None:
         while True:
             batch = [self._queue.get()]
+            closes = time.monotonic() + self.linger_seconds
             while len(batch) < self.max_batch:
+                wait = closes - time.monotonic()
                 try:
-                    batch.append(self._queue.get_nowait())
+                    batch.append(self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait())
                 except queue.Empty:
                     break
-            self._write(batch)
+            self._settle(batch, self._write(batch))
 
-    def _write(self, batch: list[tuple[FeedbackDocument, str, Future[Stored]]]) -> None:
+    def _write(self, batch: list[tuple[FeedbackDocument, str, Waiter]]) -> list[Outcome]:
         try:
             with self.engine.begin() as connection:
                 result = ingest(
@@ -78,9 +105,38 @@ class BatchWriter:
                 )
         except Exception as error:  # every waiting request learns it failed (500, SNS retries)
             log.exception("feedback batch of %d not stored", len(batch))
-            for _, _, future in batch:
-                future.set_exception(error)
-            return
-        for document, _, future in batch:
+            return [error] * len(batch)
+        outcomes: list[Outcome] = []
+        for document, _, _ in batch:
             duplicate = document.sns_message_id not in result.fresh_message_ids
-            future.set_result(Stored(duplicate, len(document.events) if not duplicate else 0))
+            outcomes.append(Stored(duplicate, len(document.events) if not duplicate else 0))
+        return outcomes
+
+    @staticmethod
+    def _settle(batch: list[tuple[FeedbackDocument, str, Waiter]], outcomes: list[Outcome]) -> None:
+        """Tell each waiter; only now, after the commit (or its failure), may a request be answered."""
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Stored], Outcome]]] = {}
+        for (_, _, waiter), outcome in zip(batch, outcomes, strict=True):
+            if isinstance(waiter, Future):
+                if isinstance(outcome, BaseException):
+                    waiter.set_exception(outcome)
+                else:
+                    waiter.set_result(outcome)
+            else:
+                loop, future = waiter
+                by_loop.setdefault(loop, []).append((future, outcome))
+        for loop, settled in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle_in_loop, settled)
+            except RuntimeError:  # the loop has closed (server stopping): nobody is waiting any more
+                log.warning("feedback batch of %d committed after its event loop closed", len(settled))
+
+
+def _settle_in_loop(settled: list[tuple[asyncio.Future[Stored], Outcome]]) -> None:
+    for future, outcome in settled:
+        if future.cancelled():
+            continue
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)

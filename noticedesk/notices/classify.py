@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from noticedesk.mail.parse import ParsedMail
-from noticedesk.notices.extract import extract_facts, flatten
+from noticedesk.notices.extract import extract_facts, flat_text
 from noticedesk.notices.model import Facts, Kind, Notice, Stage
 from noticedesk.notices.needles import Text
 from noticedesk.notices.rules import RuleTable, rule_table
@@ -36,12 +36,12 @@ def classify(mail: ParsedMail, table: RuleTable | None = None, extra_domains: tu
     body = mail.text[:_BODY_CHARS]
     # Plain-text notices are wrapped at ~76 columns: rules match the text with its line breaks
     # collapsed, so "bounce rate\nis 12%" matches 'bounce rate is'.
-    flat, subject = Text(flatten(body)), Text(mail.subject)
-    sender = Text(mail.from_domain)
+    flat, subject = flat_text(table, body), table.text(mail.subject)
+    sender = table.text(mail.from_domain)
     from_aws = is_aws_domain(sender.value, table, extra_domains)
     kind, rule_id = _kind(table, subject, flat, sender, from_aws)
     stage = _stage(table, kind, subject, flat, sender) if kind.opens_case else Stage.NOTICE
-    facts = extract_facts(table, mail.subject, body, flat.value, abuse=kind is Kind.ABUSE_REPORT)
+    facts = extract_facts(table, mail.subject, body, flat, abuse=kind is Kind.ABUSE_REPORT)
     facts = _facts_for_kind(kind, facts)
     return Notice(
         kind=kind,

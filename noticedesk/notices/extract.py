@@ -9,18 +9,17 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from noticedesk.notices.model import Facts
-from noticedesk.notices.needles import Text, matches_at
+from noticedesk.notices.needles import Text, matches_from
 from noticedesk.notices.rules import RuleTable
 
 _REGION_CODE = re.compile(
     r"\b((?:us-gov|us|eu|ap|sa|ca|me|af|il|mx|cn)-(?:north|south|east|west|central|"
     r"northeast|southeast|northwest|southwest)-\d)\b"
 )
-# Every region code starts with one of these (what _REGION_CODE's prefixes are, with the dash).
-_REGION_STARTS = tuple(
-    f"{prefix}-" for prefix in ("us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx", "cn")
-)
-_REGION_HINT = re.compile(r"-(?:north|south|east|west|central)")
+# Every region code holds "-north", "-south", "-east", "-west" or "-central" right after its
+# prefix ("us-gov" or two letters): found with a literal-prefix scan, the codes are tried there.
+_REGION_DIRECTION = re.compile(r"-(?:north|south|east|west|central)")
+_REGION_PREFIX_LENGTHS = (2, 6)
 _MASKED = re.compile(r"^[x*#•]+$|(?:xxx|\*\*\*)", re.IGNORECASE)
 _DATE_FORMATS = (
     "%Y-%m-%d %H:%M:%S %Z",
@@ -58,10 +57,27 @@ def parse_loose_date(text: str) -> datetime | None:
     return None
 
 
-@lru_cache(maxsize=4)  # classify and within_hours flatten the same body (its hash is kept)
 def flatten(text: str) -> str:
     """The text with every run of whitespace (line breaks included) as one space."""
     return " ".join(text.split())
+
+
+_last_flat: tuple[RuleTable | None, str, Text | None] = (None, "", None)
+
+
+def flat_text(table: RuleTable, text: str) -> Text:
+    """The flattened text, ready for the table's patterns.
+
+    Classification and ``within_hours`` read the same body one after the other: the last one is
+    kept, with the scanner's answers about it (one scan of the body, not two).
+    """
+    global _last_flat
+    last_table, last_text, last_flat = _last_flat
+    if last_flat is not None and last_table is table and last_text is text:
+        return last_flat
+    flat = table.text(flatten(text))
+    _last_flat = (table, text, flat)
+    return flat
 
 
 def _masked(value: str) -> bool:
@@ -70,7 +86,7 @@ def _masked(value: str) -> bool:
 
 def _found(table: RuleTable, name: str, text: Text) -> list[str]:
     values: list[str] = []
-    for pattern in table.facts.get(name, ()):
+    for pattern in text.candidates(table.facts.get(name, ())):
         for found in pattern.values(text):
             value = found.strip()
             if value and not _masked(value):
@@ -89,28 +105,20 @@ def _public_ips(candidates: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(kept))
 
 
-_REGION_NAMES: dict[int, tuple[tuple[str, str], ...]] = {}
+def region_codes(text: str) -> list[str]:
+    """The region codes in the text, as ``_REGION_CODE.finditer`` finds them (faster)."""
+    starts = {
+        direction.start() - length
+        for direction in _REGION_DIRECTION.finditer(text)
+        for length in _REGION_PREFIX_LENGTHS
+    }
+    return [match.group(1) for match in matches_from(_REGION_CODE, text, starts)]
 
 
-def _lowered_region_names(table: RuleTable) -> tuple[tuple[str, str], ...]:
-    names = _REGION_NAMES.get(id(table))
-    if names is None:
-        names = _REGION_NAMES[id(table)] = tuple(
-            (name.lower(), code) for name, code in table.region_names.items()
-        )
-    return names
-
-
-def _regions(table: RuleTable, text: str) -> tuple[str, ...]:
-    # Every code holds "-north", "-south", "-east", "-west" or "-central": a cheap first look.
-    hinted = _REGION_HINT.search(text) is not None
-    codes = matches_at(_REGION_CODE, text, _REGION_STARTS) if hinted else ()
-    found = [match.group(1).lower() for match in codes]
-    lowered = text.lower()
-    # The English names hold "(" ("europe (ireland)"): a text without one names none of those.
-    paren = "(" in lowered
+def _regions(table: RuleTable, text: Text) -> tuple[str, ...]:
+    found = [code.lower() for code in region_codes(text.value)]
     found += [
-        code for name, code in _lowered_region_names(table) if (paren or "(" not in name) and name in lowered
+        table.region_names[name] for name in text.candidates(tuple(table.region_names)) if name.found(text)
     ]
     return tuple(dict.fromkeys(found))
 
@@ -128,7 +136,7 @@ def _first_date(values: list[str]) -> datetime | None:
 
 
 def within_hours(table: RuleTable, text: str) -> int | None:
-    values = _found(table, "within_hours", Text(flatten(text)))
+    values = _found(table, "within_hours", flat_text(table, text))
     return int(values[0]) if values else None
 
 
@@ -147,7 +155,7 @@ def _not_aws_owned_ip(value: str, text: Text) -> bool:
 
 
 def extract_facts(
-    table: RuleTable, subject: str, text: str, flat: str | None = None, abuse: bool = True
+    table: RuleTable, subject: str, text: str, flat: Text | None = None, abuse: bool = True
 ) -> Facts:
     """Every fact the subject and body state. Pure.
 
@@ -156,31 +164,31 @@ def extract_facts(
     flattened text, so a line break that wrapping put inside "bounce rate is" is no obstacle.
     ``abuse=False`` skips abuse types (classify keeps them for abuse reports only).
     """
-    flat = flatten(text) if flat is None else flat  # the caller may have flattened it already
-    both, flat_text, flat_both = Text(f"{subject}\n{text}"), Text(flat), Text(f"{subject} {flat}")
-    original = Text(text)
+    flat = flat_text(table, text) if flat is None else flat  # the caller may have it already
+    both, flat_both = table.text(f"{subject}\n{text}"), table.text(f"{subject} {flat.value}")
+    original = table.text(text)
     account_ids = [value for value in _found(table, "account_id", flat_both) if len(value) == 12]
     ips = [value for value in _found(table, "ip_addresses", original) if _not_aws_owned_ip(value, original)]
-    ports = sorted({int(value) for value in _found(table, "ports", flat_text) if 0 < int(value) < 65536})
+    ports = sorted({int(value) for value in _found(table, "ports", flat) if 0 < int(value) < 65536})
     abuse_types: tuple[str, ...] = ()
     if abuse:
         context = "\n".join(_found(table, "abuse_context", both))
-        abuse_text = Text(context) if context else flat_both
-        abuse_types = tuple(entry.label for entry in table.abuse_types if entry.pattern.search(abuse_text))
+        abuse_text = table.text(context) if context else flat_both
+        abuse_types = tuple(entry.label for entry in table.abuse_types if entry.pattern.found(abuse_text))
     return Facts(
         account_id=account_ids[0] if account_ids else None,
         case_ref=next(iter(_found(table, "case_ref", flat_both)), None),
         access_key_ids=tuple(value.upper() for value in _found(table, "access_key_ids", flat_both)),
-        iam_users=tuple(_found(table, "iam_users", flat_text)),
-        exposed_urls=tuple(value.rstrip(".,;)") for value in _found(table, "exposed_urls", flat_text)),
+        iam_users=tuple(_found(table, "iam_users", flat)),
+        exposed_urls=tuple(value.rstrip(".,;)") for value in _found(table, "exposed_urls", flat)),
         instance_ids=tuple(value.lower() for value in _found(table, "instance_ids", flat_both)),
         ip_addresses=_public_ips(ips),
         ports=tuple(ports),
-        regions=_regions(table, flat_text.value),
+        regions=_regions(table, flat),
         abuse_types=abuse_types,
         abuse_time=_first_date(_found(table, "abuse_time", original)),
         bounce_rate=_first_float(_found(table, "bounce_rate", flat_both)),
         complaint_rate=_first_float(_found(table, "complaint_rate", flat_both)),
-        reply_by=_first_date(_found(table, "reply_by", flat_text)),
-        mitigations=tuple(entry.label for entry in table.mitigations if entry.pattern.search(flat_text)),
+        reply_by=_first_date(_found(table, "reply_by", flat)),
+        mitigations=tuple(entry.label for entry in table.mitigations if entry.pattern.found(flat)),
     )

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from noticedesk.notices.scanner import Scanner
 
 # ``re``'s own parser: no public API exposes a pattern's structure. Without it, no shortcut.
 try:
@@ -28,14 +31,44 @@ _FOLD = str.maketrans({"ı": "i", "ſ": "s", "K": "k"})
 
 
 class Text:
-    """A text and its case-folded copy, folded at most once however many patterns look at it."""
+    """A text and its case-folded copy, folded at most once however many patterns look at it.
 
-    __slots__ = ("_folded", "_holds", "value")
+    With a ``scanner`` (scanner.py), the patterns it covers are all tried on the text in one pass
+    the first time one of them is asked; each then knows at once whether it matches.
+    """
 
-    def __init__(self, value: str) -> None:
+    __slots__ = ("_folded", "_holds", "_matched", "_scanned", "scanner", "value")
+
+    def __init__(self, value: str, scanner: Scanner | None = None) -> None:
         self.value = value
+        self.scanner = scanner
         self._folded: str | None = None
         self._holds: dict[str, bool] = {}
+        self._scanned = False
+        self._matched: frozenset[int] | None = None
+
+    def scanned(self, matcher: Matcher) -> bool | None:
+        """Whether ``matcher`` matches, as the scanner saw it; ``None`` when it cannot tell."""
+        if self.scanner is None:
+            return None
+        if not self._scanned:
+            self._matched, self._scanned = self.scanner.matched(self.folded), True
+        matched = self._matched
+        # The scanner names matchers by id(): it keeps them alive, so no id is reused.
+        if matched is None or id(matcher) not in self.scanner.covered:
+            return None
+        return id(matcher) in matched
+
+    def candidates(self, matchers: tuple[Matcher, ...]) -> tuple[Matcher, ...]:
+        """The matchers that may match: all but those the scanner saw fail (one call, not one each)."""
+        if self.scanner is None:
+            return matchers
+        if not self._scanned:
+            self._matched, self._scanned = self.scanner.matched(self.folded), True
+        matched, covered = self._matched, self.scanner.covered
+        if matched is None:
+            return matchers
+        return tuple(matcher for matcher in matchers if id(matcher) in matched or id(matcher) not in covered)
 
     def holds(self, needle: str) -> bool:
         """``needle in folded``, remembered: the same words are asked by several patterns."""
@@ -96,7 +129,7 @@ def _case_sensitive_twin(pattern: str, flags: int) -> re.Pattern[str] | None:
     return re.compile("".join(pieces), flags & ~re.IGNORECASE)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: asked about ~100 times a notice
 class Matcher:
     """A compiled pattern, its needles, and its case-sensitive twin when it has one."""
 
@@ -124,7 +157,17 @@ class Matcher:
     def pattern(self) -> str:
         return self.regex.pattern
 
+    def found(self, text: str | Text) -> bool:
+        """Whether the pattern matches somewhere: the scanner's answer when it has one."""
+        if not isinstance(text, Text):
+            text = Text(text)
+        answer = text.scanned(self)
+        return self.search(text) is not None if answer is None else answer
+
     def possible(self, text: Text) -> bool:
+        answer = text.scanned(self)
+        if answer is not None:
+            return answer
         if not self.needles:
             return True
         holds, folded = text._holds, text.folded  # text.holds() inlined: ~100 asks a message
@@ -176,21 +219,26 @@ class Matcher:
 
 
 def matches_at(regex: re.Pattern[str], text: str, starts: tuple[str, ...]) -> Iterator[re.Match[str]]:
-    """What ``regex.finditer(text)`` finds, when every match begins with one of ``starts``.
-
-    Only the places where one of them begins are tried: the leftmost match found from a candidate
-    on is the one ``finditer`` finds; the next is looked for after its end, as ``finditer`` does.
-    ``match(text, pos)`` sees the text before ``pos`` (for ``\\b``, ``^``), as a scan does.
-    """
+    """What ``regex.finditer(text)`` finds, when every match begins with one of ``starts``."""
     candidates: set[int] = set()
     for start in starts:
         found = text.find(start)
         while found >= 0:
             candidates.add(found)
             found = text.find(start, found + 1)
+    return matches_from(regex, text, candidates)
+
+
+def matches_from(regex: re.Pattern[str], text: str, candidates: Iterable[int]) -> Iterator[re.Match[str]]:
+    """What ``regex.finditer(text)`` finds, when every match begins at one of ``candidates``.
+
+    Only those places are tried: the leftmost match found from a candidate on is the one
+    ``finditer`` finds; the next is looked for after its end, as ``finditer`` does.
+    ``match(text, pos)`` sees the text before ``pos`` (for ``\\b``, ``^``), as a scan does.
+    """
     after = 0
     for position in sorted(candidates):
-        if position < after:
+        if position < after or position < 0:
             continue
         match = regex.match(text, position)
         if match is not None:
@@ -237,6 +285,14 @@ def _caseless_safe(needle: str) -> bool:
     return bool(needle) and all(char.isascii() or char.lower() == char.upper() for char in needle)
 
 
+def _caseless_piece(literal: str) -> str:
+    """The longest run of the literal that case folding cannot trip ("o paulo)" of "são paulo)")."""
+    if _caseless_safe(literal):
+        return literal
+    runs = re.split(r"[^\x00-\x7f]+", literal)
+    return max((run for run in runs if _caseless_safe(run)), key=len, default="")
+
+
 def _required(items: list[tuple[Any, Any]]) -> set[str] | None:
     """Substrings one of which every match of this sequence contains (``None``: none known).
 
@@ -251,7 +307,7 @@ def _required(items: list[tuple[Any, Any]]) -> set[str] | None:
             literal += chr(argument)
             continue
         if literal:
-            candidates.append({literal})
+            candidates.append({_caseless_piece(literal)})
             literal = ""
         inner: set[str] | None = None
         if op is _OPS.SUBPATTERN:
@@ -266,7 +322,7 @@ def _required(items: list[tuple[Any, Any]]) -> set[str] | None:
         if inner:
             candidates.append(inner)
     if literal:
-        candidates.append({literal})
+        candidates.append({_caseless_piece(literal)})
     safe = [candidate for candidate in candidates if all(map(_caseless_safe, candidate))]
     return max(safe, key=lambda candidate: min(map(len, candidate))) if safe else None
 

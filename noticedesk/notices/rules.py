@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from noticedesk.notices.model import Kind, Stage
 from noticedesk.notices.needles import Matcher, Text
+from noticedesk.notices.scanner import Scanner
 
 _FLAGS = re.IGNORECASE | re.MULTILINE
 
@@ -28,9 +29,9 @@ class Rule:
 
     def matches(self, subject: str | Text, body: str | Text, sender_domain: str | Text) -> bool:
         return (
-            (self.subject is None or self.subject.search(subject) is not None)
-            and (self.body is None or self.body.search(body) is not None)
-            and (self.sender is None or self.sender.search(sender_domain) is not None)
+            (self.subject is None or self.subject.found(subject))
+            and (self.body is None or self.body.found(body))
+            and (self.sender is None or self.sender.found(sender_domain))
         )
 
     def describe(self) -> str:
@@ -77,10 +78,25 @@ class RuleTable:
     abuse_types: tuple[LabelPattern, ...]
     mitigations: tuple[LabelPattern, ...]
     facts: dict[str, tuple[Matcher, ...]]
-    region_names: dict[str, str]
+    region_names: dict[Matcher, str]
+    """Each region's English name ("Europe (Ireland)") as a pattern, and its code, in table order."""
     aws_domains: tuple[str, ...]
     brand_words: tuple[str, ...]
     health: tuple[HealthRule, ...]
+    scanner: Scanner
+    """Every pattern above in one Hyperscan database (scanner.py): give it to the ``Text``s."""
+
+    def text(self, value: str) -> Text:
+        return Text(value, self.scanner)
+
+    def matchers(self) -> list[Matcher]:
+        """Every pattern of the table."""
+        found = [
+            m for rule in (*self.kinds, *self.stages) for m in (rule.subject, rule.body, rule.sender) if m
+        ]
+        found += [entry.pattern for entry in (*self.abuse_types, *self.mitigations)]
+        found += list(self.region_names)
+        return found + [matcher for matchers in self.facts.values() for matcher in matchers]
 
 
 def _compile(pattern: str | None) -> Matcher | None:
@@ -98,7 +114,8 @@ def _rule_fields(entry: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def parse_rule_table(data: dict[str, Any]) -> RuleTable:
+def parse_rule_table(data: dict[str, Any], scan: bool = True) -> RuleTable:
+    """The table compiled; ``scan=False`` leaves every pattern to ``re`` (tests compare the two)."""
     kinds = tuple(
         sorted(
             (KindRule(**_rule_fields(entry), kind=Kind(entry["kind"])) for entry in data["kind"]),
@@ -118,7 +135,7 @@ def parse_rule_table(data: dict[str, Any]) -> RuleTable:
             key=lambda rule: rule.priority,
         )
     )
-    return RuleTable(
+    table = RuleTable(
         kinds=kinds,
         stages=stages,
         abuse_types=tuple(
@@ -131,14 +148,18 @@ def parse_rule_table(data: dict[str, Any]) -> RuleTable:
             name: tuple(Matcher.compile(p, _FLAGS) for p in patterns)
             for name, patterns in data["facts"].items()
         },
-        region_names=dict(data["regions"]),
+        region_names={
+            Matcher.compile(re.escape(name), _FLAGS): code for name, code in data["regions"].items()
+        },
         aws_domains=tuple(data["senders"]["aws_domains"]),
         brand_words=tuple(data["senders"]["brand_words"]),
         health=tuple(HealthRule(e["prefix"], Kind(e["kind"]), e.get("abuse_type")) for e in data["health"]),
+        scanner=Scanner((), enabled=False),
     )
+    return replace(table, scanner=Scanner(table.matchers(), enabled=scan))
 
 
 @cache
-def rule_table() -> RuleTable:
+def rule_table(scan: bool = True) -> RuleTable:
     text = resources.files("noticedesk.notices").joinpath("data/rules.toml").read_text("utf-8")
-    return parse_rule_table(tomllib.loads(text))
+    return parse_rule_table(tomllib.loads(text), scan)

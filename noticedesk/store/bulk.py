@@ -1,32 +1,180 @@
-"""One statement over many rows with the driver's ``executemany``, values bound as SQLAlchemy would.
+"""Bulk statements at driver level, for the hot paths (the SES feedback ingest, triage batches).
 
-Why not ``connection.execute(statement, rows)``: for every row SQLAlchemy builds a fresh
-parameter set and runs each value through its type's bind processor one call at a time
-(``construct_params``), some 4 to 6 us a row, about what SQLite itself takes to store it. A triage
-batch writes about ten rows a notice (its message, its timeline event, a new case's checklist
-steps), so here the statement is compiled once per dialect and column list, the rows come as
-tuples, and the driver gets them as its paramstyle wants, converted by the same bind processors
-(JSON, aware UTC times) and only for the columns that have one.
+SQLAlchemy's executemany runs every column's bind processor on every row in Python, and even
+``exec_driver_sql`` wraps every parameter list and result row: on a million-row import that
+costs several times what the database itself spends (measured: 7.9 µs against 2.3 µs per
+inserted key). These helpers take plain tuples, convert only the columns that need it (times,
+JSON, on the dialect's own terms) and run on the DBAPI cursor of the SQLAlchemy connection:
+inside its transaction, on SQLite and PostgreSQL alike. Statements are built from table and
+column names only, never from values.
 
-Two more conversions are shared: equal times are converted once per ``BulkWriter`` (a notice's
-receipt time is written four times: message, event, case opened and updated), and a value the
-caller already serialized with ``json_text`` is stored as it is (a notice's facts go into its
-message, its case and its timeline event).
+``BulkWriter`` (the triage batch) does the same through ``exec_driver_sql`` for any compiled
+INSERT or UPDATE, with the bind processors SQLAlchemy would use (so JSON ``None`` is stored as
+SQLAlchemy stores it), equal times converted once per transaction, and values the caller already
+serialized with ``json_text`` stored as they are (a notice's facts go into its message, its
+case and its timeline event).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Dialect
+from sqlalchemy import JSON, Connection, Dialect, LargeBinary, Table
 from sqlalchemy.sql.dml import Update, ValuesBase
 
-from noticedesk.store.types import UtcDateTime
+from noticedesk.store.types import UtcDateTime, sqlite_text, utc_from_store
+
+MAX_PARAMETERS = 30_000  # per statement: below SQLite's 32,766 and PostgreSQL's 65,535
+
+Row = tuple[Any, ...]
+
+
+@contextmanager
+def driver_cursor(connection: Connection) -> Iterator[Any]:
+    """A cursor of the connection's DBAPI connection: same transaction, no SQLAlchemy wrapping."""
+    cursor = connection.connection.cursor()
+    try:
+        yield cursor
+    finally:
+        cursor.close()
+
+
+def placeholder(connection: Connection) -> str:
+    """The driver's parameter marker: ``?`` for sqlite3, ``%s`` for psycopg."""
+    return "?" if connection.dialect.paramstyle == "qmark" else "%s"
+
+
+def _converters(connection: Connection, table: Table, columns: Sequence[str]) -> list[tuple[int, Any]]:
+    """(position, bind function) of the columns whose values the driver cannot take as they are."""
+    dialect = connection.dialect
+    found = []
+    for index, name in enumerate(columns):
+        column_type = table.c[name].type
+        if isinstance(column_type, UtcDateTime) and dialect.name == "sqlite":
+            process: Callable[[Any], Any] | None = sqlite_text  # same text, several times cheaper
+        elif isinstance(column_type, LargeBinary):
+            process = None  # both drivers take bytes as they are (SQLAlchemy wraps them in a view)
+        else:
+            process = column_type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            found.append((index, process))
+    return found
+
+
+def driver_rows(
+    connection: Connection, table: Table, columns: Sequence[str], rows: Iterable[Row]
+) -> list[Row]:
+    """Rows of Python values → rows the DBAPI driver takes (what the column types would bind)."""
+    converters = _converters(connection, table, columns)
+    if not converters:
+        return list(rows)
+    converted = []
+    for row in rows:
+        values = list(row)
+        for index, process in converters:
+            if values[index] is not None:
+                values[index] = process(values[index])
+        converted.append(tuple(values))
+    return converted
+
+
+def insert_new(
+    connection: Connection, table: Table, columns: Sequence[str], rows: Sequence[Row], key: str
+) -> list[Any]:
+    """Insert the rows whose ``key`` is not taken yet; return the keys actually inserted.
+
+    Multi-row ``INSERT … ON CONFLICT (key) DO NOTHING RETURNING key``: one statement per
+    ``MAX_PARAMETERS`` values, and the database tells which rows were new.
+    """
+    if not rows:
+        return []
+    mark = placeholder(connection)
+    group = "(" + ", ".join([mark] * len(columns)) + ")"
+    per_statement = max(1, MAX_PARAMETERS // len(columns))
+    values = driver_rows(connection, table, columns, rows)
+    inserted: list[Any] = []
+    with driver_cursor(connection) as cursor:
+        for start in range(0, len(values), per_statement):
+            chunk = values[start : start + per_statement]
+            sql = (
+                f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {', '.join([group] * len(chunk))} "
+                f"ON CONFLICT ({key}) DO NOTHING RETURNING {key}"
+            )
+            cursor.execute(sql, [value for row in chunk for value in row])
+            inserted.extend(row[0] for row in cursor.fetchall())
+    return inserted
+
+
+def upsert(
+    connection: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[Row],
+    key: str,
+    assignments: dict[str, str],
+) -> None:
+    """``INSERT … ON CONFLICT (key) DO UPDATE SET column = expression`` for every row (executemany).
+
+    ``assignments`` maps a column to SQL over ``excluded.<column>`` and ``<table>.<column>``.
+    """
+    if not rows:
+        return
+    mark = placeholder(connection)
+    updates = ", ".join(f"{name} = {expression}" for name, expression in assignments.items())
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))}) "
+        f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
+    )
+    with driver_cursor(connection) as cursor:
+        cursor.executemany(sql, driver_rows(connection, table, columns, rows))
+
+
+def select_in(
+    connection: Connection,
+    table: Table,
+    columns: Sequence[str],
+    column: str,
+    values: Sequence[Any],
+    where: str = "",
+) -> list[Row]:
+    """``SELECT columns FROM table WHERE column IN (values) [AND where]``, times read back as aware UTC.
+
+    ``where`` is fixed SQL text (no parameters); values are sent as parameters.
+    """
+    if not values:
+        return []
+    mark = placeholder(connection)
+    times = [index for index, name in enumerate(columns) if isinstance(table.c[name].type, UtcDateTime)]
+    found: list[Row] = []
+    with driver_cursor(connection) as cursor:
+        for start in range(0, len(values), MAX_PARAMETERS):
+            chunk = values[start : start + MAX_PARAMETERS]
+            sql = (
+                f"SELECT {', '.join(columns)} FROM {table.name} "
+                f"WHERE {column} IN ({', '.join([mark] * len(chunk))}){f' AND {where}' if where else ''}"
+            )
+            cursor.execute(sql, list(chunk))
+            for row in cursor.fetchall():
+                if times:
+                    read = list(row)
+                    for index in times:
+                        read[index] = _time(read[index])
+                    row = tuple(read)
+                found.append(tuple(row))
+    return found
+
+
+def _time(value: Any) -> datetime | None:
+    return None if value is None else utc_from_store(value)
+
+
+# --- BulkWriter: any compiled INSERT or UPDATE, bound as SQLAlchemy binds it ---------------
 
 Processor = Callable[[Any], Any]
 
@@ -129,10 +277,14 @@ def _compiled(dialect: Dialect, statement: ValuesBase | Update, columns: tuple[s
     processors = []
     for index, name in enumerate(columns):
         type_ = compiled.binds[name].type
-        if isinstance(type_, UtcDateTime):
-            processors.append((index, type_.bulk_bind_processor(dialect), "time"))
+        if isinstance(type_, UtcDateTime) and dialect.name == "sqlite":
+            processors.append((index, _sqlite_time, "time"))  # same text, several times cheaper
             continue
         process = type_.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:
             processors.append((index, process, "json" if isinstance(type_, JSON) else ""))
     return _Compiled(str(compiled), order, tuple(processors), positional)
+
+
+def _sqlite_time(value: datetime | None) -> str | None:
+    return None if value is None else sqlite_text(value)

@@ -32,7 +32,13 @@ def serve(db_url: str, config: Config, host: str, port: int, workers: int = 1) -
     # A server logs why it refused a request (403 from the webhook), whatever the CLI's verbosity.
     logging.getLogger("noticedesk.feedback").setLevel(logging.WARNING)
     if workers <= 1:
-        uvicorn.run(create_app(open_store(db_url), config), host=host, port=port, log_level="warning")
+        uvicorn.run(
+            create_app(open_store(db_url), config),
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+        )
         return
     # Workers are separate processes: each builds its app from the same environment.
     os.environ["NOTICEDESK_DATABASE_URL"] = db_url
@@ -45,4 +51,5 @@ def serve(db_url: str, config: Config, host: str, port: int, workers: int = 1) -
         port=port,
         workers=workers,
         log_level="warning",
+        access_log=False,
     )

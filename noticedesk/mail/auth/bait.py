@@ -8,6 +8,7 @@ from functools import cache
 
 from noticedesk.mail.auth.policy import AuthPolicy, BaitRule
 from noticedesk.notices.needles import Matcher, Text
+from noticedesk.notices.scanner import Scanner
 
 _TEXT_CHARS = 60_000
 
@@ -24,9 +25,14 @@ def matcher_for(pattern: re.Pattern[str]) -> Matcher:
     return Matcher.compile(pattern.pattern, pattern.flags)
 
 
+@cache
+def _scanner(rules: tuple[BaitRule, ...]) -> Scanner:
+    return Scanner(matcher_for(rule.pattern) for rule in rules)
+
+
 def _hit(rule: BaitRule, haystack: str, folded: Text) -> BaitFinding | None:
     # Asked the quick way first; the pattern itself runs only on a hit, for its evidence.
-    if matcher_for(rule.pattern).search(folded) is None:
+    if not matcher_for(rule.pattern).found(folded):
         return None
     match = rule.pattern.search(haystack)
     return BaitFinding(rule, " ".join(match.group(0).split())[:60]) if match is not None else None
@@ -38,7 +44,7 @@ def find_bait(subject: str, text: str, policy: AuthPolicy) -> tuple[BaitFinding,
     Urgency is asked first: without it nothing counts, and the other patterns need not run.
     """
     haystack = f"{subject}\n{text[:_TEXT_CHARS]}"
-    folded = Text(haystack)
+    folded = Text(haystack, _scanner(policy.bait))  # every bait pattern asked in one pass
     if not any(_hit(rule, haystack, folded) for rule in policy.bait if rule.category == "urgency"):
         return ()
     hits = [

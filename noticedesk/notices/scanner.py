@@ -1,0 +1,147 @@
+"""Which of the rule table's patterns match a text, all in one pass, before ``re`` runs any.
+
+Python's ``re`` answers for one pattern at a time and scans the whole text each time; a notice
+meets some eighty patterns. Hyperscan compiles them into one automaton and tells in a single pass
+over a 5 KB notice (about 14 µs) which of them match somewhere. A pattern it says does not match
+is not run at all; a yes/no question (which kind, which stage, which abuse types) it answers on its
+own; values (a pattern's groups) are still read by ``re``, and only from the patterns that match.
+
+The two engines must agree, so Hyperscan is asked only where they define the same language:
+- patterns with a case-sensitive twin (needles.py), run on the folded text: no case folding rules
+  of either engine come into play;
+- texts whose folded copy is ASCII without the separators \\x1c-\\x1f (``re`` counts those as
+  whitespace, Hyperscan does not): there ``\\w``, ``\\s``, ``\\d`` and ``\\b`` mean the same;
+- patterns without syntax the two read differently (``{,n}``, ``\\Z``, ``[[:alpha:]]``); a
+  pattern Hyperscan refuses (back references, lookarounds, atomic groups) stays with ``re``.
+tests/test_needles.py runs every pattern both ways. Without the ``hyperscan`` package (it has
+wheels for Linux on x86_64), nothing changes but the speed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import threading
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from noticedesk.notices.needles import Matcher
+
+try:
+    hyperscan: Any = importlib.import_module("hyperscan")
+except ImportError:  # pragma: no cover - the dependency is installed where it has wheels
+    hyperscan = None
+
+# Read differently by Python and by Hyperscan's PCRE syntax: such a pattern stays with ``re``.
+# So does an optional non-ASCII letter ("ー?"): byte by byte, only its last byte is optional.
+_READ_DIFFERENTLY = re.compile(r"\{,|\\Z|\[([:.=])\w*\1\]|[^\x00-\x7f][?*{]")
+# Python's re counts these as whitespace (str.isspace), Hyperscan's \s does not.
+_SEPARATORS = ("\x1c", "\x1d", "\x1e", "\x1f")
+_SUPPORTED_FLAGS = re.MULTILINE | re.DOTALL | re.ASCII | re.UNICODE
+
+
+def available() -> bool:
+    return hyperscan is not None
+
+
+class Scanner:
+    """One Hyperscan database for a set of matchers, compiled when first asked (about 0.7 s)."""
+
+    def __init__(self, matchers: Iterable[Matcher], enabled: bool = True) -> None:
+        self._kept: list[Matcher] = []  # matchers are named by id(): they must live on
+        self._expressions: list[tuple[int, bytes, int]] = []  # (slot, pattern, Hyperscan flags)
+        self._covered: frozenset[int] = frozenset()
+        self._database: Any = None
+        self._built = not enabled or hyperscan is None
+        self._lock = threading.Lock()
+        self._local = threading.local()  # Hyperscan's scratch space is one per thread
+        if self._built:
+            return
+        for matcher in {id(matcher): matcher for matcher in matchers}.values():
+            compiled = _compiled_form(matcher)
+            if compiled is not None:
+                self._expressions.append((len(self._kept), *compiled))
+                self._kept.append(matcher)
+
+    @property
+    def covered(self) -> frozenset[int]:
+        """The id() of every matcher the scanner answers for."""
+        if not self._built:
+            self._build()
+        return self._covered
+
+    def covers(self, matcher: Matcher) -> bool:
+        return id(matcher) in self.covered
+
+    def matched(self, folded: str) -> frozenset[int] | None:
+        """The id() of the covered matchers that match this folded text; ``None``: not a text to ask."""
+        if not self._built:
+            self._build()
+        # Four substring tests (memchr) cost less than one regular expression's scan.
+        if self._database is None or not folded.isascii() or any(sep in folded for sep in _SEPARATORS):
+            return None
+        found: list[int] = []
+        kept = self._kept
+        self._database.scan(
+            folded.encode("ascii"),
+            match_event_handler=lambda slot, start, end, flags, context: found.append(id(kept[slot])),
+            scratch=self._scratch(),
+        )
+        return frozenset(found)
+
+    def _build(self) -> None:
+        with self._lock:
+            if self._built:
+                return
+            expressions = self._expressions
+            try:
+                self._database = _database(expressions)
+            except hyperscan.error:  # some pattern Hyperscan refuses: find which, leave it to re
+                expressions = [expression for expression in expressions if _accepted(expression)]
+                self._database = _database(expressions) if expressions else None
+            self._covered = frozenset(id(self._kept[slot]) for slot, _pattern, _flags in expressions)
+            self._built = True
+
+    def _scratch(self) -> Any:
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = hyperscan.Scratch(self._database)
+        return scratch
+
+
+def _database(expressions: list[tuple[int, bytes, int]]) -> Any:
+    database = hyperscan.Database()
+    database.compile(
+        expressions=[pattern for _slot, pattern, _flags in expressions],
+        ids=[slot for slot, _pattern, _flags in expressions],
+        elements=len(expressions),
+        flags=[flags for _slot, _pattern, flags in expressions],
+    )
+    return database
+
+
+def _accepted(expression: tuple[int, bytes, int]) -> bool:
+    try:
+        _database([expression])
+    except hyperscan.error:
+        return False
+    return True
+
+
+def _compiled_form(matcher: Matcher) -> tuple[bytes, int] | None:
+    """The twin's pattern and Hyperscan flags, unless the two engines would read it differently.
+
+    Compiled without HS_FLAG_UTF8 (UTF-8 mode makes ``.{0,400}`` a hundred times slower to compile):
+    only ASCII texts are scanned, and on those a byte is a character, and a pattern's non-ASCII
+    letters (Japanese words) match nothing in either engine.
+    """
+    twin = matcher.twin
+    if twin is None or twin.flags & ~_SUPPORTED_FLAGS or _READ_DIFFERENTLY.search(twin.pattern):
+        return None
+    flags = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_ALLOWEMPTY
+    if twin.flags & re.MULTILINE:
+        flags |= hyperscan.HS_FLAG_MULTILINE
+    if twin.flags & re.DOTALL:
+        flags |= hyperscan.HS_FLAG_DOTALL
+    return twin.pattern.encode("utf-8"), flags
