@@ -1,67 +1,33 @@
-"""Filing one notice: open its case or move the case it belongs to, and record it on the timeline.
+"""Filing notices: open a case or move the one a notice belongs to, and record it on the timeline.
 
-The statements are built once and run with bound parameters: building a statement per message
-costs SQLAlchemy a fresh cache key each time, which was a fifth of the triage time.
+A triage batch files its notices against a ``CaseBook``: the cases of the store that the batch's
+notices could join (read with a few queries per batch, see cases/batch.py), plus the cases the
+batch opens and moves, held in memory and written at the end of the batch. The rules are those
+of one notice at a time against the store, in the batch's order: a notice sees every case and
+message filed before it in the same batch.
+
+A notice joins, in order: a case of its kind holding a message named in its In-Reply-To or
+References (the first such id in the notice's order; among several messages with that id, the
+first stored); the case of its key (account, kind, AWS case reference); else, when it names an
+account, the newest open case of that account and kind (one without a reference, when the
+notice has one). Newest is the highest id; a case opened in this batch is newer than every
+stored one (the store numbers the batch's new cases in the order they were opened).
 """
 
 from __future__ import annotations
 
+import bisect
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy import Connection, and_, bindparam, case, insert, or_, select, update
+from typing import Any, NamedTuple, Protocol
 
 from noticedesk.cases.joining import case_key, moved, status_after
-from noticedesk.cases.pending import Pending
 from noticedesk.cases.runbooks import checklist_for
-from noticedesk.cases.timeline import record
+from noticedesk.cases.timeline import SYSTEM_ACTOR
 from noticedesk.notices.clocks import Clocks
 from noticedesk.notices.model import Authenticity, Facts, Notice
-from noticedesk.store.tables import cases, checklist_items, messages
+from noticedesk.store.bulk import JsonText, json_object_text
 
-_COLUMNS = (
-    cases.c.id,
-    cases.c.facts,
-    cases.c.stage,
-    cases.c.status,
-    cases.c.case_ref,
-    cases.c.account_id,
-    cases.c.last_notice_at,
-    cases.c.authenticity,
-)
-_BY_THREAD = (
-    select(*_COLUMNS)
-    .join(messages, messages.c.case_id == cases.c.id)
-    .where(
-        messages.c.message_id.in_(bindparam("thread_ids", expanding=True)), cases.c.kind == bindparam("kind")
-    )
-    .limit(1)
-)
-_BY_KEY = select(*_COLUMNS).where(cases.c.case_key == bindparam("key"))
-# The exact key, else (same account and kind, one side without a case reference) the newest open
-# case of that kind: one round trip, the exact key sorted first.
-_SAME_ACCOUNT = and_(
-    cases.c.account_id == bindparam("account"),
-    cases.c.kind == bindparam("kind"),
-    cases.c.status != "resolved",
-)
-_EXACT_FIRST = case((cases.c.case_key == bindparam("key"), 0), else_=1)
-_BY_KEY_OR_NEWEST_OPEN = (
-    select(*_COLUMNS)
-    .where(or_(cases.c.case_key == bindparam("key"), _SAME_ACCOUNT))
-    .order_by(_EXACT_FIRST, cases.c.id.desc())
-    .limit(1)
-)
-_BY_KEY_OR_NEWEST_OPEN_WITHOUT_REF = (
-    select(*_COLUMNS)
-    .where(or_(cases.c.case_key == bindparam("key"), and_(_SAME_ACCOUNT, cases.c.case_ref.is_(None))))
-    .order_by(_EXACT_FIRST, cases.c.id.desc())
-    .limit(1)
-)
-_INSERT_CASE = insert(cases).returning(cases.c.id)
-_UPDATE_CASE = update(cases).where(cases.c.id == bindparam("case_id"))
-_CHECKLIST_KEYS = select(checklist_items.c.item_key).where(checklist_items.c.case_id == bindparam("case_id"))
-_INSERT_ITEM = insert(checklist_items)
 _STRENGTH = {"failed": 0, "suspicious": 0, "unverified": 1, "verified": 2}
 
 
@@ -70,150 +36,289 @@ def opens_case(notice: Notice) -> bool:
     return notice.kind.opens_case and notice.authenticity is not Authenticity.SUSPICIOUS
 
 
-def file_notice(
-    connection: Connection,
-    notice: Notice,
-    clocks: Clocks,
-    sent_at: datetime,
-    received: datetime,
-    pending: Pending | None = None,
-) -> int:
-    """The case id this notice now belongs to (opened or moved), with a timeline event.
+class EventRow(NamedTuple):
+    """A ``case_events`` row but its case (whose id a new case gets when the batch is written)."""
 
-    With ``pending``, the timeline event and checklist items are held there for the batch's
-    ``executemany`` (see cases/pending.py) instead of being inserted one by one.
-    """
-    if pending is not None and notice.thread_ids and pending.holds_any(notice.thread_ids):
-        pending.flush(connection)  # the thread lookup must see this batch's messages
-    existing = find_case(connection, notice)
+    at: datetime
+    type: str
+    actor: str
+    summary: str
+    detail: dict[str, Any] | JsonText
 
-    def event(case_id: int, detail: dict[str, Any]) -> None:
-        if pending is None:
-            record(connection, case_id, received, "notice-received", summary, detail)
-        else:
-            pending.add_event(
-                {
-                    "case_id": case_id,
-                    "at": received,
-                    "type": "notice-received",
-                    "summary": summary,
-                    "detail": detail,
-                }
-            )
 
-    summary = f"{notice.stage.value}: {notice.title or notice.kind.value}"
-    facts_json = notice.facts.to_json()
-    detail = {
-        "kind": notice.kind.value,
-        "stage": notice.stage.value,
-        "sent_at": sent_at.isoformat(),
-        "authenticity": notice.authenticity.value,
-        "facts": facts_json,
-    }
-    if existing is None:
-        case_id = int(
-            connection.execute(
-                _INSERT_CASE,
-                {
-                    "case_key": case_key(notice),
-                    "account_id": notice.facts.account_id,
-                    "kind": notice.kind.value,
-                    "case_ref": notice.facts.case_ref,
-                    "stage": notice.stage.value,
-                    "status": status_after("new", notice.stage),
-                    "title": notice.title,
-                    "authenticity": notice.authenticity.value,
-                    "facts": facts_json,
-                    "reply_by": clocks.reply_by,
-                    "enforcement_at": clocks.enforcement_at,
-                    "last_notice_at": sent_at,
-                    "opened_at": received,
-                    "updated_at": received,
-                },
-            ).scalar_one()
+class ItemRow(NamedTuple):
+    """A ``checklist_items`` row but its case."""
+
+    item_key: str
+    position: int
+    text_en: str
+    text_ja: str
+
+
+@dataclass(eq=False, slots=True)
+class CaseState:
+    """One case as the batch sees it: its stored row with this batch's changes, or a new case."""
+
+    id: int | None
+    """``None`` for a case opened in this batch until it is inserted."""
+    case_key: str
+    kind: str
+    account_id: str | None
+    case_ref: str | None
+    stage: str
+    status: str
+    authenticity: str
+    facts: dict[str, Any]
+    """As stored (``Facts.to_json``): a follow-up merges into ``Facts.from_json`` of it."""
+    reply_by: datetime | None
+    enforcement_at: datetime | None
+    last_notice_at: datetime | None
+    facts_text: JsonText | None = None
+    """``facts`` already serialized, while they are the opening notice's (saves a json.dumps)."""
+    title: str = ""
+    opened_at: datetime | None = None
+    updated_at: datetime | None = None
+    opened_as: int | None = None
+    """n for the batch's n-th new case."""
+    changed: bool = False
+    """A stored case this batch moved (an UPDATE is due)."""
+    checklist: set[str] | None = None
+    """Item keys it has, once known (a stored case's are read only when a new abuse type asks)."""
+
+    @property
+    def rank(self) -> tuple[int, int]:
+        """Order of age: stored cases by id, then the batch's new ones, newer than all of them."""
+        if self.opened_as is not None:
+            return (1, self.opened_as)
+        assert self.id is not None
+        return (0, self.id)
+
+    def fits_open(self, without_ref: bool) -> bool:
+        return self.status != "resolved" and (not without_ref or self.case_ref is None)
+
+    def stored_facts(self) -> dict[str, Any] | JsonText:
+        return self.facts if self.facts_text is None else self.facts_text
+
+
+class StoredCases(Protocol):
+    """The two reads a batch rarely needs beyond what it loaded up front."""
+
+    def older_open(self, account_id: str, kind: str, without_ref: bool, below_id: int) -> CaseState | None:
+        """The newest stored open case of that account and kind with an id below ``below_id``."""
+
+    def checklist_keys(self, case_id: int) -> set[str]:
+        """The item keys a stored case has."""
+
+
+@dataclass
+class CaseBook:
+    """The cases a batch files against, and the rows its filing adds (written at the batch's end)."""
+
+    stored: StoredCases
+    newest_open: dict[tuple[str, str, bool], int | None] = field(default_factory=dict)
+    """(account, kind, without reference) -> the newest stored case that was open (and without a
+    reference) when the batch began, for each account and kind the batch's notices name."""
+    opened: list[CaseState] = field(default_factory=list)
+    events: list[tuple[CaseState, EventRow]] = field(default_factory=list)
+    items: list[tuple[CaseState, tuple[ItemRow, ...]]] = field(default_factory=list)
+    _by_id: dict[int, CaseState] = field(default_factory=dict)
+    _by_key: dict[str, CaseState] = field(default_factory=dict)
+    _by_account: dict[tuple[str, str], list[CaseState]] = field(default_factory=dict)
+    _without_ref: dict[tuple[str, str], list[CaseState]] = field(default_factory=dict)
+    _by_message_id: dict[str, list[CaseState]] = field(default_factory=dict)
+    _checklists: dict[tuple[str, tuple[str, ...]], tuple[ItemRow, ...]] = field(default_factory=dict)
+
+    def add_stored(self, case: CaseState) -> CaseState:
+        """Know a stored case (the copy already known wins: it holds this batch's changes)."""
+        assert case.id is not None
+        known = self._by_id.get(case.id)
+        if known is not None:
+            return known
+        self._by_id[case.id] = case
+        self._index(case)
+        return case
+
+    def add_message(self, message_id: str | None, case: CaseState | None) -> None:
+        """A message of a case, stored or filed in this batch: a thread lookup can name it."""
+        if message_id and case is not None:
+            self._by_message_id.setdefault(message_id, []).append(case)
+
+    def stored_case(self, case_id: int) -> CaseState | None:
+        return self._by_id.get(case_id)
+
+    def changed(self) -> list[CaseState]:
+        return [case for case in self._by_id.values() if case.changed]
+
+    def find(self, notice: Notice, key: str | None = None) -> CaseState | None:
+        """The case a notice belongs to: same thread, else same key, else the account's open one.
+
+        ``key`` is ``case_key(notice)`` when the caller has it already.
+        """
+        kind = notice.kind.value
+        for thread_id in notice.thread_ids:
+            for case in self._by_message_id.get(thread_id, ()):
+                if case.kind == kind:
+                    return case
+        exact = self._by_key.get(key or case_key(notice))
+        account = notice.facts.account_id
+        if exact is not None or account is None:
+            return exact
+        # Same account and kind, and one side has no case reference: the newest open case of that kind.
+        return self._newest_open(account, kind, without_ref=notice.facts.case_ref is not None)
+
+    def file(
+        self,
+        notice: Notice,
+        facts: tuple[dict[str, Any], JsonText],
+        clocks: Clocks,
+        sent_at: datetime,
+        received: datetime,
+    ) -> CaseState:
+        """The case this notice now belongs to (opened or moved), with a timeline event.
+
+        ``facts`` is ``notice.facts.to_json()`` and its ``json_text``, made once by the caller
+        (the message row has them too).
+        """
+        facts_json, facts_text = facts
+        key = case_key(notice)
+        existing = self.find(notice, key)
+        summary = f"{notice.stage.value}: {notice.title or notice.kind.value}"
+        detail = {
+            "kind": notice.kind.value,
+            "stage": notice.stage.value,
+            "sent_at": sent_at.isoformat(),
+            "authenticity": notice.authenticity.value,
+        }
+        if existing is not None and _STRENGTH[notice.authenticity.value] < _STRENGTH.get(
+            existing.authenticity, 0
+        ):
+            # A weaker message (say unverified or failed, on a verified case) could be a forgery
+            # quoting a real case reference: it is kept on the timeline but moves nothing.
+            weaker = f"message is {notice.authenticity.value}, the case is {existing.authenticity}"
+            self._event(existing, received, summary, {**detail, "facts": facts_json, "not_applied": weaker})
+            return existing
+        detail_text = json_object_text(detail, "facts", facts_text)
+        if existing is None:
+            case = self._open(notice, key, clocks, facts, sent_at, received)
+            self._event(case, received, summary, detail_text)
+            items = self._opening_items(case.kind, notice.facts.abuse_types)
+            self.items.append((case, items))
+            case.checklist = {item.item_key for item in items}
+            return case
+        known = Facts.from_json(existing.facts)
+        merged = known.merged_with(notice.facts)
+        newest = existing.last_notice_at is None or sent_at >= existing.last_notice_at
+        existing.stage, existing.status = moved(existing.stage, existing.status, notice.stage, newest)
+        existing.facts, existing.facts_text = merged.to_json(), None
+        existing.updated_at = received
+        existing.authenticity = _stronger(existing.authenticity, notice.authenticity)
+        if existing.case_ref is None and notice.facts.case_ref:
+            existing.case_ref = notice.facts.case_ref
+        if existing.account_id is None and notice.facts.account_id:
+            existing.account_id = notice.facts.account_id
+            self._index(existing)  # now a candidate for that account's newest open case
+        if newest:
+            existing.reply_by, existing.enforcement_at = clocks.reply_by, clocks.enforcement_at
+            existing.last_notice_at = sent_at
+        existing.changed = existing.id is not None  # a new case is inserted as it ends up
+        self._event(existing, received, summary, detail_text)
+        if merged.abuse_types != known.abuse_types:  # only a new abuse type brings new steps
+            self._add_steps(existing, merged.abuse_types)
+        return existing
+
+    def _open(
+        self,
+        notice: Notice,
+        key: str,
+        clocks: Clocks,
+        facts: tuple[dict[str, Any], JsonText],
+        sent_at: datetime,
+        received: datetime,
+    ) -> CaseState:
+        case = CaseState(
+            id=None,
+            case_key=key,
+            kind=notice.kind.value,
+            account_id=notice.facts.account_id,
+            case_ref=notice.facts.case_ref,
+            stage=notice.stage.value,
+            status=status_after("new", notice.stage),
+            authenticity=notice.authenticity.value,
+            facts=facts[0],
+            facts_text=facts[1],
+            reply_by=clocks.reply_by,
+            enforcement_at=clocks.enforcement_at,
+            last_notice_at=sent_at,
+            title=notice.title,
+            opened_at=received,
+            updated_at=received,
+            opened_as=len(self.opened),
         )
-        event(case_id, detail)
-        _add_checklist(connection, case_id, notice.kind.value, notice.facts.abuse_types, None, pending)
-        return case_id
-    if _STRENGTH[notice.authenticity.value] < _STRENGTH.get(existing.authenticity, 0):
-        # A weaker message (say unverified or failed, on a verified case) could be a forgery
-        # quoting a real case reference: it is kept on the timeline but moves nothing.
-        detail["not_applied"] = f"message is {notice.authenticity.value}, the case is {existing.authenticity}"
-        event(existing.id, detail)
-        return int(existing.id)
-    known = Facts.from_json(existing.facts)
-    facts = known.merged_with(notice.facts)
-    newest = existing.last_notice_at is None or sent_at >= existing.last_notice_at
-    stage, status = moved(existing.stage, existing.status, notice.stage, newest)
-    values: dict[str, Any] = {
-        "case_id": existing.id,
-        "facts": facts.to_json(),
-        "stage": stage,
-        "status": status,
-        "updated_at": received,
-        "authenticity": _stronger(existing.authenticity, notice.authenticity),
-    }
-    if existing.case_ref is None and notice.facts.case_ref:
-        values["case_ref"] = notice.facts.case_ref
-    if existing.account_id is None and notice.facts.account_id:
-        values["account_id"] = notice.facts.account_id
-    if newest:
-        values.update(reply_by=clocks.reply_by, enforcement_at=clocks.enforcement_at, last_notice_at=sent_at)
-    connection.execute(_UPDATE_CASE, values)
-    event(existing.id, detail)
-    if facts.abuse_types != known.abuse_types:  # only a new abuse type brings new steps
-        if pending is not None:
-            pending.flush(connection)  # the steps already there may still be held
-        present = set(connection.execute(_CHECKLIST_KEYS, {"case_id": existing.id}).scalars())
-        _add_checklist(connection, existing.id, notice.kind.value, facts.abuse_types, present, pending)
-    return int(existing.id)
+        self.opened.append(case)
+        self._index(case)
+        return case
+
+    def _newest_open(self, account: str, kind: str, without_ref: bool) -> CaseState | None:
+        pair = (account, kind)
+        stored_id = self.newest_open.get((account, kind, without_ref))
+        # Every stored case newer than ``stored_id`` was not open (or had a reference) when the
+        # batch began; those this batch changed are in memory. If the batch closed that case (or
+        # gave it a reference), the next older one from the store takes its place.
+        while stored_id is not None and not self._by_id[stored_id].fits_open(without_ref):
+            older = self.stored.older_open(account, kind, without_ref, stored_id)
+            stored_id = None if older is None else self.add_stored(older).id
+            self.newest_open[(account, kind, without_ref)] = stored_id
+        candidates = self._without_ref if without_ref else self._by_account
+        for case in reversed(candidates.get(pair, ())):
+            if case.fits_open(without_ref):
+                return case
+        return None
+
+    def _index(self, case: CaseState) -> None:
+        self._by_key.setdefault(case.case_key, case)
+        if case.account_id is None:
+            return
+        pair = (case.account_id, case.kind)
+        _insort(self._by_account.setdefault(pair, []), case)
+        if case.case_ref is None:  # a reference is never taken back: the list only grows stale
+            _insort(self._without_ref.setdefault(pair, []), case)
+
+    def _event(self, case: CaseState, at: datetime, summary: str, detail: dict[str, Any] | JsonText) -> None:
+        self.events.append((case, EventRow(at, "notice-received", SYSTEM_ACTOR, summary, detail)))
+
+    def _opening_items(self, kind: str, abuse_types: tuple[str, ...]) -> tuple[ItemRow, ...]:
+        """A new case's checklist, made once per kind and abuse types in a batch."""
+        items = self._checklists.get((kind, abuse_types))
+        if items is None:
+            steps = checklist_for(kind, abuse_types)
+            items = tuple(
+                ItemRow(step.key, position, step.en, step.ja) for position, step in enumerate(steps)
+            )
+            self._checklists[(kind, abuse_types)] = items
+        return items
+
+    def _add_steps(self, case: CaseState, abuse_types: tuple[str, ...]) -> None:
+        """Add the steps of a new abuse type the case does not have yet, after the ones it has."""
+        if case.checklist is None:
+            assert case.id is not None
+            case.checklist = self.stored.checklist_keys(case.id)
+        present = case.checklist
+        new_steps = [step for step in checklist_for(case.kind, abuse_types) if step.key not in present]
+        items = tuple(
+            ItemRow(step.key, len(present) + offset, step.en, step.ja)
+            for offset, step in enumerate(new_steps)
+        )
+        if items:
+            self.items.append((case, items))
+            present.update(item.item_key for item in items)
+
+
+def _insort(cases: list[CaseState], case: CaseState) -> None:
+    if not cases or cases[-1].rank < case.rank:
+        cases.append(case)  # the usual case: a new case, or stored ones read in id order
+    elif case not in cases:
+        bisect.insort(cases, case, key=lambda known: known.rank)
 
 
 def _stronger(current: str, incoming: Authenticity) -> str:
     return incoming.value if _STRENGTH[incoming.value] > _STRENGTH.get(current, 0) else current
-
-
-def find_case(connection: Connection, notice: Notice) -> Any:
-    """The case a notice belongs to: same thread, else same key, else the account's open one."""
-    kind = notice.kind.value
-    if notice.thread_ids:
-        threaded = connection.execute(
-            _BY_THREAD, {"thread_ids": list(notice.thread_ids), "kind": kind}
-        ).first()
-        if threaded is not None:
-            return threaded
-    if notice.facts.account_id is None:
-        return connection.execute(_BY_KEY, {"key": case_key(notice)}).first()
-    # Same account and kind, and one side has no case reference: the newest open case of that kind.
-    query = _BY_KEY_OR_NEWEST_OPEN_WITHOUT_REF if notice.facts.case_ref else _BY_KEY_OR_NEWEST_OPEN
-    return connection.execute(
-        query, {"key": case_key(notice), "account": notice.facts.account_id, "kind": kind}
-    ).first()
-
-
-def _add_checklist(
-    connection: Connection,
-    case_id: int,
-    kind: str,
-    abuse_types: tuple[str, ...],
-    present: set[str] | None,
-    pending: Pending | None,
-) -> None:
-    """Insert the steps not ``present`` yet (``None``: a new case, which has none)."""
-    present = present or set()
-    new_steps = [step for step in checklist_for(kind, abuse_types) if step.key not in present]
-    if new_steps:
-        rows = [
-            {
-                "case_id": case_id,
-                "item_key": step.key,
-                "position": len(present) + offset,
-                "text_en": step.en,
-                "text_ja": step.ja,
-            }
-            for offset, step in enumerate(new_steps)
-        ]
-        if pending is None:
-            connection.execute(_INSERT_ITEM, rows)
-        else:
-            pending.items.extend(rows)

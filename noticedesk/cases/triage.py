@@ -14,16 +14,18 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, select
 
-from noticedesk.cases.filing import file_notice, opens_case
-from noticedesk.cases.pending import Pending
+from noticedesk.cases.batch import MessageRow, load_book, write
+from noticedesk.cases.filing import CaseBook, CaseState, opens_case
 from noticedesk.config import Config
 from noticedesk.errors import InputError, ParseError
 from noticedesk.mail.auth import Verdict, assess
 from noticedesk.mail.auth.keys import KeyLookup, key_lookup_for
+from noticedesk.mail.auth.verdict import Reason
 from noticedesk.mail.forwarded import original_of
 from noticedesk.mail.parse import parse_bytes
 from noticedesk.mail.sources import RawItem
@@ -33,6 +35,8 @@ from noticedesk.notices.extract import within_hours
 from noticedesk.notices.health import health_event_to_notice
 from noticedesk.notices.model import Facts, Notice
 from noticedesk.notices.rules import rule_table
+from noticedesk.store.bulk import JsonText, json_text
+from noticedesk.store.db import begin_writing
 from noticedesk.store.tables import messages
 
 log = logging.getLogger(__name__)
@@ -135,15 +139,29 @@ class Triage:
             yield from self._run_batch(batch)
 
     def _run_batch(self, batch: list[RawItem]) -> list[TriageResult]:
-        # Understanding is pure: done first for the whole batch, so the store is asked once
-        # which inputs it already holds, and the rows are written with one executemany each.
-        read = [self._read(item) for item in batch]
+        # Understanding is pure: done first for the whole batch, then the store is asked once.
+        return self._store([self._read(item) for item in batch])
+
+    def _store(self, read: list[_Read]) -> list[TriageResult]:
+        """File read inputs in one transaction: a few reads of the store first, the writes at the end.
+
+        Which inputs the store already holds is one query; the cases the rest could join are a
+        few more (cases/batch.py); filing happens in memory, in the inputs' order (cases/filing.py).
+        """
         with self.engine.begin() as connection:
-            known = _known_keys(connection, [entry.dedupe_key for entry in read])
-            pending = Pending()
-            results = [self._file(connection, entry, known, pending) for entry in read]
-            pending.flush(connection)
-            return results
+            begin_writing(connection)  # what the batch reads stays true until it writes
+            known: dict[str, int | CaseState | None] = {}
+            known.update(_known_keys(connection, [entry.dedupe_key for entry in read]))
+            to_file = [
+                entry.understood.notice
+                for entry in read
+                if entry.understood and opens_case(entry.understood.notice) and entry.dedupe_key not in known
+            ]
+            book = load_book(connection, to_file)
+            message_rows: list[tuple[CaseState | None, MessageRow]] = []
+            filed = [self._file(entry, known, book, message_rows) for entry in read]
+            write(connection, book, message_rows)
+        return [_result(entry) for entry in filed]
 
     def _read(self, item: RawItem) -> _Read:
         sha = hashlib.sha256(item.raw).hexdigest()
@@ -171,9 +189,13 @@ class Triage:
         return _Read(item, sha, dedupe_key, understood, error)
 
     def _file(
-        self, connection: Connection, entry: _Read, known: dict[str, int | None], pending: Pending
-    ) -> TriageResult:
-        """Store one read input; ``known`` maps the dedupe keys already stored to their case."""
+        self,
+        entry: _Read,
+        known: dict[str, int | CaseState | None],
+        book: CaseBook,
+        message_rows: list[tuple[CaseState | None, MessageRow]],
+    ) -> _Filed:
+        """File one read input; ``known`` maps the dedupe keys already stored or filed to their case."""
         item, understood, error = entry.item, entry.understood, entry.error
         received = self.now()
         notice = understood.notice if understood else None
@@ -182,61 +204,43 @@ class Triage:
         if understood is not None and notice is not None and notice.kind.opens_case:
             clocks = clocks_for(notice, sent_at, understood.within_hours, self.config.clocks)
         if entry.dedupe_key in known:
-            return TriageResult(
-                item.source,
-                item.index,
-                understood.notice if understood else None,
-                known[entry.dedupe_key],
-                error,
-                duplicate=True,
-                forwarded_by=understood.forwarded_by if understood else None,
-                clocks=clocks,
-            )
-        case_id = None
-        if clocks is not None and notice is not None and opens_case(notice):
-            case_id = file_notice(connection, notice, clocks, sent_at, received, pending)
-        known[entry.dedupe_key] = case_id  # a second copy later in this batch is a duplicate
+            return _Filed(entry, clocks, known[entry.dedupe_key], duplicate=True)
+        case = None
+        facts = None
+        if notice is not None:
+            facts_json = notice.facts.to_json()
+            facts = (facts_json, json_text(facts_json))  # one json.dumps for message, case and event
+            if clocks is not None and opens_case(notice):
+                case = book.file(notice, facts, clocks, sent_at, received)
+        known[entry.dedupe_key] = case  # a second copy later in this batch is a duplicate
+        message_id = _clip(understood.message_id if understood else None, 300)
+        book.add_message(message_id, case)  # a later notice of this batch can thread to it
         # The raw bytes go in with the case change, in the same transaction: both or neither.
-        pending.add_message(
-            {
-                "dedupe_key": entry.dedupe_key,
-                "sha256": entry.sha,
-                "source": item.source,
-                "source_index": item.index,
-                "format": item.format,
-                "raw": item.raw,
-                "received_at": received,
-                "sent_at": notice.received_at if notice else None,
-                "message_id": _clip(understood.message_id if understood else None, 300),
-                "from_address": _clip(understood.from_address if understood else None, 320),
-                "forwarded_by": _clip(understood.forwarded_by if understood else None, 320),
-                "subject": notice.title if notice else None,
-                "kind": notice.kind.value if notice else None,
-                "stage": notice.stage.value if notice else None,
-                "rule_id": notice.rule_id if notice else None,
-                "authenticity": notice.authenticity.value if notice else None,
-                "authenticity_reasons": (
-                    [reason.to_json() for reason in understood.verdict.reasons]
-                    if understood and understood.verdict
-                    else None
-                ),
-                "facts": notice.facts.to_json() if notice else None,
-                "error": error,
-                "case_id": case_id,
-            }
+        row = MessageRow(
+            dedupe_key=entry.dedupe_key,
+            sha256=entry.sha,
+            source=item.source,
+            source_index=item.index,
+            format=item.format,
+            raw=item.raw,
+            received_at=received,
+            sent_at=notice.received_at if notice else None,
+            message_id=message_id,
+            from_address=_clip(understood.from_address if understood else None, 320),
+            forwarded_by=_clip(understood.forwarded_by if understood else None, 320),
+            subject=notice.title if notice else None,
+            kind=notice.kind.value if notice else None,
+            stage=notice.stage.value if notice else None,
+            rule_id=notice.rule_id if notice else None,
+            authenticity=notice.authenticity.value if notice else None,
+            authenticity_reasons=(
+                _reasons_text(understood.verdict.reasons) if understood and understood.verdict else None
+            ),
+            facts=facts[1] if facts else None,
+            error=error,
         )
-        if understood is None or notice is None:
-            return TriageResult(item.source, item.index, None, None, error)
-        return TriageResult(
-            item.source,
-            item.index,
-            notice,
-            case_id,
-            None,
-            warnings=understood.warnings,
-            forwarded_by=understood.forwarded_by,
-            clocks=clocks,
-        )
+        message_rows.append((case, row))
+        return _Filed(entry, clocks, case)
 
     def _understand(self, item: RawItem) -> _Understood:
         if item.format == "health":
@@ -271,6 +275,44 @@ class Triage:
         )
 
 
+@dataclass(frozen=True)
+class _Filed:
+    """One input after filing; a case opened in this batch has its id once the batch is written."""
+
+    entry: _Read
+    clocks: Clocks | None
+    case: int | CaseState | None
+    duplicate: bool = False
+
+
+def _result(filed: _Filed) -> TriageResult:
+    item, understood = filed.entry.item, filed.entry.understood
+    case_id = filed.case.id if isinstance(filed.case, CaseState) else filed.case
+    if filed.duplicate:
+        return TriageResult(
+            item.source,
+            item.index,
+            understood.notice if understood else None,
+            case_id,
+            filed.entry.error,
+            duplicate=True,
+            forwarded_by=understood.forwarded_by if understood else None,
+            clocks=filed.clocks,
+        )
+    if understood is None:
+        return TriageResult(item.source, item.index, None, None, filed.entry.error)
+    return TriageResult(
+        item.source,
+        item.index,
+        understood.notice,
+        case_id,
+        None,
+        warnings=understood.warnings,
+        forwarded_by=understood.forwarded_by,
+        clocks=filed.clocks,
+    )
+
+
 def _known_keys(connection: Connection, keys: list[str]) -> dict[str, int | None]:
     """The case of each of these dedupe keys the store already holds (one query per 500)."""
     known: dict[str, int | None] = {}
@@ -278,6 +320,12 @@ def _known_keys(connection: Connection, keys: list[str]) -> dict[str, int | None
         chunk = sorted(set(keys[start : start + _KEYS_PER_QUERY]))
         known.update((key, case_id) for key, case_id in connection.execute(_FIND_MESSAGES, {"keys": chunk}))
     return known
+
+
+@lru_cache(maxsize=256)
+def _reasons_text(reasons: tuple[Reason, ...]) -> JsonText:
+    """Most messages share their reasons (say, "no DKIM signature"): serialized once each."""
+    return json_text([reason.to_json() for reason in reasons])
 
 
 def _sha(text: str) -> str:

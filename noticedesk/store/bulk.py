@@ -1,4 +1,4 @@
-"""Bulk statements at driver level, for the hot paths (the SES feedback ingest).
+"""Bulk statements at driver level, for the hot paths (the SES feedback ingest, triage batches).
 
 SQLAlchemy's executemany runs every column's bind processor on every row in Python, and even
 ``exec_driver_sql`` wraps every parameter list and result row: on a million-row import that
@@ -7,16 +7,26 @@ inserted key). These helpers take plain tuples, convert only the columns that ne
 JSON, on the dialect's own terms) and run on the DBAPI cursor of the SQLAlchemy connection:
 inside its transaction, on SQLite and PostgreSQL alike. Statements are built from table and
 column names only, never from values.
+
+``BulkWriter`` (the triage batch) does the same through ``exec_driver_sql`` for any compiled
+INSERT or UPDATE, with the bind processors SQLAlchemy would use (so JSON ``None`` is stored as
+SQLAlchemy stores it), equal times converted once per transaction, and values the caller already
+serialized with ``json_text`` stored as they are (a notice's facts go into its message, its
+case and its timeline event).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, LargeBinary, Table
+from sqlalchemy import JSON, Connection, Dialect, LargeBinary, Table
+from sqlalchemy.sql.dml import Update, ValuesBase
 
 from noticedesk.store.types import UtcDateTime, sqlite_text, utc_from_store
 
@@ -162,3 +172,119 @@ def select_in(
 
 def _time(value: Any) -> datetime | None:
     return None if value is None else utc_from_store(value)
+
+
+# --- BulkWriter: any compiled INSERT or UPDATE, bound as SQLAlchemy binds it ---------------
+
+Processor = Callable[[Any], Any]
+
+
+class JsonText(str):
+    """A value already serialized by ``json_text``: a JSON column stores this text as it is."""
+
+
+def json_text(value: Any) -> JsonText:
+    # The same serializer the engine's JSON columns use (``make_engine`` sets none: json.dumps),
+    # so the stored text is the same either way.
+    return JsonText(json.dumps(value))
+
+
+def json_object_text(head: dict[str, Any], last_key: str, last_value: JsonText) -> JsonText:
+    """``json_text({**head, last_key: value})`` when ``last_value`` is ``json_text(value)``."""
+    opening = json.dumps(head)
+    separator = ", " if head else ""
+    return JsonText(f"{opening[:-1]}{separator}{json.dumps(last_key)}: {last_value}}}")
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    order: tuple[int, ...] | None
+    """Where the driver's n-th parameter is in a row, when not in the columns' order; named
+    paramstyles take a dict, in any order."""
+    processors: tuple[tuple[int, Processor, str], ...]
+    """(column index, bind processor, "time" | "json" | "") for the columns that convert values."""
+    positional: bool
+
+
+@dataclass
+class BulkWriter:
+    """Statements of one transaction, sharing the conversion of equal times."""
+
+    connection: Connection
+    _times: dict[datetime, Any] = field(default_factory=dict)
+
+    def execute(
+        self, statement: ValuesBase | Update, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+    ) -> None:
+        """Run ``statement`` (an INSERT, or an UPDATE with bound parameters) once per row.
+
+        Each row holds the values of ``columns`` in that order: column names for an INSERT,
+        bind parameter names (and column names for the SET clause) for an UPDATE.
+        """
+        if not rows:
+            return
+        compiled = _compiled(self.connection.dialect, statement, columns)
+        converters = [(index, self._converter(process, kind)) for index, process, kind in compiled.processors]
+        if converters:
+            rows = [_converted(row, converters) for row in rows]
+        parameters: list[Any]
+        if not compiled.positional:
+            parameters = [dict(zip(columns, row, strict=True)) for row in rows]
+        elif compiled.order is not None:
+            order = compiled.order
+            parameters = [tuple([row[index] for index in order]) for row in rows]
+        else:
+            parameters = list(rows)
+        self.connection.exec_driver_sql(compiled.sql, parameters)
+
+    def _converter(self, process: Processor, kind: str) -> Processor:
+        if kind == "json":
+            return lambda value: value if isinstance(value, JsonText) else process(value)
+        if kind != "time":
+            return process
+        memo = self._times
+
+        def convert(value: datetime | None) -> Any:
+            if value is None:
+                return None
+            # Equal aware times are the same instant, hence the same UTC value; a naive time never
+            # equals an aware one, so it still reaches ``process`` and is refused there.
+            converted = memo.get(value)
+            if converted is None:
+                converted = memo[value] = process(value)
+            return converted
+
+        return convert
+
+
+def _converted(row: tuple[Any, ...], converters: list[tuple[int, Processor]]) -> tuple[Any, ...]:
+    values = list(row)
+    for index, convert in converters:
+        values[index] = convert(values[index])
+    return tuple(values)
+
+
+@lru_cache(maxsize=64)
+def _compiled(dialect: Dialect, statement: ValuesBase | Update, columns: tuple[str, ...]) -> _Compiled:
+    compiled = statement.compile(dialect=dialect, column_keys=list(columns), for_executemany=True)
+    if set(compiled.binds) != set(columns):  # a column default would need SQLAlchemy's own path
+        raise ValueError(f"BulkWriter: the statement binds {sorted(compiled.binds)}, rows have {columns}")
+    positional = compiled.positiontup is not None
+    order = None
+    if compiled.positiontup is not None and tuple(compiled.positiontup) != columns:
+        order = tuple(columns.index(name) for name in compiled.positiontup)
+    processors = []
+    for index, name in enumerate(columns):
+        type_ = compiled.binds[name].type
+        if isinstance(type_, UtcDateTime) and dialect.name == "sqlite":
+            processors.append((index, _sqlite_time, "time"))  # same text, several times cheaper
+            continue
+        process = type_.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            processors.append((index, process, "json" if isinstance(type_, JSON) else ""))
+    return _Compiled(str(compiled), order, tuple(processors), positional)
+
+
+def _sqlite_time(value: datetime | None) -> str | None:
+    return None if value is None else sqlite_text(value)

@@ -40,6 +40,24 @@ def _sqlite_pragmas(connection: Any, _record: ConnectionPoolEntry) -> None:
     cursor.close()
 
 
+def begin_writing(connection: Connection) -> None:
+    """Take SQLite's write lock at the start of this transaction, not at its first write.
+
+    For a transaction that reads first and writes later (a triage batch: its reads, then ~0.1 s
+    of filing in memory, then its writes). In WAL mode such a transaction cannot write once
+    another connection has committed since it began reading: it fails at once with "database is
+    locked" (``busy_timeout`` does not apply), and what it read may be stale. Holding the lock
+    from the start, other writers wait for it instead (``busy_timeout``); readers never wait.
+    PostgreSQL needs nothing here: the rows to change are read ``FOR UPDATE``.
+    Call it first, before any statement of the transaction.
+    """
+    if connection.dialect.name != "sqlite":
+        return
+    driver = connection.connection.dbapi_connection
+    if not getattr(driver, "in_transaction", True):  # pysqlite begins lazily, before the first write
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def make_engine(url: str = DEFAULT_URL) -> Engine:
     try:
         engine = create_engine(normalise_url(url), future=True)
