@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -20,6 +21,8 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "NOTICEDESK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 FIXED_NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+# Compiled scanner databases (notices/scanner.py) go to a folder of this run, not the user's cache.
+os.environ["NOTICEDESK_CACHE_DIR"] = tempfile.mkdtemp(prefix="noticedesk-test-cache-")
 
 
 @pytest.fixture

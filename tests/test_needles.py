@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from triage_helpers import MAILS, original
@@ -177,3 +179,40 @@ def test_generated_region_codes_are_found_as_a_scan_finds_them(parts: list[str])
 
     text = "".join(parts)
     assert region_codes(text) == [match.group(1) for match in _REGION_CODE.finditer(text)]
+
+
+def test_compiled_databases_are_kept_on_disk_and_a_damaged_one_is_compiled_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from noticedesk.notices import scanner as scanning
+
+    monkeypatch.setenv("NOTICEDESK_CACHE_DIR", str(tmp_path))
+    patterns = [Matcher.compile(r"abuse report|\bspam\b", re.IGNORECASE), Matcher.compile(r"(ab)\1", 0)]
+    first = Scanner(patterns)
+    assert first.covers(patterns[0]) and not first.covers(patterns[1])
+    (saved,) = tmp_path.glob("scanner-*.hsdb")
+
+    def no_compiling(expressions: object) -> None:
+        raise AssertionError("compiled although cached")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(scanning, "_compile", no_compiling)
+        again = Scanner([Matcher.compile(r"abuse report|\bspam\b", re.IGNORECASE)])
+        assert again.matched("an abuse report") and not again.matched("spammer")
+    damaged = bytearray(saved.read_bytes())
+    damaged[-5] ^= 0xFF  # Hyperscan would load this without a word: the checksum refuses it
+    saved.write_bytes(bytes(damaged))
+    rebuilt = Scanner([Matcher.compile(r"abuse report|\bspam\b", re.IGNORECASE)])
+    assert rebuilt.matched("no spam here") and not rebuilt.matched("an abuse-report")
+    assert saved.read_bytes() != bytes(damaged)  # written anew
+
+
+def test_an_unwritable_cache_folder_costs_only_the_compiling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("NOTICEDESK_CACHE_DIR", str(blocked / "cache"))
+    matcher = Matcher.compile(r"vulnerable site", re.IGNORECASE)
+    assert Scanner([matcher]).covers(matcher)
+    assert matcher.found(Text("A VULNERABLE SITE", Scanner([matcher])))

@@ -19,14 +19,23 @@ wheels for Linux on x86_64), nothing changes but the speed.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import logging
+import os
+import platform
 import re
+import sys
+import tempfile
 import threading
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from noticedesk.notices.needles import Matcher
+
+log = logging.getLogger(__name__)
 
 try:
     hyperscan: Any = importlib.import_module("hyperscan")
@@ -46,7 +55,9 @@ def available() -> bool:
 
 
 class Scanner:
-    """One Hyperscan database for a set of matchers, compiled when first asked (about 0.7 s)."""
+    """One Hyperscan database for a set of matchers, made when first asked: compiled (a tenth of a
+    second to a second) or read from the cache folder (``NOTICEDESK_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/noticedesk`` or ``~/.cache/noticedesk``)."""
 
     def __init__(self, matchers: Iterable[Matcher], enabled: bool = True) -> None:
         self._kept: list[Matcher] = []  # matchers are named by id(): they must live on
@@ -94,13 +105,14 @@ class Scanner:
         with self._lock:
             if self._built:
                 return
-            expressions = self._expressions
-            try:
-                self._database = _database(expressions)
-            except hyperscan.error:  # some pattern Hyperscan refuses: find which, leave it to re
-                expressions = [expression for expression in expressions if _accepted(expression)]
-                self._database = _database(expressions) if expressions else None
-            self._covered = frozenset(id(self._kept[slot]) for slot, _pattern, _flags in expressions)
+            key = _cache_key(self._expressions)
+            cached = _load(key)
+            if cached is not None:
+                slots, self._database = cached
+            else:
+                slots, self._database = _compile(self._expressions)
+                _save(key, slots, self._database)
+            self._covered = frozenset(id(self._kept[slot]) for slot in slots)
             self._built = True
 
     def _scratch(self) -> Any:
@@ -108,6 +120,64 @@ class Scanner:
         if scratch is None:
             scratch = self._local.scratch = hyperscan.Scratch(self._database)
         return scratch
+
+
+def _compile(expressions: list[tuple[int, bytes, int]]) -> tuple[list[int], Any]:
+    """The slots Hyperscan accepts, and their database (``None`` when it accepts none)."""
+    try:
+        return [slot for slot, _pattern, _flags in expressions], _database(expressions)
+    except hyperscan.error:  # some pattern Hyperscan refuses: find which, leave it to re
+        expressions = [expression for expression in expressions if _accepted(expression)]
+        slots = [slot for slot, _pattern, _flags in expressions]
+        return slots, (_database(expressions) if expressions else None)
+
+
+# Compiled databases are kept on disk (a second or so of compiling saved on every CLI run), named
+# by everything that shapes them; each file holds a SHA-256 of its content, checked before use,
+# since Hyperscan loads a damaged database without complaint.
+def cache_dir() -> Path:
+    configured = os.environ.get("NOTICEDESK_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "noticedesk"
+
+
+def _cache_key(expressions: list[tuple[int, bytes, int]]) -> str:
+    digest = hashlib.sha256(f"{hyperscan.__version__} {platform.machine()} {sys.version_info[:2]}".encode())
+    for slot, pattern, flags in expressions:
+        digest.update(b"%d %d %d:" % (slot, flags, len(pattern)) + pattern)
+    return digest.hexdigest()
+
+
+def _load(key: str) -> tuple[list[int], Any] | None:
+    try:
+        content = (cache_dir() / f"scanner-{key}.hsdb").read_bytes()
+    except OSError:
+        return None
+    digest, body = content[:32], content[32:]
+    if len(content) < 36 or hashlib.sha256(body).digest() != digest:
+        log.warning("damaged scanner cache file ignored", extra={"key": key})
+        return None
+    count = int.from_bytes(body[:4], "big")
+    slots = [int.from_bytes(body[4 + 4 * index : 8 + 4 * index], "big") for index in range(count)]
+    serialized = body[4 + 4 * count :]
+    try:
+        return slots, (hyperscan.loadb(serialized, hyperscan.HS_MODE_BLOCK) if serialized else None)
+    except hyperscan.error:
+        return None
+
+
+def _save(key: str, slots: list[int], database: Any) -> None:
+    body = len(slots).to_bytes(4, "big") + b"".join(slot.to_bytes(4, "big") for slot in slots)
+    body += hyperscan.dumpb(database) if database is not None else b""
+    folder = cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, delete=False, suffix=".tmp") as handle:
+            handle.write(hashlib.sha256(body).digest() + body)
+        os.replace(handle.name, folder / f"scanner-{key}.hsdb")  # whole or not at all
+    except OSError as error:  # a read-only home: compiled again next time, nothing else changes
+        log.info("scanner cache not written", extra={"reason": str(error)})
 
 
 def _database(expressions: list[tuple[int, bytes, int]]) -> Any:
