@@ -106,6 +106,7 @@ def test_words_every_match_starts_with() -> None:
     assert starts_of(r"\b(i-(?:[0-9a-f]{17}|[0-9a-f]{8}))\b", re.IGNORECASE) == ("i-",)
     assert starts_of(r"(?:public ip|ip)\s*(\d+)", re.IGNORECASE) == ("ip", "public ip")
     assert starts_of(r"^\s*(\d+)", re.IGNORECASE) == ()  # no word: every position is tried
+    assert starts_of(r"\b((?:akia|asia)[a-z0-9]{16})\b", re.IGNORECASE) == ("akia", "asia")  # "a" + (kia|sia)
     matcher = Matcher.compile(r"\b(i-[0-9a-f]{8})\b", re.IGNORECASE)
     assert list(matcher.values(Text("xi-0123abcd i-0123ABCD, I-89abcdef"))) == ["i-0123ABCD", "I-89abcdef"]
 

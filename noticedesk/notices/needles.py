@@ -329,16 +329,17 @@ def _required(items: list[tuple[Any, Any]]) -> set[str] | None:
 
 def _starts(items: list[tuple[Any, Any]]) -> set[str] | None:
     """Literal words every match of this sequence starts with (``None``: not known)."""
-    for op, argument in items:
+    for index, (op, argument) in enumerate(items):
         if op is _OPS.AT:  # \b, ^: zero-width, the match still starts here
             continue
         if op is _OPS.LITERAL:
-            literal = ""
-            for next_op, next_argument in items[items.index((op, argument)) :]:
-                if next_op is not _OPS.LITERAL:
-                    break
-                literal += chr(next_argument)
-            return {literal}
+            literal, end = "", index
+            while end < len(items) and items[end][0] is _OPS.LITERAL:
+                literal += chr(items[end][1])
+                end += 1
+            # re's parser factors "akia|asia" into "a" and (kia|sia): put the words back together.
+            following = _starts(items[end:]) if end < len(items) and items[end][0] is not _OPS.AT else None
+            return {literal + start for start in following} if following else {literal}
         if op is _OPS.SUBPATTERN:
             return _starts(list(argument[-1]))
         if op is _OPS.BRANCH:
