@@ -165,16 +165,14 @@ def extract_facts(
     ``abuse=False`` skips abuse types (classify keeps them for abuse reports only).
     """
     flat = flat_text(table, text) if flat is None else flat  # the caller may have it already
-    both, flat_both = (
-        table.text(f"{subject}\n{text}", "context"),
-        table.text(f"{subject} {flat.value}", "subject+body"),
-    )
+    flat_both = table.text(f"{subject} {flat.value}", "subject+body")
     original = table.text(text, "lines")
     account_ids = [value for value in _found(table, "account_id", flat_both) if len(value) == 12]
     ips = [value for value in _found(table, "ip_addresses", original) if _not_aws_owned_ip(value, original)]
     ports = sorted({int(value) for value in _found(table, "ports", flat) if 0 < int(value) < 65536})
     abuse_types: tuple[str, ...] = ()
     if abuse:
+        both = table.text(f"{subject}\n{text}", "context")
         context = "\n".join(_found(table, "abuse_context", both))
         abuse_text = table.text(context, "context") if context else flat_both
         abuse_types = tuple(entry.label for entry in table.abuse_types if entry.pattern.found(abuse_text))
