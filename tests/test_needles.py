@@ -217,3 +217,14 @@ def test_an_unwritable_cache_folder_costs_only_the_compiling(
     matcher = Matcher.compile(r"vulnerable site", re.IGNORECASE)
     assert Scanner([matcher]).covers(matcher)
     assert matcher.found(Text("A VULNERABLE SITE", Scanner([matcher])))
+
+
+def test_a_case_sensitive_group_is_ruled_out_by_the_scan_and_confirmed_by_re() -> None:
+    matcher = Matcher.compile(r"belonging to (?-i:IAM) user (\w+)", re.IGNORECASE)
+    assert matcher.twin is None and matcher.loose is not None
+    scanner = Scanner([matcher])
+    assert scanner.covers(matcher) and id(matcher) not in scanner.exact
+    assert Text("nothing here", scanner).scanned(matcher) is False
+    assert Text("belonging to iam user bob", scanner).scanned(matcher) is None  # a maybe: re decides
+    assert not matcher.found(Text("belonging to iam user bob", scanner))
+    assert list(matcher.values(Text("Belonging to IAM user Bob", scanner))) == ["Bob"]

@@ -53,11 +53,13 @@ class Text:
             return None
         if not self._scanned:
             self._matched, self._scanned = self.scanner.matched(self.folded), True
-        matched = self._matched
+        matched, key = self._matched, id(matcher)
         # The scanner names matchers by id(): it keeps them alive, so no id is reused.
-        if matched is None or id(matcher) not in self.scanner.covered:
+        if matched is None or key not in self.scanner.covered:
             return None
-        return id(matcher) in matched
+        if key in matched:  # a loosened pattern matching proves nothing: re must tell
+            return True if key in self.scanner.exact else None
+        return False
 
     def candidates(self, matchers: tuple[Matcher, ...]) -> tuple[Matcher, ...]:
         """The matchers that may match: all but those the scanner saw fail (one call, not one each)."""
@@ -129,6 +131,17 @@ def _case_sensitive_twin(pattern: str, flags: int) -> re.Pattern[str] | None:
     return re.compile("".join(pieces), flags & ~re.IGNORECASE)
 
 
+def _loosened_twin(pattern: str, flags: int) -> re.Pattern[str] | None:
+    """The twin of the pattern with its case-sensitive groups made case-blind like the rest.
+
+    Dropping ``(?-i:…)`` only lets more texts match, and the twin finds on the folded text what
+    the case-blind pattern finds: so the result matches wherever the pattern does.
+    """
+    if "(?-i:" not in pattern or not flags & re.IGNORECASE:
+        return None
+    return _case_sensitive_twin(pattern.replace("(?-i:", "(?:"), flags)
+
+
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: asked about ~100 times a notice
 class Matcher:
     """A compiled pattern, its needles, and its case-sensitive twin when it has one."""
@@ -140,6 +153,9 @@ class Matcher:
     """``a|b|c`` as three matchers, each behind its own needles: for yes/no questions."""
     starts: tuple[str, ...] = ()
     """Folded words every match starts with (``\\b(i-…`` starts with "i-"), when the twin runs."""
+    loose: re.Pattern[str] | None = None
+    """Without a twin: a pattern for the folded text that matches wherever this one matches, and
+    maybe elsewhere (``(?-i:IAM) user`` loosened to ``iam user``): it can rule a text out."""
 
     @classmethod
     def compile(cls, pattern: str, flags: int) -> Matcher:
@@ -151,6 +167,7 @@ class Matcher:
             twin,
             tuple(cls.compile(branch, flags) for branch in branches) if len(branches) > 1 else (),
             starts_of(pattern, flags) if twin is not None else (),
+            _loosened_twin(pattern, flags) if twin is None else None,
         )
 
     @property

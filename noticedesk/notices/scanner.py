@@ -8,7 +8,9 @@ own; values (a pattern's groups) are still read by ``re``, and only from the pat
 
 The two engines must agree, so Hyperscan is asked only where they define the same language:
 - patterns with a case-sensitive twin (needles.py), run on the folded text: no case folding rules
-  of either engine come into play;
+  of either engine come into play; a pattern with a case-sensitive group (``(?-i:IAM)``) has no
+  twin, and is scanned loosened (``iam``): then a miss rules the text out, a match is a maybe that
+  ``re`` settles;
 - texts whose folded copy is ASCII without the separators \\x1c-\\x1f (``re`` counts those as
   whitespace, Hyperscan does not): there ``\\w``, ``\\s``, ``\\d`` and ``\\b`` mean the same;
 - patterns without syntax the two read differently (``{,n}``, ``\\Z``, ``[[:alpha:]]``); a
@@ -63,6 +65,7 @@ class Scanner:
         self._kept: list[Matcher] = []  # matchers are named by id(): they must live on
         self._expressions: list[tuple[int, bytes, int]] = []  # (slot, pattern, Hyperscan flags)
         self._covered: frozenset[int] = frozenset()
+        self._exact: set[int] = set()  # those whose "it matches" is the answer, not a maybe
         self._database: Any = None
         self._built = not enabled or hyperscan is None
         self._lock = threading.Lock()
@@ -72,8 +75,11 @@ class Scanner:
         for matcher in {id(matcher): matcher for matcher in matchers}.values():
             compiled = _compiled_form(matcher)
             if compiled is not None:
-                self._expressions.append((len(self._kept), *compiled))
+                expression, flags, exact = compiled
+                self._expressions.append((len(self._kept), expression, flags))
                 self._kept.append(matcher)
+                if exact:
+                    self._exact.add(id(matcher))
 
     @property
     def covered(self) -> frozenset[int]:
@@ -81,6 +87,11 @@ class Scanner:
         if not self._built:
             self._build()
         return self._covered
+
+    @property
+    def exact(self) -> set[int]:
+        """The id() of the covered matchers whose match the scan proves (the rest it can rule out)."""
+        return self._exact
 
     def covers(self, matcher: Matcher) -> bool:
         return id(matcher) in self.covered
@@ -199,14 +210,15 @@ def _accepted(expression: tuple[int, bytes, int]) -> bool:
     return True
 
 
-def _compiled_form(matcher: Matcher) -> tuple[bytes, int] | None:
-    """The twin's pattern and Hyperscan flags, unless the two engines would read it differently.
+def _compiled_form(matcher: Matcher) -> tuple[bytes, int, bool] | None:
+    """The twin's pattern (else the loosened twin's), its Hyperscan flags and whether the scan's
+    answer is exact; ``None`` when the two engines would read the pattern differently.
 
     Compiled without HS_FLAG_UTF8 (UTF-8 mode makes ``.{0,400}`` a hundred times slower to compile):
     only ASCII texts are scanned, and on those a byte is a character, and a pattern's non-ASCII
     letters (Japanese words) match nothing in either engine.
     """
-    twin = matcher.twin
+    twin = matcher.twin or matcher.loose
     if twin is None or twin.flags & ~_SUPPORTED_FLAGS or _READ_DIFFERENTLY.search(twin.pattern):
         return None
     flags = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_ALLOWEMPTY
@@ -214,4 +226,4 @@ def _compiled_form(matcher: Matcher) -> tuple[bytes, int] | None:
         flags |= hyperscan.HS_FLAG_MULTILINE
     if twin.flags & re.DOTALL:
         flags |= hyperscan.HS_FLAG_DOTALL
-    return twin.pattern.encode("utf-8"), flags
+    return twin.pattern.encode("utf-8"), flags, matcher.twin is not None
