@@ -59,4 +59,4 @@ def _facts_for_kind(kind: Kind, facts: Facts) -> Facts:
     """Abuse types belong to abuse reports; an abuse report names at least one."""
     if kind is Kind.ABUSE_REPORT:
         return facts if facts.abuse_types else replace(facts, abuse_types=("other",))
-    return replace(facts, abuse_types=())
+    return replace(facts, abuse_types=()) if facts.abuse_types else facts  # replace() costs ~9 µs
