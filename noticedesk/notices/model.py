@@ -78,15 +78,27 @@ class Facts:
     """What AWS's own APIs said about the notice (``noticedesk case verify``), or why not checked."""
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {}
-        for name in _FACT_NAMES:  # not dataclasses.asdict: it deep-copies, per message
-            value = getattr(self, name)
-            if isinstance(value, tuple):
-                value = list(value)
-            elif isinstance(value, datetime):
-                value = value.isoformat()
-            data[name] = value
-        return data
+        # Spelled out rather than a loop over the fields (not dataclasses.asdict either: it
+        # deep-copies): triage calls this once per notice. Keys in field order (the stored JSON
+        # text depends on it); a test holds the keys equal to the fields.
+        return {
+            "account_id": self.account_id,
+            "case_ref": self.case_ref,
+            "access_key_ids": list(self.access_key_ids),
+            "iam_users": list(self.iam_users),
+            "exposed_urls": list(self.exposed_urls),
+            "instance_ids": list(self.instance_ids),
+            "ip_addresses": list(self.ip_addresses),
+            "ports": list(self.ports),
+            "regions": list(self.regions),
+            "abuse_types": list(self.abuse_types),
+            "abuse_time": self.abuse_time.isoformat() if self.abuse_time else None,
+            "bounce_rate": self.bounce_rate,
+            "complaint_rate": self.complaint_rate,
+            "reply_by": self.reply_by.isoformat() if self.reply_by else None,
+            "mitigations": list(self.mitigations),
+            "aws_cross_check": self.aws_cross_check,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Facts:
@@ -114,9 +126,6 @@ class Facts:
         named = tuple(kind for kind in values["abuse_types"] if kind != "other")
         values["abuse_types"] = named or values["abuse_types"]
         return Facts(**values)
-
-
-_FACT_NAMES = tuple(Facts.__dataclass_fields__)
 
 
 @dataclass(frozen=True)
