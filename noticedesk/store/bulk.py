@@ -244,17 +244,20 @@ class BulkWriter:
         if not rows:
             return
         compiled = _compiled(self.connection.dialect, statement, columns)
-        converters = [(index, self._converter(process, kind)) for index, process, kind in compiled.processors]
-        if converters:
-            rows = [_converted(row, converters) for row in rows]
+        # Converted column by column, and put in the driver's order by one zip: no list and tuple
+        # rebuilt per row and converter (a batch's rows are few columns of many values).
+        values: list[Sequence[Any]] = list(zip(*rows, strict=True))
+        if len(values) != len(columns):
+            raise ValueError(f"BulkWriter: rows of {len(values)} values for {len(columns)} columns")
+        for index, process, kind in compiled.processors:
+            values[index] = list(map(self._converter(process, kind), values[index]))
         parameters: list[Any]
         if not compiled.positional:
-            parameters = [dict(zip(columns, row, strict=True)) for row in rows]
+            parameters = [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
         elif compiled.order is not None:
-            order = compiled.order
-            parameters = [tuple([row[index] for index in order]) for row in rows]
+            parameters = list(zip(*[values[index] for index in compiled.order], strict=True))
         else:
-            parameters = list(rows)
+            parameters = list(zip(*values, strict=True))
         self.connection.exec_driver_sql(compiled.sql, parameters)
 
     def _converter(self, process: Processor, kind: str) -> Processor:
@@ -275,13 +278,6 @@ class BulkWriter:
             return converted
 
         return convert
-
-
-def _converted(row: tuple[Any, ...], converters: list[tuple[int, Processor]]) -> tuple[Any, ...]:
-    values = list(row)
-    for index, convert in converters:
-        values[index] = convert(values[index])
-    return tuple(values)
 
 
 @lru_cache(maxsize=64)
