@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, bindparam, select
 
@@ -275,9 +275,11 @@ class Triage:
         )
 
 
-@dataclass(frozen=True)
-class _Filed:
-    """One input after filing; a case opened in this batch has its id once the batch is written."""
+class _Filed(NamedTuple):
+    """One input after filing; a case opened in this batch has its id once the batch is written.
+
+    A named tuple, not a frozen dataclass: one is made per input, and a tuple is made in one call.
+    """
 
     entry: _Read
     clocks: Clocks | None
