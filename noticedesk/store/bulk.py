@@ -244,20 +244,22 @@ class BulkWriter:
         if not rows:
             return
         compiled = _compiled(self.connection.dialect, statement, columns)
-        # Converted column by column, and put in the driver's order by one zip: no list and tuple
-        # rebuilt per row and converter (a batch's rows are few columns of many values).
-        values: list[Sequence[Any]] = list(zip(*rows, strict=True))
-        if len(values) != len(columns):
-            raise ValueError(f"BulkWriter: rows of {len(values)} values for {len(columns)} columns")
-        for index, process, kind in compiled.processors:
-            values[index] = list(map(self._converter(process, kind), values[index]))
         parameters: list[Any]
-        if not compiled.positional:
-            parameters = [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
-        elif compiled.order is not None:
-            parameters = list(zip(*[values[index] for index in compiled.order], strict=True))
+        if not compiled.processors and compiled.order is None and compiled.positional:
+            parameters = list(rows)  # as they are (a checklist item's row, say)
         else:
-            parameters = list(zip(*values, strict=True))
+            # Converted column by column and put in the driver's order by one zip: no list and
+            # tuple rebuilt per row and converter.
+            values: list[Sequence[Any]] = list(zip(*rows, strict=True))
+            if len(values) != len(columns):
+                raise ValueError(f"BulkWriter: rows of {len(values)} values for {len(columns)} columns")
+            for index, process, kind in compiled.processors:
+                values[index] = list(map(self._converter(process, kind), values[index]))
+            if not compiled.positional:
+                parameters = [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
+            else:
+                order = compiled.order or range(len(columns))
+                parameters = list(zip(*[values[index] for index in order], strict=True))
         self.connection.exec_driver_sql(compiled.sql, parameters)
 
     def _converter(self, process: Processor, kind: str) -> Processor:
