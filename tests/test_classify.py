@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -214,6 +215,9 @@ def test_facts_to_json_names_every_field_in_order_and_round_trips() -> None:
     assert list(data) == list(Facts.__dataclass_fields__)
     assert data["ports"] == [22, 3389] and data["abuse_time"] == "2026-01-02T03:04:05+00:00"
     assert Facts.from_json(data) == facts
+    assert list(facts.json_fields()) == list(data)
+    assert json.dumps(facts.json_fields()) == json.dumps(data)  # the text triage stores
+    assert Facts.from_json(facts.json_fields()) == facts
     empty = Facts().to_json()
     assert all(
         value == [] if isinstance(getattr(Facts(), name), tuple) else value is None

@@ -69,7 +69,8 @@ class CaseState:
     status: str
     authenticity: str
     facts: dict[str, Any]
-    """As stored (``Facts.to_json``): a follow-up merges into ``Facts.from_json`` of it."""
+    """As stored (``Facts.to_json``, or ``Facts.json_fields``: the same JSON, arrays as tuples): a
+    follow-up merges into ``Facts.from_json`` of it."""
     reply_by: datetime | None
     enforcement_at: datetime | None
     last_notice_at: datetime | None
@@ -176,7 +177,7 @@ class CaseBook:
     ) -> CaseState:
         """The case this notice now belongs to (opened or moved), with a timeline event.
 
-        ``facts`` is ``notice.facts.to_json()`` and its ``json_text``, made once by the caller
+        ``facts`` is ``notice.facts.json_fields()`` and its ``json_text``, made once by the caller
         (the message row has them too).
         """
         facts_json, facts_text = facts
@@ -204,7 +205,7 @@ class CaseBook:
         merged = known.merged_with(notice.facts)
         newest = existing.last_notice_at is None or sent_at >= existing.last_notice_at
         existing.stage, existing.status = moved(existing.stage, existing.status, notice.stage, newest)
-        existing.facts, existing.facts_text = merged.to_json(), None
+        existing.facts, existing.facts_text = merged.json_fields(), None
         existing.updated_at = received
         existing.authenticity = _stronger(existing.authenticity, notice.authenticity)
         if existing.case_ref is None and notice.facts.case_ref:

@@ -208,7 +208,7 @@ class Triage:
         case = None
         facts = None
         if notice is not None:
-            facts_json = notice.facts.to_json()
+            facts_json = notice.facts.json_fields()
             facts = (facts_json, json_text(facts_json))  # one json.dumps for message, case and event
             if clocks is not None and opens_case(notice):
                 case = book.file(notice, facts, clocks, sent_at, received)

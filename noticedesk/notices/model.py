@@ -78,25 +78,35 @@ class Facts:
     """What AWS's own APIs said about the notice (``noticedesk case verify``), or why not checked."""
 
     def to_json(self) -> dict[str, Any]:
-        # Spelled out rather than a loop over the fields (not dataclasses.asdict either: it
-        # deep-copies): triage calls this once per notice. Keys in field order (the stored JSON
-        # text depends on it); a test holds the keys equal to the fields.
+        return {
+            name: list(value) if isinstance(value, tuple) else value
+            for name, value in self.json_fields().items()
+        }
+
+    def json_fields(self) -> dict[str, Any]:
+        """``to_json`` with its arrays left as the tuples they are: ``json.dumps`` writes the same text.
+
+        Triage serializes each notice's facts with this and keeps them with a new case: no list
+        made per array (garbage-collected containers, nine a notice, kept for its batch). Spelled
+        out rather than a loop over the fields (not dataclasses.asdict either: it deep-copies).
+        Keys in field order (the stored JSON text depends on it); a test holds them to the fields.
+        """
         return {
             "account_id": self.account_id,
             "case_ref": self.case_ref,
-            "access_key_ids": list(self.access_key_ids),
-            "iam_users": list(self.iam_users),
-            "exposed_urls": list(self.exposed_urls),
-            "instance_ids": list(self.instance_ids),
-            "ip_addresses": list(self.ip_addresses),
-            "ports": list(self.ports),
-            "regions": list(self.regions),
-            "abuse_types": list(self.abuse_types),
+            "access_key_ids": self.access_key_ids,
+            "iam_users": self.iam_users,
+            "exposed_urls": self.exposed_urls,
+            "instance_ids": self.instance_ids,
+            "ip_addresses": self.ip_addresses,
+            "ports": self.ports,
+            "regions": self.regions,
+            "abuse_types": self.abuse_types,
             "abuse_time": self.abuse_time.isoformat() if self.abuse_time else None,
             "bounce_rate": self.bounce_rate,
             "complaint_rate": self.complaint_rate,
             "reply_by": self.reply_by.isoformat() if self.reply_by else None,
-            "mitigations": list(self.mitigations),
+            "mitigations": self.mitigations,
             "aws_cross_check": self.aws_cross_check,
         }
 
