@@ -52,7 +52,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: one object per input, not two (it and its __dict__)
 class TriageResult:
     source: str
     index: int | None
@@ -92,7 +92,7 @@ class TriageResult:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Read:
     """One input as understood, before the store is asked about it."""
 
@@ -103,7 +103,7 @@ class _Read:
     error: str | None
 
 
-@dataclass
+@dataclass(slots=True)
 class _Understood:
     notice: Notice
     within_hours: int | None = None

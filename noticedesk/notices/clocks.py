@@ -20,7 +20,7 @@ class ClockRule:
     note_ja: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: triage makes one per notice
 class Clocks:
     reply_by: datetime | None
     enforcement_at: datetime | None
