@@ -109,6 +109,18 @@ _json = st.recursive(
 )
 
 
+@given(
+    value=st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+        lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(), children, max_size=3),
+        max_leaves=12,
+    )
+)
+def test_json_text_is_json_dumps(value: Any) -> None:
+    # json_text reuses one C encoder: the text must stay json.dumps's, NaN and infinities too.
+    assert json_text(value) == json.dumps(value)
+
+
 @given(head=st.dictionaries(st.text(), _json, max_size=4), key=st.text(), value=_json)
 def test_json_object_text_is_json_dumps(head: dict[str, Any], key: str, value: Any) -> None:
     head.pop(key, None)  # the last key is a new one, as in a timeline event's detail

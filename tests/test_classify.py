@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
 from triage_helpers import MAILS, mail_bytes, notice_of
 
-from noticedesk.notices.model import ABUSE_TYPES, Kind, Stage
+from noticedesk.notices.model import ABUSE_TYPES, Facts, Kind, Stage
 from noticedesk.notices.rules import rule_table
 
 KIND_FIXTURES = {
@@ -187,3 +188,38 @@ def test_scam_inside_an_sns_confirmation_is_not_a_compromise_notice() -> None:
 def test_mail_from_a_stranger_is_not_aws() -> None:
     raw = b"From: Bob <bob@example.org>\nSubject: lunch?\nDate: Fri, 27 Nov 2026 10:00:00 +0000\n\nhi\n"
     assert notice_of(raw).kind is Kind.NOT_AWS
+
+
+def test_facts_to_json_names_every_field_in_order_and_round_trips() -> None:
+    # to_json is spelled out field by field (a hot path): a new field must not be left out, and
+    # the key order is the stored JSON text's.
+    facts = Facts(
+        account_id="123456789012",
+        case_ref="12345678901",
+        access_key_ids=("AKIAIOSFODNN7EXAMPLE",),
+        iam_users=("deploy",),
+        exposed_urls=("https://example.com/.env",),
+        instance_ids=("i-0123456789abcdef0",),
+        ip_addresses=("198.51.100.7",),
+        ports=(22, 3389),
+        regions=("us-east-1",),
+        abuse_types=("port-scan",),
+        abuse_time=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        bounce_rate=0.051,
+        complaint_rate=0.002,
+        reply_by=datetime(2026, 1, 7, tzinfo=UTC),
+        mitigations=("blocked port 22",),
+        aws_cross_check="verified",
+    )
+    data = facts.to_json()
+    assert list(data) == list(Facts.__dataclass_fields__)
+    assert data["ports"] == [22, 3389] and data["abuse_time"] == "2026-01-02T03:04:05+00:00"
+    assert Facts.from_json(data) == facts
+    assert list(facts.json_fields()) == list(data)
+    assert json.dumps(facts.json_fields()) == json.dumps(data)  # the text triage stores
+    assert Facts.from_json(facts.json_fields()) == facts
+    empty = Facts().to_json()
+    assert all(
+        value == [] if isinstance(getattr(Facts(), name), tuple) else value is None
+        for name, value in empty.items()
+    )

@@ -69,7 +69,8 @@ class CaseState:
     status: str
     authenticity: str
     facts: dict[str, Any]
-    """As stored (``Facts.to_json``): a follow-up merges into ``Facts.from_json`` of it."""
+    """As stored (``Facts.to_json``, or ``Facts.json_fields``: the same JSON, arrays as tuples): a
+    follow-up merges into ``Facts.from_json`` of it."""
     reply_by: datetime | None
     enforcement_at: datetime | None
     last_notice_at: datetime | None
@@ -154,7 +155,7 @@ class CaseBook:
 
         ``key`` is ``case_key(notice)`` when the caller has it already.
         """
-        kind = notice.kind.value
+        kind = notice.kind  # a StrEnum: equal to its value, compared without reading ``.value``
         for thread_id in notice.thread_ids:
             for case in self._by_message_id.get(thread_id, ()):
                 if case.kind == kind:
@@ -164,7 +165,7 @@ class CaseBook:
         if exact is not None or account is None:
             return exact
         # Same account and kind, and one side has no case reference: the newest open case of that kind.
-        return self._newest_open(account, kind, without_ref=notice.facts.case_ref is not None)
+        return self._newest_open(account, kind.value, without_ref=notice.facts.case_ref is not None)
 
     def file(
         self,
@@ -176,30 +177,25 @@ class CaseBook:
     ) -> CaseState:
         """The case this notice now belongs to (opened or moved), with a timeline event.
 
-        ``facts`` is ``notice.facts.to_json()`` and its ``json_text``, made once by the caller
+        ``facts`` is ``notice.facts.json_fields()`` and its ``json_text``, made once by the caller
         (the message row has them too).
         """
         facts_json, facts_text = facts
         key = case_key(notice)
         existing = self.find(notice, key)
-        summary = f"{notice.stage.value}: {notice.title or notice.kind.value}"
-        detail = {
-            "kind": notice.kind.value,
-            "stage": notice.stage.value,
-            "sent_at": sent_at.isoformat(),
-            "authenticity": notice.authenticity.value,
-        }
-        if existing is not None and _STRENGTH[notice.authenticity.value] < _STRENGTH.get(
-            existing.authenticity, 0
-        ):
+        # Each read once: an enum's ``.value`` is a Python-level property on Python 3.11.
+        kind, stage, authenticity = notice.kind.value, notice.stage.value, notice.authenticity.value
+        summary = f"{stage}: {notice.title or kind}"
+        detail = {"kind": kind, "stage": stage, "sent_at": sent_at.isoformat(), "authenticity": authenticity}
+        if existing is not None and _STRENGTH[authenticity] < _STRENGTH.get(existing.authenticity, 0):
             # A weaker message (say unverified or failed, on a verified case) could be a forgery
             # quoting a real case reference: it is kept on the timeline but moves nothing.
-            weaker = f"message is {notice.authenticity.value}, the case is {existing.authenticity}"
+            weaker = f"message is {authenticity}, the case is {existing.authenticity}"
             self._event(existing, received, summary, {**detail, "facts": facts_json, "not_applied": weaker})
             return existing
         detail_text = json_object_text(detail, "facts", facts_text)
         if existing is None:
-            case = self._open(notice, key, clocks, facts, sent_at, received)
+            case = self._open(notice, key, clocks, facts, sent_at, received, (kind, stage, authenticity))
             self._event(case, received, summary, detail_text)
             items = self._opening_items(case.kind, notice.facts.abuse_types)
             self.items.append((case, items))
@@ -209,7 +205,7 @@ class CaseBook:
         merged = known.merged_with(notice.facts)
         newest = existing.last_notice_at is None or sent_at >= existing.last_notice_at
         existing.stage, existing.status = moved(existing.stage, existing.status, notice.stage, newest)
-        existing.facts, existing.facts_text = merged.to_json(), None
+        existing.facts, existing.facts_text = merged.json_fields(), None
         existing.updated_at = received
         existing.authenticity = _stronger(existing.authenticity, notice.authenticity)
         if existing.case_ref is None and notice.facts.case_ref:
@@ -234,16 +230,18 @@ class CaseBook:
         facts: tuple[dict[str, Any], JsonText],
         sent_at: datetime,
         received: datetime,
+        values: tuple[str, str, str],
     ) -> CaseState:
+        kind, stage, authenticity = values
         case = CaseState(
             id=None,
             case_key=key,
-            kind=notice.kind.value,
+            kind=kind,
             account_id=notice.facts.account_id,
             case_ref=notice.facts.case_ref,
-            stage=notice.stage.value,
+            stage=stage,
             status=status_after("new", notice.stage),
-            authenticity=notice.authenticity.value,
+            authenticity=authenticity,
             facts=facts[0],
             facts_text=facts[1],
             reply_by=clocks.reply_by,

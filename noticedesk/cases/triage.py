@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, bindparam, select
 
@@ -52,7 +52,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: one object per input, not two (it and its __dict__)
 class TriageResult:
     source: str
     index: int | None
@@ -92,7 +92,7 @@ class TriageResult:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Read:
     """One input as understood, before the store is asked about it."""
 
@@ -103,7 +103,7 @@ class _Read:
     error: str | None
 
 
-@dataclass
+@dataclass(slots=True)
 class _Understood:
     notice: Notice
     within_hours: int | None = None
@@ -208,7 +208,7 @@ class Triage:
         case = None
         facts = None
         if notice is not None:
-            facts_json = notice.facts.to_json()
+            facts_json = notice.facts.json_fields()
             facts = (facts_json, json_text(facts_json))  # one json.dumps for message, case and event
             if clocks is not None and opens_case(notice):
                 case = book.file(notice, facts, clocks, sent_at, received)
@@ -275,9 +275,11 @@ class Triage:
         )
 
 
-@dataclass(frozen=True)
-class _Filed:
-    """One input after filing; a case opened in this batch has its id once the batch is written."""
+class _Filed(NamedTuple):
+    """One input after filing; a case opened in this batch has its id once the batch is written.
+
+    A named tuple, not a frozen dataclass: one is made per input, and a tuple is made in one call.
+    """
 
     entry: _Read
     clocks: Clocks | None

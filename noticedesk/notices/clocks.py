@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from noticedesk.config import ClockDefaults
@@ -20,7 +20,7 @@ class ClockRule:
     note_ja: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: triage makes one per notice
 class Clocks:
     reply_by: datetime | None
     enforcement_at: datetime | None
@@ -43,8 +43,9 @@ def default_clock_rules() -> dict[str, ClockRule]:
 
 
 def clock_rule(kind: Kind, overrides: dict[str, ClockDefaults] | None = None) -> ClockRule | None:
-    rule = default_clock_rules().get(kind.value)
-    override = (overrides or {}).get(kind.value)
+    name = kind.value  # read once: an enum's ``.value`` is a Python-level property (3.11)
+    rule = default_clock_rules().get(name)
+    override = overrides.get(name) if overrides else None
     if override is None:
         return rule
     base = rule or ClockRule(None, None, "", "")
@@ -61,7 +62,13 @@ def clock_rule(kind: Kind, overrides: dict[str, ClockDefaults] | None = None) ->
 
 
 def _after(start: datetime, hours: float | None) -> datetime | None:
-    return None if hours is None else start + timedelta(hours=hours)
+    return None if hours is None else start + _hours(hours)
+
+
+@lru_cache(maxsize=64)
+def _hours(hours: float) -> timedelta:
+    """The few durations of the clock rules, built once each (triage asks per notice)."""
+    return timedelta(hours=hours)
 
 
 def clocks_for(
@@ -76,7 +83,8 @@ def clocks_for(
     """
     if sent_at.tzinfo is None or sent_at.utcoffset() is None:
         raise ValueError("sent_at must be timezone-aware")
-    sent_at = sent_at.astimezone(UTC)
+    if sent_at.tzinfo is not UTC:  # the usual case already is UTC: no new datetime for it
+        sent_at = sent_at.astimezone(UTC)
     rule = clock_rule(notice.kind, overrides)
     if rule is None or not notice.kind.opens_case:
         return Clocks(None, None)
