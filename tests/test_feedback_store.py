@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import gc
 import tempfile
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -49,6 +51,24 @@ def test_ingest_twice_changes_nothing(engine: Engine) -> None:
     assert first.new_events == 20 and second.new_events == 0
     assert second.duplicate_documents == 1  # the SNS envelope, by MessageId
     assert snapshot(engine) == before
+
+
+def test_ingest_batches_thaws_only_what_it_froze(engine: Engine) -> None:
+    seen: list[int] = []
+
+    def watched() -> Iterator[tuple[FeedbackDocument, str]]:
+        seen.append(gc.get_freeze_count())  # while the import runs
+        yield from fixture_documents()
+
+    ingest_batches(engine, watched(), SETTINGS, NOW)
+    assert seen[0] > 0 and gc.get_freeze_count() == 0
+    # A caller's own freeze (a server before it forks) is left as it was.
+    gc.freeze()
+    try:
+        result = ingest_batches(engine, fixture_documents(), SETTINGS, NOW + timedelta(hours=1))
+        assert gc.get_freeze_count() > 0 and result.new_events == 0  # not thawed
+    finally:
+        gc.unfreeze()
 
 
 def test_suppression_rows_keep_history(engine: Engine) -> None:

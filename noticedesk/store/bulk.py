@@ -56,8 +56,14 @@ def _converters(connection: Connection, table: Table, columns: Sequence[str]) ->
     found = []
     for index, name in enumerate(columns):
         column_type = table.c[name].type
-        if isinstance(column_type, UtcDateTime) and dialect.name == "sqlite":
-            process: Callable[[Any], Any] | None = sqlite_text  # same text, several times cheaper
+        if isinstance(column_type, UtcDateTime):
+            # Equal aware times are one instant, hence one stored value: a batch repeats a few
+            # (its received time, the hour of many events), so each is converted once per call.
+            process: Callable[[Any], Any] | None = _memoized(
+                sqlite_text  # same text, several times cheaper
+                if dialect.name == "sqlite"
+                else column_type.dialect_impl(dialect).bind_processor(dialect)
+            )
         elif isinstance(column_type, LargeBinary):
             process = None  # both drivers take bytes as they are (SQLAlchemy wraps them in a view)
         else:
@@ -65,6 +71,21 @@ def _converters(connection: Connection, table: Table, columns: Sequence[str]) ->
         if process is not None:
             found.append((index, process))
     return found
+
+
+def _memoized(process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+    if process is None:
+        return None
+    memo: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        # A naive time never equals an aware one, so it still reaches ``process`` and is refused.
+        converted = memo.get(value)
+        if converted is None:
+            converted = memo[value] = process(value)
+        return converted
+
+    return convert
 
 
 def driver_rows(
