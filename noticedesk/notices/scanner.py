@@ -52,10 +52,6 @@ _SEPARATORS = ("\x1c", "\x1d", "\x1e", "\x1f")
 _SUPPORTED_FLAGS = re.MULTILINE | re.DOTALL | re.ASCII | re.UNICODE
 
 
-def available() -> bool:
-    return hyperscan is not None
-
-
 class Scanner:
     """One Hyperscan database for a set of matchers, made when first asked: compiled (a tenth of a
     second to a second) or read from the cache folder (``NOTICEDESK_CACHE_DIR``, else
