@@ -51,9 +51,7 @@ class Text:
         """Whether ``matcher`` matches, as the scanner saw it; ``None`` when it cannot tell."""
         if self.scanner is None:
             return None
-        if not self._scanned:
-            self._matched, self._scanned = self.scanner.matched(self.folded), True
-        matched, key = self._matched, id(matcher)
+        matched, key = self._matches(self.scanner), id(matcher)
         # The scanner names matchers by id(): it keeps them alive, so no id is reused.
         if matched is None or key not in self.scanner.covered:
             return None
@@ -65,12 +63,16 @@ class Text:
         """The matchers that may match: all but those the scanner saw fail (one call, not one each)."""
         if self.scanner is None:
             return matchers
-        if not self._scanned:
-            self._matched, self._scanned = self.scanner.matched(self.folded), True
-        matched, covered = self._matched, self.scanner.covered
+        matched, covered = self._matches(self.scanner), self.scanner.covered
         if matched is None:
             return matchers
         return tuple(matcher for matcher in matchers if id(matcher) in matched or id(matcher) not in covered)
+
+    def _matches(self, scanner: Scanner) -> frozenset[int] | None:
+        """The scanner's matches in this text: scanned once, the first time they are asked."""
+        if not self._scanned:
+            self._matched, self._scanned = scanner.matched(self.folded), True
+        return self._matched
 
     def holds(self, needle: str) -> bool:
         """``needle in folded``, remembered: the same words are asked by several patterns."""
@@ -176,8 +178,7 @@ class Matcher:
 
     def found(self, text: str | Text) -> bool:
         """Whether the pattern matches somewhere: the scanner's answer when it has one."""
-        if not isinstance(text, Text):
-            text = Text(text)
+        text = _as_text(text)
         answer = text.scanned(self)
         return self.search(text) is not None if answer is None else answer
 
