@@ -106,7 +106,12 @@ class AddressVerdict:
     source_message_ids: tuple[str, ...]
 
     def suppressed_at(self, now: datetime) -> bool:
-        return self.suppressed and (self.expires_at is None or now < self.expires_at)
+        return in_force(self.suppressed, self.expires_at, now)
+
+
+def in_force(suppressed: bool, expires_at: datetime | None, now: datetime) -> bool:
+    """A suppression we decided holds until it expires (a soft-bounce one does; others never)."""
+    return suppressed and (expires_at is None or now < expires_at)
 
 
 def decide(address: str, events: Iterable[FeedbackEvent], settings: PolicySettings) -> AddressVerdict:

@@ -42,26 +42,11 @@ CERT_HOST = re.compile(r"sns\.[a-zA-Z0-9\-]{3,}\.amazonaws\.com(\.cn)?")
 CERT_PATH = re.compile(r"/SimpleNotificationService-[A-Za-z0-9]+\.pem")
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
 MAX_CERT_BYTES = 64 * 1024
+_CONFIRMATION_KEYS = ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type")
 SIGNED_KEYS = {
     "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
-    "SubscriptionConfirmation": (
-        "Message",
-        "MessageId",
-        "SubscribeURL",
-        "Timestamp",
-        "Token",
-        "TopicArn",
-        "Type",
-    ),
-    "UnsubscribeConfirmation": (
-        "Message",
-        "MessageId",
-        "SubscribeURL",
-        "Timestamp",
-        "Token",
-        "TopicArn",
-        "Type",
-    ),
+    "SubscriptionConfirmation": _CONFIRMATION_KEYS,
+    "UnsubscribeConfirmation": _CONFIRMATION_KEYS,
 }
 _REQUIRED = {kind: tuple(key for key in keys if key != "Subject") for kind, keys in SIGNED_KEYS.items()}
 _HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {"1": hashes.SHA1, "2": hashes.SHA256}

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from noticedesk.feedback.policy import in_force
 from noticedesk.store.tables import ses_suppressions
 
 
@@ -34,8 +35,7 @@ class Suppression:
 
     def active_at(self, now: datetime) -> bool:
         """Suppressed now: by our verdict (unless a soft-bounce suppression expired) or by SES."""
-        by_us = self.suppressed and (self.expires_at is None or now < self.expires_at)
-        return by_us or self.at_ses
+        return in_force(self.suppressed, self.expires_at, now) or self.at_ses
 
     def to_json(self, now: datetime) -> dict[str, Any]:
         return {
