@@ -128,3 +128,15 @@ def remediation(
 
 def apply_all(runner: Remediation, case_id: int, **request: Any) -> RunReport:
     return runner.apply(case_id, ApplyRequest(confirmed=True, requested_by="tester", **request))
+
+
+def public_rds_snapshot(rds: Any) -> None:
+    """A moto RDS instance "shop" and its snapshot "shop-snap", restorable by every account."""
+    rds.create_db_instance(
+        DBInstanceIdentifier="shop", DBInstanceClass="db.t3.micro", Engine="postgres",
+        MasterUsername="admin", MasterUserPassword="password123", AllocatedStorage=20,
+    )  # fmt: skip
+    rds.create_db_snapshot(DBInstanceIdentifier="shop", DBSnapshotIdentifier="shop-snap")
+    rds.modify_db_snapshot_attribute(
+        DBSnapshotIdentifier="shop-snap", AttributeName="restore", ValuesToAdd=["all"]
+    )

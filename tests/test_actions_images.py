@@ -7,7 +7,15 @@ from typing import Any
 
 import pytest
 from botocore.stub import Stubber
-from fixes_helpers import ACCOUNT, add_findings, apply_all, finding, make_case, remediation
+from fixes_helpers import (
+    ACCOUNT,
+    add_findings,
+    apply_all,
+    finding,
+    make_case,
+    public_rds_snapshot,
+    remediation,
+)
 from sqlalchemy import Engine
 
 from noticedesk.aws.clients import ClientFactory
@@ -30,14 +38,7 @@ def public_things(aws: ClientFactory) -> dict[str, Any]:
     ec2.modify_snapshot_attribute(
         SnapshotId=snapshot, Attribute="createVolumePermission", OperationType="add", GroupNames=["all"]
     )
-    rds.create_db_instance(
-        DBInstanceIdentifier="shop", DBInstanceClass="db.t3.micro", Engine="postgres",
-        MasterUsername="admin", MasterUserPassword="password123", AllocatedStorage=20,
-    )  # fmt: skip
-    rds.create_db_snapshot(DBInstanceIdentifier="shop", DBSnapshotIdentifier="shop-snap")
-    rds.modify_db_snapshot_attribute(
-        DBSnapshotIdentifier="shop-snap", AttributeName="restore", ValuesToAdd=["all"]
-    )
+    public_rds_snapshot(rds)  # instance "shop", snapshot "shop-snap" restorable by all
     rds.create_db_cluster(
         DBClusterIdentifier="orders", Engine="aurora-postgresql", MasterUsername="admin",
         MasterUserPassword="password123",

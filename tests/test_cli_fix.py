@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import pytest
 from click.testing import CliRunner
-from fixes_helpers import MOTO_ENV, add_findings, finding, make_case
+from fixes_helpers import MOTO_ENV, add_findings, finding, make_case, public_rds_snapshot
 from moto.server import ThreadedMotoServer
 
 from noticedesk.aws.actions import ACTIONS
@@ -50,14 +50,7 @@ def _seed() -> dict[str, str]:
     web = ec2.create_security_group(GroupName="web", Description="web", VpcId=vpc)["GroupId"]
     instance = ec2.run_instances(ImageId="ami-12345678", MinCount=1, MaxCount=1, SecurityGroupIds=[web])
     rds = boto3.client("rds", region_name="us-east-1")
-    rds.create_db_instance(
-        DBInstanceIdentifier="shop", DBInstanceClass="db.t3.micro", Engine="postgres",
-        MasterUsername="admin", MasterUserPassword="password123", AllocatedStorage=20,
-    )  # fmt: skip
-    rds.create_db_snapshot(DBInstanceIdentifier="shop", DBSnapshotIdentifier="shop-snap")
-    rds.modify_db_snapshot_attribute(
-        DBSnapshotIdentifier="shop-snap", AttributeName="restore", ValuesToAdd=["all"]
-    )
+    public_rds_snapshot(rds)  # instance "shop", snapshot "shop-snap" restorable by all
     return {"key": key, "instance": instance["Instances"][0]["InstanceId"]}
 
 
