@@ -23,6 +23,7 @@ from noticedesk.cases.batch import MessageRow, load_book, write
 from noticedesk.cases.filing import CaseBook, CaseState, opens_case
 from noticedesk.config import Config
 from noticedesk.errors import InputError, ParseError
+from noticedesk.gcrun import batch_gc
 from noticedesk.mail.auth import Verdict, assess
 from noticedesk.mail.auth.keys import KeyLookup, key_lookup_for
 from noticedesk.mail.auth.verdict import Reason
@@ -129,14 +130,16 @@ class Triage:
             self.key_lookup = key_lookup_for(self.config.dkim)
 
     def run(self, items: Iterable[RawItem]) -> Iterator[TriageResult]:
-        batch: list[RawItem] = []
-        for item in items:
-            batch.append(item)
-            if len(batch) >= BATCH_SIZE:
+        """Results in input order, stored a batch at a time (the collector tuned meanwhile: gcrun.py)."""
+        with batch_gc():
+            batch: list[RawItem] = []
+            for item in items:
+                batch.append(item)
+                if len(batch) >= BATCH_SIZE:
+                    yield from self._run_batch(batch)
+                    batch = []
+            if batch:
                 yield from self._run_batch(batch)
-                batch = []
-        if batch:
-            yield from self._run_batch(batch)
 
     def _run_batch(self, batch: list[RawItem]) -> list[TriageResult]:
         # Understanding is pure: done first for the whole batch, then the store is asked once.
