@@ -101,3 +101,13 @@ def test_findings_that_name_no_resource_to_change_propose_nothing() -> None:
     unheld_ip = _finding("abuse-target", "instance", "203.0.113.9", "ap-northeast-1", instance_id=None)
     spot = _finding("instances", "instance", "sir-1", "us-east-1", instance_id=None, spot_request_id="sir-1")
     assert propose([activity, mfa, unheld_ip, spot], NOW) == []
+
+
+@pytest.mark.parametrize("check_id", sorted(BY_ID))
+def test_every_check_has_a_japanese_headline(check_id: str) -> None:
+    headline = phrases()["check"].get(check_id, {}).get("ja", "")
+    assert headline and not headline.isascii(), f"no Japanese headline for check {check_id}"
+
+
+def test_every_headline_names_a_check_of_the_catalogue() -> None:
+    assert set(phrases()["check"]) == set(BY_ID)

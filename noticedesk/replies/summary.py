@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Literal
 
 from noticedesk.replies.compose import abuse_words, action_sentence, masked_facts
-from noticedesk.replies.gather import ActionRecord, ReplyContext
+from noticedesk.replies.gather import ActionRecord, FindingRow, ReplyContext
 from noticedesk.replies.phrasebook import jst, kinds, mask_keys, render, render_string, utc, word
 
 Lang = Literal["en", "ja"]
@@ -60,7 +60,7 @@ def compose_summary(context: ReplyContext, lang: Lang, now: datetime) -> str:
         ],
         diagnosed=context.diagnosed,
         counts=context.counts,
-        failed=[_finding(row.detail, row.region) for row in context.failed_findings],
+        failed=[_finding(row, lang) for row in context.failed_findings],
         actions=_actions(context, lang),
         left=_left(context, lang, replied),
         replied=replied,
@@ -110,9 +110,17 @@ def _deadline(context: ReplyContext, lang: Lang, now: datetime) -> str | None:
     return f"{label} {when(value)} ({time_left(value, now, lang)})."
 
 
-def _finding(detail: str, region: str | None) -> str:
-    sentence = mask_keys(detail.strip().rstrip("."))
-    return f"{sentence} ({region})" if region and region not in sentence else sentence
+def _finding(row: FindingRow, lang: Lang) -> str:
+    """One failed check. In Japanese: what it found, on which resource and where, then its sentence
+    as the check wrote it (English, the words AWS's consoles use), on a line of its own."""
+    sentence = mask_keys(row.detail.strip().rstrip("."))
+    if lang == "en":
+        return f"{sentence} ({row.region})" if row.region and row.region not in sentence else sentence
+    headline = word("check", row.check, lang, "")
+    if not headline:  # a check this version does not know (an older store): its sentence alone
+        return _finding(row, "en")
+    where = "、".join(part for part in (mask_keys(row.resource_id or ""), row.region or "") if part)
+    return f"{headline}{f'（{where}）' if where else ''}\n　{sentence}"
 
 
 def _actions(context: ReplyContext, lang: Lang) -> list[dict[str, str]]:

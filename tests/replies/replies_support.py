@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert
 
+from noticedesk.aws.checks.catalogue import BY_ID
 from noticedesk.aws.findings import mask_key
 from noticedesk.cases import filing as filing_module  # where triage reads the runbook checklist
 from noticedesk.cases.runbooks import Step
@@ -120,7 +121,10 @@ class Scenario:
 
 
 def load_scenario(kind: str) -> Scenario:
-    return Scenario(kind, tomllib.loads((DATA / "scenarios" / f"{kind}.toml").read_text("utf-8")))
+    data = tomllib.loads((DATA / "scenarios" / f"{kind}.toml").read_text("utf-8"))
+    unknown = {row["check"] for row in data.get("findings", [])} - set(BY_ID)
+    assert not unknown, f"scenario {kind} names checks the catalogue lacks: {sorted(unknown)}"
+    return Scenario(kind, data)
 
 
 def build_scenario(engine: Engine, scenario: Scenario, monkeypatch: pytest.MonkeyPatch) -> int:
