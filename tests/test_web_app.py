@@ -16,7 +16,7 @@ from noticedesk.aws.clients import ClientFactory
 from noticedesk.config import Config, SnsConfig
 from noticedesk.feedback.webhook import sns_confirmer
 from noticedesk.store.tables import ses_events, ses_feedback_messages
-from noticedesk.web.app import create_app
+from noticedesk.web.app import MAX_SNS_BODY, create_app
 from tests.live_server import running
 from tests.sns_signing import TOPIC, bounce, confirmation, notification, seed_certificate
 
@@ -201,3 +201,29 @@ def test_serving_beyond_loopback_without_tokens_is_refused() -> None:
 
     with pytest.raises(ConfigError, match="api_tokens"):
         serve("sqlite:///unused.db", Config(), "0.0.0.0", 8000)
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["with-length", "chunked"])
+def test_a_body_over_the_cap_is_413_and_nothing_is_stored(
+    server: str, engine: Engine, chunked: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    message = notification(bounce("huge@example.org", "fb-web-huge"), NOW)
+    message["Padding"] = "x" * MAX_SNS_BODY  # a signed message made too large to be from SNS
+    raw = json.dumps(message).encode()
+
+    def pieces() -> Iterator[bytes]:
+        for start in range(0, len(raw), 64 * 1024):
+            yield raw[start : start + 64 * 1024]
+
+    with caplog.at_level(logging.WARNING):
+        response = httpx.post(
+            f"{server}/webhooks/sns",
+            content=pieces() if chunked else raw,
+            headers={"content-type": "text/plain"},
+        )
+    assert response.status_code == 413 and "not an SNS message" in response.json()["error"]
+    assert "sns webhook body refused" in caplog.text
+    assert count(engine, ses_feedback_messages) == 0 and count(engine, ses_events) == 0
+    # The cap is on size alone: the same message at its real size is taken.
+    del message["Padding"]
+    assert post(server, message).status_code == 200 and count(engine, ses_events) == 1

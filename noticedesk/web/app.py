@@ -1,7 +1,7 @@
 """The Starlette app: ``create_app(engine, config)``; routes can be added to what it returns.
 
 - ``POST /webhooks/sns``: the SNS HTTP(S) endpoint; the raw body is read whatever the
-  Content-Type (SNS sends ``text/plain``).
+  Content-Type (SNS sends ``text/plain``), up to 1 MiB (``MAX_SNS_BODY``; beyond: 413).
 - ``GET /api/ses/suppressed/{address}``: may this address be mailed? For applications to ask
   before sending.
 """
@@ -9,10 +9,12 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import os
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 from sqlalchemy import Engine
@@ -32,6 +34,8 @@ from noticedesk.feedback.sns_verify import CertificateCache, SnsVerifier
 from noticedesk.feedback.suppressions import find_suppression
 from noticedesk.feedback.webhook import Confirm, SnsWebhook, sns_confirmer
 from noticedesk.store.db import DEFAULT_URL, open_store
+
+log = logging.getLogger(__name__)
 
 
 def create_app(
@@ -96,19 +100,43 @@ class SnsEndpoint:
         self.webhook = webhook
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > MAX_SNS_BODY:  # refused before a byte is read
+            await _too_large(send)
+            return
         chunks: list[bytes] = []
+        size = 0
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return
-            chunks.append(message.get("body", b""))
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_SNS_BODY:  # sent in chunks, without a length: cut off here
+                await _too_large(send)
+                return
+            chunks.append(chunk)
             if not message.get("more_body", False):
                 break
-        status, payload = await self.webhook.handle_async(b"".join(chunks))
-        body = orjson.dumps(payload)
-        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await _answer(send, *await self.webhook.handle_async(b"".join(chunks)))
+
+
+MAX_SNS_BODY = 1024 * 1024
+"""The largest body ``POST /webhooks/sns`` reads: an SNS message is at most 256 KiB, its JSON
+envelope (escaped message, signature, URLs) adds to that but not fourfold. A larger body is not
+from SNS: 413, nothing read further, nothing stored."""
+
+
+async def _answer(send: Send, status: int, payload: dict[str, Any]) -> None:
+    body = orjson.dumps(payload)
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _too_large(send: Send) -> None:
+    log.warning("sns webhook body refused", extra={"reason": f"larger than {MAX_SNS_BODY} bytes"})
+    await _answer(send, 413, {"error": f"body larger than {MAX_SNS_BODY // 1024} KiB: not an SNS message"})
 
 
 CONFIG_JSON_VARIABLE = "NOTICEDESK_SERVE_CONFIG_JSON"
