@@ -203,3 +203,40 @@ def test_the_override_ticks_the_confirm_step_a_verified_notice_does_not(
             case_id, ApplyRequest(confirmed=True, verified_override=True, requested_by="yamada")
         )
         assert get_case(sqlite_engine, case_id).checklist[0].done_by == expected
+
+
+def test_an_interrupted_action_is_not_applied_again_unless_named(
+    aws: ClientFactory, sqlite_engine: Engine, now: datetime
+) -> None:
+    """A run killed between the intent and the outcome: the next run must not redo it blindly
+    (its 'before' would be read from a resource it may already have changed)."""
+    case_id, _ = _setup(aws, sqlite_engine, now)
+
+    class KilledMidCall:
+        def client(self, service: str, region: str | None = None, account_id: str | None = None) -> Any:
+            raise KeyboardInterrupt  # the operator's Ctrl-C, or the process killed, mid-call
+
+    first = remediation(sqlite_engine, aws, now).plan(case_id)[0]
+    with pytest.raises(KeyboardInterrupt):
+        apply_all(remediation(sqlite_engine, KilledMidCall(), now), case_id, action_ids=(first.id,))
+
+    runner = remediation(sqlite_engine, aws, now)
+    stopped = next(record for record in runner.plan(case_id) if record.id == first.id)
+    assert stopped.interrupted and stopped.shown_status == "interrupted"
+    assert stopped.to_json()["interrupted"] is True and stopped.status == "planned"
+
+    again = apply_all(runner, case_id)  # every default action: the interrupted one is left alone
+    assert first.id not in {record.id for record in again.results}
+    reasons = {record.id: reason for record, reason in again.skipped}
+    assert reasons[first.id].startswith("interrupted") and f"--action {first.id}" in reasons[first.id]
+    assert aws.client("iam").list_access_keys(UserName=USER)["AccessKeyMetadata"][0]["Status"] == "Active"
+
+    named = apply_all(runner, case_id, action_ids=(first.id,))  # a person checked and names it
+    assert [record.status for record in named.results] == ["applied"]
+    assert not named.results[0].interrupted
+    assert aws.client("iam").list_access_keys(UserName=USER)["AccessKeyMetadata"][0]["Status"] == "Inactive"
+    with sqlite_engine.connect() as connection:
+        types = connection.execute(
+            select(case_events.c.type).where(case_events.c.case_id == case_id).order_by(case_events.c.id)
+        ).scalars()
+        assert "action-interrupted" in list(types)

@@ -44,6 +44,17 @@ class ActionRecord:
     def action(self) -> str:
         return self.plan.action
 
+    @property
+    def interrupted(self) -> bool:
+        """Started, never finished: its run stopped (a crash, a kill) between the intent and the
+        outcome, or another run is applying it now. What AWS holds may already be changed, and the
+        state before it was never recorded: no run applies it again unless a person names it."""
+        return self.status == "planned" and self.started_at is not None and self.finished_at is None
+
+    @property
+    def shown_status(self) -> str:
+        return "interrupted" if self.interrupted else self.status
+
     def to_json(self) -> dict[str, Any]:
         """For people and scripts: access key ids masked."""
         plan = self.plan
@@ -59,6 +70,7 @@ class ActionRecord:
                 "summary": plan.summary,
                 "default": plan.default,
                 "status": self.status,
+                "interrupted": self.interrupted,
                 "calls": [call.to_json() for call in plan.calls],
                 "undo": [call.to_json() for call in plan.undo],
                 "undo_note": plan.undo_note,

@@ -29,6 +29,7 @@ from noticedesk.aws.actions.base import Clients
 from noticedesk.aws.audit import (
     ActionRecord,
     case_records,
+    event,
     get_record,
     sync_plan,
     write_intent,
@@ -153,6 +154,12 @@ class Remediation:
             with self.engine.begin() as connection:
                 return write_refusal(connection, record, reason, who, self.now())
         with self.engine.begin() as connection:
+            if record.interrupted:  # a person named it after its run stopped halfway: on the timeline
+                started = record.started_at.isoformat() if record.started_at else "?"
+                summary = (
+                    f"{record.id} was interrupted (started {started}, no outcome); applied again by {who}"
+                )
+                event(connection, record, self.now(), "action-interrupted", summary, actor=who)
             write_intent(connection, record.id, who, override, self.now())
         log.info("applying %s (%s on %s)", record.id, record.action, mask_secrets(record.plan.resource_id))
         outcome = action.apply(self.clients, record.plan)
@@ -258,9 +265,24 @@ def _select(
         chosen = [
             record for record in planned if record.plan.default and record.status in ("planned", "failed")
         ]
-    selected = [record for record in chosen if record.status != "applied"]
-    skipped = [(record, "already applied") for record in chosen if record.status == "applied"]
+    selected: list[ActionRecord] = []
+    skipped: list[tuple[ActionRecord, str]] = []
+    for record in chosen:
+        if record.status == "applied":
+            skipped.append((record, "already applied"))
+        elif record.interrupted and not action_ids:
+            skipped.append((record, _interrupted(record)))
+        else:
+            selected.append(record)
     return selected, skipped
+
+
+def _interrupted(record: ActionRecord) -> str:
+    started = record.started_at.isoformat() if record.started_at else "?"
+    return (
+        f"interrupted: a run started it at {started} and never recorded the outcome; the resource may "
+        f"already be changed. Check it in AWS, then apply it by name (--action {record.id}) if still needed"
+    )
 
 
 def latest_findings(connection: Any, case_id: int) -> list[Finding]:

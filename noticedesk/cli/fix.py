@@ -41,7 +41,7 @@ def _print_records(app: App, title: str, records: list[ActionRecord]) -> None:
         table.add_column(column, overflow="fold")
     for record in records:
         plan = record.plan
-        status = record.status + ("" if plan.default else " (optional)")
+        status = record.shown_status + ("" if plan.default else " (optional)")
         if record.verified:
             status += " ✔ verified"
         undo = _operations(plan.undo) if plan.undo else plan.undo_note
@@ -57,7 +57,7 @@ def _print_records(app: App, title: str, records: list[ActionRecord]) -> None:
     app.console.print(table)
     for record in records:
         if record.error:  # below the table: a sentence wrapped into a narrow column is hard to read
-            app.console.print(f"  {record.id} {record.status}: {mask_secrets(record.error)}")
+            app.console.print(f"  {record.id} {record.shown_status}: {mask_secrets(record.error)}")
 
 
 @click.group("fix")
@@ -98,7 +98,7 @@ def _print_plan(app: App, case_id: int, records: list[ActionRecord]) -> None:
             table.add_row(
                 record.id,
                 plan.action,
-                record.status,
+                record.shown_status,
                 str(mask_secrets(plan.resource_id)),
                 plan.region or "global",
                 "yes" if plan.undo else "[bold]none[/] (irreversible)",
