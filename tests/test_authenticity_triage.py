@@ -37,7 +37,11 @@ def test_triage_with_pinned_keys_files_a_verified_case(engine: Engine, tmp_path:
     assert notice.notice.authenticity.value == "verified"
     assert sns.notice is not None and sns.notice.kind.value == "aws-other" and sns.case_id is None
     assert phish.notice is not None and phish.notice.authenticity.value == "suspicious"
-    assert phish.case_id is None
+    assert phish.notice.kind.opens_case and phish.case_id is None  # a case kind, not filed
+    # ... and no clock: a fake mail must not look urgent (its own words stay as reply_by_stated)
+    assert phish.clocks is None
+    assert phish.to_json()["reply_by"] is None and phish.to_json()["enforcement_at"] is None
+    assert notice.clocks is not None and notice.to_json()["reply_by"] is not None
     with engine.connect() as connection:
         assert connection.execute(select(cases.c.authenticity)).scalars().all() == ["verified"]
         stored = connection.execute(

@@ -20,7 +20,7 @@ def _run(tmp_path: Path, now: datetime, *args: str) -> tuple[str, App]:
         db_url=f"sqlite:///{tmp_path / 'demo.db'}",
         config=Config(),
         now=lambda: now,
-        console=Console(width=160, force_terminal=False),
+        console=Console(width=80, force_terminal=False),
     )
     result = CliRunner().invoke(cli, ["demo", *args], obj=app, catch_exceptions=False)
     assert result.exit_code == 0, result.output
@@ -45,7 +45,12 @@ def test_demo_triages_diagnoses_fixes_and_drafts(
         )
     assert {"ami-make-private", "ebs-snapshot-make-private", "instance-stop"} <= applied
     assert "public-amis" in failed_checks
+    # The key the sample notice names is the fake account's leaked key: found, then deactivated.
+    assert "key-owner" in failed_checks and "access-key-deactivate" in applied
     assert "AKIA4DEMOLEAKEDKEY01" not in output  # keys are masked in everything shown
+    assert "Deactivated the exposed access key AKIA…EY01" in output
+    # The summary is printed to be copied: no line break put into one of its sentences.
+    assert "対象はアクセスキー AKIA…EY01（IAM ユーザー ci-deployer）です。" in output
 
 
 def test_demo_without_aws_still_drafts_the_reply_and_runs_twice(tmp_path: Path, now: datetime) -> None:

@@ -111,3 +111,8 @@ def test_every_check_has_a_japanese_headline(check_id: str) -> None:
 
 def test_every_headline_names_a_check_of_the_catalogue() -> None:
     assert set(phrases()["check"]) == set(BY_ID)
+
+
+def test_headlines_hold_no_brackets_the_resource_and_region_follow_in_brackets() -> None:
+    bracketed = [key for key, entry in phrases()["check"].items() if set(entry["ja"]) & set("()（）")]
+    assert bracketed == []

@@ -204,7 +204,8 @@ class Triage:
         notice = understood.notice if understood else None
         clocks = None
         sent_at = (notice.received_at if notice else None) or received
-        if understood is not None and notice is not None and notice.kind.opens_case:
+        # No clock for a mail that opens no case: a suspicious one must not look urgent.
+        if understood is not None and notice is not None and opens_case(notice):
             clocks = clocks_for(notice, sent_at, understood.within_hours, self.config.clocks)
         if entry.dedupe_key in known:
             return _Filed(entry, clocks, known[entry.dedupe_key], duplicate=True)

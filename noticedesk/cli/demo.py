@@ -84,13 +84,12 @@ def demo(app: App, ctx: click.Context, lang: str, with_aws: bool) -> None:
     elif with_aws:
         app.console.print("\n[yellow]The fake AWS part needs moto: pip install 'noticedesk[demo]'.[/]")
     _heading(app, f"3. The reply to AWS for case {leaked.id} (a draft: NoticeDesk never sends it)")
-    app.console.print(as_text(draft_reply(app.engine, leaked.id, now)), markup=False, highlight=False)
+    # Texts to copy out as they are: the terminal wraps them, Rich must not break their lines.
+    draft = as_text(draft_reply(app.engine, leaked.id, now))
+    app.console.print(draft, markup=False, highlight=False, soft_wrap=True)
     _heading(app, f"4. The owner's summary of case {leaked.id} ({lang})")
-    app.console.print(
-        owner_summary(app.engine, leaked.id, "ja" if lang == "ja" else "en", now),
-        markup=False,
-        highlight=False,
-    )
+    summary = owner_summary(app.engine, leaked.id, "ja" if lang == "ja" else "en", now)
+    app.console.print(summary, markup=False, highlight=False, soft_wrap=True)
     app.console.print(
         "\nNext: noticedesk cases · noticedesk case show ID · noticedesk fix plan ID · "
         "noticedesk reply ID --format eml",

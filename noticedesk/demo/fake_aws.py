@@ -25,6 +25,8 @@ from noticedesk.demo.aws import ABUSE_REGION, DEMO_ACCOUNT, GPU_REGION, seed_dem
 DEMO_REGIONS = (ABUSE_REGION, GPU_REGION)
 DEMO_ROLE = "NoticeDeskDemo"
 DEMO_ACTOR = "demo (notice confirmed by the demo itself)"
+SAMPLE_LEAKED_KEY = "AKIA4DEMOLEAKEDKEY01"
+"""The access key the leaked-key samples name (demo/samples/01-…eml, 11-…json)."""
 _FAKE_ENV = {
     "AWS_ACCESS_KEY_ID": "demo",
     "AWS_SECRET_ACCESS_KEY": "demo",
@@ -63,11 +65,41 @@ class DemoRun:
     report: RunReport
 
 
+@contextmanager
+def _leaked_key_as_in_the_samples() -> Iterator[None]:
+    """The first IAM access key moto makes gets the id the sample notices name.
+
+    moto makes up key ids; without this, the leaked-key case would name a key the fake account
+    does not hold, and the demo could show no key being found and deactivated. The seeding makes
+    the leaked key first. This reaches into moto (``moto.iam.models``): should that helper move, the
+    key keeps moto's id and the demo still runs, its diagnosis saying the named key is not there.
+    """
+    try:
+        from moto.iam import models
+    except ImportError:
+        yield
+        return
+    made_up = getattr(models, "generate_access_key_id_from_account_id", None)
+    if made_up is None:
+        yield
+        return
+    sampled = [SAMPLE_LEAKED_KEY]
+
+    def key_id(account_id: str, prefix: str, total_length: int = 20) -> str:
+        if prefix == "AKIA" and sampled:
+            return sampled.pop()
+        return str(made_up(account_id, prefix, total_length))
+
+    with patch.object(models, "generate_access_key_id_from_account_id", key_id):
+        yield
+
+
 def diagnose_and_fix(engine: Engine, config: Config, case_id: int, now: datetime) -> DemoRun:
     """Seed the fake account, diagnose the case, apply its default fixes (keep going on errors)."""
     case = get_case(engine, case_id)
     with fake_aws() as factory:
-        planted = seed_demo_account(factory, case.summary.account_id or DEMO_ACCOUNT)
+        with _leaked_key_as_in_the_samples():
+            planted = seed_demo_account(factory, case.summary.account_id or DEMO_ACCOUNT)
         diagnosis = run_diagnosis(
             factory,
             checks_for(case.summary.kind, case.facts),

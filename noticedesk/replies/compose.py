@@ -21,6 +21,7 @@ from noticedesk.replies.phrasebook import (
     mask_keys,
     prevention,
     render,
+    time_left,
     utc,
     word,
 )
@@ -305,8 +306,8 @@ def _clock_warnings(context: ReplyContext, now: datetime) -> list[str]:
     warnings: list[str] = []
     case = context.case
     if case.reply_by is not None and case.reply_by < now:
-        hours = (now - case.reply_by).total_seconds() / 3600
-        warnings.append(f"The reply-by time ({utc(case.reply_by)}) passed {hours:.0f} h ago: send this soon.")
+        late = time_left(case.reply_by, now, "en")
+        warnings.append(f"The reply-by time ({utc(case.reply_by)}) has passed, {late}: send this soon.")
     confirmed = any(item.key == CONFIRM_STEP and item.done_at for item in context.checklist)
     if case.authenticity != "verified" and not confirmed:
         warnings.append(

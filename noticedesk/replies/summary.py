@@ -13,7 +13,7 @@ from typing import Literal
 
 from noticedesk.replies.compose import abuse_words, action_sentence, masked_facts
 from noticedesk.replies.gather import ActionRecord, FindingRow, ReplyContext
-from noticedesk.replies.phrasebook import jst, kinds, mask_keys, render, render_string, utc, word
+from noticedesk.replies.phrasebook import jst, kinds, mask_keys, render, render_string, time_left, utc, word
 
 Lang = Literal["en", "ja"]
 LANGUAGES: tuple[Lang, ...] = ("en", "ja")
@@ -66,18 +66,6 @@ def compose_summary(context: ReplyContext, lang: Lang, now: datetime) -> str:
         replied=replied,
         deadline=_deadline(context, lang, now),
     )
-
-
-def time_left(deadline: datetime, now: datetime, lang: Lang) -> str:
-    seconds = int((deadline - now).total_seconds())
-    overdue, seconds = seconds < 0, abs(seconds)
-    days, rest = divmod(seconds, 86_400)
-    hours, minutes = rest // 3600, rest % 3600 // 60
-    if lang == "ja":
-        span = f"{days} 日 {hours} 時間" if days else f"{hours} 時間 {minutes:02d} 分"
-        return f"{span}超過" if overdue else f"あと {span}"
-    span = f"{days} d {hours} h" if days else f"{hours} h {minutes:02d} min"
-    return f"overdue by {span}" if overdue else f"{span} left"
 
 
 def _clocks(context: ReplyContext, lang: Lang, now: datetime) -> list[ClockLine]:

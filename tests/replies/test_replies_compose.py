@@ -282,3 +282,13 @@ def test_an_unverified_notice_is_flagged_until_a_person_confirmed_it() -> None:
     done = ChecklistItem("confirm-notice", "Confirm the notice", "通知を確認", NOW, "sato")
     confirmed = compose_reply(_context("account-compromised", case=unverified, checklist=(done,)), NOW)
     assert not any("authenticity" in warning for warning in confirmed.warnings)
+
+
+def test_a_passed_reply_by_is_told_the_way_the_summary_tells_it() -> None:
+    late = _case("abuse-report", reply_by=NOW - timedelta(hours=3, minutes=41))
+    context = _context("abuse-report", case=late)
+    warnings = compose_reply(context, NOW).warnings
+    assert any("has passed, overdue by 3 h 41 min" in warning for warning in warnings)
+    assert "overdue by 3 h 41 min" in compose_summary(context, "en", NOW)
+    on_time = compose_reply(_context("abuse-report", case=_case("abuse-report", reply_by=NOW)), NOW)
+    assert not any("has passed" in warning for warning in on_time.warnings)
