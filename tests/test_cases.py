@@ -205,3 +205,44 @@ def test_a_crafted_over_long_message_id_is_stored(engine: Engine, now: datetime)
     raw = mail_bytes(NOTICE).replace(b"<abuse-0001@amazon.com>", b"<" + b"x" * 400 + b"@amazon.com>")
     result = triage(engine, now, raw, raw)
     assert result[0].case_id is not None and result[1].duplicate
+
+
+def test_a_nul_decoded_from_a_header_or_body_is_stored_on_every_store(engine: Engine, now: datetime) -> None:
+    """An encoded word or a quoted-printable =00 decodes to NUL, which PostgreSQL's text refuses:
+    it is shown as U+FFFD, and the mail (and the batch around it) is stored."""
+    raw = (
+        b"From: AWS <no-reply-aws@amazon.com>\nMessage-ID: <nul-1@example.org>\n"
+        b"Subject: =?utf-8?q?Your_AWS_Account_123456789012_is_Compromised=00?=\n"
+        b"Date: Mon, 23 Nov 2026 00:00:00 +0000\nContent-Type: text/plain; charset=utf-8\n"
+        b"Content-Transfer-Encoding: quoted-printable\n\n"
+        b"AWS Account 123456789012: the key AKIAABCDEFGHIJKLMNOP=00 was found online.\n"
+    )
+    other = mail_bytes("abuse-subject-portscan.eml")
+    items = [RawItem("nul.eml", None, raw, "mail"), RawItem("next.eml", None, other, "mail")]
+    first, second = list(Triage(engine, now=lambda: now).run(items))
+    assert first.error is None and first.case_id is not None and second.case_id is not None
+    assert first.notice is not None and first.notice.title.endswith("Compromised\ufffd")
+    with engine.connect() as connection:
+        subjects = connection.execute(select(messages.c.subject).order_by(messages.c.id)).scalars().all()
+    assert subjects[0] == "Your AWS Account 123456789012 is Compromised\ufffd" and len(subjects) == 2
+
+
+def test_an_input_the_store_refuses_costs_only_itself(engine: Engine, now: datetime) -> None:
+    """A library caller's source name no store takes (a NUL, a lone surrogate): the batch is stored
+    input by input, and the refused one is kept as an unreadable input with its raw bytes."""
+    good, spam = mail_bytes("abuse-subject-portscan.eml"), mail_bytes("abuse-body-spam.eml")
+    odd = b"From: AWS <no-reply-aws@amazon.com>\nSubject: hello\nMessage-ID: <odd@x>\n\nhi\n"
+    items = [
+        RawItem("good.eml", None, good, "mail"),
+        RawItem("bad\x00\udcffname.eml", None, odd, "mail"),
+        RawItem("spam.eml", None, spam, "mail"),
+    ]
+    first, refused, third = list(Triage(engine, now=lambda: now).run(items))
+    assert first.case_id is not None and third.case_id is not None and first.case_id != third.case_id
+    assert refused.error is not None and refused.error.startswith("not stored as read: the store refused it")
+    assert refused.source == "bad\ufffd\\xffname.eml" and refused.case_id is None
+    with engine.connect() as connection:
+        rows = connection.execute(select(messages.c.source, messages.c.raw, messages.c.error)).all()
+    assert len(rows) == 3
+    kept = next(row for row in rows if row.error)
+    assert kept.source == "bad\ufffd\\xffname.eml" and bytes(kept.raw) == odd

@@ -219,3 +219,24 @@ def test_json_reply_by_is_the_deadline_that_applies(sqlite_engine: Engine, now: 
     wide.console = Console(width=200)
     table = CliRunner().invoke(cli, ["triage", *paths], obj=wide)
     assert "2026-11-28 03:00 UTC" in table.stdout  # a duplicate shows its clock too
+
+
+def test_a_store_that_fails_mid_run_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    database = tmp_path / "read-only.db"
+    path = tmp_path / "notice.eml"
+    path.write_bytes(mail_bytes("abuse-subject-portscan.eml"))
+    environment = {**os.environ, "NOTICEDESK_CACHE_DIR": str(tmp_path / "cache")}
+    command = [sys.executable, "-m", "noticedesk"]
+    # Migrated first (writable), then opened read-only: triage can read but not write.
+    subprocess.run([*command, "--db", f"sqlite:///{database}", "cases"], check=True, env=environment)
+    done = subprocess.run(
+        [*command, "--db", f"sqlite:///file:{database}?mode=ro&uri=true", "triage", str(path)],
+        capture_output=True,
+        text=True,
+        env=environment,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "error: the store failed: OperationalError: attempt to write a readonly database"
+    ]
+    assert "Traceback" not in done.stderr

@@ -79,3 +79,14 @@ def test_health_one_event_a_list_and_json_lines() -> None:
 def test_health_json_from_stdin() -> None:
     raw = (HEALTH / "risk-credentials-exposed.json").read_bytes()
     assert [item.format for item in read_sources(["-"], stdin=io.BytesIO(raw))] == ["health"]
+
+
+def test_a_file_name_that_is_not_utf8_is_labelled_with_escapes(tmp_path: Path) -> None:
+    raw = b"From: a@example.org\nSubject: x\n\nhi\n"
+    (tmp_path / "bad\udcffname.eml").write_bytes(raw)  # the byte 0xff in the name, as os sees it
+    missing = str(tmp_path / "gone\udcfe.eml")
+    (item,), (gone,) = list(read_sources([str(tmp_path)])), list(read_sources([missing]))
+    assert item.source.endswith("bad\\xffname.eml") and item.raw == raw and item.error is None
+    assert gone.source.endswith("gone\\xfe.eml") and gone.error == "no such file or folder"
+    for label in (item.source, gone.source):
+        label.encode("utf-8")  # storable and printable: no lone surrogate left

@@ -18,6 +18,7 @@ from typing import Any
 import click
 from rich.console import Console
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from noticedesk.cases.triage import utc_now
 from noticedesk.config import Config, load_config
@@ -57,6 +58,11 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except NoticeDeskError as error:
             click.echo(f"error: {error}", err=True)
+            ctx.exit(2)
+        except SQLAlchemyError as error:  # the store failed mid-command (read-only, disk full, gone)
+            cause = getattr(error, "orig", None) or error
+            reason = (str(cause).strip().splitlines() or [""])[0]
+            click.echo(f"error: the store failed: {type(cause).__name__}: {reason}", err=True)
             ctx.exit(2)
 
 

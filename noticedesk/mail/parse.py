@@ -290,9 +290,12 @@ def parse_message(message: Message, forwarded_by: str | None = None) -> ParsedMa
         value = first.get(name)
         if value is None:
             return ""
-        return value if isinstance(value, str) else decode_words(value)
+        return without_nul(value if isinstance(value, str) else decode_words(value))
 
-    from_name, from_address = _first_address(decode_words(first.get("from")))
+    def words(name: str) -> str:
+        return without_nul(decode_words(first.get(name)))
+
+    from_name, from_address = _first_address(words("from"))
     references = f"{text_of('in-reply-to')} {text_of('references')}"
     text, links = _best_body(message, first, warnings)
     thread_ids = tuple(dict.fromkeys(_MESSAGE_ID.findall(references)))
@@ -300,18 +303,24 @@ def parse_message(message: Message, forwarded_by: str | None = None) -> ParsedMa
     return ParsedMail(
         from_address=from_address,
         from_name=from_name,
-        subject=decode_words(first.get("subject")),
-        text=text,
+        subject=words("subject"),
+        text=without_nul(text),
         date=parse_date(text_of("date")),
         message_id=message_ids[0] if message_ids else None,
         thread_ids=thread_ids,
-        reply_to=_first_address(decode_words(first.get("reply-to")))[1],
+        reply_to=_first_address(words("reply-to"))[1],
         return_path=_first_address(text_of("return-path"))[1],
         links=tuple(links),
         warnings=tuple(warnings),
         forwarded_by=forwarded_by,
         headers=headers,
     )
+
+
+def without_nul(text: str) -> str:
+    """The text with NUL shown as U+FFFD: an encoded word or a quoted-printable ``=00`` can decode
+    to NUL, which no notice means and PostgreSQL's text columns refuse (the whole batch with it)."""
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
 
 
 def _header_values(message: Message) -> tuple[dict[str, Any], tuple[tuple[str, str], ...]]:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
 
+from noticedesk.store.types import storable_text
+
 Format = Literal["mail", "health", "unknown"]
 
 
@@ -83,8 +85,14 @@ def split_health(raw: bytes, source: str) -> Iterator[RawItem]:
         yield RawItem(source, None if single else index, json.dumps(event).encode(), "health")
 
 
+def source_label(path: str | Path) -> str:
+    """A path as shown and stored: a name that is not valid UTF-8 (``bad\xffname.eml``) has its
+    undecodable bytes written as ``\xff``, since the store, JSON and the terminal take UTF-8 only."""
+    return storable_text(str(path))
+
+
 def _read_file(path: Path) -> Iterator[RawItem]:
-    source = str(path)
+    source = source_label(path)
     try:
         with path.open("rb") as stream:
             head = stream.read(4096)
@@ -118,7 +126,7 @@ def _read_folder(path: Path) -> Iterator[RawItem]:
         return
     files = sorted(file for file in path.iterdir() if file.is_file() and not file.name.startswith("."))
     if not files:
-        yield RawItem(str(path), None, b"", "unknown", "empty folder: no messages")
+        yield RawItem(source_label(path), None, b"", "unknown", "empty folder: no messages")
     for file in files:
         yield from _read_file(file)
 
@@ -141,8 +149,9 @@ def read_sources(paths: Iterable[str], stdin: BinaryIO | None = None) -> Iterato
             try:
                 yield from _read_folder(path)
             except OSError as error:  # a folder (or its cur/new) that cannot be listed
-                yield RawItem(name, None, b"", "unknown", f"cannot read folder: {error.strerror or error}")
+                reason = f"cannot read folder: {error.strerror or error}"
+                yield RawItem(source_label(name), None, b"", "unknown", reason)
         elif path.exists():
             yield from _read_file(path)
         else:
-            yield RawItem(name, None, b"", "unknown", "no such file or folder")
+            yield RawItem(source_label(name), None, b"", "unknown", "no such file or folder")

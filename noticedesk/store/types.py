@@ -44,3 +44,14 @@ def sqlite_text(value: datetime) -> str:
         value = value.astimezone(UTC)
     text = value.isoformat(" ")[:-6]  # without its "+00:00"
     return text if value.microsecond else text + ".000000"
+
+
+def storable_text(text: str) -> str:
+    """``text`` as every store, JSON and terminal take it: NUL shown as U+FFFD (PostgreSQL refuses
+    it), and a lone surrogate (a byte of a file name that is not UTF-8, as Python reads it) written
+    as an escape, ``\\xff``. Text without either comes back as it is."""
+    text = text.replace("\x00", "\ufffd")
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate outside the file-name range
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
