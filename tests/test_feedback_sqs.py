@@ -101,7 +101,7 @@ def test_a_failed_commit_deletes_nothing(
     def broken(*_: Any, **__: Any) -> Any:
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr("noticedesk.feedback.sqs.ingest", broken)
+    monkeypatch.setattr("noticedesk.feedback.sqs.ingest_guarded", broken)
     client = Recording(sqs)
     consumer = SqsConsumer(sqlite_engine, client, queue_url, PolicySettings(), lambda: NOW, wait_seconds=0)
     with pytest.raises(RuntimeError):
@@ -116,13 +116,13 @@ def test_slow_batch_gets_its_visibility_extended(
     sns.publish(TopicArn=topic, Message=json.dumps(bounce("u@example.org", "fb-z")))
     from noticedesk.feedback import sqs as module
 
-    real = module.ingest
+    real = module.ingest_guarded
 
     def slow(*arguments: Any, **keywords: Any) -> Any:
         time.sleep(1.3)
         return real(*arguments, **keywords)
 
-    monkeypatch.setattr(module, "ingest", slow)
+    monkeypatch.setattr(module, "ingest_guarded", slow)
     client = Recording(sqs)
     consumer = SqsConsumer(
         sqlite_engine, client, queue_url, PolicySettings(), lambda: NOW, wait_seconds=0, visibility_timeout=2
@@ -145,3 +145,24 @@ def test_consume_command_polls_once(aws: None, tmp_path: Any) -> None:
     assert "1 received, 1 new event(s), 1 deleted" in result.stdout
     check = CliRunner().invoke(cli, ["--db", str(tmp_path / "n.db"), "ses", "check", "cli@example.org"])
     assert check.exit_code == 1
+
+
+def test_a_message_the_store_refuses_stays_queued_for_the_dead_letter_queue(
+    aws: None, postgres_engine: Engine
+) -> None:
+    """PostgreSQL refuses a SES message id longer than its column: that one message is left in the
+    queue (its redrive policy moves it on), the others are stored and deleted."""
+    sns, sqs, topic, queue_url = sns_to_sqs()
+    refused = bounce("long@example.org", "fb-long")
+    refused["mail"]["messageId"] = "m" * 300  # type: ignore[index]
+    sns.publish(TopicArn=topic, Message=json.dumps(bounce("a@example.org", "fb-a")))
+    sns.publish(TopicArn=topic, Message=json.dumps(refused))
+    sns.publish(TopicArn=topic, Message=json.dumps(bounce("b@example.org", "fb-b")))
+    consumer = SqsConsumer(postgres_engine, sqs, queue_url, PolicySettings(), lambda: NOW, wait_seconds=0)
+    result = consumer.run(max_polls=1)
+    assert (result.received, result.new_events, result.deleted, result.bad) == (3, 2, 2, 1)
+    assert stored(postgres_engine) == 2
+    left = sqs.get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
+    )
+    assert left["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"

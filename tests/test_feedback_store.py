@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -10,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, func, inspect, select
 
-from noticedesk.feedback.events import FeedbackDocument, FeedbackEvent, parse_line
+from noticedesk.feedback.events import FeedbackDocument, FeedbackEvent, parse_document, parse_line
 from noticedesk.feedback.policy import PolicySettings, decide
 from noticedesk.feedback.store import COUNTED_ONLY, EVENT_COLUMNS, counted_key, ingest, ingest_batches
 from noticedesk.feedback.suppressions import find_suppression, list_suppressions
@@ -246,3 +247,51 @@ def test_upgrade_from_0004_keeps_recognising_counted_events_stored_before(engine
         rows = connection.execute(select(ses_send_counts)).all()
     assert sum(row.sends + row.deliveries for row in rows) == 0  # all of them were seen before
     assert sum(row.hard_bounces for row in rows) == 4
+
+
+def _complaint(address: str, message_id: str) -> dict[str, object]:
+    return {
+        "notificationType": "Complaint",
+        "complaint": {
+            "feedbackId": f"fb-{message_id[:20]}",
+            "complainedRecipients": [{"emailAddress": address}],
+            "timestamp": "2026-11-28T13:10:00.000Z",
+        },
+        "mail": {
+            "timestamp": "2026-11-28T12:00:00.000Z",
+            "messageId": message_id,
+            "source": "news@example.jp",
+        },
+    }
+
+
+def test_a_document_the_store_refuses_costs_only_itself(engine: Engine) -> None:
+    """One value no store takes (a lone surrogate, from a caller's own dict) in a batch of three."""
+    documents = [
+        (parse_document(_complaint("first@example.net", "m-1")), "a:1"),
+        (parse_document(_complaint("odd@example.net", "m-\udcff")), "a:2"),
+        (parse_document(_complaint("third@example.net", "m-3")), "a:3"),
+    ]
+    result = ingest_batches(engine, iter(documents), SETTINGS, NOW)
+    assert [label for label, _reason in result.refused] == ["a:2"]
+    assert "UnicodeEncodeError" in result.refused[0][1]
+    assert result.new_events == 2
+    with engine.connect() as connection:
+        assert find_suppression(connection, "first@example.net") is not None
+        assert find_suppression(connection, "third@example.net") is not None
+        assert find_suppression(connection, "odd@example.net") is None
+
+
+def test_nul_and_over_long_addresses_do_not_stop_an_import(engine: Engine) -> None:
+    """PostgreSQL refuses NUL and values longer than a column: read as U+FFFD, and not an address."""
+    lines = [
+        json.dumps(_complaint("nul\u0000@example.net", "m-nul")),
+        json.dumps(_complaint("x" * 400 + "@example.net", "m-long")),
+        json.dumps(_complaint("fine@example.net", "m-fine")),
+    ]
+    documents = [(parse_line(line), f"b:{number}") for number, line in enumerate(lines, 1)]
+    result = ingest_batches(engine, iter(documents), SETTINGS, NOW)
+    assert result.refused == [] and result.new_events == 2
+    with engine.connect() as connection:
+        assert find_suppression(connection, "nul\ufffd@example.net") is not None
+        assert find_suppression(connection, "fine@example.net") is not None

@@ -116,3 +116,28 @@ def test_a_failed_commit_fails_every_coroutine_of_the_batch(
     outcomes = asyncio.run(scenario())
     assert len(outcomes) == 3
     assert all(isinstance(outcome, RuntimeError) and "disk full" in str(outcome) for outcome in outcomes)
+
+
+def test_a_document_the_store_refuses_fails_only_its_own_request(engine: Engine) -> None:
+    """Submitted together, one document holding a value no store takes: the others are stored."""
+    odd = {"Type": "Notification", "MessageId": "id-odd", "TopicArn": "arn:aws:sns:us-east-1:1:t"}
+    message = bounce("odd@example.org", "fb-odd")
+    message["mail"]["messageId"] = "ses-\udcff"  # type: ignore[index]
+    odd["Message"] = message  # type: ignore[assignment]
+    writer = BatchWriter(engine, PolicySettings(), lambda: NOW)
+    documents = [document(1), parse_document(odd), document(2)]
+
+    def submit(item: FeedbackDocument) -> Stored | Exception:
+        try:
+            return writer.submit(item, "t")
+        except Exception as error:
+            return error
+
+    with ThreadPoolExecutor(3) as pool:
+        outcomes = list(pool.map(submit, documents))
+    assert isinstance(outcomes[1], UnicodeEncodeError)
+    assert all(
+        isinstance(outcome, Stored) and outcome.new_events == 1 for outcome in (outcomes[0], outcomes[2])
+    )
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(ses_events)).scalar() == 2

@@ -18,7 +18,6 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, bindparam, select
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from noticedesk.cases.batch import MessageRow, load_book, write
 from noticedesk.cases.filing import CaseBook, CaseState, opens_case
@@ -39,6 +38,7 @@ from noticedesk.notices.model import Facts, Notice
 from noticedesk.notices.rules import rule_table
 from noticedesk.store.bulk import JsonText, json_text
 from noticedesk.store.db import begin_writing
+from noticedesk.store.refusals import REFUSED, refusal_reason
 from noticedesk.store.tables import messages
 from noticedesk.store.types import storable_text
 
@@ -148,24 +148,26 @@ class Triage:
         read = [self._read(item) for item in batch]
         try:
             return self._store(read)
-        except _REFUSED as failure:
+        except REFUSED as failure:
             if len(read) == 1:
                 return self._store_refused(read[0], failure)
             # One input the store refuses must not cost the others: each is stored on its own.
-            log.warning("batch refused by the store; stored input by input", extra={"reason": _why(failure)})
+            log.warning(
+                "batch refused by the store; stored input by input", extra={"reason": refusal_reason(failure)}
+            )
             return [result for entry in read for result in self._store_alone(entry)]
 
     def _store_alone(self, entry: _Read) -> list[TriageResult]:
         try:
             return self._store([entry])
-        except _REFUSED as failure:
+        except REFUSED as failure:
             return self._store_refused(entry, failure)
 
     def _store_refused(self, entry: _Read, failure: Exception) -> list[TriageResult]:
         """An input the store refused as read: kept as an unreadable input, with its raw bytes,
         where it came from and why (a store that refuses even that raises: it is not the input)."""
         item = entry.item
-        reason = f"not stored as read: the store refused it ({_why(failure)})"
+        reason = f"not stored as read: the store refused it ({refusal_reason(failure)})"
         log.warning(
             "input refused by the store", extra={"source": storable_text(item.label), "reason": reason}
         )
@@ -359,17 +361,6 @@ def _known_keys(connection: Connection, keys: list[str]) -> dict[str, int | None
 def _reasons_text(reasons: tuple[Reason, ...]) -> JsonText:
     """Most messages share their reasons (say, "no DKIM signature"): serialized once each."""
     return json_text([reason.to_json() for reason in reasons])
-
-
-# What a store raises for values it will not take (PostgreSQL: NUL in text; SQLite: a lone
-# surrogate; both: a unique key taken meanwhile by another writer). Not a lost connection.
-_REFUSED = (DataError, IntegrityError, UnicodeError)
-
-
-def _why(failure: Exception) -> str:
-    cause = failure.orig if isinstance(failure, DBAPIError) else failure
-    lines = str(cause).strip().splitlines()
-    return storable_text(f"{type(cause).__name__}: {lines[0] if lines else ''}")[:300]
 
 
 def _sha(text: str) -> str:

@@ -50,6 +50,7 @@ def import_files(engine: Engine, paths: Iterable[Path], config: SesConfig, now: 
     outcome = FileImport()
     documents = read_documents(paths, outcome.bad_lines)
     outcome.result = ingest_batches(engine, documents, PolicySettings.from_config(config), now)
+    outcome.bad_lines += [f"{label}: not stored: {reason}" for label, reason in outcome.result.refused]
     return outcome
 
 

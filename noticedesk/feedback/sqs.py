@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 
 from noticedesk.feedback.events import FeedbackDocument, FeedbackFormatError, parse_line
 from noticedesk.feedback.policy import PolicySettings
-from noticedesk.feedback.store import ingest
+from noticedesk.feedback.store import ingest_guarded
 
 log = logging.getLogger(__name__)
 
@@ -86,23 +86,28 @@ class SqsConsumer:
         if not messages:
             return result
         documents: list[tuple[FeedbackDocument, str]] = []
-        handles: list[str] = []
+        handles: dict[str, str] = {}  # label → receipt handle
         for message in messages:
+            label = f"sqs:{message['MessageId']}"
             try:
-                documents.append((parse_line(message["Body"]), f"sqs:{message['MessageId']}"))
+                documents.append((parse_line(message["Body"]), label))
             except FeedbackFormatError as error:
                 log.warning("sqs message not feedback id=%s reason=%s", message["MessageId"], error)
                 result.bad += 1
                 continue
-            handles.append(message["ReceiptHandle"])
-        with _Heartbeat(self.client, self.queue_url, list(handles), self.visibility_timeout):
-            with self.engine.begin() as connection:
-                stored = ingest(connection, documents, self.settings, self.clock())
+            handles[label] = message["ReceiptHandle"]
+        with _Heartbeat(self.client, self.queue_url, list(handles.values()), self.visibility_timeout):
+            stored = ingest_guarded(self.engine, documents, self.settings, self.clock())
             result.new_events = stored.new_events
-        for start in range(0, len(handles), 10):
+        # What was not stored stays in the queue: its redrive policy moves it to a dead-letter queue.
+        for label, _reason in stored.refused:
+            del handles[label]
+            result.bad += 1
+        handles_left = list(handles.values())
+        for start in range(0, len(handles_left), 10):
             entries = [
                 {"Id": str(index), "ReceiptHandle": handle}
-                for index, handle in enumerate(handles[start : start + 10])
+                for index, handle in enumerate(handles_left[start : start + 10])
             ]
             answer = self.client.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
             result.deleted += len(answer.get("Successful", []))

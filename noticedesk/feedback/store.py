@@ -13,6 +13,7 @@ them one by one and they are most of the volume.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from noticedesk.feedback.events import FeedbackDocument, FeedbackEvent
 from noticedesk.feedback.policy import AddressVerdict, PolicySettings, decide
 from noticedesk.gcrun import batch_gc
 from noticedesk.store import bulk
+from noticedesk.store.refusals import REFUSED, refusal_reason
 from noticedesk.store.tables import (
     ses_event_keys,
     ses_events,
@@ -59,6 +61,8 @@ EVENT_COLUMNS = (
     "received_at",
 )
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class IngestResult:
@@ -69,6 +73,8 @@ class IngestResult:
     addresses_decided: int = 0
     fresh_message_ids: set[str] = field(default_factory=set)
     """SNS MessageIds seen for the first time in this batch."""
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    """(label, reason) of each document the store refused (``ingest_guarded``): not stored."""
 
     def add(self, other: IngestResult) -> None:
         self.documents += other.documents
@@ -77,6 +83,7 @@ class IngestResult:
         self.new_events += other.new_events
         self.addresses_decided += other.addresses_decided
         self.fresh_message_ids |= other.fresh_message_ids
+        self.refused += other.refused
 
 
 def insert_for(connection: Connection, table: Table) -> Any:
@@ -377,10 +384,29 @@ def _ingest_batches(
     for item in documents:
         batch.append(item)
         if len(batch) >= batch_size:
-            with engine.begin() as connection:
-                total.add(ingest(connection, batch, settings, now))
+            total.add(ingest_guarded(engine, batch, settings, now))
             batch = []
     if batch:
-        with engine.begin() as connection:
-            total.add(ingest(connection, batch, settings, now))
+        total.add(ingest_guarded(engine, batch, settings, now))
     return total
+
+
+def ingest_guarded(
+    engine: Engine, batch: list[tuple[FeedbackDocument, str]], settings: PolicySettings, now: datetime
+) -> IngestResult:
+    """The batch in one transaction; if the store refuses a value of one document, each document
+    in a transaction of its own, so that one costs only itself (listed in ``refused``)."""
+    try:
+        with engine.begin() as connection:
+            return ingest(connection, batch, settings, now)
+    except REFUSED as failure:
+        if len(batch) == 1:
+            reason = refusal_reason(failure)
+            log.warning(
+                "feedback document refused by the store", extra={"source": batch[0][1], "reason": reason}
+            )
+            return IngestResult(refused=[(batch[0][1], reason)])
+        result = IngestResult()
+        for item in batch:
+            result.add(ingest_guarded(engine, [item], settings, now))
+        return result

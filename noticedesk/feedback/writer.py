@@ -36,6 +36,7 @@ from sqlalchemy import Engine
 from noticedesk.feedback.events import FeedbackDocument
 from noticedesk.feedback.policy import PolicySettings
 from noticedesk.feedback.store import ingest
+from noticedesk.store.refusals import REFUSED, refusal_reason
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,11 @@ class BatchWriter:
                     self.settings,
                     self.clock(),
                 )
+        except REFUSED as error:  # a value the store refuses: one document must not fail the others
+            if len(batch) == 1:
+                log.warning("feedback document refused by the store", extra={"reason": refusal_reason(error)})
+                return [error]
+            return [outcome for item in batch for outcome in self._write([item])]
         except Exception as error:  # every waiting request learns it failed (500, SNS retries)
             log.exception("feedback batch of %d not stored", len(batch))
             return [error] * len(batch)

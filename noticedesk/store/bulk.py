@@ -26,6 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import JSON, Connection, Dialect, LargeBinary, Table
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.sql.dml import Update, ValuesBase
 
 from noticedesk.store.types import UtcDateTime, sqlite_text, utc_from_store
@@ -37,10 +38,19 @@ Row = tuple[Any, ...]
 
 @contextmanager
 def driver_cursor(connection: Connection) -> Iterator[Any]:
-    """A cursor of the connection's DBAPI connection: same transaction, no SQLAlchemy wrapping."""
+    """A cursor of the connection's DBAPI connection: same transaction, no SQLAlchemy wrapping.
+
+    The driver's refusals of a value come out as SQLAlchemy's (``DataError``, ``IntegrityError``),
+    as they would through SQLAlchemy, so that callers catch one kind whatever the driver.
+    """
+    dbapi = connection.dialect.loaded_dbapi
     cursor = connection.connection.cursor()
     try:
         yield cursor
+    except dbapi.DataError as error:
+        raise DataError(None, None, error) from error
+    except dbapi.IntegrityError as error:
+        raise IntegrityError(None, None, error) from error
     finally:
         cursor.close()
 
