@@ -151,7 +151,8 @@ def apply(
 def print_report(app: App, report: RunReport) -> None:
     if report.override:
         app.console.print(
-            f"[yellow]Notice not verified: applying on the word of {report.override['by']} (recorded).[/]"
+            f"[yellow]Notice not verified: applying on the word of {report.override['by']}; "
+            "the override is recorded.[/]"
         )
     if report.dry_run:
         _print_records(app, f"Dry run: {len(report.selected)} action(s) would be applied", report.selected)

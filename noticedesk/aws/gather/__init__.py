@@ -102,14 +102,19 @@ def classify(service: str, operation: str, region: str | None, error: BaseExcept
     raise error
 
 
+def classify_call(client: Any, method: str, region: str | None, error: BaseException) -> GatherError:
+    """``classify`` for a failed client method, named as AWS names its API (``GetSnapshotBlock…``,
+    not ``get_snapshot_block…``), as IAM policies and CloudTrail do."""
+    api_name = client.meta.method_to_api_mapping.get(method, method)
+    return classify(client.meta.service_model.service_name, api_name, region, error)
+
+
 def call(client: Any, operation: str, region: str | None, **kwargs: Any) -> Any:
     """One AWS call; a failure becomes ``GatherFailed`` carrying the reason."""
     try:
         return getattr(client, operation)(**kwargs)
     except AWS_FAILURES as error:
-        raise GatherFailed(
-            classify(client.meta.service_model.service_name, operation, region, error)
-        ) from error
+        raise GatherFailed(classify_call(client, operation, region, error)) from error
 
 
 def pages(client: Any, operation: str, key: str, region: str | None, **kwargs: Any) -> list[Any]:
@@ -127,9 +132,7 @@ def pages_of(
             for key in keys:
                 items[key].extend(page.get(key, []))
     except AWS_FAILURES as error:
-        raise GatherFailed(
-            classify(client.meta.service_model.service_name, operation, region, error)
-        ) from error
+        raise GatherFailed(classify_call(client, operation, region, error)) from error
     return items
 
 
