@@ -48,6 +48,27 @@ start_moto() {
         AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1
 }
 
+# The Setup of docs/walkthrough.md after the moto server: the env vars, `noticedesk.toml`, the demo
+# account seeded (`planted.json`), the samples in notices/ with the planted key put in with sed.
+walkthrough_setup() {
+    export NOTICEDESK_DATABASE_URL=sqlite:///walk.db NOTICEDESK_CONFIG=noticedesk.toml
+    cat >noticedesk.toml <<'TOML'
+[diagnose]
+role_name = "noticedesk"
+
+[fixes]
+role_name = "noticedesk"
+TOML
+    python -c 'import json; from noticedesk.aws.clients import ClientFactory; from noticedesk.demo.aws import seed_demo_account
+print(json.dumps(seed_demo_account(ClientFactory(role_name="noticedesk"))))' >planted.json
+    mkdir notices
+    cp "$repo"/noticedesk/demo/samples/* notices/
+    # moto makes up access key ids: put the planted one into the leaked-key notice and its Health event
+    local key
+    key=$(python -c "import json; print(json.load(open('planted.json'))['leaked_key'])")
+    sed -i "s/AKIA4DEMOLEAKEDKEY01/$key/g" notices/01-compromised-access-key.eml notices/11-health-risk-credentials-exposed.json
+}
+
 # run 'COMMAND': run it as typed at the prompt (`echo $?` sees the previous command's status) and
 # write "$ COMMAND" and what it printed, stdout and stderr as a terminal shows them, to $out/NN.txt.
 n=0
