@@ -271,5 +271,6 @@ def test_an_html_error_page_is_named_not_quoted() -> None:
     for error in (server, unparsable):
         failure = classify("cloudtrail", "LookupEvents", "us-west-2", error)
         assert "HTML error page" in failure.message and "<" not in failure.describe()
+        assert failure.kind == "aws-error"  # the endpoint answered: not a connection problem
     plain = ClientError({"Error": {"Code": "AccessDenied", "Message": "no\n  way"}}, "LookupEvents")
     assert classify("cloudtrail", "LookupEvents", None, plain).message == "AccessDenied: no way"

@@ -171,3 +171,24 @@ def test_actions_catalogue_and_policy_commands() -> None:
         policy["Statement"][0]["Effect"] == "Allow"
         and "iam:UpdateAccessKey" in policy["Statement"][0]["Action"]
     )
+
+
+def test_the_override_line_says_recorded_only_when_something_is_applied() -> None:
+    from rich.console import Console
+
+    from noticedesk.aws.remediation import RunReport
+    from noticedesk.cli import App
+    from noticedesk.cli.fix import print_report
+    from noticedesk.config import Config
+
+    override = {"by": "sato", "reason": "notice not verified", "authenticity": "unverified"}
+    lines = {}
+    for dry_run in (True, False):
+        app = App(db_url="sqlite://", config=Config(), console=Console(width=200, record=True))
+        print_report(app, RunReport(case_id=1, dry_run=dry_run, selected=[], override=override))
+        lines[dry_run] = app.console.export_text().splitlines()[0]
+    assert lines[True] == (
+        "Notice not verified: with --yes, this would apply on the word of sato, "
+        "and the override would be recorded."
+    )
+    assert lines[False] == "Notice not verified: applying on the word of sato; the override is recorded."

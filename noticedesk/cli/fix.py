@@ -150,9 +150,12 @@ def apply(
 
 def print_report(app: App, report: RunReport) -> None:
     if report.override:
+        who = report.override["by"]
         app.console.print(
-            f"[yellow]Notice not verified: applying on the word of {report.override['by']}; "
-            "the override is recorded.[/]"
+            f"[yellow]Notice not verified: with --yes, this would apply on the word of {who}, "
+            "and the override would be recorded.[/]"
+            if report.dry_run
+            else f"[yellow]Notice not verified: applying on the word of {who}; the override is recorded.[/]"
         )
     if report.dry_run:
         _print_records(app, f"Dry run: {len(report.selected)} action(s) would be applied", report.selected)

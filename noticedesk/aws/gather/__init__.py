@@ -97,7 +97,9 @@ def classify(service: str, operation: str, region: str | None, error: BaseExcept
         return GatherError(service, operation, region, kind, f"{code}: {brief(message)}")
     if isinstance(error, NotImplementedError):
         return GatherError(service, operation, region, "not-implemented", brief(str(error)))
-    if isinstance(error, (BotoCoreError, ResponseParserError)):
+    if isinstance(error, ResponseParserError):  # the endpoint answered, but not in AWS's format
+        return GatherError(service, operation, region, "aws-error", f"unreadable answer: {brief(str(error))}")
+    if isinstance(error, BotoCoreError):
         return GatherError(service, operation, region, "connection", brief(str(error)))
     raise error
 
