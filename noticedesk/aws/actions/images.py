@@ -121,6 +121,7 @@ class EbsSnapshotMakePrivate(_Ec2MakePrivate):
 class _RdsSnapshotMakePrivate(Action):
     """Shared shape of DB and cluster snapshots: the `restore` attribute without `all`."""
 
+    noun: ClassVar[str]
     operation: ClassVar[str]
     describe: ClassVar[str]
     id_param: ClassVar[str]
@@ -144,7 +145,7 @@ class _RdsSnapshotMakePrivate(Action):
             self,
             finding,
             snapshot,
-            f"make {self.resource_type} {snapshot} private",
+            f"make {self.noun} {snapshot} private",
             [change("ValuesToRemove")],
             [change("ValuesToAdd")],
         )
@@ -173,6 +174,7 @@ class _RdsSnapshotMakePrivate(Action):
 class RdsSnapshotMakePrivate(_RdsSnapshotMakePrivate):
     name = "rds-snapshot-make-private"
     resource_type = "rds-snapshot"
+    noun = "RDS snapshot"
     title = "Make a public RDS DB snapshot private (remove `all` from restore)"
     permissions = ("rds:ModifyDBSnapshotAttribute", "rds:DescribeDBSnapshotAttributes")
     operation = "ModifyDBSnapshotAttribute"
@@ -184,6 +186,7 @@ class RdsSnapshotMakePrivate(_RdsSnapshotMakePrivate):
 class RdsClusterSnapshotMakePrivate(_RdsSnapshotMakePrivate):
     name = "rds-cluster-snapshot-make-private"
     resource_type = "rds-cluster-snapshot"
+    noun = "RDS cluster snapshot"
     title = "Make a public RDS cluster snapshot private (remove `all` from restore)"
     permissions = ("rds:ModifyDBClusterSnapshotAttribute", "rds:DescribeDBClusterSnapshotAttributes")
     operation = "ModifyDBClusterSnapshotAttribute"
