@@ -8,7 +8,7 @@ from pathlib import Path
 
 from triage_helpers import HEALTH, MAILS, mail_bytes, mbox_of
 
-from noticedesk.mail.sources import RawItem, read_sources, split_mbox
+from noticedesk.mail.sources import RawItem, read_sources, split_health, split_mbox
 
 NAMES = ("abuse-subject-portscan.eml", "compromised-subject.eml", "ses-bounce-subject.eml")
 
@@ -90,3 +90,12 @@ def test_a_file_name_that_is_not_utf8_is_labelled_with_escapes(tmp_path: Path) -
     assert gone.source.endswith("gone\\xfe.eml") and gone.error == "no such file or folder"
     for label in (item.source, gone.source):
         label.encode("utf-8")  # storable and printable: no lone surrogate left
+
+
+def test_health_json_nested_too_deeply_is_one_bad_input_not_a_crash() -> None:
+    deep = b"[" * 200_000 + b"]" * 200_000
+    (item,) = list(split_health(deep, "deep.json"))
+    assert item.error == "not valid JSON: nested too deeply" and item.raw == deep
+    lines = b'{"detail": 1}\n' + b"[" * 200_000 + b"\n"  # JSON lines, one of them nested too deeply
+    (item,) = list(split_health(lines, "deep.jsonl"))
+    assert item.error == "not valid JSON: nested too deeply"

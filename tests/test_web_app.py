@@ -75,6 +75,10 @@ def test_signed_notification_is_stored_once_and_answers_the_api(
 
 def test_api_refuses_what_is_not_an_address(server: str) -> None:
     assert httpx.get(f"{server}/api/ses/suppressed/not-an-address").status_code == 400
+    # A control character is no part of an address (and PostgreSQL would refuse a NUL in the query).
+    for odd in ("a%00b@example.org", "a%07b@example.org", "a%7Fb@example.org"):
+        response = httpx.get(f"{server}/api/ses/suppressed/{odd}")
+        assert response.status_code == 400 and response.json() == {"error": "not an e-mail address"}
 
 
 @pytest.mark.parametrize(

@@ -89,7 +89,7 @@ class FeedbackDocument:
     events: tuple[FeedbackEvent, ...]
 
 
-_WHITESPACE = re.compile(r"\s")
+_NOT_IN_ADDRESS = re.compile(r"[\s\x00-\x1f\x7f]")  # whitespace, control characters
 MAX_ADDRESS = 320
 """Longer is not an address (RFC 5321 allows 254 in a path; the store's columns hold 320)."""
 
@@ -100,7 +100,7 @@ def normalise_address(value: str) -> str | None:
     if "<" in text:
         text = parseaddr(text)[1]
     local, at, domain = text.rpartition("@")
-    if not at or not local or not domain or len(text) > MAX_ADDRESS or _WHITESPACE.search(text):
+    if not at or not local or not domain or len(text) > MAX_ADDRESS or _NOT_IN_ADDRESS.search(text):
         return None
     return f"{local}@{domain.rstrip('.')}".lower()
 

@@ -70,10 +70,16 @@ def split_health(raw: bytes, source: str) -> Iterator[RawItem]:
     try:
         document = json.loads(raw)
         events = document if isinstance(document, list) else [document]
+    except RecursionError:  # "[[[[…": json recurses once a level
+        yield RawItem(source, None, raw, "health", "not valid JSON: nested too deeply")
+        return
     except (json.JSONDecodeError, UnicodeDecodeError):
         lines = [line for line in raw.splitlines() if line.strip()]
         try:
             events = [json.loads(line) for line in lines]
+        except RecursionError:
+            yield RawItem(source, None, raw, "health", "not valid JSON: nested too deeply")
+            return
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             yield RawItem(source, None, raw, "health", f"not valid JSON: {error}")
             return
