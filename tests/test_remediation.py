@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -240,3 +241,37 @@ def test_an_interrupted_action_is_not_applied_again_unless_named(
             select(case_events.c.type).where(case_events.c.case_id == case_id).order_by(case_events.c.id)
         ).scalars()
         assert "action-interrupted" in list(types)
+
+
+def test_two_runs_at_once_apply_each_action_once(aws: ClientFactory, engine: Engine, now: datetime) -> None:
+    """A second `fix apply` started while the first is calling AWS: each action has one owner."""
+    case_id, _ = _setup(aws, engine, now)
+    second: list[Any] = []
+
+    class StartsAnotherRun:
+        def client(self, service: str, region: str | None = None, account_id: str | None = None) -> Any:
+            if not second:  # the first run has committed its intent for its first action by now
+                second.append(apply_all(remediation(engine, aws, now), case_id))
+            return aws.client(service, region, account_id)
+
+    first = apply_all(remediation(engine, StartsAnotherRun(), now), case_id)
+    other = second[0]
+    applied = [record.id for record in (*first.results, *other.results) if record.status == "applied"]
+    assert len(applied) == len(set(applied)) and len(applied) >= 2  # nothing applied twice
+    # The second run saw the first run's action in flight (started, no outcome) and left it alone;
+    # the first run then found the second had done the rest, and left those alone.
+    in_flight = first.results[0].id
+    assert any(record.id == in_flight and why.startswith("interrupted") for record, why in other.skipped)
+    taken = {record.id for record, why in first.skipped if why.startswith("another run")}
+    assert taken and taken <= {record.id for record in other.results}
+    with engine.connect() as connection:
+        events = (
+            connection.execute(select(case_events.c.detail).where(case_events.c.type == "action-applied"))
+            .scalars()
+            .all()
+        )
+    ids = [
+        detail["action_id"] if isinstance(detail, dict) else json.loads(detail)["action_id"]
+        for detail in events
+    ]
+    assert sorted(ids) == sorted(applied)  # one action-applied event per action

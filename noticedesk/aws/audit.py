@@ -181,15 +181,27 @@ def sync_plan(
 
 
 def write_intent(
-    connection: Connection, action_id: str, requested_by: str, override: dict[str, Any] | None, now: datetime
-) -> ActionRecord:
-    """Written and committed before the first call: who asked, under which override, when."""
-    connection.execute(
+    connection: Connection,
+    record: ActionRecord,
+    requested_by: str,
+    override: dict[str, Any] | None,
+    now: datetime,
+) -> ActionRecord | None:
+    """Written and committed before the first call: who asked, under which override, when.
+
+    A claim, too: the row is taken only if no other run started it since ``record`` was read
+    (its ``started_at`` unchanged). ``None``: another run has it (applying it now, or done).
+    """
+    started = actions.c.started_at
+    claimed = connection.execute(
         update(actions)
-        .where(actions.c.id == action_id)
+        .where(
+            actions.c.id == record.id,
+            started.is_(None) if record.started_at is None else started == record.started_at,
+        )
         .values(requested_by=requested_by, override=override, started_at=now, finished_at=None, error=None)
     )
-    return get_record(connection, action_id)
+    return get_record(connection, record.id) if claimed.rowcount == 1 else None
 
 
 def write_outcome(connection: Connection, action_id: str, outcome: Outcome, now: datetime) -> ActionRecord:

@@ -114,6 +114,9 @@ class Remediation:
             self._tick_open(case_id, CONFIRM_STEP, request.requested_by)
         for position, record in enumerate(selected):
             result = self._apply_one(record, selected, request.requested_by, override)
+            if result is None:
+                report.skipped.append((record, _TAKEN))
+                continue
             report.results.append(result)
             if result.status == "failed" and not request.keep_going:
                 report.skipped += [
@@ -138,7 +141,8 @@ class Remediation:
 
     def _apply_one(
         self, record: ActionRecord, selected: list[ActionRecord], who: str, override: dict[str, Any] | None
-    ) -> ActionRecord:
+    ) -> ActionRecord | None:
+        """Apply one action; ``None`` when another run took it first (nothing called)."""
         action = get_action(record.action)
         reason = action.refusal(record.plan)
         if (
@@ -154,13 +158,15 @@ class Remediation:
             with self.engine.begin() as connection:
                 return write_refusal(connection, record, reason, who, self.now())
         with self.engine.begin() as connection:
+            if write_intent(connection, record, who, override, self.now()) is None:
+                log.info("%s: taken by another run", record.id)
+                return None
             if record.interrupted:  # a person named it after its run stopped halfway: on the timeline
                 started = record.started_at.isoformat() if record.started_at else "?"
                 summary = (
                     f"{record.id} was interrupted (started {started}, no outcome); applied again by {who}"
                 )
                 event(connection, record, self.now(), "action-interrupted", summary, actor=who)
-            write_intent(connection, record.id, who, override, self.now())
         log.info("applying %s (%s on %s)", record.id, record.action, mask_secrets(record.plan.resource_id))
         outcome = action.apply(self.clients, record.plan)
         for label, secret in outcome.shown_once:
@@ -275,6 +281,9 @@ def _select(
         else:
             selected.append(record)
     return selected, skipped
+
+
+_TAKEN = "another run started it meanwhile (applying it now, or done): see `noticedesk fix plan`"
 
 
 def _interrupted(record: ActionRecord) -> str:
