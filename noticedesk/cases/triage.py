@@ -38,7 +38,7 @@ from noticedesk.notices.model import Facts, Notice
 from noticedesk.notices.rules import rule_table
 from noticedesk.store.bulk import JsonText, json_text
 from noticedesk.store.db import begin_writing
-from noticedesk.store.refusals import REFUSED, refusal_reason
+from noticedesk.store.refusals import driver_message, each_alone_if_refused
 from noticedesk.store.tables import messages
 from noticedesk.store.types import storable_text
 
@@ -146,28 +146,13 @@ class Triage:
     def _run_batch(self, batch: list[RawItem]) -> list[TriageResult]:
         # Understanding is pure: done first for the whole batch, then the store is asked once.
         read = [self._read(item) for item in batch]
-        try:
-            return self._store(read)
-        except REFUSED as failure:
-            if len(read) == 1:
-                return self._store_refused(read[0], failure)
-            # One input the store refuses must not cost the others: each is stored on its own.
-            log.warning(
-                "batch refused by the store; stored input by input", extra={"reason": refusal_reason(failure)}
-            )
-            return [result for entry in read for result in self._store_alone(entry)]
-
-    def _store_alone(self, entry: _Read) -> list[TriageResult]:
-        try:
-            return self._store([entry])
-        except REFUSED as failure:
-            return self._store_refused(entry, failure)
+        return each_alone_if_refused(self._store, read, self._store_refused)
 
     def _store_refused(self, entry: _Read, failure: Exception) -> list[TriageResult]:
         """An input the store refused as read: kept as an unreadable input, with its raw bytes,
         where it came from and why (a store that refuses even that raises: it is not the input)."""
         item = entry.item
-        reason = f"not stored as read: the store refused it ({refusal_reason(failure)})"
+        reason = f"not stored as read: the store refused it ({driver_message(failure)})"
         log.warning(
             "input refused by the store", extra={"source": storable_text(item.label), "reason": reason}
         )

@@ -24,6 +24,7 @@ from noticedesk.cases.triage import utc_now
 from noticedesk.config import Config, load_config
 from noticedesk.errors import NoticeDeskError
 from noticedesk.store.db import DEFAULT_URL, open_store
+from noticedesk.store.refusals import driver_message
 
 
 @dataclass
@@ -60,9 +61,7 @@ class _Group(click.Group):
             click.echo(f"error: {error}", err=True)
             ctx.exit(2)
         except SQLAlchemyError as error:  # the store failed mid-command (read-only, disk full, gone)
-            cause = getattr(error, "orig", None) or error
-            reason = (str(cause).strip().splitlines() or [""])[0]
-            click.echo(f"error: the store failed: {type(cause).__name__}: {reason}", err=True)
+            click.echo(f"error: the store failed: {driver_message(error)}", err=True)
             ctx.exit(2)
 
 

@@ -24,6 +24,8 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from noticedesk.store.types import without_nul
+
 # Lenient match of event type names: "Rendering Failure", "DeliveryDelay", "BOUNCE" all work.
 _TYPES = {
     "send": "send",
@@ -141,7 +143,7 @@ def _loads(text: str | bytes) -> Any:
 
 def _without_nul(value: Any) -> Any:
     if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
+        return without_nul(value)
     if isinstance(value, list):
         return [_without_nul(item) for item in value]
     if isinstance(value, dict):

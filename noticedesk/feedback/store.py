@@ -27,7 +27,7 @@ from noticedesk.feedback.events import FeedbackDocument, FeedbackEvent
 from noticedesk.feedback.policy import AddressVerdict, PolicySettings, decide
 from noticedesk.gcrun import batch_gc
 from noticedesk.store import bulk
-from noticedesk.store.refusals import REFUSED, refusal_reason
+from noticedesk.store.refusals import driver_message, each_alone_if_refused
 from noticedesk.store.tables import (
     ses_event_keys,
     ses_events,
@@ -396,17 +396,17 @@ def ingest_guarded(
 ) -> IngestResult:
     """The batch in one transaction; if the store refuses a value of one document, each document
     in a transaction of its own, so that one costs only itself (listed in ``refused``)."""
-    try:
+
+    def store(documents: list[tuple[FeedbackDocument, str]]) -> list[IngestResult]:
         with engine.begin() as connection:
-            return ingest(connection, batch, settings, now)
-    except REFUSED as failure:
-        if len(batch) == 1:
-            reason = refusal_reason(failure)
-            log.warning(
-                "feedback document refused by the store", extra={"source": batch[0][1], "reason": reason}
-            )
-            return IngestResult(refused=[(batch[0][1], reason)])
-        result = IngestResult()
-        for item in batch:
-            result.add(ingest_guarded(engine, [item], settings, now))
-        return result
+            return [ingest(connection, documents, settings, now)]
+
+    def refused(document: tuple[FeedbackDocument, str], failure: Exception) -> list[IngestResult]:
+        reason = driver_message(failure)
+        log.warning("feedback document refused by the store", extra={"source": document[1], "reason": reason})
+        return [IngestResult(refused=[(document[1], reason)])]
+
+    total = IngestResult()
+    for result in each_alone_if_refused(store, batch, refused):
+        total.add(result)
+    return total

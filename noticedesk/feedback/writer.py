@@ -36,7 +36,7 @@ from sqlalchemy import Engine
 from noticedesk.feedback.events import FeedbackDocument
 from noticedesk.feedback.policy import PolicySettings
 from noticedesk.feedback.store import ingest
-from noticedesk.store.refusals import REFUSED, refusal_reason
+from noticedesk.store.refusals import REFUSED, driver_message, each_alone_if_refused
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,10 @@ class BatchWriter:
             self._settle(batch, self._write(batch))
 
     def _write(self, batch: list[tuple[FeedbackDocument, str, Waiter]]) -> list[Outcome]:
+        # A value the store refuses: one document must not fail the others.
+        return each_alone_if_refused(self._write_together, batch, self._refused)
+
+    def _write_together(self, batch: list[tuple[FeedbackDocument, str, Waiter]]) -> list[Outcome]:
         try:
             with self.engine.begin() as connection:
                 result = ingest(
@@ -104,11 +108,8 @@ class BatchWriter:
                     self.settings,
                     self.clock(),
                 )
-        except REFUSED as error:  # a value the store refuses: one document must not fail the others
-            if len(batch) == 1:
-                log.warning("feedback document refused by the store", extra={"reason": refusal_reason(error)})
-                return [error]
-            return [outcome for item in batch for outcome in self._write([item])]
+        except REFUSED:
+            raise
         except Exception as error:  # every waiting request learns it failed (500, SNS retries)
             log.exception("feedback batch of %d not stored", len(batch))
             return [error] * len(batch)
@@ -117,6 +118,11 @@ class BatchWriter:
             duplicate = document.sns_message_id not in result.fresh_message_ids
             outcomes.append(Stored(duplicate, len(document.events) if not duplicate else 0))
         return outcomes
+
+    @staticmethod
+    def _refused(_item: tuple[FeedbackDocument, str, Waiter], failure: Exception) -> list[Outcome]:
+        log.warning("feedback document refused by the store", extra={"reason": driver_message(failure)})
+        return [failure]
 
     @staticmethod
     def _settle(batch: list[tuple[FeedbackDocument, str, Waiter]], outcomes: list[Outcome]) -> None:

@@ -38,6 +38,7 @@ from noticedesk.errors import ParseError
 from noticedesk.mail.contenttype import charset_of, content_type_of
 from noticedesk.mail.fastmime import parse_fast
 from noticedesk.mail.html import html_to_text
+from noticedesk.store.types import without_nul
 
 _TRUNCATION_DEFECTS = (CloseBoundaryNotFoundDefect, StartBoundaryNotFoundDefect)
 _PARSER = BytesParser()  # compat32 policy: fast, lenient
@@ -315,12 +316,6 @@ def parse_message(message: Message, forwarded_by: str | None = None) -> ParsedMa
         forwarded_by=forwarded_by,
         headers=headers,
     )
-
-
-def without_nul(text: str) -> str:
-    """The text with NUL shown as U+FFFD: an encoded word or a quoted-printable ``=00`` can decode
-    to NUL, which no notice means and PostgreSQL's text columns refuse (the whole batch with it)."""
-    return text.replace("\x00", "\ufffd") if "\x00" in text else text
 
 
 def _header_values(message: Message) -> tuple[dict[str, Any], tuple[tuple[str, str], ...]]:
