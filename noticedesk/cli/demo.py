@@ -1,8 +1,9 @@
 """``noticedesk demo``: the whole job on the embedded default, no AWS account needed.
 
 Triage the bundled sample notices (their dates moved to today, demo/timeshift.py) into the store
-(SQLite by default) and show the board; then, for the leaked-key case, diagnose and fix a fake AWS account (moto, in this process) seeded with
-the problems the samples talk about; then draft the English reply to AWS and the owner's summary.
+(SQLite by default) and show the board; then, for the leaked-key case, diagnose and fix a fake
+AWS account (moto, in this process) seeded with the problems the samples talk about; then draft
+the English reply to AWS and the owner's summary.
 """
 
 from __future__ import annotations
