@@ -67,16 +67,20 @@ def test_numbers_that_are_not_dates_stay() -> None:
 
 
 def _board(tmp_path: Path, now: datetime) -> tuple[list[dict[str, object]], str]:
-    app = App(
-        db_url=f"sqlite:///{tmp_path / 'demo.db'}",
-        config=Config(),
-        now=lambda: now,
-        console=Console(width=80, force_terminal=False),
-    )
+    def app(database: str) -> App:
+        return App(
+            db_url=f"sqlite:///{tmp_path / database}",
+            config=Config(),
+            now=lambda: now,
+            console=Console(width=80, force_terminal=False),
+        )
+
     runner = CliRunner()
-    demo = runner.invoke(cli, ["demo", "--no-aws", "--lang", "en"], obj=app, catch_exceptions=False)
+    demo = runner.invoke(
+        cli, ["demo", "--no-aws", "--lang", "en"], obj=app("unused.db"), catch_exceptions=False
+    )
     assert demo.exit_code == 0, demo.output
-    board = runner.invoke(cli, ["cases", "--json"], obj=app, catch_exceptions=False)
+    board = runner.invoke(cli, ["cases", "--json"], obj=app("noticedesk-demo.db"), catch_exceptions=False)
     return [json.loads(line) for line in board.output.splitlines()], demo.output
 
 
@@ -89,7 +93,10 @@ def _board(tmp_path: Path, now: datetime) -> tuple[list[dict[str, object]], str]
     ],
     ids=str,
 )
-def test_the_demo_tells_the_same_story_on_any_day(tmp_path: Path, now: datetime) -> None:
+def test_the_demo_tells_the_same_story_on_any_day(
+    tmp_path: Path, now: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the demo's own database is made in the current folder
     board, output = _board(tmp_path, now)
     hours = sorted(
         int(str(case["seconds_left"])) / 3600 for case in board if case["seconds_left"] is not None
