@@ -236,3 +236,13 @@ def test_facts_to_json_names_every_field_in_order_and_round_trips() -> None:
         value == [] if isinstance(getattr(Facts(), name), tuple) else value is None
         for name, value in empty.items()
     )
+
+
+@pytest.mark.parametrize("written", ["March 20, 2027", "March 20 2027", "December 4, 2026"])
+def test_a_stated_date_with_a_two_digit_day_keeps_its_year(written: str) -> None:
+    raw = mail_bytes("ses-vulnerable-site.eml")
+    head, _ = raw.split(b"\n\n", 1)
+    body = f"Please respond by {written} through the AWS Support Center.\n".encode()
+    facts = notice_of(head + b"\n\n" + body).facts
+    expected = datetime.strptime(written.replace(",", ""), "%B %d %Y").replace(tzinfo=UTC)
+    assert facts.reply_by == expected
