@@ -190,3 +190,62 @@ def test_ses_ingest_of_an_endless_file_keeps_the_lines_before_it(tmp_path: Path)
     with engine.connect() as connection:
         assert connection.execute(select(ses_feedback_messages)).first() is not None
     engine.dispose()
+
+
+def _chain(depth: int, multipart: bool) -> bytes:
+    message = mail_bytes("compromised-subject.eml")
+    for level in range(depth):
+        head = f"From: someone@example.com\nSubject: Fwd {level}\nMIME-Version: 1.0\n".encode()
+        if multipart:
+            boundary = f"b{level}".encode()
+            message = (
+                head + b'Content-Type: multipart/mixed; boundary="' + boundary + b'"\n\n--' + boundary
+                + b"\nContent-Type: message/rfc822\n\n" + message + b"\n--" + boundary + b"--\n"
+            )  # fmt: skip
+        else:
+            message = head + b"Content-Type: message/rfc822\n\n" + message
+    return message
+
+
+@pytest.mark.parametrize("depth", [300, 1000])
+@pytest.mark.parametrize("multipart", [False, True])
+def test_a_deep_chain_of_attached_messages_is_one_line(
+    depth: int, multipart: bool, tmp_path: Path, sqlite_engine: Engine, now: datetime
+) -> None:
+    path = tmp_path / "deep.eml"
+    path.write_bytes(_chain(depth, multipart))
+    result = _triage(sqlite_engine, now, str(path))
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"error: {path}: ") and "deep" in result.stderr
+
+
+def test_a_forward_of_a_forward_is_still_read(tmp_path: Path, sqlite_engine: Engine, now: datetime) -> None:
+    path = tmp_path / "fwd.eml"
+    path.write_bytes(_chain(3, multipart=True))
+    result = _triage(sqlite_engine, now, str(path))
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["kind"] is not None
+
+
+def test_an_unexpected_failure_on_an_input_is_one_line_without_verbose(tmp_path: Path) -> None:
+    """A real process (its own logging): the bug is named in one line; the traceback only with -v."""
+    path = tmp_path / "a.eml"
+    path.write_bytes(mail_bytes("compromised-subject.eml"))
+    program = (
+        "import sys\n"
+        "from noticedesk.cases.triage import Triage\n"
+        "def broken(self, item):\n"
+        "    raise RecursionError('maximum recursion depth exceeded')\n"
+        "Triage._understand = broken\n"
+        "from noticedesk.cli import main\n"
+        "sys.argv[0] = 'noticedesk'\n"
+        "main()\n"
+    )
+    base = [sys.executable, "-c", program, "--db", f"sqlite:///{tmp_path / 'n.db'}"]
+    quiet = subprocess.run([*base, "triage", str(path)], capture_output=True, text=True, timeout=120)
+    assert quiet.returncode == 1
+    assert quiet.stderr.count("\n") == 1 and "Traceback" not in quiet.stderr, quiet.stderr
+    assert "internal error while reading it (RecursionError" in quiet.stderr
+    verbose = subprocess.run([*base, "-v", "triage", str(path)], capture_output=True, text=True, timeout=120)
+    assert "Traceback" in verbose.stderr

@@ -198,7 +198,12 @@ class Triage:
             except InputError as failure:
                 error = failure.reason
             except Exception as failure:  # a bug met on this input: kept, logged, the batch goes on
-                log.exception("input not understood", extra={"source": item.label})
+                # The person sees one line (the CLI prints ``error``); the traceback is for -v.
+                log.warning(
+                    "input not understood",
+                    extra={"source": item.label},
+                    exc_info=log.isEnabledFor(logging.INFO),
+                )
                 error = f"internal error while reading it ({type(failure).__name__}: {failure})"
         if error is not None:
             log.warning("input not read", extra={"source": item.label, "reason": error})
