@@ -9,7 +9,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.util.exc import CommandError
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -58,11 +58,30 @@ def begin_writing(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+SUPPORTED = "SQLite (a file path or sqlite:///FILE) and PostgreSQL (postgresql://USER@HOST/DATABASE)"
+
+
+def shown_url(url: str) -> str:
+    """The URL as it may be printed: its password, if any, as ``***``."""
+    try:
+        return make_url(normalise_url(url)).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
 def make_engine(url: str = DEFAULT_URL) -> Engine:
+    try:
+        dialect = make_url(normalise_url(url)).get_backend_name()
+    except ArgumentError as error:
+        raise StoreError(f"database URL {shown_url(url)!r} is not usable: {error}") from error
+    if dialect not in ("sqlite", "postgresql"):
+        raise StoreError(
+            f"database URL {shown_url(url)!r}: {dialect} is not supported; NoticeDesk runs on {SUPPORTED}"
+        )
     try:
         engine = create_engine(normalise_url(url), future=True)
     except (ArgumentError, ImportError) as error:
-        raise StoreError(f"database URL {url!r} is not usable: {error}") from error
+        raise StoreError(f"database URL {shown_url(url)!r} is not usable: {error}") from error
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
@@ -82,7 +101,10 @@ def migrate(engine: Engine, revision: str = "heads") -> None:
         with engine.begin() as connection:
             command.upgrade(alembic_config(connection), revision)
     except OperationalError as error:
-        raise StoreError(f"cannot reach or migrate the database: {error.orig}") from error
+        said = " ".join(str(error.orig).split())  # the driver's message, its hint lines joined
+        raise StoreError(
+            f"cannot reach or migrate the database {shown_url(str(engine.url))}: {said}"
+        ) from error
     except CommandError as error:
         # e.g. a database written by a newer NoticeDesk, at a revision this one does not know
         raise StoreError(f"cannot migrate the database: {error}") from error
