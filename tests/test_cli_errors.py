@@ -72,9 +72,7 @@ def test_a_refused_postgresql_connection_is_one_line_without_the_password() -> N
     )
     assert result.exit_code == 2
     lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith(
-        "error: cannot reach or migrate the database postgresql+psycopg://user:***@127.0.0.1:1/notices: "
-    )
+    assert len(lines) == 1 and lines[0].startswith("error: cannot reach or migrate the database: ")
     assert "Connection refused" in lines[0] and "hunter2" not in result.stderr
 
 
@@ -149,3 +147,8 @@ def test_ingest_names_each_early_warning_case_once_by_kind_and_account(tmp_path:
     assert cases == ["early-warning case 1 opened: ses-bounce for account 111122223333"]
     assert "for identity mail.example.jp (account 111122223333, us-east-1)" in out
     assert "111122223333/" not in out  # scopes as a person reads them, not the rate keys
+
+
+def test_a_usage_error_shows_the_control_characters_of_an_argument_as_escapes(tmp_path: Path) -> None:
+    code, _, err = run(tmp_path, "ses", "check", "\x1b[2Kforged")
+    assert code == 2 and "\x1b" not in err and "\\x1b[2Kforged" in err
