@@ -1,15 +1,17 @@
 """``noticedesk demo``: the whole job on the embedded default, no AWS account needed.
 
-Triage the bundled sample notices into a fresh demo database (``noticedesk-demo.db`` in the
-current folder, replaced on each run; the store of real cases is never touched) and show the
-board; then, for the leaked-key case, diagnose and fix a fake AWS account (moto, in this process)
-seeded with the problems the samples talk about; then draft the English reply to AWS and the
-owner's summary.
+Triage the bundled sample notices (their dates moved to today, demo/timeshift.py) into a fresh
+demo database (``noticedesk-demo.db`` in the current folder, replaced on each run; the store of
+real cases is never touched) and show the board; then, for the leaked-key case, diagnose and fix
+a fake AWS account (moto, in this process) seeded with the problems the samples talk about; then
+draft the English reply to AWS and the owner's summary.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
@@ -22,7 +24,8 @@ from noticedesk.cli.cases import cases_command
 from noticedesk.cli.diagnose import print_diagnosis
 from noticedesk.cli.fix import print_report
 from noticedesk.demo.fake_aws import DEMO_ROLE, diagnose_and_fix, fake_aws_available
-from noticedesk.mail.sources import read_sources
+from noticedesk.demo.timeshift import shift_for, shift_sample
+from noticedesk.mail.sources import RawItem, read_sources
 from noticedesk.replies import draft_reply, owner_summary
 from noticedesk.replies.formats import as_text
 
@@ -41,6 +44,13 @@ def fresh_demo_store(path: Path = DEMO_DATABASE) -> str:
 def sample_paths() -> list[str]:
     folder = resources.files("noticedesk.demo").joinpath("samples")
     return sorted(str(entry) for entry in folder.iterdir() if entry.name.endswith((".eml", ".json")))
+
+
+def samples_told_at(now: datetime) -> Iterator[RawItem]:
+    """The sample notices with their dates moved to ``now``: the same story on any day."""
+    by = shift_for(now)
+    for item in read_sources(sample_paths()):
+        yield dataclasses.replace(item, raw=shift_sample(item.raw, by))
 
 
 def _heading(app: App, text: str) -> None:
@@ -82,7 +92,7 @@ def demo(app: App, ctx: click.Context, lang: str, with_aws: bool) -> None:
 def _run_demo(app: App, ctx: click.Context, lang: str, with_aws: bool) -> None:
     now = app.now()
     _heading(app, "1. Triage: the sample notices become cases")
-    results = list(Triage(app.engine, app.config, app.now).run(read_sources(sample_paths())))
+    results = list(Triage(app.engine, app.config, app.now).run(samples_told_at(now)))
     filed = sum(1 for result in results if result.case_id is not None)
     app.console.print(
         f"{len(results)} sample notices read into a fresh demo database, {DEMO_DATABASE} "
