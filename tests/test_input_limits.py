@@ -183,7 +183,7 @@ def test_ses_ingest_of_an_endless_file_keeps_the_lines_before_it(tmp_path: Path)
     result = CliRunner().invoke(cli, ["--db", str(database), "ses", "ingest", str(FEEDBACK), "/dev/zero"])
     assert result.exit_code == 1
     assert result.stderr == (
-        "skipped /dev/zero:1: line longer than 1024 KiB: not read, nor the rest of the file\n"
+        "skipped /dev/zero: line 1: longer than 1024 KiB: not read, nor the rest of the file\n"
     )
     assert "20 new" in result.stdout
     engine = create_engine(f"sqlite:///{database}")

@@ -31,7 +31,7 @@ MAX_LINE_BYTES = 1024 * 1024
 class FileImport:
     result: IngestResult = field(default_factory=IngestResult)
     bad_lines: list[str] = field(default_factory=list)
-    """``file:line: reason`` for each line that was skipped."""
+    """``file: line N: reason`` for each line that was skipped."""
 
 
 def read_documents(
@@ -58,16 +58,16 @@ def _documents(
     for number, line in enumerate(iter(lambda: handle.readline(max_line_bytes + 1), b""), start=1):
         if len(line) > max_line_bytes:  # no end of line in sight (/dev/zero): the file ends here
             bad_lines.append(
-                f"{name}:{number}: line longer than {max_line_bytes // 1024} KiB: "
+                f"{name}: line {number}: longer than {max_line_bytes // 1024} KiB: "
                 "not read, nor the rest of the file"
             )
             return
         if line.isspace():
             continue
         try:
-            yield parse_line(line), f"{name}:{number}"
+            yield parse_line(line), f"{name}: line {number}"
         except FeedbackFormatError as error:
-            bad_lines.append(f"{name}:{number}: {error}")
+            bad_lines.append(f"{name}: line {number}: {error}")
             log.warning("feedback line skipped at %s:%d: %s", loggable(name), number, loggable(error))
 
 
