@@ -23,7 +23,7 @@ from noticedesk.cases.triage import utc_now
 from noticedesk.cli.render import SafeConsole, echo
 from noticedesk.config import Config, load_config
 from noticedesk.errors import NoticeDeskError
-from noticedesk.printable import PrintableFormatter
+from noticedesk.printable import PrintableFormatter, printable
 from noticedesk.store.db import DEFAULT_URL, open_store
 from noticedesk.store.refusals import driver_message
 
@@ -54,10 +54,39 @@ class App:
 pass_app = click.make_pass_decorator(App)
 
 
+def usage_line(error: click.ClickException) -> str:
+    """Click's three-line usage error as one line, its ``--help`` hint kept at the end."""
+    message = " ".join(error.format_message().split()).rstrip(".")
+    context = getattr(error, "ctx", None)
+    if isinstance(error, click.UsageError) and context is not None:
+        message += f" (try '{context.command_path} --help')"
+    return f"error: {printable(message, one_line=True)}"  # an argument may hold an ESC
+
+
 class _Group(click.Group):
+    """The top group: every error a command lets out becomes one ``error: …`` line on stderr."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # bare `noticedesk`: the help, as Click prints it
+        except click.ClickException as error:  # an unknown option of the group itself
+            click.echo(usage_line(error), err=True)
+            raise click.exceptions.Exit(
+                2 if isinstance(error, click.UsageError) else error.exit_code
+            ) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # `noticedesk ses`: the group's help
+        except click.ClickException as error:  # usage errors of every command and subcommand
+            click.echo(usage_line(error), err=True)
+            ctx.exit(2 if isinstance(error, click.UsageError) else error.exit_code)
         except NoticeDeskError as error:
             echo(f"error: {error}", err=True)
             ctx.exit(2)

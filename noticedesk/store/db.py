@@ -79,7 +79,20 @@ def begin_writing(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+SUPPORTED = "SQLite (a file path or sqlite:///FILE) and PostgreSQL (postgresql://USER@HOST/DATABASE)"
+
+
 def make_engine(url: str = DEFAULT_URL) -> Engine:
+    try:
+        dialect = make_url(normalise_url(url)).get_backend_name()
+    except ArgumentError as error:
+        raise StoreError(
+            f"database URL {masked_url(url)!r} is not usable: {_without_password(str(error), url)}"
+        ) from error
+    if dialect not in ("sqlite", "postgresql"):
+        raise StoreError(
+            f"database URL {masked_url(url)!r}: {dialect} is not supported; NoticeDesk runs on {SUPPORTED}"
+        )
     try:
         engine = create_engine(normalise_url(url), future=True)
     except (ArgumentError, ImportError) as error:
