@@ -32,7 +32,10 @@ class SnsConfig(_Section):
     """How long a signing certificate stays in the in-memory cache."""
     failure_ttl_seconds: float = 30.0
     """How long a failed certificate fetch is remembered (short: one network blip must not stick)."""
-    fetch_timeout_seconds: float = 5.0
+    fetch_timeout_seconds: float = Field(default=3.0, gt=0)
+    """The whole certificate fetch, connection to last byte."""
+    certificate_fetches_per_minute: int = Field(default=30, ge=1)
+    """Fetches started in any minute; beyond, a message needing one is answered 503 (SNS retries)."""
 
 
 class InputConfig(_Section):
