@@ -50,7 +50,7 @@ class SlowHost:
         host = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 host.requests += 1
                 if drip:
                     self.send_response(200)
@@ -74,7 +74,7 @@ class SlowHost:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def fetch(self, timeout: float) -> Any:
-        """A fetch that goes to this host instead of sns.<region>.amazonaws.com, otherwise as in production."""
+        """A fetch that goes here instead of to sns.<region>.amazonaws.com, otherwise as in production."""
         return lambda url: fetch_certificate(url.replace(f"https://{CERT_HOST}", self.base), timeout)
 
     def close(self) -> None:
@@ -112,7 +112,12 @@ def test_a_slow_fetch_of_one_url_holds_up_no_other(tmp_path: Path) -> None:
         raise SnsRejected("certificate fetch answered HTTP 404")
 
     cache = CertificateCache(tmp_path, fetch=fetch)
-    stuck = threading.Thread(target=lambda: pytest.raises(SnsRejected, cache.public_key, fake_url(1), NOW))
+
+    def ask_for_the_fake() -> None:
+        with pytest.raises(SnsRejected):
+            cache.public_key(fake_url(1), NOW)
+
+    stuck = threading.Thread(target=ask_for_the_fake)
     stuck.start()
     time.sleep(0.1)
     started = time.monotonic()
