@@ -116,6 +116,10 @@ class SesConfig(_Section):
 class WebConfig(_Section):
     api_tokens: list[str] = Field(default_factory=list)
     """Bearer tokens that may call ``/api/*``. Required before serving on a non-loopback address."""
+    request_timeout_seconds: float = Field(default=10.0, gt=0)
+    """A request must arrive whole (headers and body) this soon after the server waits for it."""
+    max_connections: int = Field(default=1000, ge=1)
+    """Connections served at once; beyond, a request is answered 503 at once."""
 
 
 class Config(_Section):
