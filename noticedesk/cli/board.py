@@ -51,8 +51,13 @@ class Column:
 class Layout:
     name: str
     columns: tuple[Column, ...]
-    legend: bool
+    legend: frozenset[str] = frozenset()
+    """What the legend under the board explains: short ``kind`` labels, ``auth`` marks."""
     gap: int = 2
+
+
+_AUTH = frozenset({"auth"})
+_BOTH = frozenset({"kind", "auth"})
 
 
 def layouts(now: datetime, tz: tzinfo) -> list[Layout]:
@@ -84,15 +89,13 @@ def layouts(now: datetime, tz: tzinfo) -> list[Layout]:
         Layout(
             "wide",
             (number, time, full_due, kind, stage, status, account, ref, todo, authenticity, title),
-            False,
         ),
+        Layout("full", (number, time, full_due, kind, stage, status, account, ref, todo, authenticity)),
+        Layout("roomy", (number, time, short_due, kind, stage, status, account, ref, todo, mark), _AUTH),
         Layout(
-            "full", (number, time, full_due, kind, stage, status, account, ref, todo, authenticity), False
+            "medium", (number, time, short_due, short_kind, stage, status, account, ref, todo, mark), _BOTH
         ),
-        Layout(
-            "medium", (number, time, short_due, short_kind, stage, status, account, ref, todo, mark), True
-        ),
-        Layout("narrow", (number, time, short_due, short_kind, stage, account, ref, mark), True, gap=1),
+        Layout("narrow", (number, time, short_due, short_kind, stage, account, ref, mark), _BOTH, gap=1),
     ]
 
 
@@ -120,10 +123,11 @@ def _cell(value: str | Text) -> Text:
 def _legend(layout: Layout, board: Sequence[CaseSummary]) -> Text | None:
     if not layout.legend or not board:
         return None
-    kinds = sorted({case.kind for case in board})
-    marks = sorted({case.authenticity for case in board})
-    parts = [f"{KIND_LABELS.get(kind, kind)}={kind}" for kind in kinds]
-    if any(column.header == "auth" for column in layout.columns):
+    parts = []
+    if "kind" in layout.legend:
+        parts += [f"{KIND_LABELS.get(kind, kind)}={kind}" for kind in sorted({case.kind for case in board})]
+    if "auth" in layout.legend:
+        marks = sorted({case.authenticity for case in board})
         parts += [f"{AUTHENTICITY_MARKS.get(value, value)}={value}" for value in marks]
     return Text("  ".join(parts), style="dim")
 
@@ -135,7 +139,7 @@ def render_board(
     choices = layouts(now, tz)
     if wide:
         table = _table(choices[0], board, title)
-        natural = Measurement.get(console, console.options, table).maximum
+        natural = Measurement.get(console, console.options.update(width=10_000), table).maximum
         return table, max(natural, console.width)
     for layout in choices[1:]:
         table = _table(layout, board, title)

@@ -33,7 +33,15 @@ def cases_command(app: App, as_json: bool, include_resolved: bool, wide: bool = 
         return
     title = f"{len(board)} open case(s)" if not include_resolved else f"{len(board)} case(s)"
     shown, width = render_board(app.console, board, title, now, app.tz, wide)
-    app.console.print(shown, width=width, crop=width is None)
+    if width is None:
+        app.console.print(shown)
+        return
+    terminal = app.console.width
+    app.console.width = width  # --wide: every column in full, the terminal wraps what is longer
+    try:
+        app.console.print(shown, crop=False)
+    finally:
+        app.console.width = terminal
 
 
 @click.group("case")
