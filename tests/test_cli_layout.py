@@ -100,7 +100,8 @@ def test_case_show_fits_and_indents_what_it_wraps(demo_db: Path, width: int, lan
     output = show(demo_db, width, "case", "show", "2", "--lang", lang)
     _fits(output, width)
     assert "12345678901-1" in output and "111122223333" in output
-    checklist = output.split("Checklist", 1)[1].split("Timeline", 1)[0].splitlines()[1:]
+    heading, after = ("Checklist", "Timeline") if lang == "en" else ("チェックリスト", "タイムライン")
+    checklist = output.split(heading, 1)[1].split(after, 1)[0].splitlines()[1:]
     assert all(line.startswith(("  ☐ ", "  ✔ ", "    ")) for line in checklist if line)
     if lang == "ja":
         flat = "\n".join(line.strip() for line in output.splitlines())
