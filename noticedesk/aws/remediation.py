@@ -86,6 +86,8 @@ class Remediation:
     config: FixesConfig
     now: Callable[[], datetime]
     reveal: Reveal = _reveal_nowhere
+    on_action: Callable[[ActionRecord], None] = lambda _record: None
+    """Told of each action once it ran (a terminal's progress bar)."""
 
     def plan(self, case_id: int) -> list[ActionRecord]:
         """The actions the case's latest diagnosis calls for (stored as `planned`, nothing applied)."""
@@ -114,6 +116,7 @@ class Remediation:
             self._tick_open(case_id, CONFIRM_STEP, request.requested_by)
         for position, record in enumerate(selected):
             result = self._apply_one(record, selected, request.requested_by, override)
+            self.on_action(record)
             if result is None:
                 report.skipped.append((record, _TAKEN))
                 continue
