@@ -1,8 +1,15 @@
 from __future__ import annotations
 
-from sqlalchemy import Engine, inspect
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
-from noticedesk.store.db import migrate, normalise_url
+import pytest
+from conftest import POSTGRES_ADMIN_URL
+from sqlalchemy import Engine, create_engine, inspect, text
+
+from noticedesk.store.db import make_engine, migrate, normalise_url
 
 
 def test_migrations_create_every_table_on_both_stores(engine: Engine) -> None:
@@ -22,9 +29,6 @@ def test_urls_are_normalised() -> None:
 
 
 def test_a_database_at_an_unknown_revision_is_a_one_line_store_error(sqlite_engine: Engine) -> None:
-    import pytest
-    from sqlalchemy import text
-
     from noticedesk.errors import StoreError
 
     with sqlite_engine.begin() as connection:
@@ -32,3 +36,51 @@ def test_a_database_at_an_unknown_revision_is_a_one_line_store_error(sqlite_engi
         connection.execute(text("INSERT INTO alembic_version VALUES ('9999_from_the_future')"))
     with pytest.raises(StoreError, match="9999_from_the_future"):
         migrate(sqlite_engine)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """Makes empty databases (no schema yet) on one store; dropped afterwards."""
+    made: list[str] = []
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+
+    def fresh() -> str:
+        name = f"noticedesk_fresh_{uuid.uuid4().hex[:12]}"
+        if request.param == "sqlite":
+            return f"sqlite:///{tmp_path / name}.db"
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        made.append(name)
+        return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+    yield fresh
+    with admin.connect() as connection:
+        for name in made:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_two_first_starts_on_a_fresh_database_take_turns(fresh_urls: Callable[[], str]) -> None:
+    """Both migrate at the same moment: one creates the schema, the other waits and finds it current."""
+    for _ in range(4):
+        url = fresh_urls()
+        engines = [make_engine(url) for _ in range(2)]
+        start = threading.Barrier(len(engines))
+        failures: list[BaseException] = []
+
+        def first_start(engine: Engine) -> None:
+            start.wait()
+            try:
+                migrate(engine)
+            except Exception as error:  # noqa: BLE001 - collected, asserted below
+                failures.append(error)
+
+        threads = [threading.Thread(target=first_start, args=(engine,)) for engine in engines]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert not any(thread.is_alive() for thread in threads) and failures == []
+        assert "cases" in inspect(engines[0]).get_table_names()
+        for engine in engines:
+            engine.dispose()

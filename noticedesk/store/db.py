@@ -76,10 +76,29 @@ def alembic_config(connection: Connection) -> AlembicConfig:
     return config
 
 
+MIGRATION_LOCK = 0x6E6F746963  # "notic": the PostgreSQL advisory lock key of the migrations
+
+
+def _lock_for_migrating(connection: Connection) -> None:
+    """Hold the database for this migration, so two first starts on a fresh database take turns.
+
+    The second waits and then finds the schema current; without the lock both would read "no
+    version yet" and both create the tables. PostgreSQL: a transaction-level advisory lock,
+    released at commit. SQLite: ``BEGIN EXCLUSIVE`` before alembic reads the version (pysqlite
+    would otherwise run each ``CREATE TABLE`` in a transaction of its own), waited for up to
+    ``busy_timeout``.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+    elif connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN EXCLUSIVE")
+
+
 def migrate(engine: Engine, revision: str = "heads") -> None:
     """Bring the schema to the newest revision (every head: features add their own migrations)."""
     try:
         with engine.begin() as connection:
+            _lock_for_migrating(connection)
             command.upgrade(alembic_config(connection), revision)
     except OperationalError as error:
         raise StoreError(f"cannot reach or migrate the database: {error.orig}") from error
