@@ -60,27 +60,101 @@ def fresh_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Calla
     admin.dispose()
 
 
+def _migrate_at_once(engines: list[Engine]) -> list[BaseException]:
+    """Every engine migrates in a thread of its own, all starting at the same moment."""
+    start = threading.Barrier(len(engines))
+    failures: list[BaseException] = []
+
+    def first_start(engine: Engine) -> None:
+        start.wait()
+        try:
+            migrate(engine)
+        except Exception as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=first_start, args=(engine,), daemon=True) for engine in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    if any(thread.is_alive() for thread in threads):
+        failures.append(TimeoutError("a migration still waits after 60 s"))
+    return failures
+
+
 def test_two_first_starts_on_a_fresh_database_take_turns(fresh_urls: Callable[[], str]) -> None:
     """Both migrate at the same moment: one creates the schema, the other waits and finds it current."""
     for _ in range(4):
-        url = fresh_urls()
-        engines = [make_engine(url) for _ in range(2)]
-        start = threading.Barrier(len(engines))
-        failures: list[BaseException] = []
-
-        def first_start(engine: Engine) -> None:
-            start.wait()
-            try:
-                migrate(engine)
-            except Exception as error:  # noqa: BLE001 - collected, asserted below
-                failures.append(error)
-
-        threads = [threading.Thread(target=first_start, args=(engine,)) for engine in engines]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
-        assert not any(thread.is_alive() for thread in threads) and failures == []
+        engines = [make_engine(url) for url in [fresh_urls()] * 2]
+        assert _migrate_at_once(engines) == []
         assert "cases" in inspect(engines[0]).get_table_names()
         for engine in engines:
             engine.dispose()
+
+
+def test_upgrade_moves_stored_probation_stages_to_notice(engine: Engine) -> None:
+    """'probation' was AWS's older name for the SES review: 0006 stores it as stage 'notice'."""
+    from datetime import UTC, datetime
+
+    from alembic import command
+    from sqlalchemy import insert, select
+
+    from noticedesk.store.db import alembic_config
+    from noticedesk.store.tables import case_events, cases, messages
+
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0005_ses_event_keys")
+    at = datetime(2026, 11, 27, 16, 31, tzinfo=UTC)
+    with engine.begin() as connection:
+        case_id = connection.execute(
+            insert(cases).values(
+                case_key="111122223333|ses-complaint|-",
+                account_id="111122223333",
+                kind="ses-complaint",
+                stage="probation",
+                status="new",
+                title="Amazon SES Complaint Probation",
+                authenticity="unverified",
+                facts={},
+                opened_at=at,
+                updated_at=at,
+            )
+        ).inserted_primary_key[0]
+        connection.execute(
+            insert(messages).values(
+                dedupe_key="k",
+                sha256="0" * 64,
+                source="a.eml",
+                format="eml",
+                raw=b"",
+                received_at=at,
+                kind="ses-complaint",
+                stage="probation",
+                case_id=case_id,
+            )
+        )
+        for summary, detail in (
+            ("probation: Amazon SES Complaint Probation", {"kind": "ses-complaint", "stage": "probation"}),
+            ("probation: a title that only starts so", {"stage": "final"}),
+        ):
+            connection.execute(
+                insert(case_events).values(
+                    case_id=case_id,
+                    at=at,
+                    type="notice-received",
+                    actor="noticedesk",
+                    summary=summary,
+                    detail=detail,
+                )
+            )
+    migrate(engine)
+    with engine.connect() as connection:
+        assert connection.execute(select(cases.c.stage)).scalar_one() == "notice"
+        assert connection.execute(select(messages.c.stage)).scalar_one() == "notice"
+        events = connection.execute(
+            select(case_events.c.summary, case_events.c.detail).order_by(case_events.c.id)
+        ).all()
+    assert [tuple(event) for event in events] == [
+        ("notice: Amazon SES Complaint Probation", {"kind": "ses-complaint", "stage": "notice"}),
+        ("probation: a title that only starts so", {"stage": "final"}),
+    ]

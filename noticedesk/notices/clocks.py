@@ -65,6 +65,10 @@ def _after(start: datetime, hours: float | None) -> datetime | None:
     return None if hours is None else start + _hours(hours)
 
 
+_ACTED = frozenset((Stage.FINAL, Stage.PAUSED, Stage.APPEAL_REFUSED, Stage.RESOLVED))
+"""Stages at which AWS has already acted: enforcement is the notice's own time."""
+
+
 @lru_cache(maxsize=64)
 def _hours(hours: float) -> timedelta:
     """The few durations of the clock rules, built once each (triage asks per notice)."""
@@ -95,7 +99,7 @@ def clocks_for(
         reply_by = sent_at + timedelta(hours=within_hours)
     else:
         reply_by = _after(sent_at, rule.reply_by_hours)
-    if notice.stage in (Stage.FINAL, Stage.RESOLVED):
+    if notice.stage in _ACTED:
         enforcement_at: datetime | None = sent_at  # AWS has already acted (or closed the case)
     elif stated is not None and notice.kind in (
         Kind.ACCOUNT_COMPROMISED,

@@ -149,7 +149,7 @@ def judge_ses_feedback(check: Check, gathered: Gathered, context: Context) -> li
 CHECKS = (
     Check(
         "ses-account", "SES account standing: enforcement status, sending, review case", "high",
-        "Under review or probation, SES pauses sending when the rates stay high.",
+        "Under review (older notices: probation), SES pauses sending when the rates stay high.",
         "Answer the review case with what was fixed; fix the cause before asking to resume.",
         ("ses:GetAccount",), ("ses",), judge_ses_account, KINDS,
     ),
