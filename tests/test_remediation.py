@@ -196,6 +196,7 @@ def test_the_override_ticks_the_confirm_step_a_verified_notice_does_not(
 
     for authenticity, expected in (("unverified", "yamada"), ("verified", None)):
         case_id = make_case(sqlite_engine, now, authenticity=authenticity, checklist=("confirm-notice",))
+        add_findings(sqlite_engine, case_id, now, [finding("access-key", "AKIA", None, status="pass")])
         dry = remediation(sqlite_engine, aws, now).apply(
             case_id, ApplyRequest(verified_override=True, requested_by="yamada")
         )
@@ -258,10 +259,10 @@ def test_two_runs_at_once_apply_each_action_once(aws: ClientFactory, engine: Eng
     other = second[0]
     applied = [record.id for record in (*first.results, *other.results) if record.status == "applied"]
     assert len(applied) == len(set(applied)) and len(applied) >= 2  # nothing applied twice
-    # The second run saw the first run's action in flight (started, no outcome) and left it alone;
-    # the first run then found the second had done the rest, and left those alone.
+    # The second run saw the first run's action in flight (claimed by a live run) and left it
+    # alone; the first run then found the second had done the rest, and left those alone.
     in_flight = first.results[0].id
-    assert any(record.id == in_flight and why.startswith("interrupted") for record, why in other.skipped)
+    assert any(record.id == in_flight and why.startswith("being applied now") for record, why in other.skipped)
     taken = {record.id for record, why in first.skipped if why.startswith("another run")}
     assert taken and taken <= {record.id for record in other.results}
     with engine.connect() as connection:
