@@ -55,9 +55,11 @@ class ActionRecord:
 
     @property
     def claimed_by(self) -> str:
-        """Who holds it, for people: "yamada on host-1 (pid 4242)"."""
+        """Who holds it, for people: "yamada on host-1 (pid 4242)" (the undoer while undoing)."""
+        undoing = (self.undo_result or {}).get("status") == "in-progress"
+        who = (self.undo_result or {}).get("requested_by") if undoing else self.requested_by
         where = f" on {self.claim_host} (pid {self.claim_pid})" if self.claim_host else ""
-        return f"{self.requested_by or 'someone'}{where}"
+        return f"{who or 'someone'}{where}"
 
     @property
     def in_progress(self) -> bool:
