@@ -1,13 +1,10 @@
 from __future__ import annotations
 
 import threading
-import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
-from conftest import POSTGRES_ADMIN_URL
-from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy import Engine, inspect, text
 
 from noticedesk.store.db import make_engine, migrate, normalise_url
 
@@ -36,28 +33,6 @@ def test_a_database_at_an_unknown_revision_is_a_one_line_store_error(sqlite_engi
         connection.execute(text("INSERT INTO alembic_version VALUES ('9999_from_the_future')"))
     with pytest.raises(StoreError, match="9999_from_the_future"):
         migrate(sqlite_engine)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], str]]:
-    """Makes empty databases (no schema yet) on one store; dropped afterwards."""
-    made: list[str] = []
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-
-    def fresh() -> str:
-        name = f"noticedesk_fresh_{uuid.uuid4().hex[:12]}"
-        if request.param == "sqlite":
-            return f"sqlite:///{tmp_path / name}.db"
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        made.append(name)
-        return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-
-    yield fresh
-    with admin.connect() as connection:
-        for name in made:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _migrate_at_once(engines: list[Engine]) -> list[BaseException]:

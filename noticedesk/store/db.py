@@ -50,10 +50,12 @@ def normalise_url(url: str) -> str:
 
 def _sqlite_pragmas(connection: Any, _record: ConnectionPoolEntry) -> None:
     cursor = connection.cursor()
+    # First: switching to WAL needs a moment alone with the file, and another connection may be
+    # migrating it (a first start racing another one); wait for it as for any other lock.
+    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
     # 64 MiB page cache instead of SQLite's 2 MiB: the indexes a feedback import inserts into
     # (dedupe keys, addresses) stay in memory, or a long import slows down as they grow.
     # Pages are allocated as used, so a small store costs no more.
