@@ -17,6 +17,7 @@ from rich.console import Console
 
 from noticedesk.cli import App, cli
 from noticedesk.cli.board import KIND_LABELS
+from noticedesk.cli.render import SafeConsole
 from noticedesk.cli.wrap import wrap
 from noticedesk.config import Config, DisplayConfig
 from noticedesk.notices.model import Kind
@@ -211,3 +212,18 @@ def test_a_piece_longer_than_a_line_is_split_never_lost() -> None:
     lines = wrap(f"See {url} for the logs.", 30, 2).splitlines()
     assert all(cell_len(line) <= 30 for line in lines)
     assert "".join(line.strip() for line in lines).replace(" ", "") == f"See{url}forthelogs."
+
+
+def test_the_summary_wraps_by_phrase_on_a_terminal_and_not_when_piped(demo_db: Path) -> None:
+    def summary(terminal: bool) -> str:
+        app = _app(demo_db, 60)
+        app.console = SafeConsole(width=60, force_terminal=terminal)
+        result = CliRunner().invoke(cli, ["summary", "1", "--lang", "ja"], obj=app, catch_exceptions=False)
+        return result.output
+
+    piped, shown = summary(False), summary(True)
+    assert any(cell_len(line) > 60 for line in piped.splitlines())  # to copy: lines as written
+    _fits(shown, 60)
+    assert "".join(shown.split()) == "".join(piped.split())  # the same text, only wrapped
+    bullets = shown.split("■ 残っている作業", 1)[1].splitlines()[1:]
+    assert all(line.startswith(("・", "  ")) for line in bullets[:-2] if line)  # hanging under the bullet

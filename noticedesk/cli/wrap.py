@@ -83,3 +83,19 @@ def _fit(text: str, cells: int) -> str:
         if used > cells:
             return text[: max(index, 1)]
     return text
+
+
+_BULLET = re.compile(r"^(\s*)([・•■□☐✔\-*]\s*|\d+[.)]\s+|)")
+
+
+def for_terminal(text: str, width: int) -> str:
+    """A text made to be copied (a summary), wrapped for reading on a terminal: each line by
+    phrase, its continuation lines under the line's own text (past its indent and bullet)."""
+    out = []
+    for line in text.split("\n"):
+        lead = _BULLET.match(line)
+        hang = cell_len(lead.group(0)) if lead else 0
+        out.append(
+            wrap(line[len(lead.group(0)) if lead else 0 :], width, hang, lead.group(0) if lead else "")
+        )
+    return "\n".join(out)
