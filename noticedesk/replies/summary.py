@@ -70,6 +70,7 @@ def compose_summary(context: ReplyContext, lang: Lang, now: datetime) -> str:
             word("mitigation", label, lang, label) if lang == "ja" else label
             for label in context.facts.mitigations
         ],
+        root_cause=info.root_cause,  # an account on hold: what AWS needs is said above, no cause
         diagnosed=context.diagnosed,
         counts=context.counts,
         failed=[_finding(row, lang) + _since(context, row, lang) for row in context.failed_findings],

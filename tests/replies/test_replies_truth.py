@@ -169,6 +169,19 @@ def test_the_reply_says_what_cloudtrail_showed_and_asks_for_billing() -> None:
         "the calls were RunInstances, CreateUser." in draft.body
     )
     assert any("Billing and Cost Explorer" in warning for warning in draft.warnings)
+    assert "What CloudTrail shows\n" in draft.body and "billing" not in draft.body
+    reviewed = ChecklistItem("check-billing", "Check Billing.", "請求を確認します。", NOW, "me")
+    billed = compose_reply(
+        _context(
+            "account-compromised", Facts(access_key_ids=(KEY,)), findings=(activity,), checklist=(reviewed,)
+        ),
+        NOW,
+    )
+    assert "What CloudTrail and billing show" in billed.body
+    assert (
+        "- We reviewed the charges of the account by service and region in Billing and Cost Explorer."
+        in billed.body
+    )
 
 
 def test_root_cause_is_a_sentence_about_the_reported_resource_not_every_finding() -> None:
@@ -234,6 +247,14 @@ def test_the_resolution_is_refused_until_the_required_items_are_done() -> None:
     ready = compose_reply(_context("account-compromised", checklist=(done, reply_item)), NOW)
     assert ready.variant == "resolution" and ready.resolution_ready
     assert "We have completed our investigation" in ready.body
+
+
+def test_an_account_on_hold_summary_says_what_is_needed_not_a_cause_under_investigation() -> None:
+    for lang in ("en", "ja"):
+        summary = compose_summary(_context("account-hold"), lang, NOW)  # type: ignore[arg-type]
+        assert "調査中" not in summary and "under investigation" not in summary
+        assert "terminated" not in summary and "削除されることがあります" not in summary
+    assert "支払い方法" in compose_summary(_context("account-hold"), "ja", NOW)
 
 
 def test_the_japanese_summary_names_findings_in_japanese() -> None:
