@@ -266,6 +266,11 @@ def _action_lines(context: ReplyContext, lang: str, warnings: list[str]) -> list
         if not record.verified:
             warnings.append(f"{sentence}: not verified afterwards; check it before saying so to AWS.")
         lines.append(f"{sentence} ({utc(record.at)}).")
+    for record in context.changed_back:
+        warnings.append(
+            f"{action_sentence(record, lang)[0]} ({utc(record.at)}), but a later diagnosis found it changed "
+            "back: contain it again (noticedesk fix apply) before saying so; the reply does not mention it."
+        )
     for record in context.still_failed:
         warnings.append(
             f"Action {record.action} on {record.resource_id or 'the account'} failed at {utc(record.at)} "
