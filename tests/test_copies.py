@@ -67,3 +67,15 @@ def test_a_forged_fuller_copy_adds_nothing_to_a_verified_case(
     assert case.facts.instance_ids == ()
     (event,) = [event for event in case.timeline if MORE in event.summary]
     assert "not_applied" in event.detail
+
+
+def test_a_full_copy_opens_the_case_its_truncated_copy_could_not(engine: Engine, now: datetime) -> None:
+    cut = b"\n".join(FULL.split(b"\n")[:6]) + b"\n\nHello,\n"  # headers only: the subject decides
+    stub = cut.replace(
+        b"Subject: Your Amazon EC2 Abuse Report [18000000001-1] [AWS ID 111122223333]", b"Subject: "
+    )
+    first = triage(engine, now, stub, "stub.eml")
+    assert first.case_id is None
+    full = triage(engine, now, FULL, "full.eml")
+    assert full.case_id is not None and not full.duplicate
+    assert get_case(engine, full.case_id).facts.instance_ids == ("i-0a1b2c3d4e5f60718",)
