@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from noticedesk.cases.triage import utc_now
+from noticedesk.cli.render import SafeConsole, echo
 from noticedesk.config import Config, load_config
 from noticedesk.errors import NoticeDeskError
+from noticedesk.printable import PrintableFormatter, printable
 from noticedesk.store.db import DEFAULT_URL, open_store
 from noticedesk.store.refusals import driver_message
 
@@ -34,7 +35,7 @@ class App:
     db_url: str
     config: Config
     now: Callable[[], datetime] = utc_now
-    console: Console = field(default_factory=lambda: Console(highlight=False))
+    console: SafeConsole = field(default_factory=lambda: SafeConsole(highlight=False))
     _engine: Engine | None = None
 
     def close(self) -> None:
@@ -53,15 +54,44 @@ class App:
 pass_app = click.make_pass_decorator(App)
 
 
+def usage_line(error: click.ClickException) -> str:
+    """Click's three-line usage error as one line, its ``--help`` hint kept at the end."""
+    message = " ".join(error.format_message().split()).rstrip(".")
+    context = getattr(error, "ctx", None)
+    if isinstance(error, click.UsageError) and context is not None:
+        message += f" (try '{context.command_path} --help')"
+    return f"error: {printable(message, one_line=True)}"  # an argument may hold an ESC
+
+
 class _Group(click.Group):
+    """The top group: every error a command lets out becomes one ``error: …`` line on stderr."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # bare `noticedesk`: the help, as Click prints it
+        except click.ClickException as error:  # an unknown option of the group itself
+            click.echo(usage_line(error), err=True)
+            raise click.exceptions.Exit(
+                2 if isinstance(error, click.UsageError) else error.exit_code
+            ) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # `noticedesk ses`: the group's help
+        except click.ClickException as error:  # usage errors of every command and subcommand
+            click.echo(usage_line(error), err=True)
+            ctx.exit(2 if isinstance(error, click.UsageError) else error.exit_code)
         except NoticeDeskError as error:
-            click.echo(f"error: {error}", err=True)
+            echo(f"error: {error}", err=True)
             ctx.exit(2)
         except SQLAlchemyError as error:  # the store failed mid-command (read-only, disk full, gone)
-            click.echo(f"error: the store failed: {driver_message(error)}", err=True)
+            echo(f"error: the store failed: {driver_message(error)}", err=True)
             ctx.exit(2)
 
 
@@ -86,15 +116,13 @@ class _Group(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, db_url: str, config_path: Path | None, verbose: bool) -> None:
     """NoticeDesk: answer the emails AWS sends when an account is in trouble, before the deadline."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.ERROR,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(PrintableFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, handlers=[handler])
     try:
         config = load_config(config_path)
     except NoticeDeskError as error:
-        click.echo(f"error: {error}", err=True)
+        echo(f"error: {error}", err=True)
         ctx.exit(2)
     if not isinstance(ctx.obj, App):  # a caller (a test, an embedding program) may hand in its own
         ctx.obj = App(db_url=db_url, config=config)

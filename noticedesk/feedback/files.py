@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 class FileImport:
     result: IngestResult = field(default_factory=IngestResult)
     bad_lines: list[str] = field(default_factory=list)
-    """``file:line: reason`` for each line that was skipped."""
+    """``file: line N: reason`` for each line that was skipped."""
 
 
 def read_documents(paths: Iterable[Path], bad_lines: list[str]) -> Iterator[tuple[FeedbackDocument, str]]:
@@ -40,9 +40,9 @@ def read_documents(paths: Iterable[Path], bad_lines: list[str]) -> Iterator[tupl
                 if line.isspace():
                     continue
                 try:
-                    yield parse_line(line), f"{name}:{number}"
+                    yield parse_line(line), f"{name}: line {number}"
                 except FeedbackFormatError as error:
-                    bad_lines.append(f"{path}:{number}: {error}")
+                    bad_lines.append(f"{path}: line {number}: {error}")
                     log.warning("feedback line skipped at %s:%d: %s", path, number, error)
 
 

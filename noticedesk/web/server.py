@@ -5,13 +5,14 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+from collections.abc import Callable
 
 import uvicorn
 
 from noticedesk.config import Config
 from noticedesk.errors import ConfigError
 from noticedesk.store.db import open_store
-from noticedesk.web.app import CONFIG_JSON_VARIABLE, create_app
+from noticedesk.web.app import CONFIG_JSON_VARIABLE, create_app, what_runs
 
 
 def _is_loopback(host: str) -> bool:
@@ -23,12 +24,28 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def serve(db_url: str, config: Config, host: str, port: int, workers: int = 1) -> None:
+def base_url(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host  # an IPv6 address
+    return f"http://{shown}:{port}"
+
+
+def serve(
+    db_url: str,
+    config: Config,
+    host: str,
+    port: int,
+    workers: int = 1,
+    announce: Callable[[str], None] = lambda _line: None,
+) -> None:
+    """Serve until stopped; ``announce`` is told, line by line, where it listens and what it accepts."""
     if not _is_loopback(host) and not config.web.api_tokens:
         raise ConfigError(
             f"refusing to serve the API on {host} without [web] api_tokens: anyone who can reach "
             "it could read the suppression list (bind to 127.0.0.1, or set tokens)"
         )
+    announce(f"NoticeDesk serves on {base_url(host, port)} (Ctrl+C stops it):")
+    for line in what_runs(config, base_url(host, port)):
+        announce(line)
     # A server logs why it refused a request (403 from the webhook), whatever the CLI's verbosity.
     logging.getLogger("noticedesk.feedback").setLevel(logging.WARNING)
     if workers <= 1:
