@@ -87,6 +87,8 @@ class TriageResult:
             "enforcement_at": _iso(self.clocks.enforcement_at if self.clocks else None),
             "subject": notice.title if notice else None,
             "rule": notice.rule_id if notice else None,
+            # The cues that decided kind, stage and each abuse type, with their weights.
+            "evidence": notice.evidence.to_json() if notice and notice.evidence else None,
             "forwarded_by": self.forwarded_by,
             "case_id": self.case_id,
             "duplicate": self.duplicate,

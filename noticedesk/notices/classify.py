@@ -8,6 +8,7 @@ The cues that decided are kept with the notice (``triage --explain``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from noticedesk.mail.parse import ParsedMail
@@ -18,6 +19,7 @@ from noticedesk.notices.rules import Rule, RuleTable, rule_table
 from noticedesk.notices.senders import is_aws_domain
 
 _BODY_CHARS = 60_000
+_WORDS = re.compile(r"[a-z0-9]+")
 
 
 Scored = list[tuple[str, int, list[Cue]]]
@@ -79,12 +81,17 @@ def classify(mail: ParsedMail, table: RuleTable | None = None, extra_domains: tu
     from_aws = is_aws_domain(mail.from_domain, table, extra_domains)
     texts = (subject, flat, sender)
     kind_decision = _kind(table, texts, from_aws)
+    if not from_aws and kind_decision.value != Kind.NOT_AWS and not _speaks_as_aws(mail, table, flat):
+        # A third party writing about AWS (a scanner's leaked-key alert, a newsletter): not a
+        # notice. Mail that poses as AWS keeps its kind: authenticity calls it suspicious.
+        others = ((kind_decision.value, kind_decision.score), *kind_decision.others)
+        kind_decision = Decision(Kind.NOT_AWS.value, 0, (_THIRD_PARTY,), others)
     kind = Kind(kind_decision.value)
     stage_decision = _stage(table, kind, texts)
     facts, abuse, abuse_lines = extract_facts_with_evidence(
         table, mail.subject, body, flat, abuse=kind is Kind.ABUSE_REPORT
     )
-    facts = _facts_for_kind(kind, facts)
+    facts = _facts_for_kind(kind, Stage(stage_decision.value), facts)
     evidence = Evidence(
         kind_decision, stage_decision, abuse if kind is Kind.ABUSE_REPORT else (), abuse_lines
     )
@@ -101,8 +108,25 @@ def classify(mail: ParsedMail, table: RuleTable | None = None, extra_domains: tu
     )
 
 
-def _facts_for_kind(kind: Kind, facts: Facts) -> Facts:
-    """Abuse types belong to abuse reports; an abuse report names at least one."""
+def _speaks_as_aws(mail: ParsedMail, table: RuleTable, body: Text) -> bool:
+    """Whether a mail from outside AWS presents itself as AWS: a forward (its original could not
+    be told apart), a sender name or domain that names AWS (a look-alike), or AWS's own voice."""
+    if mail.forwarded_by:
+        return True
+    names = set(_WORDS.findall(f"{mail.from_name} {mail.from_domain}".lower()))
+    if names.intersection(table.brand_words):
+        return True
+    return table.speaks_as_aws.found(body)
+
+
+_THIRD_PARTY: Cue = ("third-party-sender", 0, "sender")
+
+
+def _facts_for_kind(kind: Kind, stage: Stage, facts: Facts) -> Facts:
+    """Abuse types belong to abuse reports; a first report names at least one ("other"). A
+    follow-up that names none adds none: its case already has the type."""
     if kind is Kind.ABUSE_REPORT:
-        return facts if facts.abuse_types else replace(facts, abuse_types=("other",))
+        if facts.abuse_types or stage is not Stage.NOTICE:
+            return facts
+        return replace(facts, abuse_types=("other",))
     return replace(facts, abuse_types=()) if facts.abuse_types else facts  # replace() costs ~9 µs

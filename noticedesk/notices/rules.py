@@ -153,6 +153,8 @@ class RuleTable:
     """Each region's English name ("Europe (Ireland)") as a pattern, and its code, in table order."""
     aws_domains: tuple[str, ...]
     brand_words: tuple[str, ...]
+    speaks_as_aws: Matcher
+    """AWS's own voice in a body (its greetings and signatures): a mail from elsewhere using it poses as AWS."""
     health: tuple[HealthRule, ...]
     scanners: dict[TextRole, Scanner]
     """For each text a notice is read as, its patterns in one Hyperscan database (scanner.py)."""
@@ -241,6 +243,7 @@ def parse_rule_table(data: dict[str, Any], scan: bool = True) -> RuleTable:
         },
         aws_domains=tuple(data["senders"]["aws_domains"]),
         brand_words=tuple(data["senders"]["brand_words"]),
+        speaks_as_aws=Matcher.compile(data["senders"]["speaks_as_aws"], _FLAGS),
         health=tuple(HealthRule(e["prefix"], Kind(e["kind"]), e.get("abuse_type")) for e in data["health"]),
         scanners={},
     )
