@@ -10,7 +10,8 @@
     ├── AuthenticityError           a notice that is not verified, where verification is required
     ├── AwsError                    an AWS call failed after retries (access denied, throttled …)
     ├── SnsRejected                 an SNS message whose origin or freshness cannot be proven
-    └── RemediationError            a fix that was refused or failed
+    ├── RemediationError            a fix that was refused or failed
+    └── ReplyError                  a reply that cannot be drafted as asked (resolution too early)
 
 Command-line code catches ``NoticeDeskError`` and prints its one-line message; anything else
 is a bug and keeps its traceback.
@@ -70,3 +71,7 @@ class SnsRejected(NoticeDeskError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(f"SNS message rejected: {reason}")
+
+
+class ReplyError(NoticeDeskError):
+    pass

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import getpass
+from datetime import datetime
 
 import click
 from rich.markup import escape
 from rich.table import Table
 
 from noticedesk.aws.findings import mask_key
-from noticedesk.cases.queries import CaseDetail, check_item, get_case, list_cases
+from noticedesk.cases.queries import CaseDetail, TimelineEvent, check_item, get_case, list_cases
 from noticedesk.cli import App, pass_app
 from noticedesk.cli.params import CASE_ID
 from noticedesk.cli.render import echo, echo_json, short_time, time_left, urgency_style
@@ -93,7 +94,8 @@ def print_case(app: App, detail: CaseDetail, lang: str) -> None:
     console.print(f"  {escape(case.title)}")
     console.print(f"  account {case.account_id or '-'}   reference {escape(case.case_ref or '-')}")
     _print_authenticity(app, detail, lang)
-    for label, value in (("reply by", case.reply_by), ("AWS acts", case.enforcement_at)):
+    words = _WORDS[lang]
+    for label, value in ((words["reply by"], case.reply_by), (words["AWS acts"], case.enforcement_at)):
         style = urgency_style(value, now)
         console.print(f"  {label:<9} {short_time(value)}  [{style}]{time_left(value, now)}[/]")
     if detail.clock_note.get(lang):
@@ -102,7 +104,7 @@ def print_case(app: App, detail: CaseDetail, lang: str) -> None:
     if "access_key_ids" in facts:  # output for people: recognisable, not usable
         facts["access_key_ids"] = [mask_key(key) for key in facts["access_key_ids"]]
     if facts:
-        console.print("\n[bold]Facts[/bold]")
+        console.print(f"\n[bold]{words['Facts']}[/bold]")
         for key, value in facts.items():
             shown = ", ".join(map(str, value)) if isinstance(value, list) else value
             console.print(f"  {key:<15} {escape(str(shown))}")
@@ -112,15 +114,57 @@ def print_case(app: App, detail: CaseDetail, lang: str) -> None:
         console.print(f"  [yellow]{book.if_ignored[lang]}[/yellow]")
         for ref in book.references:
             console.print(f"  → {ref.title}: {ref.url}")
-    console.print(f"\n[bold]Checklist[/bold]  (tick with: noticedesk case check {case.id} ITEM)")
+    console.print(
+        f"\n[bold]{words['Checklist']}[/bold]  ({words['tick with']}: noticedesk case check {case.id} ITEM)"
+    )
     for item in detail.checklist:
         mark = "[green]✔[/green]" if item.done_at else "☐"
         text = item.text_ja if lang == "ja" else item.text_en
         console.print(f"  {mark} {item.key}: {text}")
-    console.print("\n[bold]Timeline[/bold]")
+    console.print(f"\n[bold]{words['Timeline']}[/bold]")
     for event in detail.timeline:
         summary, actor = escape(event.summary), escape(event.actor)
+        sent = _sent_at(event)
+        if sent is not None:  # a notice: when AWS sent it (the mail's Date), then when we read it
+            triaged = f"{words['triaged']} {short_time(event.at)}"
+            console.print(
+                f"  {short_time(sent)}  {event.type:<16} {summary}  [dim]({actor}; {triaged})[/dim]"
+            )
+            continue
         console.print(f"  {short_time(event.at)}  {event.type:<16} {summary}  [dim]({actor})[/dim]")
+
+
+_WORDS = {
+    "en": {
+        "reply by": "reply by",
+        "AWS acts": "AWS acts",
+        "Facts": "Facts",
+        "Checklist": "Checklist",
+        "tick with": "tick with",
+        "Timeline": "Timeline",
+        "triaged": "triaged",
+    },
+    "ja": {
+        "reply by": "返信期限",
+        "AWS acts": "AWS の措置",
+        "Facts": "通知から読み取った事実",
+        "Checklist": "チェックリスト",
+        "tick with": "完了したら",
+        "Timeline": "タイムライン",
+        "triaged": "取り込み",
+    },
+}
+"""The headings of ``case show`` per language (the runbook and checklist texts come with theirs)."""
+
+
+def _sent_at(event: TimelineEvent) -> datetime | None:
+    """When AWS sent a notice (the mail's Date, or the forwarded original's), if the event is one."""
+    if event.type != "notice-received":
+        return None
+    try:
+        return datetime.fromisoformat(str(event.detail["sent_at"]))
+    except (KeyError, ValueError):
+        return None
 
 
 def _print_authenticity(app: App, detail: CaseDetail, lang: str) -> None:

@@ -7,7 +7,7 @@ and ``action-*`` events), the ``findings`` rows of its latest diagnosis run, its
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses
@@ -86,6 +86,8 @@ class ReplyContext:
     checklist: tuple[ChecklistItem, ...]
     clock_note_en: str
     clock_note_ja: str
+    title: dict[str, str] = field(default_factory=dict)
+    """The kind's title per language, from its runbook (the one title ``case show`` shows too)."""
 
     @property
     def failed_findings(self) -> tuple[FindingRow, ...]:
@@ -98,14 +100,41 @@ class ReplyContext:
         return bool(self.findings) or any(event.type == "diagnosis" for event in self.timeline)
 
     @property
+    def latest_outcomes(self) -> tuple[ActionRecord, ...]:
+        """The latest event of each action on each resource, in the order they happened.
+
+        An action that failed and was then applied (a retry, a new attempt or a new action id for
+        the same change) is done; one applied and then undone is undone; one re-applied after
+        an undo stands again. Replies and summaries describe only these outcomes.
+        """
+        latest: dict[tuple[str, str | None, str | None], ActionRecord] = {}
+        for record in sorted(self.actions, key=lambda record: record.at):  # stable: recorded order
+            key = (record.action, record.resource_id, record.region)
+            previous = latest.get(key)
+            if record.event == "action-undone" and previous and previous.action_id != record.action_id:
+                continue  # the undo of an older attempt does not undo a later one that stands
+            latest.pop(key, None)  # re-inserted: ordered by the time of the latest event
+            latest[key] = record
+        return tuple(latest.values())
+
+    @property
     def effective_actions(self) -> tuple[ActionRecord, ...]:
         """Applied and not undone since: what stands, so what the reply may say was done."""
-        undone = {record.action_id for record in self.actions if record.event == "action-undone"}
-        return tuple(
-            record
-            for record in self.actions
-            if record.event == "action-applied" and record.action_id not in undone
-        )
+        return tuple(record for record in self.latest_outcomes if record.event == "action-applied")
+
+    @property
+    def still_failed(self) -> tuple[ActionRecord, ...]:
+        """Actions whose latest outcome is a failure: still to be repaired."""
+        return tuple(record for record in self.latest_outcomes if record.event == "action-failed")
+
+    @property
+    def still_undone(self) -> tuple[ActionRecord, ...]:
+        return tuple(record for record in self.latest_outcomes if record.event == "action-undone")
+
+    @property
+    def required_open(self) -> tuple[ChecklistItem, ...]:
+        """Open checklist items a resolution reply waits for: all but the reply step itself."""
+        return tuple(item for item in self.open_items if not item.key.startswith("reply"))
 
     @property
     def open_items(self) -> tuple[ChecklistItem, ...]:
@@ -158,6 +187,7 @@ def gather(engine: Engine, case_id: int) -> ReplyContext:
         checklist=detail.checklist,
         clock_note_en=detail.clock_note.get("en", ""),
         clock_note_ja=detail.clock_note.get("ja", ""),
+        title=dict(detail.runbooks[0].title) if detail.runbooks else {},
     )
 
 
