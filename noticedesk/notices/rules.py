@@ -154,7 +154,7 @@ class RuleTable:
     aws_domains: tuple[str, ...]
     brand_words: tuple[str, ...]
     speaks_as_aws: Matcher
-    """AWS's own voice in a body (its greetings and signatures): a mail from elsewhere using it poses as AWS."""
+    """AWS's own voice in a body (greetings, signatures): a mail from elsewhere using it poses as AWS."""
     health: tuple[HealthRule, ...]
     scanners: dict[TextRole, Scanner]
     """For each text a notice is read as, its patterns in one Hyperscan database (scanner.py)."""
