@@ -227,11 +227,13 @@ class Triage:
             return _Filed(entry, clocks, known[entry.dedupe_key], duplicate=True)
         case = None
         facts = None
+        note = None
         if notice is not None:
             facts_json = notice.facts.json_fields()
             facts = (facts_json, json_text(facts_json))  # one json.dumps for message, case and event
             if clocks is not None and opens_case(notice):
                 case = book.file(notice, facts, clocks, sent_at, received)
+                note = book.note
         known[entry.dedupe_key] = case  # a second copy later in this batch is a duplicate
         message_id = _clip(understood.message_id if understood else None, 300)
         book.add_message(message_id, case)  # a later notice of this batch can thread to it
@@ -260,7 +262,7 @@ class Triage:
             error=error,
         )
         message_rows.append((case, row))
-        return _Filed(entry, clocks, case)
+        return _Filed(entry, clocks, case, note=note)
 
     def _understand(self, item: RawItem) -> _Understood:
         if item.format == "health":
@@ -305,6 +307,8 @@ class _Filed(NamedTuple):
     clocks: Clocks | None
     case: int | CaseState | None
     duplicate: bool = False
+    note: str | None = None
+    """Why the notice opened a case of its own rather than join one (cases/filing.py)."""
 
 
 def _result(filed: _Filed) -> TriageResult:
@@ -329,7 +333,7 @@ def _result(filed: _Filed) -> TriageResult:
         understood.notice,
         case_id,
         None,
-        warnings=understood.warnings,
+        warnings=understood.warnings if filed.note is None else (*understood.warnings, filed.note),
         forwarded_by=understood.forwarded_by,
         clocks=filed.clocks,
     )
