@@ -35,6 +35,17 @@ class SnsConfig(_Section):
     fetch_timeout_seconds: float = 5.0
 
 
+class InputConfig(_Section):
+    """``[input]``: how much one input may be, whatever reads it (triage, SES import)."""
+
+    max_message_mib: float = Field(default=50.0, gt=0)
+    """A mail, Health document or mbox message larger than this is refused, not read into memory."""
+
+    @property
+    def max_message_bytes(self) -> int:
+        return int(self.max_message_mib * 1024 * 1024)
+
+
 class ClockDefaults(_Section):
     reply_by_hours: float | None = None
     enforcement_hours: float | None = None
@@ -106,6 +117,7 @@ class WebConfig(_Section):
 
 class Config(_Section):
     dkim: DkimConfig = DkimConfig()
+    input: InputConfig = InputConfig()
     authenticity: AuthenticityConfig = AuthenticityConfig()
     sns: SnsConfig = SnsConfig()
     ses: SesConfig = SesConfig()

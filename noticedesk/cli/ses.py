@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import sys
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import click
 from rich.table import Table
@@ -29,10 +28,14 @@ def ses_group() -> None:
 
 
 @ses_group.command("ingest")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True)
 @pass_app
-def ingest_command(app: App, paths: tuple[Path, ...]) -> None:
-    """Import JSON lines: bare SES notifications, event records or SNS envelopes (exit 1 if a line is bad)."""
+def ingest_command(app: App, paths: tuple[str, ...]) -> None:
+    """Import JSON lines: bare SES notifications, event records or SNS envelopes; - reads stdin.
+
+    Every readable file is imported; a file that cannot be opened and a bad line are named on
+    stderr, and the exit code is then 1.
+    """
     now = app.now()
     outcome = import_files(app.engine, paths, app.config.ses, now)
     for line in outcome.bad_lines:

@@ -25,7 +25,10 @@ def triage(app: App, paths: tuple[str, ...], as_json: bool) -> None:
     run = Triage(app.engine, app.config, app.now)
     failures = 0
     rows: list[TriageResult] = []
-    for result in run.run(read_sources(paths)):
+    for result in run.run(read_sources(paths, max_bytes=app.config.input.max_message_bytes)):
+        if result.skipped:
+            echo(f"warning: {result.source}: {result.warnings[0]}", err=True)
+            continue
         if result.error:
             failures += 1
             where = result.source if result.index is None else f"{result.source} [message {result.index}]"
