@@ -147,6 +147,34 @@ class Triage:
             if batch:
                 yield from self._run_batch(batch)
 
+    def explain(self, items: Iterable[RawItem]) -> Iterator[TriageResult]:
+        """Each input read as ``run`` reads it, with the clocks it would set; nothing is stored
+        (``triage --explain``: why a notice reads as it does, after a cue was changed too)."""
+        for item in items:
+            if item.format == "skipped":
+                yield TriageResult(item.source, item.index, warnings=(item.error or "",), skipped=True)
+                continue
+            entry = self._read(item)
+            understood = entry.understood
+            if understood is None:
+                yield TriageResult(item.source, item.index, None, None, entry.error)
+                continue
+            notice = understood.notice
+            clocks = None
+            if opens_case(notice):
+                sent_at = notice.received_at or self.now()
+                clocks = clocks_for(notice, sent_at, understood.within_hours, self.config.clocks)
+            yield TriageResult(
+                item.source,
+                item.index,
+                notice,
+                None,
+                None,
+                warnings=understood.warnings,
+                forwarded_by=understood.forwarded_by,
+                clocks=clocks,
+            )
+
     def _run_batch(self, batch: list[RawItem]) -> list[TriageResult]:
         # Understanding is pure: done first for the whole batch, then the store is asked once.
         read = [self._read(item) for item in batch if item.format != "skipped"]

@@ -8,6 +8,7 @@ from rich.table import Table
 
 from noticedesk.cases.triage import Triage, TriageResult
 from noticedesk.cli import App, pass_app
+from noticedesk.cli.explain import explanation
 from noticedesk.cli.render import echo, echo_json, short_time
 from noticedesk.mail.sources import read_sources
 
@@ -15,17 +16,25 @@ from noticedesk.mail.sources import read_sources
 @click.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per message, one per line.")
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Say which cues decided kind, stage and abuse types, with their weights; store nothing.",
+)
 @pass_app
-def triage(app: App, paths: tuple[str, ...], as_json: bool) -> None:
+def triage(app: App, paths: tuple[str, ...], as_json: bool, explain: bool) -> None:
     """Read .eml files, mbox files, Maildir folders, AWS Health JSON or - (stdin), and file cases.
 
     Exit 0 when every input was read, 1 when some could not be (each is named on stderr and its
-    raw bytes are kept in the store).
+    raw bytes are kept in the store). With --explain, each input is read the same way and the
+    cues behind its reading are printed (with --json: the objects, "evidence" included); nothing
+    is stored.
     """
     run = Triage(app.engine, app.config, app.now)
     failures = 0
     rows: list[TriageResult] = []
-    for result in run.run(read_sources(paths, max_bytes=app.config.input.max_message_bytes)):
+    sources = read_sources(paths, max_bytes=app.config.input.max_message_bytes)
+    for result in run.explain(sources) if explain else run.run(sources):
         if result.skipped:
             echo(f"warning: {result.source}: {result.warnings[0]}", err=True)
             continue
@@ -37,9 +46,11 @@ def triage(app: App, paths: tuple[str, ...], as_json: bool) -> None:
             echo(f"warning: {result.source}: {warning}", err=True)
         if as_json:
             echo_json(result.to_json())
+        elif explain:
+            echo("\n".join(explanation(result)) + "\n")
         else:
             rows.append(result)
-    if not as_json:
+    if not as_json and not explain:
         _table(app, rows)
     raise SystemExit(1 if failures else 0)
 
