@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from noticedesk.errors import ConfigError
 
@@ -115,6 +116,27 @@ class WebConfig(_Section):
     """Bearer tokens that may call ``/api/*``. Required before serving on a non-loopback address."""
 
 
+class DisplayConfig(_Section):
+    timezone: str | None = None
+    """IANA time zone of the times a terminal shows (``Asia/Tokyo``); unset: the system's. JSON
+    output stays UTC."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            zone_of(value)
+        return value
+
+
+def zone_of(name: str) -> ZoneInfo:
+    """The IANA zone ``name`` (``Asia/Tokyo``, ``UTC``); a ValueError naming it if there is none."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(f"unknown time zone {name!r} (an IANA name such as Asia/Tokyo or UTC)") from error
+
+
 class Config(_Section):
     dkim: DkimConfig = DkimConfig()
     input: InputConfig = InputConfig()
@@ -125,6 +147,7 @@ class Config(_Section):
     diagnose: DiagnoseConfig = DiagnoseConfig()
     fixes: FixesConfig = FixesConfig()
     web: WebConfig = WebConfig()
+    display: DisplayConfig = DisplayConfig()
     clocks: dict[str, ClockDefaults] = Field(default_factory=dict)
     """Per-kind overrides of the default clocks, e.g. ``[clocks.abuse-report] reply_by_hours = 12``."""
 

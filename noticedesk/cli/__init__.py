@@ -11,7 +11,7 @@ import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from noticedesk.cases.triage import utc_now
 from noticedesk.cli.render import SafeConsole, echo
-from noticedesk.config import Config, load_config
+from noticedesk.config import Config, load_config, zone_of
 from noticedesk.errors import NoticeDeskError
 from noticedesk.printable import PrintableFormatter, printable
 from noticedesk.store.db import DEFAULT_URL, open_store
@@ -36,6 +36,8 @@ class App:
     config: Config
     now: Callable[[], datetime] = utc_now
     console: SafeConsole = field(default_factory=lambda: SafeConsole(highlight=False))
+    tz: tzinfo = UTC
+    """The zone times are shown in on a terminal (``--tz``, ``[display] timezone``, the system's)."""
     _engine: Engine | None = None
 
     def close(self) -> None:
@@ -111,10 +113,19 @@ class _Group(click.Group):
     type=click.Path(path_type=Path),
     help="TOML configuration file.",
 )
+@click.option(
+    "--tz",
+    "zone_name",
+    metavar="ZONE",
+    help="Time zone of the times shown, e.g. Asia/Tokyo ([display] timezone; default the system's). "
+    "JSON stays UTC.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens (structured, to stderr).")
 @click.version_option(package_name="noticedesk")
 @click.pass_context
-def cli(ctx: click.Context, db_url: str, config_path: Path | None, verbose: bool) -> None:
+def cli(
+    ctx: click.Context, db_url: str, config_path: Path | None, zone_name: str | None, verbose: bool
+) -> None:
     """NoticeDesk: answer the emails AWS sends when an account is in trouble, before the deadline."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(PrintableFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
@@ -124,9 +135,23 @@ def cli(ctx: click.Context, db_url: str, config_path: Path | None, verbose: bool
     except NoticeDeskError as error:
         echo(f"error: {error}", err=True)
         ctx.exit(2)
+    try:
+        zone = zone_of(zone_name) if zone_name else display_zone(config)
+    except ValueError as error:
+        echo(f"error: --tz: {error}", err=True)
+        ctx.exit(2)
     if not isinstance(ctx.obj, App):  # a caller (a test, an embedding program) may hand in its own
-        ctx.obj = App(db_url=db_url, config=config)
+        ctx.obj = App(db_url=db_url, config=config, tz=zone)
         ctx.call_on_close(ctx.obj.close)
+    elif zone_name:
+        ctx.obj.tz = zone
+
+
+def display_zone(config: Config) -> tzinfo:
+    """``[display] timezone``, else the system's zone."""
+    if config.display.timezone:
+        return zone_of(config.display.timezone)
+    return datetime.now().astimezone().tzinfo or UTC
 
 
 def _register() -> None:
