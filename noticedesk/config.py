@@ -33,7 +33,10 @@ class SnsConfig(_Section):
     """How long a signing certificate stays in the in-memory cache."""
     failure_ttl_seconds: float = 30.0
     """How long a failed certificate fetch is remembered (short: one network blip must not stick)."""
-    fetch_timeout_seconds: float = 5.0
+    fetch_timeout_seconds: float = Field(default=3.0, gt=0)
+    """The whole certificate fetch, connection to last byte."""
+    certificate_fetches_per_minute: int = Field(default=30, ge=1)
+    """Fetches started in any minute; beyond, a message needing one is answered 503 (SNS retries)."""
 
 
 class InputConfig(_Section):
@@ -114,6 +117,10 @@ class SesConfig(_Section):
 class WebConfig(_Section):
     api_tokens: list[str] = Field(default_factory=list)
     """Bearer tokens that may call ``/api/*``. Required before serving on a non-loopback address."""
+    request_timeout_seconds: float = Field(default=10.0, gt=0)
+    """A request must arrive whole (headers and body) this soon after the server waits for it."""
+    max_connections: int = Field(default=1000, ge=1)
+    """Connections served at once; beyond, a request is answered 503 at once."""
 
 
 class DisplayConfig(_Section):
