@@ -259,8 +259,8 @@ def test_a_write_from_elsewhere_during_a_batch_is_neither_lost_nor_fatal(
 
     writer = threading.Thread(target=mark_replied)
 
-    def load_then_let_the_other_writer_try(connection: Connection, notices: Any) -> CaseBook:
-        book = load_book(connection, notices)
+    def load_then_let_the_other_writer_try(connection: Connection, notices: Any, *more: Any) -> CaseBook:
+        book = load_book(connection, notices, *more)
         writer.start()
         writer.join(timeout=0.3)  # not done: it waits for the batch
         return book

@@ -101,8 +101,8 @@ class _Store:
         return set(self.connection.execute(_CHECKLIST_KEYS, {"case_id": case_id}).scalars())
 
 
-def load_book(connection: Connection, notices: Sequence[Notice]) -> CaseBook:
-    """The cases these notices could join, as the store holds them now."""
+def load_book(connection: Connection, notices: Sequence[Notice], case_ids: Iterable[int] = ()) -> CaseBook:
+    """The cases these notices could join, and those of ``case_ids``, as the store holds them now."""
     book = CaseBook(_Store(connection))
     thread_ids = {thread_id for notice in notices for thread_id in notice.thread_ids}
     threads = list(_chunked_rows(connection, _THREAD_MESSAGES, thread_ids))
@@ -120,7 +120,7 @@ def load_book(connection: Connection, notices: Sequence[Notice]) -> CaseBook:
             book.newest_open[(account, kind, False)] = newest
             book.newest_open[(account, kind, True)] = newest_without_ref
             book.open_at_start[(account, kind)] = open_count
-    wanted = {case_id for _message_id, case_id in threads}
+    wanted = {case_id for _message_id, case_id in threads} | set(case_ids)
     wanted.update(case_id for case_id in book.newest_open.values() if case_id is not None)
     wanted = {case_id for case_id in wanted if book.stored_case(case_id) is None}
     for row in _chunked_rows(connection, _BY_ID, wanted):

@@ -317,6 +317,41 @@ class CaseBook:
         if case.case_ref is None:  # a reference is never taken back: the list only grows stale
             _insort(self._without_ref.setdefault(pair, []), case)
 
+    def complete(
+        self,
+        case: CaseState,
+        notice: Notice,
+        clocks: Clocks | None,
+        first_authenticity: str | None,
+        received: datetime,
+    ) -> bool:
+        """A more complete copy of a notice the case holds (same Message-ID, other bytes: the first
+        copy arrived truncated). The facts it adds go into the case when it is at least as
+        authentic as the first copy (a forged "fuller copy" must not add to a case); the facts the
+        case has are kept. Recorded on the timeline either way; True when its facts were taken."""
+        authenticity = notice.authenticity.value
+        applied = _STRENGTH[authenticity] >= _STRENGTH.get(first_authenticity or "", 0)
+        known = Facts.from_json(case.facts)
+        completed = _completed(known, notice.facts) if applied else known
+        added = {
+            name: value
+            for name, value in completed.to_json().items()
+            if value != known.to_json().get(name) and value not in (None, [], "")
+        }
+        detail: dict[str, Any] = {"kind": notice.kind.value, "authenticity": authenticity, "added": added}
+        if not applied:
+            detail["not_applied"] = f"copy is {authenticity}, the first copy was {first_authenticity}"
+        elif added:
+            case.facts, case.facts_text = completed.json_fields(), None
+            case.updated_at = received
+            case.changed = case.id is not None
+            if known.reply_by is None and notice.facts.reply_by is not None and clocks is not None:
+                case.reply_by, case.enforcement_at = clocks.reply_by, clocks.enforcement_at
+            if completed.abuse_types != known.abuse_types:
+                self._add_steps(case, completed.abuse_types)
+        self._event(case, received, f"more complete copy of the notice: {notice.title}", detail)
+        return applied
+
     def _event(self, case: CaseState, at: datetime, summary: str, detail: dict[str, Any] | JsonText) -> None:
         self.events.append((case, EventRow(at, "notice-received", SYSTEM_ACTOR, summary, detail)))
 
@@ -352,6 +387,20 @@ def _insort(cases: list[CaseState], case: CaseState) -> None:
         cases.append(case)  # the usual case: a new case, or stored ones read in id order
     elif case not in cases:
         bisect.insort(cases, case, key=lambda known: known.rank)
+
+
+def _completed(known: Facts, copy: Facts) -> Facts:
+    """``known`` with what ``copy`` adds: values it lacks, list items it does not have."""
+    values: dict[str, Any] = {}
+    for name in known.__dataclass_fields__:
+        old, new = getattr(known, name), getattr(copy, name)
+        if isinstance(old, tuple):
+            values[name] = tuple(dict.fromkeys((*old, *new)))
+        else:
+            values[name] = old if old is not None else new
+    named = tuple(kind for kind in values["abuse_types"] if kind != "other")
+    values["abuse_types"] = named or values["abuse_types"]
+    return Facts(**values)
 
 
 def _stronger(current: str, incoming: Authenticity) -> str:
