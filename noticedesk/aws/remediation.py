@@ -89,6 +89,8 @@ class Remediation:
     now: Callable[[], datetime]
     reveal: Reveal = _reveal_nowhere
     claimer: Claimer = field(default_factory=Claimer.this_process)
+    on_action: Callable[[ActionRecord], None] = lambda _record: None
+    """Told of each action once it ran (a terminal's progress bar)."""
 
     def plan(self, case_id: int) -> list[ActionRecord]:
         """The actions the case's latest diagnosis calls for (stored as `planned`, nothing applied).
@@ -131,6 +133,7 @@ class Remediation:
             self._tick_open(case_id, CONFIRM_STEP, request.requested_by)
         for position, record in enumerate(selected):
             result = self._apply_one(record, selected, request.requested_by, override)
+            self.on_action(record)
             if result is None:
                 report.skipped.append((record, _TAKEN))
                 continue

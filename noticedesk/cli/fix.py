@@ -15,6 +15,7 @@ from noticedesk.aws.clients import ClientFactory
 from noticedesk.aws.remediation import ApplyRequest, Remediation, RunReport
 from noticedesk.cli import App, pass_app
 from noticedesk.cli.params import CASE_ID
+from noticedesk.cli.progress import progress
 from noticedesk.cli.render import echo_json
 from noticedesk.cli.wrap import wrap
 from noticedesk.printable import printable
@@ -152,7 +153,10 @@ def apply(
 ) -> None:
     """Apply the case's default actions (or those named) through the guarded runner."""
     request = ApplyRequest(action_ids, confirmed, verified_override, keep_going, actor or getpass.getuser())
-    report = _remediation(app, profile, role_name).apply(case_id, request)
+    remediation = _remediation(app, profile, role_name)
+    with progress(app.console, app.console.is_terminal and not as_json, "actions applied") as advance:
+        remediation.on_action = lambda record: advance(note=record.id)
+        report = remediation.apply(case_id, request)
     if as_json:
         for record in report.results or report.selected:
             echo_json({**record.to_json(), "dry_run": report.dry_run})

@@ -12,6 +12,7 @@ from rich.table import Table
 from noticedesk.aws.clients import ClientFactory
 from noticedesk.cases.queries import get_case
 from noticedesk.cli import App, pass_app
+from noticedesk.cli.progress import progress
 from noticedesk.cli.render import echo, echo_json
 from noticedesk.feedback.events import normalise_address
 from noticedesk.feedback.files import check_alarms, import_files
@@ -37,7 +38,8 @@ def ingest_command(app: App, paths: tuple[str, ...]) -> None:
     stderr, and the exit code is then 1.
     """
     now = app.now()
-    outcome = import_files(app.engine, paths, app.config.ses, now)
+    with progress(app.console, app.console.is_terminal, "events read") as advance:
+        outcome = import_files(app.engine, paths, app.config.ses, now, progress=advance)
     for line in outcome.bad_lines:
         echo(f"skipped {line}", err=True)
     result = outcome.result

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from noticedesk.aws.findings import mask_key
 from noticedesk.errors import ReplyError
-from noticedesk.replies.evidence import cloudtrail, measures, root_cause
+from noticedesk.replies.evidence import billing, cloudtrail, measures, root_cause
 from noticedesk.replies.gather import ActionRecord, NoticeMail, ReplyContext
 from noticedesk.replies.phrasebook import (
     KindInfo,
@@ -120,10 +120,14 @@ def compose_reply(
             "(where the key was exposed, which instance ran what, which feature was abused)."
         )
     trail = cloudtrail(context)
+    bill = billing(context)
     if case.kind == "account-compromised":
         if not trail:
             warnings.append("CloudTrail activity of the key was not read: add what CloudTrail shows.")
-        warnings.append("NoticeDesk does not read billing: add what Billing and Cost Explorer show.")
+        warnings.append(
+            "NoticeDesk does not read billing: add what Billing and Cost Explorer show "
+            "(unexpected charges by service and region, or none)."
+        )
     standard = measures(context)
     missing = [measure.text for measure in standard if not measure.in_place]
     if missing and chosen == "resolution":
@@ -149,6 +153,7 @@ def compose_reply(
         timeline=_timeline_lines(context),
         cause=cause,
         cloudtrail=trail,
+        billing=bill,
         actions=actions,
         prevention=[measure.text for measure in standard if measure.in_place],
         mitigations=list(context.facts.mitigations),
@@ -261,6 +266,11 @@ def _action_lines(context: ReplyContext, lang: str, warnings: list[str]) -> list
         if not record.verified:
             warnings.append(f"{sentence}: not verified afterwards; check it before saying so to AWS.")
         lines.append(f"{sentence} ({utc(record.at)}).")
+    for record in context.changed_back:
+        warnings.append(
+            f"{action_sentence(record, lang)[0]} ({utc(record.at)}), but a later diagnosis found it changed "
+            "back: contain it again (noticedesk fix apply) before saying so; the reply does not mention it."
+        )
     for record in context.still_failed:
         warnings.append(
             f"Action {record.action} on {record.resource_id or 'the account'} failed at {utc(record.at)} "

@@ -80,6 +80,17 @@ def cloudtrail(context: ReplyContext) -> list[str]:
     return lines
 
 
+BILLING_STEP = "check-billing"
+
+
+def billing(context: ReplyContext) -> list[str]:
+    """That the bill was reviewed, when the runbook's billing step is ticked (what it showed is the
+    person's to add: NoticeDesk does not read billing)."""
+    if any(item.key == BILLING_STEP and item.done_at for item in context.checklist):
+        return ["We reviewed the charges of the account by service and region in Billing and Cost Explorer."]
+    return []
+
+
 def measures(context: ReplyContext) -> list[Measure]:
     """The standard prevention measures for the case's kind (and abuse types), each with whether
     the case shows it in place; a measure text appears once."""

@@ -7,6 +7,7 @@ and ``action-*`` events), the ``findings`` rows of its latest diagnosis run, its
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.parser import BytesHeaderParser
@@ -15,11 +16,27 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from noticedesk.aws.actions import get_action
+from noticedesk.aws.findings import mask_key
 from noticedesk.cases.queries import CaseSummary, ChecklistItem, TimelineEvent, case_messages, get_case
+from noticedesk.errors import NotFoundError
 from noticedesk.notices.model import Facts
 from noticedesk.store.tables import findings, messages
 
 ACTION_EVENTS = ("action-applied", "action-failed", "action-undone")
+_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
+
+
+def mask_keys(text: str) -> str:
+    return _KEY_ID.sub(lambda match: mask_key(match[0]), text)
+
+
+def addresses(action: str, check: str) -> bool:
+    """Whether ``action`` is one the fixes catalogue proposes for a failure of ``check``."""
+    try:
+        return check in get_action(action).triggers
+    except NotFoundError:  # an action this version does not know (an older store)
+        return False
 
 
 @dataclass(frozen=True)
@@ -64,6 +81,9 @@ class ActionRecord:
     account_id: str | None
     verified: bool
     actor: str
+    status: str | None = None
+    """The action's status when the event was written: ``applied`` on an ``action-failed`` event
+    means its undo failed, so the action still stands."""
 
 
 @dataclass(frozen=True)
@@ -113,14 +133,38 @@ class ReplyContext:
             previous = latest.get(key)
             if record.event == "action-undone" and previous and previous.action_id != record.action_id:
                 continue  # the undo of an older attempt does not undo a later one that stands
+            if record.event == "action-failed" and record.status == "applied":
+                continue  # an undo that failed: the action still stands
             latest.pop(key, None)  # re-inserted: ordered by the time of the latest event
             latest[key] = record
         return tuple(latest.values())
 
     @property
+    def changed_back(self) -> tuple[ActionRecord, ...]:
+        """Applied actions that a diagnosis run after them found undone on AWS: the key active
+        again, the image public again. They are due again, and no reply may say they stand."""
+        return tuple(
+            record
+            for record in self.latest_outcomes
+            if record.event == "action-applied"
+            and any(
+                row.status == "fail"
+                and row.found_at > record.at
+                and mask_keys(row.resource_id or "") == mask_keys(record.resource_id or "")
+                and addresses(record.action, row.check)
+                for row in self.findings
+            )
+        )
+
+    @property
     def effective_actions(self) -> tuple[ActionRecord, ...]:
-        """Applied and not undone since: what stands, so what the reply may say was done."""
-        return tuple(record for record in self.latest_outcomes if record.event == "action-applied")
+        """Applied, not undone and not found changed back since: what the reply may say was done."""
+        reverted = self.changed_back
+        return tuple(
+            record
+            for record in self.latest_outcomes
+            if record.event == "action-applied" and record not in reverted
+        )
 
     @property
     def still_failed(self) -> tuple[ActionRecord, ...]:
@@ -238,4 +282,5 @@ def _action(event: TimelineEvent) -> ActionRecord:
         account_id=detail.get("account_id"),
         verified=bool(detail.get("verified")),
         actor=event.actor,
+        status=str(detail["status"]) if detail.get("status") else None,
     )

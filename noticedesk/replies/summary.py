@@ -11,10 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from noticedesk.aws.actions import get_action
-from noticedesk.errors import NotFoundError
 from noticedesk.replies.compose import abuse_words, action_sentence, masked_facts
-from noticedesk.replies.gather import ActionRecord, FindingRow, ReplyContext
+from noticedesk.replies.gather import ActionRecord, FindingRow, ReplyContext, addresses
 from noticedesk.replies.phrasebook import (
     jst,
     kinds,
@@ -70,6 +68,7 @@ def compose_summary(context: ReplyContext, lang: Lang, now: datetime) -> str:
             word("mitigation", label, lang, label) if lang == "ja" else label
             for label in context.facts.mitigations
         ],
+        root_cause=info.root_cause,  # an account on hold: what AWS needs is said above, no cause
         diagnosed=context.diagnosed,
         counts=context.counts,
         failed=[_finding(row, lang) + _since(context, row, lang) for row in context.failed_findings],
@@ -131,7 +130,7 @@ def _since(context: ReplyContext, row: FindingRow, lang: Lang) -> str:
     acted = any(
         record.resource_id == row.resource_id
         and record.at >= row.found_at
-        and _addresses(record.action, row.check)
+        and addresses(record.action, row.check)
         for record in context.effective_actions
         if record.resource_id
     )
@@ -140,21 +139,16 @@ def _since(context: ReplyContext, row: FindingRow, lang: Lang) -> str:
     return "（その後、対応済みです）" if lang == "ja" else " (acted on since: see What we did)"
 
 
-def _addresses(action: str, check: str) -> bool:
-    """Whether ``action`` is one the fixes catalogue proposes for a failure of ``check``."""
-    try:
-        return check in get_action(action).triggers
-    except NotFoundError:  # an action this version does not know (an older store)
-        return False
-
-
 def _actions(context: ReplyContext, lang: Lang) -> list[dict[str, str]]:
     """The latest outcome of each action, once: a failure repaired since reads as done."""
     when = jst if lang == "ja" else utc
-    return [{"at": when(record.at), "text": _action_text(record, lang)} for record in context.latest_outcomes]
+    return [
+        {"at": when(record.at), "text": _action_text(record, lang, context)}
+        for record in context.latest_outcomes
+    ]
 
 
-def _action_text(record: ActionRecord, lang: Lang) -> str:
+def _action_text(record: ActionRecord, lang: Lang, context: ReplyContext) -> str:
     """One action as the owner reads it: done, done but not verified, still failed, or undone."""
     sentence = mask_keys(action_sentence(record, lang)[0])
     if record.event == "action-failed":
@@ -168,6 +162,10 @@ def _action_text(record: ActionRecord, lang: Lang) -> str:
         return f"FAILED, not yet repaired: {sentence}"
     if record.event == "action-undone":
         return f"次の対応を取り消しました: {sentence}" if lang == "ja" else f"Undid: {sentence}"
+    if record in context.changed_back:
+        if lang == "ja":
+            return f"{sentence}。ただし、その後の調査で元に戻されていることが分かりました"
+        return f"{sentence}, but a later diagnosis found it changed back"
     if not record.verified:
         return f"{sentence}（結果は未確認）" if lang == "ja" else f"{sentence} (not verified afterwards)"
     return sentence
@@ -175,6 +173,13 @@ def _action_text(record: ActionRecord, lang: Lang) -> str:
 
 def _left(context: ReplyContext, lang: Lang, replied: bool) -> list[str]:
     left = [item.text_ja if lang == "ja" else item.text_en for item in context.open_items]
+    for record in context.changed_back:
+        sentence = mask_keys(action_sentence(record, lang)[0])
+        left.append(
+            f"元に戻された対応のやり直し（{sentence.removesuffix('しました')}する）"
+            if lang == "ja"
+            else f"Contain it again, it was changed back: {sentence}"
+        )
     for record in context.still_failed:
         sentence = mask_keys(action_sentence(record, lang)[0])
         if lang == "ja":

@@ -4,6 +4,7 @@ the case, prevention only as the case shows it, and the full key id AWS named.""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -169,6 +170,19 @@ def test_the_reply_says_what_cloudtrail_showed_and_asks_for_billing() -> None:
         "the calls were RunInstances, CreateUser." in draft.body
     )
     assert any("Billing and Cost Explorer" in warning for warning in draft.warnings)
+    assert "What CloudTrail shows\n" in draft.body and "billing" not in draft.body
+    reviewed = ChecklistItem("check-billing", "Check Billing.", "請求を確認します。", NOW, "me")
+    billed = compose_reply(
+        _context(
+            "account-compromised", Facts(access_key_ids=(KEY,)), findings=(activity,), checklist=(reviewed,)
+        ),
+        NOW,
+    )
+    assert "What CloudTrail and billing show" in billed.body
+    assert (
+        "- We reviewed the charges of the account by service and region in Billing and Cost Explorer."
+        in billed.body
+    )
 
 
 def test_root_cause_is_a_sentence_about_the_reported_resource_not_every_finding() -> None:
@@ -236,6 +250,14 @@ def test_the_resolution_is_refused_until_the_required_items_are_done() -> None:
     assert "We have completed our investigation" in ready.body
 
 
+def test_an_account_on_hold_summary_says_what_is_needed_not_a_cause_under_investigation() -> None:
+    for lang in ("en", "ja"):
+        summary = compose_summary(_context("account-hold"), lang, NOW)  # type: ignore[arg-type]
+        assert "調査中" not in summary and "under investigation" not in summary
+        assert "terminated" not in summary and "削除されることがあります" not in summary
+    assert "支払い方法" in compose_summary(_context("account-hold"), "ja", NOW)
+
+
 def test_the_japanese_summary_names_findings_in_japanese() -> None:
     row = FindingRow(
         "public-amis",
@@ -273,3 +295,37 @@ def test_japanese_texts_use_the_agreed_terms() -> None:
         assert wrong not in joined, wrong
     assert "AWS 適正利用規約（AUP）" in joined and "AWS Trust & Safety チーム" in joined
     assert "審査期間" in joined and "評価メトリクス" in joined and "非アクティブ化" in joined
+
+
+def test_an_action_found_changed_back_is_not_told_as_done() -> None:
+    """Re-containment (issue 13): the key deactivated, then found Active again by a later diagnosis."""
+    deactivated = ActionRecord(
+        NOW - timedelta(hours=2), "action-applied", "A-1-1", "access-key-deactivate", "AKIA…DFGH", None,
+        "111122223333", True, "me",
+    )  # fmt: skip
+    active_again = FindingRow(
+        "key-owner", "fail", "critical", "111122223333", None, "AKIA…DFGH",
+        "The named key is AKIA…DFGH of ci-deployer: Active", {}, NOW - timedelta(hours=1),
+    )  # fmt: skip
+    facts = Facts(account_id="111122223333", access_key_ids=(KEY,))
+    context = _context("account-compromised", facts, actions=(deactivated,), findings=(active_again,))
+    draft = compose_reply(context, NOW)
+    assert "Deactivated" not in draft.body and ": deactivated" not in draft.body
+    assert any("found it changed back" in warning for warning in draft.warnings)
+    japanese = compose_summary(context, "ja", NOW)
+    assert "その後の調査で元に戻されていることが分かりました" in japanese
+    assert "元に戻された対応のやり直し" in japanese
+    # Contained again (a new action id, as `fix apply` records it): told once, as done.
+    again = dataclasses.replace(deactivated, at=NOW - timedelta(minutes=30), action_id="A-1-2")
+    contained = _context("account-compromised", facts, actions=(deactivated, again), findings=(active_again,))
+    assert "- Deactivated the exposed access key" in compose_reply(contained, NOW).body
+    assert "元に戻され" not in compose_summary(contained, "ja", NOW)
+
+
+def test_a_failed_undo_leaves_the_action_standing() -> None:
+    applied = _action("action-applied", 0, "A-1-3")
+    undo_failed = dataclasses.replace(_action("action-failed", 5, "A-1-3"), status="applied")
+    context = _context("abuse-report", actions=(applied, undo_failed))
+    draft = compose_reply(context, NOW)
+    assert "- Stopped the instance i-0fedcba9876543210" in draft.body
+    assert not any("failed" in warning for warning in draft.warnings)
