@@ -93,6 +93,9 @@ def print_case(app: App, detail: CaseDetail, lang: str) -> None:
     console.print(f"  account {case.account_id or '-'}   reference {case.case_ref or '-'}")
     _print_authenticity(app, detail, lang)
     for label, value in (("reply by", case.reply_by), ("AWS acts", case.enforcement_at)):
+        if value is None and label == "AWS acts" and detail.enforcement_undated.get(lang):
+            console.print(f"  {label:<9} {detail.enforcement_undated[lang]}")  # no date of our own
+            continue
         style = urgency_style(value, now)
         console.print(f"  {label:<9} {short_time(value)}  [{style}]{time_left(value, now)}[/]")
     if detail.clock_note.get(lang):
@@ -110,7 +113,7 @@ def print_case(app: App, detail: CaseDetail, lang: str) -> None:
         console.print(f"  {book.cause[lang]}")
         console.print(f"  [yellow]{book.if_ignored[lang]}[/yellow]")
         for ref in book.references:
-            console.print(f"  → {ref.title}: {ref.url}")
+            console.print(f"  → {ref.title}: {ref.url_ja if lang == 'ja' and ref.url_ja else ref.url}")
     console.print(f"\n[bold]Checklist[/bold]  (tick with: noticedesk case check {case.id} ITEM)")
     for item in detail.checklist:
         mark = "[green]✔[/green]" if item.done_at else "☐"
