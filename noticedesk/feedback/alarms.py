@@ -26,7 +26,6 @@ from noticedesk.notices.levels import SES_LEVELS, Metric
 from noticedesk.notices.model import Facts, Kind, Stage
 from noticedesk.store.tables import cases, ses_alarms
 
-
 _DEFAULTS = SesConfig()  # one source for the default thresholds: the configuration's
 
 

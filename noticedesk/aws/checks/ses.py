@@ -81,7 +81,7 @@ def judge_ses_suppression(check: Check, gathered: Gathered, context: Context) ->
 def judge_ses_reputation(check: Check, gathered: Gathered, context: Context) -> list[Finding]:
     findings: list[Finding] = []
     for region, standing in _standings(check, gathered, findings):
-        metrics: tuple[tuple[Metric, float | None | GatherError], ...] = (
+        metrics: tuple[tuple[Metric, float | GatherError | None], ...] = (
             ("bounce", standing.bounce_rate),
             ("complaint", standing.complaint_rate),
         )
