@@ -32,8 +32,8 @@ STAGE_FIXTURES = {
     "resolved": "abuse-resolved.eml",
     "final-notification": "abuse-final-openproxy.eml",
     "final-body": "abuse-final-body-dos.eml",
-    "ses-probation": "ses-probation-subject.eml",
-    "ses-probation-body": "ses-probation-body.eml",
+    "ses-appeal-refused": "ses-appeal-refused.eml",
+    "ses-paused": "ses-suspended.eml",
     "reminder": "abuse-reminder-intrusion.eml",
     "aws-reply": "abuse-reply.eml",
 }
@@ -71,6 +71,8 @@ def test_every_fixture_file_is_used() -> None:
         "ec2-retirement.eml",
         "phishing-lookalike.eml",
         "account-hold-ja.eml",
+        "ses-probation-subject.eml",
+        "ses-probation-body.eml",
     }
     assert {path.name for path in MAILS.glob("*.eml")} == used | extra
 
@@ -158,7 +160,18 @@ def test_review_period_end_is_the_reply_by_date() -> None:
 
 def test_wrapped_lines_do_not_hide_a_rule_or_a_fact() -> None:
     notice = notice_of(mail_bytes("ses-probation-body.eml"))  # "bounce rate\nis 10.6%"
-    assert (notice.kind, notice.stage, notice.facts.bounce_rate) == (Kind.SES_BOUNCE, Stage.PROBATION, 10.6)
+    assert (notice.kind, notice.stage, notice.facts.bounce_rate) == (Kind.SES_BOUNCE, Stage.NOTICE, 10.6)
+
+
+@pytest.mark.parametrize("fixture", ["ses-probation-subject.eml", "ses-probation-body.eml"])
+def test_probation_is_the_older_name_of_the_ses_review(fixture: str) -> None:
+    notice = notice_of(mail_bytes(fixture))
+    assert notice.kind is Kind.SES_BOUNCE and notice.stage is Stage.NOTICE
+
+
+def test_a_paused_ses_account_is_stage_paused() -> None:
+    notice = notice_of(mail_bytes("ses-review-other.eml"))  # "we have paused your account's ability to send"
+    assert (notice.kind, notice.stage) == (Kind.SES_REVIEW, Stage.PAUSED)
 
 
 def test_masked_values_are_not_facts() -> None:
@@ -223,3 +236,13 @@ def test_facts_to_json_names_every_field_in_order_and_round_trips() -> None:
         value == [] if isinstance(getattr(Facts(), name), tuple) else value is None
         for name, value in empty.items()
     )
+
+
+@pytest.mark.parametrize("written", ["March 20, 2027", "March 20 2027", "December 4, 2026"])
+def test_a_stated_date_with_a_two_digit_day_keeps_its_year(written: str) -> None:
+    raw = mail_bytes("ses-vulnerable-site.eml")
+    head, _ = raw.split(b"\n\n", 1)
+    body = f"Please respond by {written} through the AWS Support Center.\n".encode()
+    facts = notice_of(head + b"\n\n" + body).facts
+    expected = datetime.strptime(written.replace(",", ""), "%B %d %Y").replace(tzinfo=UTC)
+    assert facts.reply_by == expected

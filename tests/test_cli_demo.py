@@ -8,35 +8,39 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from rich.console import Console
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from noticedesk.cli import App, cli
 from noticedesk.config import Config
-from noticedesk.store.tables import actions, findings
+from noticedesk.store.db import open_store
+from noticedesk.store.tables import actions, cases, findings
 
 
-def _run(tmp_path: Path, now: datetime, *args: str) -> tuple[str, App]:
+def _run(tmp_path: Path, now: datetime, *args: str) -> tuple[str, Engine]:
+    """Run the demo in ``tmp_path``; return its output and its (demo) database."""
     app = App(
-        db_url=f"sqlite:///{tmp_path / 'demo.db'}",
+        db_url=f"sqlite:///{tmp_path / 'noticedesk.db'}",
         config=Config(),
         now=lambda: now,
         console=Console(width=80, force_terminal=False),
     )
     result = CliRunner().invoke(cli, ["demo", *args], obj=app, catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    return result.output, app
+    return result.output, open_store(f"sqlite:///{tmp_path / 'noticedesk-demo.db'}")
 
 
-def test_demo_triages_diagnoses_fixes_and_drafts(
-    tmp_path: Path, now: datetime, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    output, app = _run(tmp_path, now)
+@pytest.fixture(autouse=True)
+def _in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the demo writes noticedesk-demo.db in the current folder
+
+
+def test_demo_triages_diagnoses_fixes_and_drafts(tmp_path: Path, now: datetime) -> None:
+    output, engine = _run(tmp_path, now)
     assert "11 sample notices read" in output and "9 filed as cases" in output
     assert "FAKE AWS account" in output and "no real AWS account is touched" in output
     assert "Subject: RE: Your AWS account 111122223333 is compromised" in output
     assert "■ 実施した対応" in output  # the Japanese summary, with what was done
-    with app.engine.connect() as connection:
+    with engine.connect() as connection:
         applied = set(
             connection.execute(select(actions.c.action).where(actions.c.status == "applied")).scalars()
         )
@@ -51,6 +55,23 @@ def test_demo_triages_diagnoses_fixes_and_drafts(
     assert "Deactivated the exposed access key AKIA…EY01" in output
     # The summary is printed to be copied: no line break put into one of its sentences.
     assert "対象はアクセスキー AKIA…EY01（IAM ユーザー ci-deployer）です。" in output
+
+
+def test_demo_twice_gives_a_clean_second_reply_and_leaves_the_real_store_alone(
+    tmp_path: Path, now: datetime
+) -> None:
+    _run(tmp_path, now)
+    second, engine = _run(tmp_path, now)
+    assert "fresh demo database, noticedesk-demo.db" in second
+    with engine.connect() as connection:
+        assert len(connection.execute(select(cases.c.id)).all()) == 7  # not 14, not one case of two runs
+        images = connection.execute(
+            select(actions.c.resource_id).where(actions.c.action == "ami-make-private")
+        ).all()
+    assert len(images) == 1  # one fake account's public image, made private once
+    reply = second.split("3. The reply to AWS")[1].split("4. The owner's summary")[0]
+    assert reply.count("Made the image ami-") == 2  # timeline and corrective action, one image
+    assert not (tmp_path / "noticedesk.db").exists()  # --db (the real cases) is never opened
 
 
 def test_demo_without_aws_still_drafts_the_reply_and_runs_twice(tmp_path: Path, now: datetime) -> None:

@@ -13,7 +13,7 @@ from noticedesk.notices.clocks import Clocks, clock_rule, clocks_for, default_cl
 from noticedesk.notices.model import Facts, Kind, Notice, Stage
 
 CASE_KINDS = [kind for kind in Kind if kind.opens_case]
-OPEN_STAGES = [Stage.NOTICE, Stage.REMINDER, Stage.PROBATION, Stage.REPLY]
+OPEN_STAGES = [Stage.NOTICE, Stage.REMINDER, Stage.REPLY]
 
 zones = st.builds(
     timezone,
@@ -92,12 +92,20 @@ def test_configuration_overrides_the_defaults(
 
 
 @given(st.sampled_from(CASE_KINDS), moments, st.none() | moments)
-def test_final_and_resolved_notices_mean_aws_has_acted(
+def test_final_paused_refused_and_resolved_notices_mean_aws_has_acted(
     kind: Kind, sent: datetime, stated: datetime | None
 ) -> None:
     final = clocks_for(notice(kind, Stage.FINAL, stated), sent)
     resolved = clocks_for(notice(kind, Stage.RESOLVED, stated), sent)
-    assert final.enforcement_at == resolved.enforcement_at == sent
+    paused = clocks_for(notice(kind, Stage.PAUSED, stated), sent)
+    refused = clocks_for(notice(kind, Stage.APPEAL_REFUSED, stated), sent)
+    assert (
+        final.enforcement_at
+        == resolved.enforcement_at
+        == paused.enforcement_at
+        == refused.enforcement_at
+        == sent
+    )
     assert resolved.reply_by is None
     assert _all_utc(final) and _all_utc(resolved)
 

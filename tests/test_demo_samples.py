@@ -75,7 +75,7 @@ EXPECTED: dict[str, tuple[str, str, str, bool, dict[str, Any]]] = {
     ),
     "05-ses-complaint-probation.eml": (
         "ses-complaint",
-        "probation",
+        "notice",
         "unverified",
         True,
         {"account_id": ACCOUNT, "complaint_rate": 0.62, "regions": ["us-east-1"]},

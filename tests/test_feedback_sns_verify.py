@@ -289,3 +289,48 @@ def test_memory_only_verification_asks_for_a_thread_when_the_certificate_is_cold
         check.verify(message, memory_only=True)
     check.verify(message)  # reads certificate_dir
     assert check.verify(message, memory_only=True)["Type"] == "Notification"
+
+
+def test_a_field_folded_into_another_across_the_separator_is_rejected(tmp_path: Path) -> None:
+    """MessageId "M1\\nSubject\\nS" without Subject signs the same bytes as M1 with Subject S."""
+    check = verifier(tmp_path)
+    signed = notification(bounce("a@example.org", "fb-fold"), NOW, subject="Amazon SES Email Event")
+    check.verify(body(signed))
+    replay = {key: value for key, value in signed.items() if key != "Subject"}
+    replay["MessageId"] = f"{signed['MessageId']}\nSubject\n{signed['Subject']}"
+    assert canonical(replay) == canonical(signed)  # the ambiguity: same bytes, same signature
+    with pytest.raises(SnsRejected, match="MessageId holds a line break"):
+        check.verify(body(replay))
+
+
+@pytest.mark.parametrize("field", ["TopicArn", "Timestamp", "MessageId", "Subject"])
+def test_no_signed_field_but_message_may_hold_a_line_break(field: str) -> None:
+    message = {**notification(bounce("a@example.org", "fb-nl"), NOW), "Subject": "s"}
+    message[field] += "\nx"
+    with pytest.raises(SnsRejected, match=f"{field} holds a line break"):
+        string_to_sign(message)
+
+
+def test_a_message_spanning_lines_is_signed_unless_a_line_is_a_key(tmp_path: Path) -> None:
+    check = verifier(tmp_path)
+    check.verify(body(confirmation(NOW)))  # its Message text has a line break
+    forged = {**notification(bounce("a@example.org", "fb-key"), NOW), "Subject": "s"}
+    forged["Message"] += "\nMessageId\nM2"
+    with pytest.raises(SnsRejected, match="Message holds a line break"):
+        string_to_sign(forged)
+
+
+def test_a_topic_with_a_newline_writes_one_escaped_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from noticedesk.feedback.policy import PolicySettings
+    from noticedesk.feedback.webhook import SnsWebhook
+
+    forged = "arn:aws:sns:us-east-1:111122223333:t\n2026-11-28 WARNING sns subscription confirmed\x1b[2K"
+    webhook = SnsWebhook(None, verifier(tmp_path), lambda *_: None, PolicySettings(), lambda: NOW)  # type: ignore[arg-type]
+    with caplog.at_level("WARNING", logger="noticedesk.feedback"):
+        status, _ = webhook.handle(body(notification(bounce("a@example.org", "fb-log"), NOW, topic=forged)))
+    assert status == 403
+    (record,) = caplog.records
+    assert "\n" not in record.getMessage() and "\x1b" not in record.getMessage()
+    assert "\\n2026-11-28" in record.getMessage()

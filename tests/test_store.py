@@ -32,3 +32,71 @@ def test_a_database_at_an_unknown_revision_is_a_one_line_store_error(sqlite_engi
         connection.execute(text("INSERT INTO alembic_version VALUES ('9999_from_the_future')"))
     with pytest.raises(StoreError, match="9999_from_the_future"):
         migrate(sqlite_engine)
+
+
+def test_upgrade_moves_stored_probation_stages_to_notice(engine: Engine) -> None:
+    """'probation' was AWS's older name for the SES review: 0006 stores it as stage 'notice'."""
+    from datetime import UTC, datetime
+
+    from alembic import command
+    from sqlalchemy import insert, select
+
+    from noticedesk.store.db import alembic_config
+    from noticedesk.store.tables import case_events, cases, messages
+
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0005_ses_event_keys")
+    at = datetime(2026, 11, 27, 16, 31, tzinfo=UTC)
+    with engine.begin() as connection:
+        case_id = connection.execute(
+            insert(cases).values(
+                case_key="111122223333|ses-complaint|-",
+                account_id="111122223333",
+                kind="ses-complaint",
+                stage="probation",
+                status="new",
+                title="Amazon SES Complaint Probation",
+                authenticity="unverified",
+                facts={},
+                opened_at=at,
+                updated_at=at,
+            )
+        ).inserted_primary_key[0]
+        connection.execute(
+            insert(messages).values(
+                dedupe_key="k",
+                sha256="0" * 64,
+                source="a.eml",
+                format="eml",
+                raw=b"",
+                received_at=at,
+                kind="ses-complaint",
+                stage="probation",
+                case_id=case_id,
+            )
+        )
+        for summary, detail in (
+            ("probation: Amazon SES Complaint Probation", {"kind": "ses-complaint", "stage": "probation"}),
+            ("probation: a title that only starts so", {"stage": "final"}),
+        ):
+            connection.execute(
+                insert(case_events).values(
+                    case_id=case_id,
+                    at=at,
+                    type="notice-received",
+                    actor="noticedesk",
+                    summary=summary,
+                    detail=detail,
+                )
+            )
+    migrate(engine)
+    with engine.connect() as connection:
+        assert connection.execute(select(cases.c.stage)).scalar_one() == "notice"
+        assert connection.execute(select(messages.c.stage)).scalar_one() == "notice"
+        events = connection.execute(
+            select(case_events.c.summary, case_events.c.detail).order_by(case_events.c.id)
+        ).all()
+    assert [tuple(event) for event in events] == [
+        ("notice: Amazon SES Complaint Probation", {"kind": "ses-complaint", "stage": "notice"}),
+        ("probation: a title that only starts so", {"stage": "final"}),
+    ]

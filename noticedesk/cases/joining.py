@@ -10,8 +10,9 @@ STAGE_RANK = {
     Stage.EARLY_WARNING: 0,
     Stage.REPLY: 1,
     Stage.REMINDER: 2,
-    Stage.PROBATION: 3,
+    Stage.PAUSED: 3,
     Stage.FINAL: 4,
+    Stage.APPEAL_REFUSED: 4,
     Stage.RESOLVED: 5,
 }
 

@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from noticedesk.cases.triage import utc_now
+from noticedesk.cli.render import SafeConsole, echo
 from noticedesk.config import Config, load_config
 from noticedesk.errors import NoticeDeskError
+from noticedesk.printable import PrintableFormatter
 from noticedesk.store.db import DEFAULT_URL, open_store
 from noticedesk.store.refusals import driver_message
 
@@ -34,7 +35,7 @@ class App:
     db_url: str
     config: Config
     now: Callable[[], datetime] = utc_now
-    console: Console = field(default_factory=lambda: Console(highlight=False))
+    console: SafeConsole = field(default_factory=lambda: SafeConsole(highlight=False))
     _engine: Engine | None = None
 
     def close(self) -> None:
@@ -58,10 +59,10 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except NoticeDeskError as error:
-            click.echo(f"error: {error}", err=True)
+            echo(f"error: {error}", err=True)
             ctx.exit(2)
         except SQLAlchemyError as error:  # the store failed mid-command (read-only, disk full, gone)
-            click.echo(f"error: the store failed: {driver_message(error)}", err=True)
+            echo(f"error: the store failed: {driver_message(error)}", err=True)
             ctx.exit(2)
 
 
@@ -86,15 +87,13 @@ class _Group(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, db_url: str, config_path: Path | None, verbose: bool) -> None:
     """NoticeDesk: answer the emails AWS sends when an account is in trouble, before the deadline."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.ERROR,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(PrintableFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, handlers=[handler])
     try:
         config = load_config(config_path)
     except NoticeDeskError as error:
-        click.echo(f"error: {error}", err=True)
+        echo(f"error: {error}", err=True)
         ctx.exit(2)
     if not isinstance(ctx.obj, App):  # a caller (a test, an embedding program) may hand in its own
         ctx.obj = App(db_url=db_url, config=config)

@@ -11,7 +11,8 @@ from rich.table import Table
 from noticedesk.aws.findings import mask_key
 from noticedesk.cases.queries import CaseDetail, check_item, get_case, list_cases
 from noticedesk.cli import App, pass_app
-from noticedesk.cli.render import echo_json, short_time, time_left, urgency_style
+from noticedesk.cli.params import CASE_ID
+from noticedesk.cli.render import echo, echo_json, short_time, time_left, urgency_style
 
 
 @click.command("cases")
@@ -49,7 +50,7 @@ def cases_command(app: App, as_json: bool, include_resolved: bool) -> None:
             case.stage,
             case.status,
             case.account_id or "-",
-            case.case_ref or "-",
+            escape(case.case_ref or "-"),
             short_time(deadline),
             f"[{style}]{time_left(deadline, now)}[/]",
             str(case.open_items),
@@ -64,7 +65,7 @@ def case_group() -> None:
 
 
 @case_group.command("show")
-@click.argument("case_id", type=int)
+@click.argument("case_id", type=CASE_ID)
 @click.option("--json", "as_json", is_flag=True, help="The whole case as one JSON object.")
 @click.option(
     "--lang",
@@ -89,8 +90,8 @@ def print_case(app: App, detail: CaseDetail, lang: str) -> None:
         f"[bold]Case #{case.id}[/bold]  {case.kind} · {case.stage} · {case.status}  "
         f"(authenticity: {case.authenticity})"
     )
-    console.print(f"  {case.title}")
-    console.print(f"  account {case.account_id or '-'}   reference {case.case_ref or '-'}")
+    console.print(f"  {escape(case.title)}")
+    console.print(f"  account {case.account_id or '-'}   reference {escape(case.case_ref or '-')}")
     _print_authenticity(app, detail, lang)
     for label, value in (("reply by", case.reply_by), ("AWS acts", case.enforcement_at)):
         if value is None and label == "AWS acts" and detail.enforcement_undated.get(lang):
@@ -107,7 +108,7 @@ def print_case(app: App, detail: CaseDetail, lang: str) -> None:
         console.print("\n[bold]Facts[/bold]")
         for key, value in facts.items():
             shown = ", ".join(map(str, value)) if isinstance(value, list) else value
-            console.print(f"  {key:<15} {shown}")
+            console.print(f"  {key:<15} {escape(str(shown))}")
     for book in detail.runbooks:
         console.print(f"\n[bold]{book.title[lang]}[/bold]")
         console.print(f"  {book.cause[lang]}")
@@ -121,9 +122,8 @@ def print_case(app: App, detail: CaseDetail, lang: str) -> None:
         console.print(f"  {mark} {item.key}: {text}")
     console.print("\n[bold]Timeline[/bold]")
     for event in detail.timeline:
-        console.print(
-            f"  {short_time(event.at)}  {event.type:<16} {event.summary}  [dim]({event.actor})[/dim]"
-        )
+        summary, actor = escape(event.summary), escape(event.actor)
+        console.print(f"  {short_time(event.at)}  {event.type:<16} {summary}  [dim]({actor})[/dim]")
 
 
 def _print_authenticity(app: App, detail: CaseDetail, lang: str) -> None:
@@ -136,7 +136,7 @@ def _print_authenticity(app: App, detail: CaseDetail, lang: str) -> None:
 
 
 @case_group.command("check")
-@click.argument("case_id", type=int)
+@click.argument("case_id", type=CASE_ID)
 @click.argument("item")
 @click.option("--undo", is_flag=True, help="Mark the item as not done again.")
 @click.option("--by", "actor", default=None, help="Who did it (default: the current user).")
@@ -145,7 +145,7 @@ def check(app: App, case_id: int, item: str, undo: bool, actor: str | None) -> N
     """Tick checklist ITEM of a case (its key, as `case show` lists it)."""
     who = actor or getpass.getuser()
     done = check_item(app.engine, case_id, item, who, app.now(), done=not undo)
-    click.echo(f"case {case_id}: {done.key} {'done' if done.done_at else 'reopened'} by {who}")
+    echo(f"case {case_id}: {done.key} {'done' if done.done_at else 'reopened'} by {who}")
 
 
 def _add_subcommands() -> None:

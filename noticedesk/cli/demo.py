@@ -1,13 +1,19 @@
 """``noticedesk demo``: the whole job on the embedded default, no AWS account needed.
 
-Triage the bundled sample notices into the store (SQLite by default) and show the board; then,
-for the leaked-key case, diagnose and fix a fake AWS account (moto, in this process) seeded with
-the problems the samples talk about; then draft the English reply to AWS and the owner's summary.
+Triage the bundled sample notices (their dates moved to today, demo/timeshift.py) into a fresh
+demo database (``noticedesk-demo.db`` in the current folder, replaced on each run; the store of
+real cases is never touched) and show the board; then, for the leaked-key case, diagnose and fix
+a fake AWS account (moto, in this process) seeded with the problems the samples talk about; then
+draft the English reply to AWS and the owner's summary.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
+from datetime import datetime
 from importlib import resources
+from pathlib import Path
 
 import click
 
@@ -18,14 +24,33 @@ from noticedesk.cli.cases import cases_command
 from noticedesk.cli.diagnose import print_diagnosis
 from noticedesk.cli.fix import print_report
 from noticedesk.demo.fake_aws import DEMO_ROLE, diagnose_and_fix, fake_aws_available
-from noticedesk.mail.sources import read_sources
+from noticedesk.demo.timeshift import shift_for, shift_sample
+from noticedesk.mail.sources import RawItem, read_sources
 from noticedesk.replies import draft_reply, owner_summary
 from noticedesk.replies.formats import as_text
+
+DEMO_DATABASE = Path("noticedesk-demo.db")
+"""The demo's own SQLite file: a second run starts again from nothing instead of mixing two fake
+accounts (each run seeds new resource ids) into one case."""
+
+
+def fresh_demo_store(path: Path = DEMO_DATABASE) -> str:
+    """Remove the previous demo database (and SQLite's side files); return the URL of a new one."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return f"sqlite:///{path}"
 
 
 def sample_paths() -> list[str]:
     folder = resources.files("noticedesk.demo").joinpath("samples")
     return sorted(str(entry) for entry in folder.iterdir() if entry.name.endswith((".eml", ".json")))
+
+
+def samples_told_at(now: datetime) -> Iterator[RawItem]:
+    """The sample notices with their dates moved to ``now``: the same story on any day."""
+    by = shift_for(now)
+    for item in read_sources(sample_paths()):
+        yield dataclasses.replace(item, raw=shift_sample(item.raw, by))
 
 
 def _heading(app: App, text: str) -> None:
@@ -50,12 +75,29 @@ def _heading(app: App, text: str) -> None:
 @click.pass_context
 @pass_app
 def demo(app: App, ctx: click.Context, lang: str, with_aws: bool) -> None:
-    """Triage bundled sample notices, diagnose and fix a fake AWS account, draft the reply."""
+    """Triage bundled sample notices, diagnose and fix a fake AWS account, draft the reply.
+
+    Runs in its own fresh database, noticedesk-demo.db in the current folder (replaced on each run);
+    the database of real cases (--db) is not touched.
+    """
+    demo_app = dataclasses.replace(app, db_url=fresh_demo_store(), _engine=None)
+    ctx.obj = demo_app  # the board command invoked below reads the same demo database
+    try:
+        _run_demo(demo_app, ctx, lang, with_aws)
+    finally:
+        demo_app.close()
+        ctx.obj = app
+
+
+def _run_demo(app: App, ctx: click.Context, lang: str, with_aws: bool) -> None:
     now = app.now()
     _heading(app, "1. Triage: the sample notices become cases")
-    results = list(Triage(app.engine, app.config, app.now).run(read_sources(sample_paths())))
+    results = list(Triage(app.engine, app.config, app.now).run(samples_told_at(now)))
     filed = sum(1 for result in results if result.case_id is not None)
-    app.console.print(f"{len(results)} sample notices read into {app.db_url}, {filed} filed as cases.")
+    app.console.print(
+        f"{len(results)} sample notices read into a fresh demo database, {DEMO_DATABASE} "
+        f"(replaced on each run), {filed} filed as cases."
+    )
     for result in results:
         notice = result.notice
         if notice is not None and result.case_id is None:
@@ -91,9 +133,10 @@ def demo(app: App, ctx: click.Context, lang: str, with_aws: bool) -> None:
     summary = owner_summary(app.engine, leaked.id, "ja" if lang == "ja" else "en", now)
     app.console.print(summary, markup=False, highlight=False, soft_wrap=True)
     app.console.print(
-        "\nNext: noticedesk cases · noticedesk case show ID · noticedesk fix plan ID · "
-        "noticedesk reply ID --format eml",
+        f"\nNext, on the demo database: noticedesk --db {app.db_url} cases "
+        "(then case show ID, fix plan ID, reply ID --format eml)",
         style="dim",
+        markup=False,
     )
 
 

@@ -21,6 +21,7 @@ from noticedesk.aws.diagnose import (
 from noticedesk.aws.findings import Finding
 from noticedesk.cases.queries import get_case
 from noticedesk.cli import App, pass_app
+from noticedesk.cli.params import CASE_ID
 from noticedesk.cli.render import echo_json
 from noticedesk.notices.model import Facts
 
@@ -42,7 +43,7 @@ def _progress(app: App, show: bool) -> Iterator[Progress | None]:
 
 
 @click.command()
-@click.argument("case_id", type=int, required=False)
+@click.argument("case_id", type=CASE_ID, required=False)
 @click.option("--account", "account_id", help="Account to diagnose (default: the case's, else the caller's).")
 @click.option("--regions", help="Comma-separated regions (default: every region enabled for the account).")
 @click.option("--checks", "check_ids", help="Comma-separated check ids (default: the case's kind, or all).")

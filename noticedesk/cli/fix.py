@@ -13,6 +13,7 @@ from noticedesk.aws.audit import ActionRecord
 from noticedesk.aws.clients import ClientFactory
 from noticedesk.aws.remediation import ApplyRequest, Remediation, RunReport
 from noticedesk.cli import App, pass_app
+from noticedesk.cli.params import CASE_ID
 from noticedesk.cli.render import echo_json
 
 
@@ -66,7 +67,7 @@ def fix_group() -> None:
 
 
 @fix_group.command("plan")
-@click.argument("case_id", type=int)
+@click.argument("case_id", type=CASE_ID)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per proposed action, one per line.")
 @pass_app
 def plan(app: App, case_id: int, as_json: bool) -> None:
@@ -111,7 +112,7 @@ def _print_plan(app: App, case_id: int, records: list[ActionRecord]) -> None:
 
 
 @fix_group.command("apply")
-@click.argument("case_id", type=int)
+@click.argument("case_id", type=CASE_ID)
 @click.option("--action", "action_ids", multiple=True, help="Only this action id (repeatable).")
 @click.option("--yes", "confirmed", is_flag=True, help="Really apply; without it nothing is called.")
 @click.option(

@@ -1,16 +1,41 @@
-"""Shared pieces of terminal output: JSON lines, times left, colours by urgency."""
+"""Shared pieces of terminal output: JSON lines, times left, colours by urgency.
+
+The output edge: everything the CLI prints goes through ``echo``, ``echo_json`` or a
+``SafeConsole``, which show the control characters of mail- and AWS-supplied text as escapes
+(``noticedesk.printable``), so a subject cannot erase lines or paint itself "verified".
+"""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
 import click
+from rich.console import Console
+from rich.text import Text
+
+from noticedesk.printable import printable, printable_json
+
+
+class SafeConsole(Console):
+    """A Rich console whose every string (markup, table cell, title) is made printable first.
+
+    Rich's own styles are added afterwards, so colours still work; an ESC that came with the
+    data is shown as ``\\x1b``. ``Text`` objects built by hand bypass this: build them from
+    ``printable(...)``.
+    """
+
+    def render_str(self, text: str, **options: Any) -> Text:
+        return super().render_str(printable(text), **options)
+
+
+def echo(message: str, *, err: bool = False, nl: bool = True) -> None:
+    """``click.echo`` of text that may hold mail- or AWS-supplied parts."""
+    click.echo(printable(message), err=err, nl=nl)
 
 
 def echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, default=str))
+    click.echo(printable_json(data))
 
 
 def time_left(deadline: datetime | None, now: datetime) -> str:

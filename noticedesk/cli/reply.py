@@ -14,7 +14,8 @@ from typing import Any
 import click
 
 from noticedesk.cli import App, pass_app
-from noticedesk.cli.render import echo_json, short_time
+from noticedesk.cli.params import CASE_ID
+from noticedesk.cli.render import echo, echo_json, short_time
 from noticedesk.replies import draft_reply
 from noticedesk.replies.formats import as_eml, as_markdown, as_text
 from noticedesk.replies.record import mark_sent, record_drafted
@@ -52,7 +53,7 @@ def reply_group() -> None:
 
 
 @reply_group.command(DRAFT, cls=_DraftCommand, hidden=True)
-@click.argument("case_id", type=int)
+@click.argument("case_id", type=CASE_ID)
 @click.option(
     "--format",
     "output_format",
@@ -72,7 +73,7 @@ def draft_command(app: App, case_id: int, output_format: str, as_json: bool) -> 
     if as_json:
         echo_json({**draft.to_json(), "format": output_format, "rendered": rendered})
         return
-    click.echo(rendered, nl=False)
+    echo(rendered, nl=False)
 
 
 def _render(draft: Any, output_format: str, now: Any) -> str:
@@ -84,7 +85,7 @@ def _render(draft: Any, output_format: str, now: Any) -> str:
 
 
 @reply_group.command("mark-sent")
-@click.argument("case_id", type=int)
+@click.argument("case_id", type=CASE_ID)
 @click.option(
     "--file",
     "sent_file",

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from noticedesk.aws.clients import ClientFactory
 from noticedesk.cli import App, pass_app
-from noticedesk.cli.render import echo_json
+from noticedesk.cli.render import echo, echo_json
 from noticedesk.feedback.events import normalise_address
 from noticedesk.feedback.files import check_alarms, import_files
 from noticedesk.feedback.policy import PolicySettings
@@ -35,7 +35,7 @@ def ingest_command(app: App, paths: tuple[Path, ...]) -> None:
     now = app.now()
     outcome = import_files(app.engine, paths, app.config.ses, now)
     for line in outcome.bad_lines:
-        click.echo(f"skipped {line}", err=True)
+        echo(f"skipped {line}", err=True)
     result = outcome.result
     click.echo(
         f"{result.documents} document(s), {result.events} event(s), {result.new_events} new, "

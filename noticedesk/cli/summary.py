@@ -5,13 +5,14 @@ from __future__ import annotations
 import click
 
 from noticedesk.cli import App, pass_app
-from noticedesk.cli.render import echo_json
+from noticedesk.cli.params import CASE_ID
+from noticedesk.cli.render import echo, echo_json
 from noticedesk.replies import owner_summary
 from noticedesk.replies.summary import LANGUAGES, Lang
 
 
 @click.command("summary")
-@click.argument("case_id", type=int)
+@click.argument("case_id", type=CASE_ID)
 @click.option(
     "--lang",
     type=click.Choice(LANGUAGES),
@@ -27,7 +28,7 @@ def summary_command(app: App, case_id: int, lang: Lang, as_json: bool) -> None:
     if as_json:
         echo_json({"case_id": case_id, "lang": lang, "summary": text})
         return
-    click.echo(text, nl=False)
+    echo(text, nl=False)
 
 
 COMMANDS = [summary_command]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from noticedesk.cases.triage import Triage, TriageResult
 from noticedesk.cli import App, pass_app
-from noticedesk.cli.render import echo_json, short_time
+from noticedesk.cli.render import echo, echo_json, short_time
 from noticedesk.mail.sources import read_sources
 
 
@@ -28,9 +29,9 @@ def triage(app: App, paths: tuple[str, ...], as_json: bool) -> None:
         if result.error:
             failures += 1
             where = result.source if result.index is None else f"{result.source} [message {result.index}]"
-            click.echo(f"error: {where}: {result.error}", err=True)
+            echo(f"error: {where}: {result.error}", err=True)
         for warning in result.warnings:
-            click.echo(f"warning: {result.source}: {warning}", err=True)
+            echo(f"warning: {result.source}: {warning}", err=True)
         if as_json:
             echo_json(result.to_json())
         else:
@@ -48,7 +49,9 @@ def _table(app: App, rows: list[TriageResult]) -> None:
         notice = result.notice
         source = result.source if result.index is None else f"{result.source}#{result.index}"
         if notice is None:
-            table.add_row(source, f"[red]unreadable: {result.error}[/red]", "", "", "", "", "")
+            table.add_row(
+                escape(source), f"[red]unreadable: {escape(result.error or '')}[/red]", "", "", "", "", ""
+            )
             continue
         verdict = notice.authenticity.value
         verdict_style = {"suspicious": "bold red", "failed": "red", "verified": "green"}.get(verdict, "")
@@ -56,7 +59,7 @@ def _table(app: App, rows: list[TriageResult]) -> None:
             "-" if result.case_id is None else f"#{result.case_id}" + (" (dup)" if result.duplicate else "")
         )
         table.add_row(
-            source,
+            escape(source),
             notice.kind.value,
             notice.stage.value,
             f"[{verdict_style}]{verdict}[/]" if verdict_style else verdict,

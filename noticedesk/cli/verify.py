@@ -9,11 +9,12 @@ import click
 from noticedesk.aws.clients import ClientFactory
 from noticedesk.cases.verification import verify_case
 from noticedesk.cli import App, pass_app
+from noticedesk.cli.params import CASE_ID
 from noticedesk.cli.render import echo_json
 
 
 @click.command("verify")
-@click.argument("case_id", type=int)
+@click.argument("case_id", type=CASE_ID)
 @click.option("--profile", default=None, help="AWS profile (default: the standard credential chain).")
 @click.option("--role-name", default=None, help="Role to assume in the case's account.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per check, one per line.")

@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from noticedesk.config import SnsConfig
 from noticedesk.errors import SnsRejected
 from noticedesk.feedback.events import parse_timestamp
+from noticedesk.printable import loggable
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +84,20 @@ def _validate_certificate_url(url: str) -> tuple[str, str]:
 
 
 def string_to_sign(message: Mapping[str, Any]) -> bytes:
-    """``Key\\nValue\\n`` for each signed key present, in order, from the decoded values."""
+    """``Key\\nValue\\n`` for each signed key present, in AWS's order, from the decoded values.
+
+    The newline separates keys from values, so a value holding one could pass for other fields:
+    ``MessageId = "M1\\nSubject\\nS"`` without a ``Subject`` signs the same bytes as ``M1`` with
+    ``Subject`` ``S``, and a replay gets a new MessageId. ``SnsRejected`` for such a message:
+    only ``Message`` may span lines (a confirmation's text does), and no line of it may be a key.
+    """
     keys = SIGNED_KEYS[message["Type"]]
+    for key in keys:
+        value = message.get(key)
+        if value is None or "\n" not in value:
+            continue
+        if key != "Message" or not set(value.split("\n")).isdisjoint(keys):
+            raise SnsRejected(f"{key} holds a line break where the signed string separates fields")
     return "".join(f"{key}\n{message[key]}\n" for key in keys if key in message).encode("utf-8")
 
 
@@ -171,7 +184,7 @@ class CertificateCache:
             pem = self._read_or_fetch(url, host, name)
             certificate = x509.load_pem_x509_certificate(pem)
         except SnsRejected as error:
-            log.warning("sns certificate unavailable url=%s reason=%s", url, error.reason)
+            log.warning("sns certificate unavailable url=%r reason=%s", url, loggable(error.reason))
             return _Entry(self.monotonic() + self.failure_ttl, error=error.reason)
         except ValueError as error:
             return _Entry(
@@ -229,7 +242,7 @@ class SnsVerifier:
             raise SnsRejected(f"SignatureVersion {version!r} is not 1 or 2")
         topic = message["TopicArn"]
         if topic not in self.allowed_topics:
-            raise SnsRejected(f"topic {topic} is not in [sns] allowed_topics")
+            raise SnsRejected(f"topic {topic!r} is not in [sns] allowed_topics")
         host, _ = validate_certificate_url(message["SigningCertURL"])
         topic_region = topic.split(":")[3] if topic.count(":") >= 5 else ""
         if host.split(".")[1] != topic_region:

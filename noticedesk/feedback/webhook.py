@@ -21,6 +21,7 @@ from noticedesk.feedback.events import FeedbackFormatError, parse_document
 from noticedesk.feedback.policy import PolicySettings
 from noticedesk.feedback.sns_verify import CertificateNotCached, SnsVerifier
 from noticedesk.feedback.writer import BatchWriter
+from noticedesk.printable import loggable
 
 log = logging.getLogger(__name__)
 Confirm = Callable[[str, str], None]
@@ -43,7 +44,7 @@ class SnsWebhook:
             message = self.verifier.verify(body)
             return self._handle_verified(message)
         except SnsRejected as error:
-            log.warning("sns webhook rejected: %s", error.reason)
+            log.warning("sns webhook rejected: %s", loggable(error.reason))
             return 403, {"error": "forbidden"}
 
     async def handle_async(self, body: bytes) -> tuple[int, dict[str, Any]]:
@@ -55,14 +56,14 @@ class SnsWebhook:
         except CertificateNotCached:
             return await run_in_threadpool(self.handle, body)
         except SnsRejected as error:
-            log.warning("sns webhook rejected: %s", error.reason)
+            log.warning("sns webhook rejected: %s", loggable(error.reason))
             return 403, {"error": "forbidden"}
         if message["Type"] != "Notification":
             return await run_in_threadpool(self._handle_verified, message)
         try:
             document = parse_document(message)
         except FeedbackFormatError as error:
-            log.warning("sns webhook rejected: verified message is not SES feedback: %s", error)
+            log.warning("sns webhook rejected: verified message is not SES feedback: %s", loggable(error))
             return 403, {"error": "forbidden"}
         try:
             stored = await self.writer.store(document, f"sns:{message['TopicArn']}")
@@ -76,13 +77,15 @@ class SnsWebhook:
             try:
                 self.confirm(topic, message["Token"])
             except (ClientError, BotoCoreError) as error:  # SNS sends the confirmation again
-                log.warning("sns subscription not confirmed topic=%s error=%s", topic, error)
+                log.warning(
+                    "sns subscription not confirmed topic=%s error=%s", loggable(topic), loggable(error)
+                )
                 return 502, {"error": "confirmation failed"}
-            log.warning("sns subscription confirmed topic=%s", topic)
+            log.warning("sns subscription confirmed topic=%s", loggable(topic))
             return 200, {"confirmed": topic}
         if kind == "UnsubscribeConfirmation":
             # Following its SubscribeURL would subscribe again: a person decides that.
-            log.warning("sns unsubscribe confirmation received topic=%s (not followed)", topic)
+            log.warning("sns unsubscribe confirmation received topic=%s (not followed)", loggable(topic))
             return 200, {"unsubscribed": topic}
         try:
             document = parse_document(message)

@@ -74,6 +74,10 @@ def _after(start: datetime, hours: float | None) -> datetime | None:
     return None if hours is None else start + _hours(hours)
 
 
+_ACTED = frozenset((Stage.FINAL, Stage.PAUSED, Stage.APPEAL_REFUSED, Stage.RESOLVED))
+"""Stages at which AWS has already acted: enforcement is the notice's own time."""
+
+
 @lru_cache(maxsize=64)
 def _hours(hours: float) -> timedelta:
     """The few durations of the clock rules, built once each (triage asks per notice)."""
@@ -107,7 +111,7 @@ def clocks_for(
         reply_by = _after(sent_at, rule.reminder_reply_by_hours)
     else:
         reply_by = _after(sent_at, rule.reply_by_hours)
-    if notice.stage in (Stage.FINAL, Stage.RESOLVED):
+    if notice.stage in _ACTED:
         enforcement_at: datetime | None = sent_at  # AWS has already acted (or closed the case)
     elif reminder and rule.reminder_enforcement_hours is not None:
         # The reminder is the second warning: AWS may act from now on, not a full period later.

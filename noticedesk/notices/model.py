@@ -27,8 +27,11 @@ class Kind(StrEnum):
 class Stage(StrEnum):
     NOTICE = "notice"
     REMINDER = "reminder"
-    PROBATION = "probation"  # SES: review period over, sending on probation
     FINAL = "final"
+    PAUSED = "paused"
+    """SES sending paused (older notices: "suspended"). "Probation" is the review's older name: ``NOTICE``."""
+    APPEAL_REFUSED = "appeal-refused"
+    """AWS refused to lift an enforcement (an SES pause) after an appeal."""
     RESOLVED = "resolved"
     REPLY = "reply"
     EARLY_WARNING = "early-warning"  # raised by NoticeDesk's own SES alarms, before AWS acts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -9,13 +10,33 @@ from typing import Any
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.util.exc import CommandError
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from noticedesk.errors import StoreError
 
 DEFAULT_URL = "sqlite:///noticedesk.db"
+_USERINFO_PASSWORD = re.compile(r"(//[^/@:]*:)[^/@]*@")
+
+
+def masked_url(url: str) -> str:
+    """The database URL as it may be shown: its password replaced by ``***``."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:  # not parseable as a URL: hide whatever sits between "user:" and "@"
+        return _USERINFO_PASSWORD.sub(r"\1***@", url)
+
+
+def _without_password(text: str, url: str) -> str:
+    """``text`` (an error, which may quote the URL) with the URL's password hidden."""
+    try:
+        password = make_url(url).password
+    except ArgumentError:
+        password = None
+    if password:
+        text = text.replace(str(password), "***")
+    return _USERINFO_PASSWORD.sub(r"\1***@", text)
 
 
 def normalise_url(url: str) -> str:
@@ -62,7 +83,8 @@ def make_engine(url: str = DEFAULT_URL) -> Engine:
     try:
         engine = create_engine(normalise_url(url), future=True)
     except (ArgumentError, ImportError) as error:
-        raise StoreError(f"database URL {url!r} is not usable: {error}") from error
+        reason = _without_password(str(error), url)
+        raise StoreError(f"database URL {masked_url(url)!r} is not usable: {reason}") from error
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
@@ -78,14 +100,22 @@ def alembic_config(connection: Connection) -> AlembicConfig:
 
 def migrate(engine: Engine, revision: str = "heads") -> None:
     """Bring the schema to the newest revision (every head: features add their own migrations)."""
+    url = engine.url.render_as_string(hide_password=False)
     try:
         with engine.begin() as connection:
             command.upgrade(alembic_config(connection), revision)
     except OperationalError as error:
-        raise StoreError(f"cannot reach or migrate the database: {error.orig}") from error
+        reason = _first_line(_without_password(str(error.orig), url))
+        raise StoreError(f"cannot reach or migrate the database: {reason}") from error
     except CommandError as error:
         # e.g. a database written by a newer NoticeDesk, at a revision this one does not know
-        raise StoreError(f"cannot migrate the database: {error}") from error
+        reason = _first_line(_without_password(str(error), url))
+        raise StoreError(f"cannot migrate the database: {reason}") from error
+
+
+def _first_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[0] if lines else text
 
 
 def open_store(url: str = DEFAULT_URL) -> Engine:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Re-run the outputs pasted in README.md: `noticedesk demo` on a fresh noticedesk.db, then the
+# Re-run the outputs pasted in README.md: `noticedesk demo` (its own fresh noticedesk-demo.db), then the
 # triage of two samples and `case show 1 --lang ja` on another fresh database.
 # Usage: scripts/docs/readme.sh OUTPUT_FOLDER
 set -euo pipefail

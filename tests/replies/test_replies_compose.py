@@ -87,7 +87,7 @@ def test_phrase_tables_cover_abuse_types_mitigations_and_stages() -> None:
     table = phrases()
     assert set(ABUSE_TYPES) <= set(table["abuse_type"])
     assert {entry.label for entry in rule_table().mitigations} <= set(table["mitigation"])
-    stages = {"notice", "reminder", "final", "probation", "resolved", "reply", "early-warning"}
+    stages = {"notice", "reminder", "final", "paused", "appeal-refused", "resolved", "reply", "early-warning"}
     assert stages <= set(table["stage"])
     for name, entry in table["action"].items():
         for lang in ("en", "ja"):
