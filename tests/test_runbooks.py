@@ -326,3 +326,25 @@ def test_docs_list_every_fact_with_its_source() -> None:
 def test_an_unknown_runbook_is_not_found() -> None:
     with pytest.raises(NotFoundError):
         runbook("no-such-runbook")
+
+
+def test_the_owner_summaries_state_the_same_facts() -> None:
+    """The summaries' "what it means" lines (replies/data/kinds.toml) repeat no retired figure or threat."""
+    import tomllib
+    from importlib import resources
+
+    kinds = tomllib.loads(
+        resources.files("noticedesk.replies").joinpath("data/kinds.toml").read_text("utf-8")
+    )
+    for kind, entry in kinds.items():
+        if not isinstance(entry, dict) or "means_en" not in entry:
+            continue
+        for text in (entry["means_en"], entry["means_ja"]):
+            for pattern in WRONG_LEVEL_WORDING:
+                assert not pattern.search(text), f"{kind}: {text!r}"
+            for retired in ("terminated", "warns again", "48", "保護観察", "再警告", "limits the account"):
+                assert retired not in text, f"{kind}: {text!r}"
+    assert (
+        "5 % or more" in kinds["ses-bounce"]["means_en"] and "10 % or more" in kinds["ses-bounce"]["means_en"]
+    )
+    assert "payment method" in kinds["account-hold"]["means_en"]
