@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from noticedesk.errors import ConfigError
 
@@ -32,7 +33,21 @@ class SnsConfig(_Section):
     """How long a signing certificate stays in the in-memory cache."""
     failure_ttl_seconds: float = 30.0
     """How long a failed certificate fetch is remembered (short: one network blip must not stick)."""
-    fetch_timeout_seconds: float = 5.0
+    fetch_timeout_seconds: float = Field(default=3.0, gt=0)
+    """The whole certificate fetch, connection to last byte."""
+    certificate_fetches_per_minute: int = Field(default=30, ge=1)
+    """Fetches started in any minute; beyond, a message needing one is answered 503 (SNS retries)."""
+
+
+class InputConfig(_Section):
+    """``[input]``: how much one input may be, whatever reads it (triage, SES import)."""
+
+    max_message_mib: float = Field(default=50.0, gt=0)
+    """A mail, Health document or mbox message larger than this is refused, not read into memory."""
+
+    @property
+    def max_message_bytes(self) -> int:
+        return int(self.max_message_mib * 1024 * 1024)
 
 
 class ClockDefaults(_Section):
@@ -106,10 +121,36 @@ class SesConfig(_Section):
 class WebConfig(_Section):
     api_tokens: list[str] = Field(default_factory=list)
     """Bearer tokens that may call ``/api/*``. Required before serving on a non-loopback address."""
+    request_timeout_seconds: float = Field(default=10.0, gt=0)
+    """A request must arrive whole (headers and body) this soon after the server waits for it."""
+    max_connections: int = Field(default=1000, ge=1)
+    """Connections served at once; beyond, a request is answered 503 at once."""
+
+
+class DisplayConfig(_Section):
+    timezone: str | None = None
+    """IANA time zone of the times a terminal shows (``Asia/Tokyo``); unset: the system's. JSON
+    output stays UTC."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            zone_of(value)
+        return value
+
+
+def zone_of(name: str) -> ZoneInfo:
+    """The IANA zone ``name`` (``Asia/Tokyo``, ``UTC``); a ValueError naming it if there is none."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(f"unknown time zone {name!r} (an IANA name such as Asia/Tokyo or UTC)") from error
 
 
 class Config(_Section):
     dkim: DkimConfig = DkimConfig()
+    input: InputConfig = InputConfig()
     authenticity: AuthenticityConfig = AuthenticityConfig()
     sns: SnsConfig = SnsConfig()
     ses: SesConfig = SesConfig()
@@ -117,6 +158,7 @@ class Config(_Section):
     diagnose: DiagnoseConfig = DiagnoseConfig()
     fixes: FixesConfig = FixesConfig()
     web: WebConfig = WebConfig()
+    display: DisplayConfig = DisplayConfig()
     clocks: dict[str, ClockDefaults] = Field(default_factory=dict)
     """Per-kind overrides of the default clocks, e.g. ``[clocks.abuse-report] reply_by_hours = 12``."""
 

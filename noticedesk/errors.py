@@ -10,7 +10,9 @@
     ├── AuthenticityError           a notice that is not verified, where verification is required
     ├── AwsError                    an AWS call failed after retries (access denied, throttled …)
     ├── SnsRejected                 an SNS message whose origin or freshness cannot be proven
-    └── RemediationError            a fix that was refused or failed
+    │   └── SnsUnavailable          …cannot be proven now (certificate fetch failed or rationed)
+    ├── RemediationError            a fix that was refused or failed
+    └── ReplyError                  a reply that cannot be drafted as asked (resolution too early)
 
 Command-line code catches ``NoticeDeskError`` and prints its one-line message; anything else
 is a bug and keeps its traceback.
@@ -70,3 +72,11 @@ class SnsRejected(NoticeDeskError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(f"SNS message rejected: {reason}")
+
+
+class SnsUnavailable(SnsRejected):
+    """The webhook answers 503, so SNS delivers again later: the check could not be made now."""
+
+
+class ReplyError(NoticeDeskError):
+    pass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -59,3 +59,25 @@ def engine(request: pytest.FixtureRequest) -> Engine:
     fixture_name = "sqlite_engine" if request.param == "sqlite" else "postgres_engine"
     result: Engine = request.getfixturevalue(fixture_name)
     return result
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """Makes empty databases (no schema yet) on one store; dropped afterwards."""
+    made: list[str] = []
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+
+    def fresh() -> str:
+        name = f"noticedesk_fresh_{uuid.uuid4().hex[:12]}"
+        if request.param == "sqlite":
+            return f"sqlite:///{tmp_path / name}.db"
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        made.append(name)
+        return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+    yield fresh
+    with admin.connect() as connection:
+        for name in made:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

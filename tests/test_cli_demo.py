@@ -51,8 +51,11 @@ def test_demo_triages_diagnoses_fixes_and_drafts(tmp_path: Path, now: datetime) 
     assert "public-amis" in failed_checks
     # The key the sample notice names is the fake account's leaked key: found, then deactivated.
     assert "key-owner" in failed_checks and "access-key-deactivate" in applied
-    assert "AKIA4DEMOLEAKEDKEY01" not in output  # keys are masked in everything shown
-    assert "Deactivated the exposed access key AKIA…EY01" in output
+    # Keys are masked in everything shown, except in the reply to AWS, which names the key AWS named.
+    reply = output.split("3. The reply to AWS")[1].split("4. The owner's summary")[0]
+    body = reply.split("the reply starts below this line")[1]
+    assert "AKIA4DEMOLEAKEDKEY01" not in output.replace(body, "")
+    assert "Deactivated the exposed access key AKIA4DEMOLEAKEDKEY01" in body
     # The summary is printed to be copied: no line break put into one of its sentences.
     assert "対象はアクセスキー AKIA…EY01（IAM ユーザー ci-deployer）です。" in output
 

@@ -22,7 +22,9 @@ def run(tmp_path: Path, *arguments: str) -> tuple[int, str, str]:
 def test_ingest_reports_bad_lines_with_file_and_line_and_goes_on(tmp_path: Path) -> None:
     code, out, err = run(tmp_path, "ses", "ingest", FEEDBACK, BAD)
     assert code == 1
-    assert f"{BAD}:2: not valid JSON" in err and f"{BAD}:3: neither eventType" in err
+    assert (
+        f"{BAD}: line 2: not JSON (unexpected character" in err and f"{BAD}: line 3: neither eventType" in err
+    )
     assert "20 new" in out
     code, out, _ = run(tmp_path, "ses", "ingest", FEEDBACK)
     assert code == 0 and "0 new" in out

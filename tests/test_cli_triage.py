@@ -17,6 +17,7 @@ from sqlalchemy import Engine, func, select
 from triage_helpers import HEALTH, MAILS, mail_bytes, make_app, mbox_of
 
 from noticedesk.cli import cli
+from noticedesk.config import Config, InputConfig
 from noticedesk.store.tables import cases, messages
 
 CONTRACT_FIELDS = {
@@ -141,8 +142,10 @@ def test_a_50_mb_attachment_is_stored_and_the_notice_filed(
     path = tmp_path / "with-logs.eml"
     path.write_bytes(raw)
     del raw, attachment
+    app = make_app(sqlite_engine, now)
+    app.config = Config(input=InputConfig(max_message_mib=100))  # over the default cap of 50 MiB
     started = time.perf_counter()
-    result = CliRunner().invoke(cli, ["triage", "--json", str(path)], obj=make_app(sqlite_engine, now))
+    result = CliRunner().invoke(cli, ["triage", "--json", str(path)], obj=app)
     elapsed = time.perf_counter() - started
     assert result.exit_code == 0, result.stderr
     assert (

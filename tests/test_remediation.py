@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import socket
+import subprocess
+import sys
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from fixes_helpers import add_findings, apply_all, finding, make_case, remediation
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from noticedesk.aws.clients import ClientFactory
 from noticedesk.aws.remediation import ApplyRequest
@@ -196,6 +199,7 @@ def test_the_override_ticks_the_confirm_step_a_verified_notice_does_not(
 
     for authenticity, expected in (("unverified", "yamada"), ("verified", None)):
         case_id = make_case(sqlite_engine, now, authenticity=authenticity, checklist=("confirm-notice",))
+        add_findings(sqlite_engine, case_id, now, [finding("access-key", "AKIA", None, status="pass")])
         dry = remediation(sqlite_engine, aws, now).apply(
             case_id, ApplyRequest(verified_override=True, requested_by="yamada")
         )
@@ -258,10 +262,12 @@ def test_two_runs_at_once_apply_each_action_once(aws: ClientFactory, engine: Eng
     other = second[0]
     applied = [record.id for record in (*first.results, *other.results) if record.status == "applied"]
     assert len(applied) == len(set(applied)) and len(applied) >= 2  # nothing applied twice
-    # The second run saw the first run's action in flight (started, no outcome) and left it alone;
-    # the first run then found the second had done the rest, and left those alone.
+    # The second run saw the first run's action in flight (claimed by a live run) and left it
+    # alone; the first run then found the second had done the rest, and left those alone.
     in_flight = first.results[0].id
-    assert any(record.id == in_flight and why.startswith("interrupted") for record, why in other.skipped)
+    assert any(
+        record.id == in_flight and why.startswith("being applied now") for record, why in other.skipped
+    )
     taken = {record.id for record, why in first.skipped if why.startswith("another run")}
     assert taken and taken <= {record.id for record in other.results}
     with engine.connect() as connection:
@@ -275,3 +281,129 @@ def test_two_runs_at_once_apply_each_action_once(aws: ClientFactory, engine: Eng
         for detail in events
     ]
     assert sorted(ids) == sorted(applied)  # one action-applied event per action
+
+
+def _deactivation(runner: Any, case_id: int) -> str:
+    return str(next(r.id for r in runner.plan(case_id) if r.action == "access-key-deactivate"))
+
+
+def _events(engine: Engine, type_: str) -> list[tuple[str, str]]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(case_events.c.actor, case_events.c.summary).where(case_events.c.type == type_)
+        ).all()
+    return [(row.actor, row.summary) for row in rows]
+
+
+def test_two_runs_naming_one_action_apply_it_once_each_credited_to_its_person(
+    aws: ClientFactory, engine: Engine, now: datetime
+) -> None:
+    """Bob names the action while Alice's run is calling AWS for it: his run leaves it to hers."""
+    case_id, _ = _setup(aws, engine, now)
+    action_id = _deactivation(remediation(engine, aws, now), case_id)
+    bob: list[Any] = []
+
+    class BobStartsMeanwhile:
+        def client(self, service: str, region: str | None = None, account_id: str | None = None) -> Any:
+            if not bob:
+                request = ApplyRequest((action_id,), confirmed=True, requested_by="bob")
+                bob.append(remediation(engine, aws, now).apply(case_id, request))
+            return aws.client(service, region, account_id)
+
+    alice = remediation(engine, BobStartsMeanwhile(), now).apply(
+        case_id, ApplyRequest((action_id,), confirmed=True, requested_by="alice")
+    )
+    assert [(r.id, r.status, r.requested_by) for r in alice.results] == [(action_id, "applied", "alice")]
+    assert bob[0].results == []
+    [(skipped, why)] = bob[0].skipped
+    assert skipped.id == action_id and why.startswith("being applied now by alice on ")
+    assert [actor for actor, _ in _events(engine, "action-applied")] == ["alice"]
+    assert _events(engine, "action-interrupted") == []
+    assert aws.client("iam").list_access_keys(UserName=USER)["AccessKeyMetadata"][0]["Status"] == "Inactive"
+
+
+def _claim(engine: Engine, action_id: str, now: datetime, host: str, pid: int) -> None:
+    """A run's intent as written before its first call, by a run that then stopped answering."""
+    from noticedesk.aws.claims import CLAIM_LEASE
+
+    with engine.begin() as connection:
+        connection.execute(
+            update(actions)
+            .where(actions.c.id == action_id)
+            .values(
+                requested_by="alice",
+                started_at=now,
+                claim_host=host,
+                claim_pid=pid,
+                claim_until=now + CLAIM_LEASE,
+            )
+        )
+
+
+def test_a_claim_whose_process_is_gone_is_interrupted_and_the_new_run_is_credited(
+    aws: ClientFactory, engine: Engine, now: datetime
+) -> None:
+    case_id, _ = _setup(aws, engine, now)
+    action_id = _deactivation(remediation(engine, aws, now), case_id)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a pid of this host that no process has any more (Alice's run, killed)
+    _claim(engine, action_id, now, socket.gethostname(), gone.pid)
+
+    runner = remediation(engine, aws, now)
+    stopped = next(r for r in runner.plan(case_id) if r.id == action_id)
+    assert stopped.interrupted and not stopped.in_progress and stopped.shown_status == "interrupted"
+    assert action_id not in {r.id for r in apply_all(runner, case_id).results}  # not blindly redone
+    named = runner.apply(case_id, ApplyRequest((action_id,), confirmed=True, requested_by="bob"))
+    assert [(r.status, r.requested_by) for r in named.results] == [("applied", "bob")]
+    [(actor, summary)] = _events(engine, "action-interrupted")
+    assert actor == "bob" and f"by alice on {socket.gethostname()} (pid {gone.pid})" in summary
+    assert ("bob", f"applied {action_id}") in [
+        (a, s.split(":")[0]) for a, s in _events(engine, "action-applied")
+    ]
+
+
+def test_a_claim_from_another_host_holds_until_its_lease_runs_out(
+    aws: ClientFactory, engine: Engine, now: datetime
+) -> None:
+    from noticedesk.aws.claims import CLAIM_LEASE
+
+    case_id, _ = _setup(aws, engine, now)
+    action_id = _deactivation(remediation(engine, aws, now), case_id)
+    _claim(engine, action_id, now, "other-host.example", 4242)
+
+    meanwhile = remediation(engine, aws, now + CLAIM_LEASE / 2).apply(
+        case_id, ApplyRequest((action_id,), confirmed=True, requested_by="bob")
+    )
+    assert meanwhile.results == [] and meanwhile.skipped[0][1].startswith(
+        "being applied now by alice on other"
+    )
+    record = next(r for r in remediation(engine, aws, now).plan(case_id) if r.id == action_id)
+    assert record.shown_status == "applying" and record.to_json()["in_progress"] is True
+
+    later = remediation(engine, aws, now + CLAIM_LEASE + timedelta(seconds=1))
+    assert next(r for r in later.plan(case_id) if r.id == action_id).interrupted
+    named = later.apply(case_id, ApplyRequest((action_id,), confirmed=True, requested_by="bob"))
+    assert [(r.status, r.requested_by) for r in named.results] == [("applied", "bob")]
+
+
+def test_two_undos_of_one_action_at_once_undo_it_once(
+    aws: ClientFactory, engine: Engine, now: datetime
+) -> None:
+    case_id, _ = _setup(aws, engine, now)
+    action_id = _deactivation(remediation(engine, aws, now), case_id)
+    apply_all(remediation(engine, aws, now), case_id, action_ids=(action_id,))
+    bob: list[BaseException] = []
+
+    class BobUndoesMeanwhile:
+        def client(self, service: str, region: str | None = None, account_id: str | None = None) -> Any:
+            if not bob:
+                with pytest.raises(RemediationError) as refused:
+                    remediation(engine, aws, now).undo(action_id, confirmed=True, requested_by="bob")
+                bob.append(refused.value)
+            return aws.client(service, region, account_id)
+
+    record, done = remediation(engine, BobUndoesMeanwhile(), now).undo(action_id, True, "alice")
+    assert done and record.status == "undone"
+    assert str(bob[0]).startswith(f"{action_id} is being undone now by alice on ")
+    assert [actor for actor, _ in _events(engine, "action-undone")] == ["alice"]
+    assert aws.client("iam").list_access_keys(UserName=USER)["AccessKeyMetadata"][0]["Status"] == "Active"

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
-from sqlalchemy import Engine, inspect
+import threading
+from collections.abc import Callable
 
-from noticedesk.store.db import migrate, normalise_url
+import pytest
+from sqlalchemy import Engine, inspect, text
+
+from noticedesk.store.db import make_engine, migrate, normalise_url
 
 
 def test_migrations_create_every_table_on_both_stores(engine: Engine) -> None:
@@ -22,9 +26,6 @@ def test_urls_are_normalised() -> None:
 
 
 def test_a_database_at_an_unknown_revision_is_a_one_line_store_error(sqlite_engine: Engine) -> None:
-    import pytest
-    from sqlalchemy import text
-
     from noticedesk.errors import StoreError
 
     with sqlite_engine.begin() as connection:
@@ -32,6 +33,38 @@ def test_a_database_at_an_unknown_revision_is_a_one_line_store_error(sqlite_engi
         connection.execute(text("INSERT INTO alembic_version VALUES ('9999_from_the_future')"))
     with pytest.raises(StoreError, match="9999_from_the_future"):
         migrate(sqlite_engine)
+
+
+def _migrate_at_once(engines: list[Engine]) -> list[BaseException]:
+    """Every engine migrates in a thread of its own, all starting at the same moment."""
+    start = threading.Barrier(len(engines))
+    failures: list[BaseException] = []
+
+    def first_start(engine: Engine) -> None:
+        start.wait()
+        try:
+            migrate(engine)
+        except Exception as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=first_start, args=(engine,), daemon=True) for engine in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    if any(thread.is_alive() for thread in threads):
+        failures.append(TimeoutError("a migration still waits after 60 s"))
+    return failures
+
+
+def test_two_first_starts_on_a_fresh_database_take_turns(fresh_urls: Callable[[], str]) -> None:
+    """Both migrate at the same moment: one creates the schema, the other waits and finds it current."""
+    for _ in range(4):
+        engines = [make_engine(url) for url in [fresh_urls()] * 2]
+        assert _migrate_at_once(engines) == []
+        assert "cases" in inspect(engines[0]).get_table_names()
+        for engine in engines:
+            engine.dispose()
 
 
 def test_upgrade_moves_stored_probation_stages_to_notice(engine: Engine) -> None:

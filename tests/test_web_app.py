@@ -231,3 +231,32 @@ def test_a_body_over_the_cap_is_413_and_nothing_is_stored(
     # The cap is on size alone: the same message at its real size is taken.
     del message["Padding"]
     assert post(server, message).status_code == 200 and count(engine, ses_events) == 1
+
+
+def test_the_root_page_says_what_runs_here(server: str) -> None:
+    page = httpx.get(f"{server}/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "/webhooks/sns" in page.text and "topics allowed: 1" in page.text
+    assert "no dashboard here yet" in page.text
+
+
+def test_serve_says_where_it_listens_and_warns_when_no_topic_is_allowed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from noticedesk.web import server
+
+    started: list[dict[str, Any]] = []
+    monkeypatch.setattr(server.uvicorn, "run", lambda _app, **options: started.append(options))
+    lines: list[str] = []
+    server.serve(f"sqlite:///{tmp_path / 'n.db'}", Config(), "127.0.0.1", 8123, announce=lines.append)
+    assert started and started[0]["port"] == 8123
+    assert lines[0] == "NoticeDesk serves on http://127.0.0.1:8123 (Ctrl+C stops it):"
+    assert (
+        "SNS webhook at http://127.0.0.1:8123/webhooks/sns (POST), topics allowed: 0 — every message "
+        "will be refused until [sns] allowed_topics is set"
+    ) in lines[1]
+    allowed = Config(sns=SnsConfig(allowed_topics=[TOPIC]))
+    lines.clear()
+    server.serve(f"sqlite:///{tmp_path / 'n.db'}", allowed, "::1", 8123, announce=lines.append)
+    assert "http://[::1]:8123/webhooks/sns (POST), topics allowed: 1" in lines[1]
+    assert "refused" not in lines[1]

@@ -17,12 +17,13 @@ In order, and nowhere else:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from noticedesk.aws.actions import get_action, mask_secrets, propose
 from noticedesk.aws.actions.base import Clients
@@ -38,11 +39,12 @@ from noticedesk.aws.audit import (
     write_undo,
     write_undo_intent,
 )
+from noticedesk.aws.claims import Claimer, release, renew
 from noticedesk.aws.findings import Finding
 from noticedesk.cases.queries import check_item
 from noticedesk.config import FixesConfig
 from noticedesk.errors import AuthenticityError, NotFoundError, RemediationError
-from noticedesk.store.tables import cases, checklist_items, findings
+from noticedesk.store.tables import case_events, cases, checklist_items, findings
 
 log = logging.getLogger(__name__)
 OVERRIDE_REASON = "notice not verified"
@@ -86,20 +88,36 @@ class Remediation:
     config: FixesConfig
     now: Callable[[], datetime]
     reveal: Reveal = _reveal_nowhere
+    claimer: Claimer = field(default_factory=Claimer.this_process)
+    on_action: Callable[[ActionRecord], None] = lambda _record: None
+    """Told of each action once it ran (a terminal's progress bar)."""
 
     def plan(self, case_id: int) -> list[ActionRecord]:
-        """The actions the case's latest diagnosis calls for (stored as `planned`, nothing applied)."""
+        """The actions the case's latest diagnosis calls for (stored as `planned`, nothing applied).
+
+        It follows the account as the latest diagnosis read it: an applied fix whose resource was
+        found changed back since is planned again, and the runbook steps it had ticked reopen."""
+        now = self.now()
         with self.engine.begin() as connection:
             kind = connection.execute(select(cases.c.kind).where(cases.c.id == case_id)).scalar()
             if kind is None:
                 raise NotFoundError(f"no case {case_id}")
-            proposals = propose(latest_findings(connection, case_id), self.now(), kind)
-            return sync_plan(connection, case_id, proposals, self.now())
+            diagnosed_at, latest = latest_diagnosis(connection, case_id)
+            if diagnosed_at is None:
+                raise RemediationError(
+                    f"case {case_id} has not been diagnosed yet, so there is nothing to plan: "
+                    f"run `noticedesk diagnose {case_id}` first"
+                )
+            records = sync_plan(connection, case_id, propose(latest, now, kind), now, diagnosed_at)
+        for record in records:
+            if record.supersedes and record.status == "planned" and record.started_at is None:
+                self._reopen_checklist(record, "noticedesk")
+        return records
 
     def apply(self, case_id: int, request: ApplyRequest) -> RunReport:
+        override = self._gate(case_id, request)
         planned = self.plan(case_id)
         selected, skipped = _select(planned, request.action_ids)
-        override = self._gate(case_id, request)
         resources = {(r.plan.resource_type, r.plan.resource_id, r.plan.region) for r in selected}
         limit = self.config.max_resources_per_run
         if len(resources) > limit:
@@ -114,6 +132,7 @@ class Remediation:
             self._tick_open(case_id, CONFIRM_STEP, request.requested_by)
         for position, record in enumerate(selected):
             result = self._apply_one(record, selected, request.requested_by, override)
+            self.on_action(record)
             if result is None:
                 report.skipped.append((record, _TAKEN))
                 continue
@@ -129,7 +148,9 @@ class Remediation:
         with self.engine.connect() as connection:
             authenticity = connection.execute(
                 select(cases.c.authenticity).where(cases.c.id == case_id)
-            ).scalar_one()
+            ).scalar()
+        if authenticity is None:
+            raise NotFoundError(f"no case {case_id}")
         if authenticity == "verified":
             return None
         if not request.verified_override:
@@ -142,7 +163,10 @@ class Remediation:
     def _apply_one(
         self, record: ActionRecord, selected: list[ActionRecord], who: str, override: dict[str, Any] | None
     ) -> ActionRecord | None:
-        """Apply one action; ``None`` when another run took it first (nothing called)."""
+        """Apply one action; ``None`` when another run took it first (nothing called).
+
+        The claim's lease is renewed on each AWS call; should this run stop halfway (Ctrl-C, an
+        error), the lease ends at once and the action reads as interrupted."""
         action = get_action(record.action)
         reason = action.refusal(record.plan)
         if (
@@ -158,21 +182,24 @@ class Remediation:
             with self.engine.begin() as connection:
                 return write_refusal(connection, record, reason, who, self.now())
         with self.engine.begin() as connection:
-            if write_intent(connection, record, who, override, self.now()) is None:
+            claimed = write_intent(connection, record, who, override, self.claimer, self.now())
+            if claimed is None:
                 log.info("%s: taken by another run", record.id)
                 return None
             if record.interrupted:  # a person named it after its run stopped halfway: on the timeline
                 started = record.started_at.isoformat() if record.started_at else "?"
                 summary = (
-                    f"{record.id} was interrupted (started {started}, no outcome); applied again by {who}"
+                    f"{record.id} was interrupted (started {started} by {record.claimed_by}, no outcome); "
+                    f"applied again by {who}"
                 )
                 event(connection, record, self.now(), "action-interrupted", summary, actor=who)
         log.info("applying %s (%s on %s)", record.id, record.action, mask_secrets(record.plan.resource_id))
-        outcome = action.apply(self.clients, record.plan)
+        with self._holding(record.id):
+            outcome = action.apply(self._heartbeat(record.id), record.plan)
         for label, secret in outcome.shown_once:
             self.reveal(label, secret)
         with self.engine.begin() as connection:
-            done = write_outcome(connection, record.id, outcome, self.now())
+            done = write_outcome(connection, claimed, outcome, who, self.now())
             if done.status == "applied":
                 connection.execute(
                     update(cases)
@@ -184,10 +211,26 @@ class Remediation:
             self._tick_checklist(done, who)
         return done
 
+    def _heartbeat(self, action_id: str) -> _Heartbeat:
+        return _Heartbeat(self.clients, self.engine, action_id, self.claimer, self.now)
+
+    @contextmanager
+    def _holding(self, action_id: str) -> Iterator[None]:
+        """Around the AWS calls of a claimed action: if they stop halfway, end the lease at once."""
+        try:
+            yield
+        except BaseException:
+            try:
+                with self.engine.begin() as connection:
+                    release(connection, action_id, self.claimer)
+            except Exception:  # the store itself may be what failed: the lease then runs out
+                log.exception("%s: could not end the claim's lease", action_id)
+            raise
+
     def _tick_checklist(self, done: ActionRecord, who: str) -> None:
         """Tick each item this action maps to, once every default action mapping to it is applied."""
         with self.engine.connect() as connection:
-            records = case_records(connection, done.case_id)
+            records = case_records(connection, done.case_id, self.now())
             open_items = set(
                 connection.execute(
                     select(checklist_items.c.item_key).where(
@@ -224,18 +267,27 @@ class Remediation:
     def undo(self, action_id: str, confirmed: bool, requested_by: str) -> tuple[ActionRecord, bool]:
         """Revert one applied action; without confirmation, return it unchanged (a dry run)."""
         with self.engine.connect() as connection:
-            record = get_record(connection, action_id)
+            record = get_record(connection, action_id, self.now())
         action = get_action(record.action)
         if record.status != "applied":
             raise RemediationError(f"{action_id} is {record.status}: only an applied action can be undone")
         if not record.plan.undo:
             raise RemediationError(f"{action_id} ({record.action}) cannot be undone: {record.plan.undo_note}")
+        if record.undo_in_progress:
+            raise RemediationError(_undoing(record))
         if not confirmed:
             return record, False
         started = self.now()
         with self.engine.begin() as connection:
-            write_undo_intent(connection, action_id, requested_by, started)
-        outcome = action.undo(self.clients, record.plan, record.plan.undo, record.before or {})
+            if not write_undo_intent(connection, record, requested_by, self.claimer, started):
+                taken = get_record(connection, action_id, self.now())
+                raise RemediationError(
+                    _undoing(taken) if taken.undo_in_progress else _TAKEN_UNDO.format(taken)
+                )
+        with self._holding(action_id):
+            outcome = action.undo(
+                self._heartbeat(action_id), record.plan, record.plan.undo, record.before or {}
+            )
         with self.engine.begin() as connection:
             done = write_undo(connection, record, outcome, requested_by, started, self.now())
         if done.status == "undone":
@@ -260,8 +312,12 @@ class Remediation:
 def _select(
     planned: list[ActionRecord], action_ids: tuple[str, ...]
 ) -> tuple[list[ActionRecord], list[tuple[ActionRecord, str]]]:
-    """Named actions (any, in plan order), or every default one still to do."""
+    """Named actions (any, in plan order), or every default one still to do.
+
+    A name of an applied action planned again (its resource was found changed back) stands for
+    the new one."""
     if action_ids:
+        action_ids = tuple(_latest_attempt(planned, action_id) for action_id in action_ids)
         known = {record.id for record in planned}
         unknown = [action_id for action_id in action_ids if action_id not in known]
         if unknown:
@@ -276,6 +332,8 @@ def _select(
     for record in chosen:
         if record.status == "applied":
             skipped.append((record, "already applied"))
+        elif record.in_progress:
+            skipped.append((record, _applying(record)))
         elif record.interrupted and not action_ids:
             skipped.append((record, _interrupted(record)))
         else:
@@ -284,6 +342,51 @@ def _select(
 
 
 _TAKEN = "another run started it meanwhile (applying it now, or done): see `noticedesk fix plan`"
+_TAKEN_UNDO = "{0.id}: another `fix undo` took it meanwhile (now {0.status}): see `noticedesk fix plan`"
+
+
+def _latest_attempt(planned: list[ActionRecord], action_id: str) -> str:
+    """The action planned again for ``action_id`` (and again, if changed back more than once)."""
+    successor = {record.supersedes: record.id for record in planned if record.supersedes}
+    seen: set[str] = set()
+    while action_id in successor and action_id not in seen:
+        seen.add(action_id)
+        action_id = successor[action_id]
+    return action_id
+
+
+def _since(record: ActionRecord, started: datetime | None) -> str:
+    return started.isoformat() if started else "?"
+
+
+def _applying(record: ActionRecord) -> str:
+    return (
+        f"being applied now by {record.claimed_by}, since {_since(record, record.started_at)}: "
+        "not run twice (see `noticedesk fix plan`)"
+    )
+
+
+def _undoing(record: ActionRecord) -> str:
+    return (
+        f"{record.id} is being undone now by {record.claimed_by}, since "
+        f"{_since(record, record.undo_started_at)}: not undone twice (see `noticedesk fix plan`)"
+    )
+
+
+@dataclass
+class _Heartbeat:
+    """The runner's clients for one claimed action: each AWS client asked for renews the lease."""
+
+    clients: Clients
+    engine: Engine
+    action_id: str
+    claimer: Claimer
+    now: Callable[[], datetime]
+
+    def client(self, service: str, region: str | None = None, account_id: str | None = None) -> Any:
+        with self.engine.begin() as connection:
+            renew(connection, self.action_id, self.claimer, self.now())
+        return self.clients.client(service, region, account_id)
 
 
 def _interrupted(record: ActionRecord) -> str:
@@ -292,6 +395,25 @@ def _interrupted(record: ActionRecord) -> str:
         f"interrupted: a run started it at {started} and never recorded the outcome; the resource may "
         f"already be changed. Check it in AWS, then apply it by name (--action {record.id}) if still needed"
     )
+
+
+def latest_diagnosis(connection: Connection, case_id: int) -> tuple[datetime | None, list[Finding]]:
+    """When the case was last diagnosed and what was found (None: never diagnosed)."""
+    found_at = connection.execute(
+        select(findings.c.found_at)
+        .where(findings.c.case_id == case_id)
+        .order_by(findings.c.found_at.desc(), findings.c.id.desc())
+        .limit(1)
+    ).scalar()
+    diagnosed_at = connection.execute(
+        select(case_events.c.at)
+        .where(case_events.c.case_id == case_id, case_events.c.type == "diagnosis")
+        .order_by(case_events.c.at.desc())
+        .limit(1)
+    ).scalar()
+    if found_at is None or (diagnosed_at is not None and diagnosed_at > found_at):
+        return diagnosed_at, []  # never diagnosed, or the latest diagnosis found nothing at all
+    return found_at, latest_findings(connection, case_id)
 
 
 def latest_findings(connection: Any, case_id: int) -> list[Finding]:

@@ -67,6 +67,8 @@ class TriageResult:
     forwarded_by: str | None = None
     clocks: Clocks | None = None
     """The clocks this notice sets: a date stated in it, else the defaults for its kind."""
+    skipped: bool = False
+    """Not an input: a source left alone on purpose (a symlink out of the folder); see ``warnings``."""
 
     def to_json(self) -> dict[str, Any]:
         notice = self.notice
@@ -145,8 +147,14 @@ class Triage:
 
     def _run_batch(self, batch: list[RawItem]) -> list[TriageResult]:
         # Understanding is pure: done first for the whole batch, then the store is asked once.
-        read = [self._read(item) for item in batch]
-        return each_alone_if_refused(self._store, read, self._store_refused)
+        read = [self._read(item) for item in batch if item.format != "skipped"]
+        stored = iter(each_alone_if_refused(self._store, read, self._store_refused))
+        return [
+            TriageResult(item.source, item.index, warnings=(item.error or "",), skipped=True)
+            if item.format == "skipped"
+            else next(stored)
+            for item in batch
+        ]
 
     def _store_refused(self, entry: _Read, failure: Exception) -> list[TriageResult]:
         """An input the store refused as read: kept as an unreadable input, with its raw bytes,
@@ -190,7 +198,12 @@ class Triage:
             except InputError as failure:
                 error = failure.reason
             except Exception as failure:  # a bug met on this input: kept, logged, the batch goes on
-                log.exception("input not understood", extra={"source": item.label})
+                # The person sees one line (the CLI prints ``error``); the traceback is for -v.
+                log.warning(
+                    "input not understood",
+                    extra={"source": item.label},
+                    exc_info=log.isEnabledFor(logging.INFO),
+                )
                 error = f"internal error while reading it ({type(failure).__name__}: {failure})"
         if error is not None:
             log.warning("input not read", extra={"source": item.label, "reason": error})

@@ -11,7 +11,7 @@ import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from noticedesk.cases.triage import utc_now
 from noticedesk.cli.render import SafeConsole, echo
-from noticedesk.config import Config, load_config
+from noticedesk.config import Config, load_config, zone_of
 from noticedesk.errors import NoticeDeskError
-from noticedesk.printable import PrintableFormatter
+from noticedesk.printable import PrintableFormatter, printable
 from noticedesk.store.db import DEFAULT_URL, open_store
 from noticedesk.store.refusals import driver_message
 
@@ -36,6 +36,8 @@ class App:
     config: Config
     now: Callable[[], datetime] = utc_now
     console: SafeConsole = field(default_factory=lambda: SafeConsole(highlight=False))
+    tz: tzinfo = UTC
+    """The zone times are shown in on a terminal (``--tz``, ``[display] timezone``, the system's)."""
     _engine: Engine | None = None
 
     def close(self) -> None:
@@ -54,10 +56,39 @@ class App:
 pass_app = click.make_pass_decorator(App)
 
 
+def usage_line(error: click.ClickException) -> str:
+    """Click's three-line usage error as one line, its ``--help`` hint kept at the end."""
+    message = " ".join(error.format_message().split()).rstrip(".")
+    context = getattr(error, "ctx", None)
+    if isinstance(error, click.UsageError) and context is not None:
+        message += f" (try '{context.command_path} --help')"
+    return f"error: {printable(message, one_line=True)}"  # an argument may hold an ESC
+
+
 class _Group(click.Group):
+    """The top group: every error a command lets out becomes one ``error: …`` line on stderr."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # bare `noticedesk`: the help, as Click prints it
+        except click.ClickException as error:  # an unknown option of the group itself
+            click.echo(usage_line(error), err=True)
+            raise click.exceptions.Exit(
+                2 if isinstance(error, click.UsageError) else error.exit_code
+            ) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # `noticedesk ses`: the group's help
+        except click.ClickException as error:  # usage errors of every command and subcommand
+            click.echo(usage_line(error), err=True)
+            ctx.exit(2 if isinstance(error, click.UsageError) else error.exit_code)
         except NoticeDeskError as error:
             echo(f"error: {error}", err=True)
             ctx.exit(2)
@@ -82,10 +113,19 @@ class _Group(click.Group):
     type=click.Path(path_type=Path),
     help="TOML configuration file.",
 )
+@click.option(
+    "--tz",
+    "zone_name",
+    metavar="ZONE",
+    help="Time zone of the times shown, e.g. Asia/Tokyo ([display] timezone; default the system's). "
+    "JSON stays UTC.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens (structured, to stderr).")
 @click.version_option(package_name="noticedesk")
 @click.pass_context
-def cli(ctx: click.Context, db_url: str, config_path: Path | None, verbose: bool) -> None:
+def cli(
+    ctx: click.Context, db_url: str, config_path: Path | None, zone_name: str | None, verbose: bool
+) -> None:
     """NoticeDesk: answer the emails AWS sends when an account is in trouble, before the deadline."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(PrintableFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
@@ -95,9 +135,23 @@ def cli(ctx: click.Context, db_url: str, config_path: Path | None, verbose: bool
     except NoticeDeskError as error:
         echo(f"error: {error}", err=True)
         ctx.exit(2)
+    try:
+        zone = zone_of(zone_name) if zone_name else display_zone(config)
+    except ValueError as error:
+        echo(f"error: --tz: {error}", err=True)
+        ctx.exit(2)
     if not isinstance(ctx.obj, App):  # a caller (a test, an embedding program) may hand in its own
-        ctx.obj = App(db_url=db_url, config=config)
+        ctx.obj = App(db_url=db_url, config=config, tz=zone)
         ctx.call_on_close(ctx.obj.close)
+    elif zone_name:
+        ctx.obj.tz = zone
+
+
+def display_zone(config: Config) -> tzinfo:
+    """``[display] timezone``, else the system's zone."""
+    if config.display.timezone:
+        return zone_of(config.display.timezone)
+    return datetime.now().astimezone().tzinfo or UTC
 
 
 def _register() -> None:

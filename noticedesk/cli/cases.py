@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import getpass
+from datetime import datetime
 
 import click
 from rich.markup import escape
-from rich.table import Table
+from rich.text import Text
 
 from noticedesk.aws.findings import mask_key
-from noticedesk.cases.queries import CaseDetail, check_item, get_case, list_cases
+from noticedesk.cases.queries import CaseDetail, TimelineEvent, check_item, get_case, list_cases
 from noticedesk.cli import App, pass_app
+from noticedesk.cli.board import render_board
 from noticedesk.cli.params import CASE_ID
 from noticedesk.cli.render import echo, echo_json, short_time, time_left, urgency_style
+from noticedesk.cli.wrap import wrap
+from noticedesk.printable import printable
 
 
 @click.command("cases")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per case, one per line.")
 @click.option("--all", "include_resolved", is_flag=True, help="Include resolved cases.")
+@click.option("--wide", is_flag=True, help="Every column in full (title too), whatever the terminal's width.")
 @pass_app
-def cases_command(app: App, as_json: bool, include_resolved: bool) -> None:
+def cases_command(app: App, as_json: bool, include_resolved: bool, wide: bool = False) -> None:
     """The case board, nearest deadline first, with the time left."""
     now = app.now()
     board = list_cases(app.engine, include_resolved)
@@ -27,36 +32,17 @@ def cases_command(app: App, as_json: bool, include_resolved: bool) -> None:
         for case in board:
             echo_json(case.to_json(now))
         return
-    table = Table(title=f"{len(board)} open case(s)" if not include_resolved else f"{len(board)} case(s)")
-    for column in (
-        "id",
-        "kind",
-        "stage",
-        "status",
-        "account",
-        "ref",
-        "next deadline",
-        "left",
-        "todo",
-        "authenticity",
-    ):
-        table.add_column(column)
-    for case in board:
-        deadline = case.next_deadline
-        style = urgency_style(deadline, now)
-        table.add_row(
-            str(case.id),
-            case.kind,
-            case.stage,
-            case.status,
-            case.account_id or "-",
-            escape(case.case_ref or "-"),
-            short_time(deadline),
-            f"[{style}]{time_left(deadline, now)}[/]",
-            str(case.open_items),
-            case.authenticity,
-        )
-    app.console.print(table)
+    title = f"{len(board)} open case(s)" if not include_resolved else f"{len(board)} case(s)"
+    shown, width = render_board(app.console, board, title, now, app.tz, wide)
+    if width is None:
+        app.console.print(shown)
+        return
+    terminal = app.console.width
+    app.console.width = width  # --wide: every column in full, the terminal wraps what is longer
+    try:
+        app.console.print(shown, crop=False)
+    finally:
+        app.console.width = terminal
 
 
 @click.group("case")
@@ -90,49 +76,102 @@ def print_case(app: App, detail: CaseDetail, lang: str) -> None:
         f"[bold]Case #{case.id}[/bold]  {case.kind} · {case.stage} · {case.status}  "
         f"(authenticity: {case.authenticity})"
     )
-    console.print(f"  {escape(case.title)}")
+    _paragraph(app, case.title, 2, "  ")
     console.print(f"  account {case.account_id or '-'}   reference {escape(case.case_ref or '-')}")
     _print_authenticity(app, detail, lang)
-    for label, value in (("reply by", case.reply_by), ("AWS acts", case.enforcement_at)):
-        if value is None and label == "AWS acts" and detail.enforcement_undated.get(lang):
+    words = _WORDS[lang]
+    for label, value in ((words["reply by"], case.reply_by), (words["AWS acts"], case.enforcement_at)):
+        if value is None and label == words["AWS acts"] and detail.enforcement_undated.get(lang):
             console.print(f"  {label:<9} {detail.enforcement_undated[lang]}")  # no date of our own
             continue
         style = urgency_style(value, now)
-        console.print(f"  {label:<9} {short_time(value)}  [{style}]{time_left(value, now)}[/]")
+        console.print(f"  {label:<9} [{style}]{time_left(value, now):<14}[/] {short_time(value, app.tz)}")
     if detail.clock_note.get(lang):
-        console.print(f"  [dim]{detail.clock_note[lang]}[/dim]")
+        _paragraph(app, detail.clock_note[lang], 2, "  ", "dim")
     facts = {key: value for key, value in detail.facts.to_json().items() if value not in (None, [], "")}
     if "access_key_ids" in facts:  # output for people: recognisable, not usable
         facts["access_key_ids"] = [mask_key(key) for key in facts["access_key_ids"]]
     if facts:
-        console.print("\n[bold]Facts[/bold]")
+        console.print(f"\n[bold]{words['Facts']}[/bold]")
         for key, value in facts.items():
             shown = ", ".join(map(str, value)) if isinstance(value, list) else value
-            console.print(f"  {key:<15} {escape(str(shown))}")
+            _paragraph(app, str(shown), 18, f"  {key:<15} ")
     for book in detail.runbooks:
         console.print(f"\n[bold]{book.title[lang]}[/bold]")
-        console.print(f"  {book.cause[lang]}")
-        console.print(f"  [yellow]{book.if_ignored[lang]}[/yellow]")
+        _paragraph(app, book.cause[lang], 2, "  ")
+        _paragraph(app, book.if_ignored[lang], 2, "  ", "yellow")
         for ref in book.references:
-            console.print(f"  → {ref.title}: {ref.url_ja if lang == 'ja' and ref.url_ja else ref.url}")
-    console.print(f"\n[bold]Checklist[/bold]  (tick with: noticedesk case check {case.id} ITEM)")
+            _paragraph(app, f"{ref.title}: {ref.url_ja if lang == 'ja' and ref.url_ja else ref.url}", 4, "  → ")
+    console.print(
+        f"\n[bold]{words['Checklist']}[/bold]  ({words['tick with']}: noticedesk case check {case.id} ITEM)"
+    )
     for item in detail.checklist:
-        mark = "[green]✔[/green]" if item.done_at else "☐"
         text = item.text_ja if lang == "ja" else item.text_en
-        console.print(f"  {mark} {item.key}: {text}")
-    console.print("\n[bold]Timeline[/bold]")
+        _paragraph(
+            app, text, 4, f"  {'✔' if item.done_at else '☐'} {item.key}: ", "green" if item.done_at else ""
+        )
+    console.print(f"\n[bold]{words['Timeline']}[/bold]")
     for event in detail.timeline:
-        summary, actor = escape(event.summary), escape(event.actor)
-        console.print(f"  {short_time(event.at)}  {event.type:<16} {summary}  [dim]({actor})[/dim]")
+        sent = _sent_at(event)
+        if sent is not None:  # a notice: when AWS sent it (the mail's Date), then when we read it
+            triaged = f"{words['triaged']} {short_time(event.at, app.tz)}"
+            line = f"{event.summary}  ({event.actor}; {triaged})"
+            _paragraph(app, line, 4, f"  {short_time(sent, app.tz)}  {event.type:<16} ")
+            continue
+        line = f"{event.summary}  ({event.actor})"
+        _paragraph(app, line, 4, f"  {short_time(event.at, app.tz)}  {event.type:<16} ")
+
+
+def _paragraph(app: App, text: str, indent: int, first: str = "", style: str = "") -> None:
+    """``text`` wrapped to the terminal (Japanese by phrase), continuation lines at ``indent``.
+
+    Plain text, not markup: a subject or a reason from a mail is shown as it is, its control
+    characters as escapes.
+    """
+    wrapped = wrap(printable(text), app.console.width, indent, printable(first))
+    app.console.print(Text(wrapped, style=style), soft_wrap=True)
+
+
+_WORDS = {
+    "en": {
+        "reply by": "reply by",
+        "AWS acts": "AWS acts",
+        "Facts": "Facts",
+        "Checklist": "Checklist",
+        "tick with": "tick with",
+        "Timeline": "Timeline",
+        "triaged": "triaged",
+    },
+    "ja": {
+        "reply by": "返信期限",
+        "AWS acts": "AWS の措置",
+        "Facts": "通知から読み取った事実",
+        "Checklist": "チェックリスト",
+        "tick with": "完了したら",
+        "Timeline": "タイムライン",
+        "triaged": "取り込み",
+    },
+}
+"""The headings of ``case show`` per language (the runbook and checklist texts come with theirs)."""
+
+
+def _sent_at(event: TimelineEvent) -> datetime | None:
+    """When AWS sent a notice (the mail's Date, or the forwarded original's), if the event is one."""
+    if event.type != "notice-received":
+        return None
+    try:
+        return datetime.fromisoformat(str(event.detail["sent_at"]))
+    except (KeyError, ValueError):
+        return None
 
 
 def _print_authenticity(app: App, detail: CaseDetail, lang: str) -> None:
     """Why each message of the case is (not) believed to come from AWS."""
     for message in detail.message_verdicts:
-        shown = escape(message.subject or message.message_id or "")
-        app.console.print(f"  [bold]{message.authenticity or '-'}[/bold]  {shown}")
+        shown = message.subject or message.message_id or ""
+        _paragraph(app, shown, 4, f"  {message.authenticity or '-'}  ")
         for reason in message.reasons:
-            app.console.print(f"    · {reason.get(lang) or reason.get('en', '')}", markup=False)
+            _paragraph(app, reason.get(lang) or reason.get("en", ""), 6, "    · ")
 
 
 @case_group.command("check")

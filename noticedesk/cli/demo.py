@@ -23,6 +23,7 @@ from noticedesk.cli import App, pass_app
 from noticedesk.cli.cases import cases_command
 from noticedesk.cli.diagnose import print_diagnosis
 from noticedesk.cli.fix import print_report
+from noticedesk.cli.wrap import for_terminal
 from noticedesk.demo.fake_aws import DEMO_ROLE, diagnose_and_fix, fake_aws_available
 from noticedesk.demo.timeshift import shift_for, shift_sample
 from noticedesk.mail.sources import RawItem, read_sources
@@ -131,6 +132,8 @@ def _run_demo(app: App, ctx: click.Context, lang: str, with_aws: bool) -> None:
     app.console.print(draft, markup=False, highlight=False, soft_wrap=True)
     _heading(app, f"4. The owner's summary of case {leaked.id} ({lang})")
     summary = owner_summary(app.engine, leaked.id, "ja" if lang == "ja" else "en", now)
+    if app.console.is_terminal:  # read on a terminal: wrapped by phrase; redirected: as it is, to copy
+        summary = for_terminal(summary, app.console.width)
     app.console.print(summary, markup=False, highlight=False, soft_wrap=True)
     app.console.print(
         f"\nNext, on the demo database: noticedesk --db {app.db_url} cases "

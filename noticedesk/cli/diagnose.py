@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import click
 from rich.progress import Progress as RichProgress
 from rich.table import Table
+from rich.text import Text
 
 from noticedesk.aws.checks.catalogue import CATALOGUE
 from noticedesk.aws.clients import ClientFactory
@@ -23,7 +24,9 @@ from noticedesk.cases.queries import get_case
 from noticedesk.cli import App, pass_app
 from noticedesk.cli.params import CASE_ID
 from noticedesk.cli.render import echo_json
+from noticedesk.cli.wrap import wrap
 from noticedesk.notices.model import Facts
+from noticedesk.printable import printable
 
 STATUS_STYLE = {"fail": "red", "error": "yellow", "pass": "green"}
 
@@ -97,30 +100,34 @@ def diagnose(
 
 
 def print_diagnosis(app: App, diagnosis: Diagnosis) -> None:
+    """One block a finding: status, severity, check, region and resource on a line (never cut),
+    the check's sentence below it, wrapped to the terminal under a hanging indent."""
     counts = diagnosis.counts
-    table = Table(
-        title=f"Diagnosis of {diagnosis.account_id} in {len(diagnosis.regions)} region(s): "
-        f"{counts['fail']} fail, {counts['error']} error, {counts['pass']} pass"
+    app.console.print(
+        f"[bold]Diagnosis of {diagnosis.account_id} in {len(diagnosis.regions)} region(s): "
+        f"{counts['fail']} fail, {counts['error']} error, {counts['pass']} pass[/bold]"
     )
-    for column in ("status", "severity", "check", "region", "resource", "detail"):
-        table.add_column(column, overflow="fold")
     order = {"fail": 0, "error": 1, "pass": 2}
     severity = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 
     def key(finding: Finding) -> tuple[int, int, str]:
         return order[finding.status], severity[finding.severity], finding.check
 
-    for finding in sorted(diagnosis.findings, key=key):
+    findings = sorted(diagnosis.findings, key=key)
+    check_width = max((len(finding.check) for finding in findings), default=0)
+    region_width = max((len(finding.region or "-") for finding in findings), default=0)
+    for finding in findings:
         style = STATUS_STYLE[finding.status]
-        table.add_row(
-            f"[{style}]{finding.status}[/{style}]",
-            finding.severity,
-            finding.check,
-            finding.region or "-",
-            finding.resource_id or "-",
-            finding.detail,
+        head = Text()
+        head.append(f"{finding.status:<5} ", style=style)
+        region = finding.region or "-"
+        head.append(
+            printable(f"{finding.severity:<8} {finding.check:<{check_width}} {region:<{region_width}} ")
         )
-    app.console.print(table)
+        head.append(printable(finding.resource_id or "-"), style="bold")
+        app.console.print(head)
+        detail = wrap(printable(finding.detail), app.console.width, 6, "      ")
+        app.console.print(Text(detail, style="dim" if finding.status == "pass" else ""), soft_wrap=True)
     app.console.print(
         f"run {diagnosis.run_id}: {diagnosis.calls} AWS calls in {diagnosis.seconds:.1f} s", style="dim"
     )

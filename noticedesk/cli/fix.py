@@ -6,6 +6,7 @@ import getpass
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from noticedesk.aws.actions import ACTIONS, mask_secrets
 from noticedesk.aws.actions.base import Call
@@ -14,7 +15,10 @@ from noticedesk.aws.clients import ClientFactory
 from noticedesk.aws.remediation import ApplyRequest, Remediation, RunReport
 from noticedesk.cli import App, pass_app
 from noticedesk.cli.params import CASE_ID
+from noticedesk.cli.progress import progress
 from noticedesk.cli.render import echo_json
+from noticedesk.cli.wrap import wrap
+from noticedesk.printable import printable
 
 
 def _remediation(app: App) -> Remediation:
@@ -36,29 +40,39 @@ def _operations(calls: tuple[Call, ...]) -> str:
     return "\n".join(f"{call.service}.{call.operation}" for call in calls) or "-"
 
 
-def _print_records(app: App, title: str, records: list[ActionRecord]) -> None:
-    table = Table(title=title, show_lines=True)
-    for column in ("id", "action", "status", "resource", "region", "calls (parameters: --json)", "undo"):
-        table.add_column(column, overflow="fold")
+def _print_records(app: App, title: str, records: list[ActionRecord], calls: bool = True) -> None:
+    """One block an action: id, action, resource, region and status on a line (never cut), then
+    the calls and their undo, wrapped under a hanging indent; a failed action's error below."""
+    app.console.print(f"[bold]{title}[/bold]")
+    id_width = max((len(record.id) for record in records), default=0)
+    action_width = min(max((len(record.plan.action) for record in records), default=0), 26)
+    indent = id_width + 4
     for record in records:
         plan = record.plan
         status = record.shown_status + ("" if plan.default else " (optional)")
         if record.verified:
             status += " ✔ verified"
-        undo = _operations(plan.undo) if plan.undo else plan.undo_note
-        table.add_row(
-            record.id,
-            plan.action,
-            status,
-            str(mask_secrets(plan.resource_id)),
-            plan.region or "global",
-            _operations(plan.calls),
-            undo,
+        resource = mask_secrets(plan.resource_id)
+        _wrapped(
+            app,
+            f"{record.id:<{id_width}}  {plan.action:<{action_width}}  {resource}  {plan.region or 'global'}",
+            indent,
+            "bold",
+            2,
         )
-    app.console.print(table)
-    for record in records:
-        if record.error:  # below the table: a sentence wrapped into a narrow column is hard to read
-            app.console.print(f"  {record.id} {record.shown_status}: {mask_secrets(record.error)}")
+        if calls:
+            undo = _operations(plan.undo).replace("\n", ", ") if plan.undo else plan.undo_note
+            line = f"{status} · calls {_operations(plan.calls).replace(chr(10), ', ')} · undo {undo}"
+        else:
+            line = f"{status} · undo {'yes' if plan.undo else 'none (irreversible)'}"
+        _wrapped(app, line, indent, "")
+        if record.error:
+            _wrapped(app, f"{record.shown_status}: {mask_secrets(record.error)}", indent, "red")
+
+
+def _wrapped(app: App, text: str, indent: int, style: str, first: int | None = None) -> None:
+    shown = wrap(printable(text), app.console.width, indent, " " * (indent if first is None else first))
+    app.console.print(Text(shown, style=style), soft_wrap=True)
 
 
 @click.group("fix")
@@ -89,22 +103,9 @@ def _print_plan(app: App, case_id: int, records: list[ActionRecord]) -> None:
         app, f"Case {case_id}: {len(defaults)} action(s) `fix apply {case_id} --yes` runs", defaults
     )
     if optional:
-        table = Table(
-            title=f"{len(optional)} optional action(s): name them with --action ID", show_lines=False
+        _print_records(
+            app, f"{len(optional)} optional action(s): name them with --action ID", optional, False
         )
-        for column in ("id", "action", "status", "resource", "region", "undo"):
-            table.add_column(column, overflow="fold")
-        for record in optional:
-            plan = record.plan
-            table.add_row(
-                record.id,
-                plan.action,
-                record.shown_status,
-                str(mask_secrets(plan.resource_id)),
-                plan.region or "global",
-                "yes" if plan.undo else "[bold]none[/] (irreversible)",
-            )
-        app.console.print(table)
     for record in refused:
         where = mask_secrets(record.plan.resource_id)
         app.console.print(f"[yellow]refused[/] {record.id} {record.action} on {where}: {record.error}")
@@ -137,7 +138,10 @@ def apply(
 ) -> None:
     """Apply the case's default actions (or those named) through the guarded runner."""
     request = ApplyRequest(action_ids, confirmed, verified_override, keep_going, actor or getpass.getuser())
-    report = _remediation(app).apply(case_id, request)
+    remediation = _remediation(app)
+    with progress(app.console, app.console.is_terminal and not as_json, "actions applied") as advance:
+        remediation.on_action = lambda record: advance(note=record.id)
+        report = remediation.apply(case_id, request)
     if as_json:
         for record in report.results or report.selected:
             echo_json({**record.to_json(), "dry_run": report.dry_run})

@@ -7,7 +7,7 @@ The output edge: everything the CLI prints goes through ``echo``, ``echo_json`` 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import click
@@ -64,5 +64,6 @@ def urgency_style(deadline: datetime | None, now: datetime) -> str:
     return "green"
 
 
-def short_time(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+def short_time(value: datetime | None, tz: tzinfo = UTC) -> str:
+    """``2026-12-03 09:00 JST``: a stored (UTC) time in the zone the user reads."""
+    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z") if value else "-"

@@ -17,6 +17,7 @@ from noticedesk.cli import App, pass_app
 from noticedesk.cli.params import CASE_ID
 from noticedesk.cli.render import echo, echo_json, short_time
 from noticedesk.replies import draft_reply
+from noticedesk.replies.compose import VARIANTS, Variant
 from noticedesk.replies.formats import as_eml, as_markdown, as_text
 from noticedesk.replies.record import mark_sent, record_drafted
 
@@ -32,7 +33,7 @@ class ReplyGroup(click.Group):
         return super().parse_args(ctx, args)
 
     def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        formatter.write_usage(ctx.command_path, "CASE_ID [--format text|eml|md] [--json]")
+        formatter.write_usage(ctx.command_path, "CASE_ID [--variant V] [--format text|eml|md] [--json]")
         formatter.write_usage(ctx.command_path, "mark-sent CASE_ID [--file SENT.txt] [--by NAME]")
 
 
@@ -62,12 +63,20 @@ def reply_group() -> None:
     show_default=True,
     help="text: for reading; eml: an RFC 5322 message threaded to the notice; md: Markdown.",
 )
+@click.option(
+    "--variant",
+    type=click.Choice(VARIANTS),
+    default=None,
+    help="acknowledgement: we are on it, done so far, when we write again; resolution: root cause, "
+    "changes, prevention, the request to lift restrictions (only once the required checklist items "
+    "are done). Default: the resolution when it is ready, else the acknowledgement.",
+)
 @click.option("--json", "as_json", is_flag=True, help="The draft as one JSON object.")
 @pass_app
-def draft_command(app: App, case_id: int, output_format: str, as_json: bool) -> None:
+def draft_command(app: App, case_id: int, output_format: str, variant: Variant | None, as_json: bool) -> None:
     """Draft the reply to AWS for CASE_ID (records `reply-drafted` on the case's timeline)."""
     now = app.now()
-    draft = draft_reply(app.engine, case_id, now, "md" if output_format == "md" else "text")
+    draft = draft_reply(app.engine, case_id, now, "md" if output_format == "md" else "text", variant)
     record_drafted(app.engine, draft, output_format, now, getpass.getuser())
     rendered = _render(draft, output_format, now)
     if as_json:

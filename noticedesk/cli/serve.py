@@ -16,7 +16,7 @@ def serve_command(app: App, host: str, port: int, workers: int) -> None:
     """Serve the web app: the SNS webhook (POST /webhooks/sns) and the JSON API."""
     from noticedesk.web.server import serve
 
-    serve(app.db_url, app.config, host, port, workers)
+    serve(app.db_url, app.config, host, port, workers, announce=click.echo)
 
 
 def _attach_to_ses_group() -> None:

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import csv
 import sys
-from datetime import timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 
 import click
 from rich.table import Table
 
 from noticedesk.aws.clients import ClientFactory
+from noticedesk.cases.queries import get_case
 from noticedesk.cli import App, pass_app
+from noticedesk.cli.progress import progress
 from noticedesk.cli.render import echo, echo_json
 from noticedesk.feedback.events import normalise_address
 from noticedesk.feedback.files import check_alarms, import_files
 from noticedesk.feedback.policy import PolicySettings
-from noticedesk.feedback.rates import cloudwatch_rates, local_rates
+from noticedesk.feedback.rates import NO_CREDENTIALS, cloudwatch_rates, local_rates
 from noticedesk.feedback.sqs import SqsConsumer
 from noticedesk.feedback.suppressions import find_suppression, list_suppressions
 from noticedesk.feedback.sync import Throttle, import_suppressions, push_suppressions
@@ -28,12 +29,17 @@ def ses_group() -> None:
 
 
 @ses_group.command("ingest")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True)
 @pass_app
-def ingest_command(app: App, paths: tuple[Path, ...]) -> None:
-    """Import JSON lines: bare SES notifications, event records or SNS envelopes (exit 1 if a line is bad)."""
+def ingest_command(app: App, paths: tuple[str, ...]) -> None:
+    """Import JSON lines: bare SES notifications, event records or SNS envelopes; - reads stdin.
+
+    Every readable file is imported; a file that cannot be opened and a bad line are named on
+    stderr, and the exit code is then 1.
+    """
     now = app.now()
-    outcome = import_files(app.engine, paths, app.config.ses, now)
+    with progress(app.console, app.console.is_terminal, "events read") as advance:
+        outcome = import_files(app.engine, paths, app.config.ses, now, progress=advance)
     for line in outcome.bad_lines:
         echo(f"skipped {line}", err=True)
     result = outcome.result
@@ -45,8 +51,7 @@ def ingest_command(app: App, paths: tuple[Path, ...]) -> None:
     alarms, case_ids = check_alarms(app.engine, app.config.ses, now)
     for alarm in alarms:
         click.echo(f"alarm: {alarm.sentence}")
-    for case_id in case_ids:
-        click.echo(f"early-warning case {case_id}")
+    _echo_early_warning_cases(app, case_ids, now)
     if outcome.bad_lines:
         sys.exit(1)
 
@@ -160,7 +165,8 @@ def rates_command(app: App, as_json: bool, cloudwatch: bool) -> None:
             _percent(rate.bounce_rate),
             _percent(rate.complaint_rate),
         )
-    for item in reputation:
+    skipped = [item for item in reputation if item.error == NO_CREDENTIALS]
+    for item in (item for item in reputation if item not in skipped):
         table.add_row(
             "cloudwatch",
             item.region,
@@ -171,8 +177,20 @@ def rates_command(app: App, as_json: bool, cloudwatch: bool) -> None:
     app.console.print(table)
     for alarm in alarms:
         app.console.print(f"[{'red' if alarm.level == 'critical' else 'yellow'}]alarm: {alarm.sentence}[/]")
-    for case_id in case_ids:
-        app.console.print(f"early-warning case {case_id} opened or updated")
+    if skipped:
+        app.console.print(
+            f"authoritative rates skipped: {NO_CREDENTIALS} (SES's Reputation.* metrics in CloudWatch "
+            "need them; --no-cloudwatch does not ask)"
+        )
+    _echo_early_warning_cases(app, case_ids, now)
+
+
+def _echo_early_warning_cases(app: App, case_ids: list[int], now: datetime) -> None:
+    """Each case the alarms opened or added a note to, once, with its kind and account."""
+    for case_id in dict.fromkeys(case_ids):
+        case = get_case(app.engine, case_id).summary
+        done = "opened" if case.opened_at == now else "updated"
+        click.echo(f"early-warning case {case_id} {done}: {case.kind} for account {case.account_id or '-'}")
 
 
 def _percent(value: float | None) -> str:

@@ -7,6 +7,7 @@ import click
 from noticedesk.cli import App, pass_app
 from noticedesk.cli.params import CASE_ID
 from noticedesk.cli.render import echo, echo_json
+from noticedesk.cli.wrap import for_terminal
 from noticedesk.replies import owner_summary
 from noticedesk.replies.summary import LANGUAGES, Lang
 
@@ -28,6 +29,8 @@ def summary_command(app: App, case_id: int, lang: Lang, as_json: bool) -> None:
     if as_json:
         echo_json({"case_id": case_id, "lang": lang, "summary": text})
         return
+    if app.console.is_terminal:  # read here: wrapped by phrase; piped or redirected: as it is, to copy
+        text = for_terminal(text, app.console.width)
     echo(text, nl=False)
 
 

@@ -8,6 +8,7 @@ from rich.table import Table
 
 from noticedesk.cases.triage import Triage, TriageResult
 from noticedesk.cli import App, pass_app
+from noticedesk.cli.progress import progress
 from noticedesk.cli.render import echo, echo_json, short_time
 from noticedesk.mail.sources import read_sources
 
@@ -24,21 +25,35 @@ def triage(app: App, paths: tuple[str, ...], as_json: bool) -> None:
     """
     run = Triage(app.engine, app.config, app.now)
     failures = 0
+    filed: set[int] = set()
     rows: list[TriageResult] = []
-    for result in run.run(read_sources(paths)):
-        if result.error:
-            failures += 1
-            where = result.source if result.index is None else f"{result.source} [message {result.index}]"
-            echo(f"error: {where}: {result.error}", err=True)
-        for warning in result.warnings:
-            echo(f"warning: {result.source}: {warning}", err=True)
-        if as_json:
-            echo_json(result.to_json())
-        else:
-            rows.append(result)
+    show = app.console.is_terminal and not as_json
+    with progress(app.console, show, "messages read") as advance:
+        for result in run.run(read_sources(paths, max_bytes=app.config.input.max_message_bytes)):
+            if result.case_id is not None:
+                filed.add(result.case_id)
+            advance(note=f"{len(filed)} case(s) filed")
+            failures += _report(app, result, as_json, rows)
     if not as_json:
         _table(app, rows)
     raise SystemExit(1 if failures else 0)
+
+
+def _report(app: App, result: TriageResult, as_json: bool, rows: list[TriageResult]) -> int:
+    """Print one result's problems (and its JSON line, or keep it for the table); 1 if unreadable."""
+    if result.skipped:
+        echo(f"warning: {result.source}: {result.warnings[0]}", err=True)
+        return 0
+    if result.error:
+        where = result.source if result.index is None else f"{result.source} [message {result.index}]"
+        echo(f"error: {where}: {result.error}", err=True)
+    for warning in result.warnings:
+        echo(f"warning: {result.source}: {warning}", err=True)
+    if as_json:
+        echo_json(result.to_json())
+    else:
+        rows.append(result)
+    return 1 if result.error else 0
 
 
 def _table(app: App, rows: list[TriageResult]) -> None:
@@ -64,7 +79,7 @@ def _table(app: App, rows: list[TriageResult]) -> None:
             notice.stage.value,
             f"[{verdict_style}]{verdict}[/]" if verdict_style else verdict,
             notice.facts.account_id or "-",
-            short_time(result.clocks.reply_by if result.clocks else None),
+            short_time(result.clocks.reply_by if result.clocks else None, app.tz),
             case,
         )
     app.console.print(table)

@@ -64,7 +64,7 @@ class Alarm:
     def headline(self) -> str:
         return (
             f"{self.metric} rate {self.value:.2%} ≥ {self.threshold:.2%} ({self.level}) "
-            f"for {self.scope} {self.key}"
+            f"for {scope_place(self.scope, self.key)}"
         )
 
     @property
@@ -88,6 +88,19 @@ class Alarm:
             "threshold": self.threshold,
             "guards": self.guards,
         }
+
+
+def scope_place(scope: str, key: str) -> str:
+    """A rate's scope as a person reads it, not its key (``111122223333/-/mail.example.jp``)."""
+    account, region, name = [*key.split("/", 2), "-", "-"][:3]
+    account = f"account {account}" if account != "-" else "an unknown account"
+    region = region if region != "-" else "region unknown"
+    if scope == "account":
+        return account
+    if scope == "region":
+        return f"{account} in {region}"
+    label = "configuration set" if scope == "configuration-set" else scope
+    return f"{label} {name} ({account}, {region})"
 
 
 def evaluate(rates: Iterable[Rate], thresholds: Thresholds) -> list[Alarm]:

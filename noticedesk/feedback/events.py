@@ -129,7 +129,8 @@ def parse_line(text: str | bytes) -> FeedbackDocument:
     try:
         document = _loads(text)
     except orjson.JSONDecodeError as error:
-        raise FeedbackFormatError(f"not valid JSON: {error}") from error
+        # orjson's own words ("unexpected character, expected a string key") and where in the line
+        raise FeedbackFormatError(f"not JSON ({error.msg} at column {error.colno})") from error
     return parse_document(document)
 
 

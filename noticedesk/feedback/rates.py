@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from sqlalchemy import Connection, select
 
 from noticedesk.store.tables import ses_send_counts
 
 SCOPES = ("account", "region", "identity", "configuration-set")
+NO_CREDENTIALS = "no AWS credentials"
+"""The error of a region's reputation when boto3 found no credentials at all (not a failed call)."""
 _COLUMNS = ("sends", "deliveries", "hard_bounces", "soft_bounces", "complaints", "rejects")
 
 
@@ -137,6 +139,9 @@ def cloudwatch_rates(clients: Any, regions: list[str], now: datetime) -> list[Re
                 EndTime=now,
                 ScanBy="TimestampDescending",
             )
+        except NoCredentialsError:
+            results.append(ReputationRate(region, None, None, NO_CREDENTIALS))
+            continue
         except (ClientError, BotoCoreError) as error:
             results.append(ReputationRate(region, None, None, f"{type(error).__name__}: {error}"))
             continue

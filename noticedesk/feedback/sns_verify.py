@@ -17,6 +17,7 @@ import logging
 import re
 import threading
 import time
+from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,7 +33,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from noticedesk.config import SnsConfig
-from noticedesk.errors import SnsRejected
+from noticedesk.errors import SnsRejected, SnsUnavailable
 from noticedesk.feedback.events import parse_timestamp
 from noticedesk.printable import loggable
 
@@ -102,7 +103,9 @@ def string_to_sign(message: Mapping[str, Any]) -> bytes:
 
 
 def fetch_certificate(url: str, timeout: float) -> bytes:
-    """GET over verified TLS, no redirects, at most ``MAX_CERT_BYTES``."""
+    """GET over verified TLS, no redirects, at most ``MAX_CERT_BYTES``, all of it within ``timeout``
+    (a host that drips a byte at a time is cut off, not waited for)."""
+    deadline = time.monotonic() + timeout
     try:
         with (
             httpx.Client(timeout=timeout, follow_redirects=False, verify=True) as client,
@@ -115,9 +118,11 @@ def fetch_certificate(url: str, timeout: float) -> bytes:
                 body += chunk
                 if len(body) > MAX_CERT_BYTES:
                     raise SnsRejected("certificate larger than the size cap")
+                if time.monotonic() > deadline:
+                    raise SnsUnavailable(f"certificate not fetched within {timeout:g} s")
             return bytes(body)
     except httpx.HTTPError as error:
-        raise SnsRejected(f"certificate not fetched: {type(error).__name__}: {error}") from error
+        raise SnsUnavailable(f"certificate not fetched: {type(error).__name__}: {error}") from error
 
 
 class CertificateNotCached(Exception):
@@ -129,11 +134,24 @@ class _Entry:
     expires: float
     certificate: x509.Certificate | None = None
     key: rsa.RSAPublicKey | None = None
-    error: str | None = None
+    error: SnsRejected | None = None
+
+
+MAX_CERTIFICATES = 64
+"""Certificates kept in memory: SNS signs with a handful, so only a flood of fakes would fill it."""
+MAX_REMEMBERED_FAILURES = 1024
+"""URLs whose load failed, remembered for ``failure_ttl``: the least recently asked go first."""
 
 
 class CertificateCache:
-    """Certificates by URL: in memory (TTL), on disk (``<dir>/<host>/<file>``), else fetched."""
+    """Certificates by URL: in memory (TTL), on disk (``<dir>/<host>/<file>``), else fetched.
+
+    A certificate in memory is handed out without waiting for anything. Loads are single-flight
+    per URL: requests for one URL wait for its one fetch, never for another URL's; at most
+    ``fetches_per_minute`` fetches start in any minute (beyond: ``SnsUnavailable``, answered 503
+    so that SNS delivers again), so names made up by the thousand cost a bounded amount of time,
+    connections and memory. The lock guards only the tables, never a fetch.
+    """
 
     def __init__(
         self,
@@ -141,15 +159,20 @@ class CertificateCache:
         fetch: Callable[[str], bytes] | None = None,
         ttl_seconds: float = 86_400.0,
         failure_ttl_seconds: float = 30.0,
-        timeout_seconds: float = 5.0,
+        timeout_seconds: float = 3.0,
         monotonic: Callable[[], float] = time.monotonic,
+        fetches_per_minute: int = 30,
     ) -> None:
         self.directory = directory
         self.fetch = fetch or (lambda url: fetch_certificate(url, timeout_seconds))
         self.ttl = ttl_seconds
         self.failure_ttl = failure_ttl_seconds
         self.monotonic = monotonic
+        self.fetches_per_minute = fetches_per_minute
         self._memory: dict[str, _Entry] = {}
+        self._failures: OrderedDict[str, _Entry] = OrderedDict()
+        self._loading: dict[str, threading.Lock] = {}
+        self._fetches: deque[float] = deque()
         self._lock = threading.Lock()
 
     @classmethod
@@ -159,46 +182,87 @@ class CertificateCache:
             ttl_seconds=config.certificate_ttl_seconds,
             failure_ttl_seconds=config.failure_ttl_seconds,
             timeout_seconds=config.fetch_timeout_seconds,
+            fetches_per_minute=config.certificate_fetches_per_minute,
         )
 
     def public_key(self, url: str, now: datetime, memory_only: bool = False) -> rsa.RSAPublicKey:
         """The key to verify with; ``memory_only`` raises ``CertificateNotCached`` rather than do I/O."""
-        entry = self._memory.get(url)
-        if memory_only and (entry is None or entry.expires <= self.monotonic()):
-            raise CertificateNotCached(url)
-        if entry is None or entry.expires <= self.monotonic():
-            with self._lock:  # one fetch per URL, however many requests wait for it
-                entry = self._memory.get(url)
-                if entry is None or entry.expires <= self.monotonic():
-                    entry = self._load(url)
-                    self._memory[url] = entry
+        entry = self._cached(url)
+        if entry is None:
+            if memory_only:
+                raise CertificateNotCached(url)
+            entry = self._load_once(url)
         if entry.error is not None or entry.certificate is None or entry.key is None:
-            raise SnsRejected(entry.error or "certificate not usable")
+            raise entry.error or SnsRejected("certificate not usable")
         if not entry.certificate.not_valid_before_utc <= now <= entry.certificate.not_valid_after_utc:
             raise SnsRejected("signing certificate is outside its validity period")
         return entry.key
+
+    def _cached(self, url: str) -> _Entry | None:
+        now = self.monotonic()
+        entry = self._memory.get(url)  # the common case: no lock
+        if entry is not None and entry.expires > now:
+            return entry
+        with self._lock:
+            failed = self._failures.get(url)
+            if failed is None or failed.expires <= now:
+                return None
+            self._failures.move_to_end(url)
+            return failed
+
+    def _load_once(self, url: str) -> _Entry:
+        with self._lock:
+            gate = self._loading.setdefault(url, threading.Lock())
+        try:
+            with gate:  # whoever came first loads; the others find its result
+                entry = self._cached(url)
+                if entry is None:
+                    entry = self._load(url)
+                    self._remember(url, entry)
+                return entry
+        finally:
+            with self._lock:
+                if self._loading.get(url) is gate:
+                    del self._loading[url]
+
+    def _remember(self, url: str, entry: _Entry) -> None:
+        with self._lock:
+            if entry.error is None:
+                self._failures.pop(url, None)
+                self._memory[url] = entry
+                while len(self._memory) > MAX_CERTIFICATES:
+                    del self._memory[next(iter(self._memory))]
+                return
+            self._failures[url] = entry
+            self._failures.move_to_end(url)
+            while len(self._failures) > MAX_REMEMBERED_FAILURES:
+                self._failures.popitem(last=False)
 
     def _load(self, url: str) -> _Entry:
         host, name = validate_certificate_url(url)
         try:
             pem = self._read_or_fetch(url, host, name)
             certificate = x509.load_pem_x509_certificate(pem)
+        except _BudgetSpent:
+            raise
         except SnsRejected as error:
             log.warning("sns certificate unavailable url=%r reason=%s", url, loggable(error.reason))
-            return _Entry(self.monotonic() + self.failure_ttl, error=error.reason)
+            return _Entry(self.monotonic() + self.failure_ttl, error=error)
         except ValueError as error:
-            return _Entry(
-                self.monotonic() + self.failure_ttl, error=f"certificate is not a PEM X.509: {error}"
-            )
+            reason = SnsRejected(f"certificate is not a PEM X.509: {error}")
+            return _Entry(self.monotonic() + self.failure_ttl, error=reason)
         key = certificate.public_key()
         if not isinstance(key, rsa.RSAPublicKey):
-            return _Entry(self.monotonic() + self.failure_ttl, error="certificate key is not RSA")
+            return _Entry(
+                self.monotonic() + self.failure_ttl, error=SnsRejected("certificate key is not RSA")
+            )
         return _Entry(self.monotonic() + self.ttl, certificate, key)
 
     def _read_or_fetch(self, url: str, host: str, name: str) -> bytes:
         path = self.directory / host / name if self.directory is not None else None
         if path is not None and path.is_file():
             return path.read_bytes()
+        self._spend_fetch()
         pem = self.fetch(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -206,6 +270,20 @@ class CertificateCache:
             partial.write_bytes(pem)
             partial.replace(path)
         return pem
+
+    def _spend_fetch(self) -> None:
+        """One fetch from the budget of the last 60 s, or ``SnsUnavailable`` (not remembered)."""
+        with self._lock:
+            now = self.monotonic()
+            while self._fetches and self._fetches[0] <= now - 60:
+                self._fetches.popleft()
+            if len(self._fetches) >= self.fetches_per_minute:
+                raise _BudgetSpent(f"over {self.fetches_per_minute} certificate fetches a minute")
+            self._fetches.append(now)
+
+
+class _BudgetSpent(SnsUnavailable):
+    """Not the certificate's fault: never remembered as its failure."""
 
 
 class SnsVerifier:

@@ -16,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from noticedesk.errors import SnsRejected
+from noticedesk.errors import SnsRejected, SnsUnavailable
 from noticedesk.feedback.events import FeedbackFormatError, parse_document
 from noticedesk.feedback.policy import PolicySettings
 from noticedesk.feedback.sns_verify import CertificateNotCached, SnsVerifier
@@ -43,6 +43,9 @@ class SnsWebhook:
         try:
             message = self.verifier.verify(body)
             return self._handle_verified(message)
+        except SnsUnavailable as error:  # not proven either way: SNS delivers again on a 5xx
+            log.warning("sns webhook deferred: %s", loggable(error.reason))
+            return 503, {"error": "try again later"}
         except SnsRejected as error:
             log.warning("sns webhook rejected: %s", loggable(error.reason))
             return 403, {"error": "forbidden"}
@@ -55,6 +58,9 @@ class SnsWebhook:
             message = self.verifier.verify(body, memory_only=True)
         except CertificateNotCached:
             return await run_in_threadpool(self.handle, body)
+        except SnsUnavailable as error:
+            log.warning("sns webhook deferred: %s", loggable(error.reason))
+            return 503, {"error": "try again later"}
         except SnsRejected as error:
             log.warning("sns webhook rejected: %s", loggable(error.reason))
             return 403, {"error": "forbidden"}

@@ -45,6 +45,8 @@ _PARSER = BytesParser()  # compat32 policy: fast, lenient
 _MAX_TEXT_CHARS = 400_000  # notices are short; a huge body is read only this far
 _SNIFF_BYTES = 65_536
 _MAX_PARSE_BYTES = 8 * 1_048_576
+MAX_NESTED_MESSAGES = 10
+"""message/rfc822 inside message/rfc822: a forward of a forward; deeper than this is refused."""
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 # "Fri, 27 Nov 2026 03:00:00 +0000" and the same without the weekday: read directly, with the
 # results of email.utils.parsedate_to_datetime (tests/test_parse.py holds them equal).
@@ -258,6 +260,19 @@ def _text_links(text: str) -> list[tuple[str, str]]:
     return [(url, url) for url in _URL.findall(text, max(0, first - 5), stop.start() if stop else len(text))]
 
 
+def nested_depth(message: Message) -> int:
+    """How many message/rfc822 levels lie inside ``message``, counted without recursion."""
+    deepest = 0
+    pending: list[tuple[Message, int]] = [(message, 0)]
+    while pending:
+        part, depth = pending.pop()
+        deepest = max(deepest, depth)
+        if part.is_multipart():  # a message/rfc822 part counts as one too; nothing is decoded
+            inner = depth + 1 if part.get_content_type() == "message/rfc822" else depth
+            pending.extend((child, inner) for child in part.get_payload() if isinstance(child, Message))
+    return deepest
+
+
 def attached_messages(message: Message) -> list[Message]:
     """Messages attached as message/rfc822 (a customer's "forward as attachment")."""
     found: list[Message] = []
@@ -361,8 +376,13 @@ def parse_bytes(raw: bytes, source: str, index: int | None = None) -> tuple[Mess
     try:
         fast = None if cut else parse_fast(raw)
         message = fast if fast is not None else _PARSER.parsebytes(raw[:_MAX_PARSE_BYTES] if cut else raw)
+    except RecursionError as error:  # the parser recurses once per nested part
+        raise ParseError(source, "MIME parts nested too deeply: not read", index) from error
     except Exception as error:  # compat32 is lenient; anything it still raises is "not MIME"
         raise ParseError(source, f"cannot parse MIME: {error}", index) from error
+    if nested_depth(message) > MAX_NESTED_MESSAGES:  # before anything walks it recursively
+        reason = f"messages attached inside attached messages more than {MAX_NESTED_MESSAGES} deep: not read"
+        raise ParseError(source, reason, index)
     # A cut message is truncated on purpose; the fast parser takes no message with a defect.
     problem = _looks_like_mail(raw, message, read_defects=not cut and fast is None)
     if problem:

@@ -1,25 +1,29 @@
 """The English reply to AWS: a pure function of a ``ReplyContext`` and the clock.
 
-Every sentence about the account comes from the case: its facts, the findings of its latest
-diagnosis, the actions on its timeline. Where the case knows nothing yet, the draft says what is
-still open instead of filling the gap; ``Draft.warnings`` tells the person what to check.
+Two drafts: an **acknowledgement** (we are on it, what is done so far, when we write again) and a
+**resolution** (root cause, what changed, what prevents a recurrence, and only then the request
+to lift AWS's restrictions), offered once the checklist's required items are done and no action
+is left failed. Every sentence about the account comes from the case (``evidence``); what the
+person must check or add goes to ``Draft.warnings``, shown before the cut line, never in the body.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from noticedesk.aws.findings import mask_key
+from noticedesk.errors import ReplyError
+from noticedesk.replies.evidence import billing, cloudtrail, measures, root_cause
 from noticedesk.replies.gather import ActionRecord, NoticeMail, ReplyContext
 from noticedesk.replies.phrasebook import (
     KindInfo,
     action_phrase,
     kinds,
     mask_keys,
-    prevention,
     render,
     time_left,
     utc,
@@ -27,6 +31,8 @@ from noticedesk.replies.phrasebook import (
 )
 
 Style = Literal["text", "md"]
+Variant = Literal["acknowledgement", "resolution"]
+VARIANTS: tuple[Variant, ...] = ("acknowledgement", "resolution")
 CONFIRM_STEP = "confirm-notice"
 """Ticked when a person confirmed the notice (``fix apply --i-have-verified-this-notice``, or by hand)."""
 _PREFIX = re.compile(r"^\s*(?:(?:re|fwd?|aw|転送)\s*[:：]\s*)+", re.IGNORECASE)
@@ -37,6 +43,9 @@ _NO_REPLY = re.compile(r"^no-?reply", re.IGNORECASE)
 class Draft:
     case_id: int
     kind: str
+    variant: str
+    """``acknowledgement`` or ``resolution``."""
+    resolution_ready: bool
     subject: str
     addressee: str
     via: str
@@ -48,11 +57,13 @@ class Draft:
     body: str
     open_items: tuple[str, ...]
     warnings: tuple[str, ...]
+    """What to check or add before sending: for the person, never for AWS."""
 
     @property
     def status_line(self) -> str:
         items = len(self.open_items)
-        parts = [f"{items} checklist item{'s' if items != 1 else ''} open" if items else "checklist done"]
+        parts = [self.variant]
+        parts.append(f"{items} checklist item{'s' if items != 1 else ''} open" if items else "checklist done")
         if self.warnings:
             parts.append(f"{len(self.warnings)} warning{'s' if len(self.warnings) != 1 else ''}")
         return " · ".join(parts)
@@ -61,6 +72,8 @@ class Draft:
         return {
             "case_id": self.case_id,
             "kind": self.kind,
+            "variant": self.variant,
+            "resolution_ready": self.resolution_ready,
             "subject": self.subject,
             "addressee": self.addressee,
             "via": self.via,
@@ -74,42 +87,75 @@ class Draft:
         }
 
 
-def compose_reply(context: ReplyContext, now: datetime, style: Style = "text") -> Draft:
-    """The draft reply for one case. Pure: same context and clock, same draft."""
+def resolution_ready(context: ReplyContext) -> bool:
+    """The checklist's required items are done and no action's latest outcome is a failure."""
+    return not context.required_open and not context.still_failed
+
+
+def compose_reply(
+    context: ReplyContext, now: datetime, style: Style = "text", variant: Variant | None = None
+) -> Draft:
+    """The draft reply for one case. Pure: same context and clock, same draft.
+
+    ``variant`` None picks the resolution when it is ready, else the acknowledgement. Asking for
+    the resolution before it is ready raises ``ReplyError`` naming what is left.
+    """
     case = context.case
     info = kinds()[case.kind] if case.kind in kinds() else kinds()["abuse-report"]
+    ready = resolution_ready(context)
+    chosen: Variant = variant or ("resolution" if ready else "acknowledgement")
+    if chosen == "resolution" and not ready:
+        left = len(context.required_open) + len(context.still_failed)
+        raise ReplyError(
+            f"case {case.id}: no resolution reply yet: {left} required item(s) open or failed "
+            f"(noticedesk case show {case.id}); draft the acknowledgement instead"
+        )
     warnings: list[str] = []
     to, via = _recipient(context, info, warnings)
     actions = _action_lines(context, "en", warnings)
-    paragraphs = prevention(case.kind, context.facts.abuse_types)
-    if paragraphs:
+    cause = root_cause(context) if info.root_cause else []
+    if info.root_cause and not cause:
         warnings.append(
-            f"The recurrence-prevention paragraphs are the standard ones for {case.kind}: "
-            "keep only those that are true for this account before sending."
+            "The case records no root cause yet: add one sentence on how it happened "
+            "(where the key was exposed, which instance ran what, which feature was abused)."
         )
-    if info.root_cause and not context.diagnosed:
-        warnings.append("No diagnosis recorded: the root-cause section says it is under investigation.")
-    if not context.effective_actions:
-        warnings.append("No applied action recorded: the draft says the corrective action is still open.")
+    trail = cloudtrail(context)
+    bill = billing(context)
+    if case.kind == "account-compromised":
+        if not trail:
+            warnings.append("CloudTrail activity of the key was not read: add what CloudTrail shows.")
+        warnings.append(
+            "NoticeDesk does not read billing: add what Billing and Cost Explorer show "
+            "(unexpected charges by service and region, or none)."
+        )
+    standard = measures(context)
+    missing = [measure.text for measure in standard if not measure.in_place]
+    if missing and chosen == "resolution":
+        warnings.append(
+            "Measures the case does not show in place (not in the reply; add those that are true): "
+            + " | ".join(missing)
+        )
+    unchecked = [row for row in context.findings if row.status == "error"]
+    if unchecked:
+        warnings.append(
+            f"{len(unchecked)} check(s) of the diagnosis could not read the account: the reply does not "
+            "mention them; fix the access and run the diagnosis again."
+        )
     warnings += _clock_warnings(context, now)
     body = render(
         f"reply/{case.kind}.j2" if case.kind in kinds() else "reply/_base.j2",
+        keep_keys=context.facts.access_key_ids,
         style=style,
+        variant=chosen,
         info=info,
         case=case,
-        facts=masked_facts(context),
         named=_named_lines(context),
         timeline=_timeline_lines(context),
-        diagnosed=context.diagnosed,
-        failed=[_finding_line(row.detail, row.region) for row in context.failed_findings],
-        checked=[_finding_line(row.detail, row.region) for row in context.findings if row.status == "pass"],
-        unchecked=[
-            _finding_line(row.detail, row.region) for row in context.findings if row.status == "error"
-        ],
+        cause=cause,
+        cloudtrail=trail,
+        billing=bill,
         actions=actions,
-        # The reply itself is one of the open items; AWS need not read about it.
-        open_items=[item.text_en for item in context.open_items if not item.key.startswith("reply")],
-        prevention=paragraphs,
+        prevention=[measure.text for measure in standard if measure.in_place],
         mitigations=list(context.facts.mitigations),
         abuse_words=abuse_words(context.facts.abuse_types, "en"),
     )
@@ -117,6 +163,8 @@ def compose_reply(context: ReplyContext, now: datetime, style: Style = "text") -
     return Draft(
         case_id=case.id,
         kind=case.kind,
+        variant=chosen,
+        resolution_ready=ready,
         subject=mask_keys(reply_subject(context, info)),
         addressee=info.addressee,
         via=via,
@@ -160,7 +208,7 @@ def abuse_words(abuse_types: tuple[str, ...], lang: str) -> str:
 
 def action_sentence(record: ActionRecord, lang: str) -> tuple[str, bool]:
     """The sentence for one action, and whether the phrase table knew the action."""
-    resource = _shown(record.resource_id)
+    resource = record.resource_id or ("アカウント" if lang == "ja" else "the account")
     region = record.region or ("全リージョン" if lang == "ja" else "all regions")
     phrase = action_phrase(record.action, resource, region, lang)
     if phrase is not None:
@@ -174,8 +222,13 @@ def action_sentence(record: ActionRecord, lang: str) -> tuple[str, bool]:
     return generic, False
 
 
-def _shown(resource_id: str | None) -> str:
-    return mask_keys(resource_id) if resource_id else "the account"
+def _named_key(record: ActionRecord, context: ReplyContext) -> ActionRecord:
+    """The record with the key AWS named in full: the store keeps key ids masked, the reply to AWS
+    names the key AWS named (a key id is not a secret; AWS files the case by it)."""
+    for key in context.facts.access_key_ids:
+        if record.resource_id == mask_key(key):
+            return dataclasses.replace(record, resource_id=key)
+    return record
 
 
 def _recipient(context: ReplyContext, info: KindInfo, warnings: list[str]) -> tuple[str | None, str]:
@@ -200,9 +253,11 @@ def _reply_sender(notices: tuple[NoticeMail, ...]) -> str | None:
 
 
 def _action_lines(context: ReplyContext, lang: str, warnings: list[str]) -> list[str]:
+    """Each action whose latest outcome stands, once; warnings only for what is still failed or
+    undone (a failure repaired since is not mentioned again)."""
     lines: list[str] = []
     for record in context.effective_actions:
-        sentence, known = action_sentence(record, lang)
+        sentence, known = action_sentence(_named_key(record, context), lang)
         if not known:
             warnings.append(
                 f"No phrase for action {record.action!r}: reword the line, and add it to "
@@ -211,25 +266,29 @@ def _action_lines(context: ReplyContext, lang: str, warnings: list[str]) -> list
         if not record.verified:
             warnings.append(f"{sentence}: not verified afterwards; check it before saying so to AWS.")
         lines.append(f"{sentence} ({utc(record.at)}).")
-    effective = {record.action_id for record in context.effective_actions}
-    for record in context.actions:
-        if record.event == "action-failed":
-            warnings.append(
-                f"Action {record.action} on {_shown(record.resource_id)} failed at {utc(record.at)}; "
-                "the reply does not mention it."
-            )
-        elif record.event == "action-undone" and record.action_id not in effective:
-            warnings.append(
-                f"Action {record.action} on {_shown(record.resource_id)} was undone at {utc(record.at)}; "
-                "the reply does not mention it."
-            )
+    for record in context.changed_back:
+        warnings.append(
+            f"{action_sentence(record, lang)[0]} ({utc(record.at)}), but a later diagnosis found it changed "
+            "back: contain it again (noticedesk fix apply) before saying so; the reply does not mention it."
+        )
+    for record in context.still_failed:
+        warnings.append(
+            f"Action {record.action} on {record.resource_id or 'the account'} failed at {utc(record.at)} "
+            "and has not succeeded since; the reply does not mention it."
+        )
+    for record in context.still_undone:
+        warnings.append(
+            f"Action {record.action} on {record.resource_id or 'the account'} was undone at "
+            f"{utc(record.at)}; the reply does not mention it."
+        )
     return lines
 
 
 def _timeline_lines(context: ReplyContext) -> list[tuple[str, str]]:
-    effective = {record.action_id for record in context.effective_actions}
+    standing = {(record.action_id, record.at): record for record in context.effective_actions}
     health_times = {n.sent_at for n in context.notices if not n.is_mail and n.sent_at}
     mail_times = {n.sent_at for n in context.notices if n.is_mail and n.sent_at}
+    investigated = word("event", "diagnosis", "en")
     lines: list[tuple[str, str]] = []
     for event in context.timeline:
         at = event.at
@@ -241,18 +300,17 @@ def _timeline_lines(context: ReplyContext) -> list[tuple[str, str]]:
             else:
                 text = word("stage", stage, "en", word("event", event.type, "en"))
         elif event.type == "diagnosis":
-            counts = event.detail.get("counts", {})
-            text = word("event", "diagnosis", "en").format(
-                fail=counts.get("fail", 0), passed=counts.get("pass", 0), error=counts.get("error", 0)
-            )
-        elif event.type == "action-applied" and event.detail.get("action_id") in effective:
-            record = next(r for r in context.effective_actions if r.action_id == event.detail["action_id"])
-            text = action_sentence(record, "en")[0]
+            text = investigated
+        elif event.type == "action-applied" and (str(event.detail.get("action_id") or ""), at) in standing:
+            record = standing[(str(event.detail.get("action_id") or ""), at)]
+            text = action_sentence(_named_key(record, context), "en")[0]
         elif event.type == "reply-sent":
             text = word("event", "reply-sent", "en")
         else:
             continue
         lines.append((utc(at), text))
+    runs = [line for line in lines if line[1] == investigated]
+    lines = [line for line in lines if line[1] != investigated or line == runs[-1]]  # the latest run
     return sorted(lines, key=lambda line: line[0])  # stable: within a minute, the recorded order
 
 
@@ -263,19 +321,29 @@ def _sent_at(detail: dict[str, Any]) -> datetime | None:
         return None
 
 
+_STATE = {
+    "access-key-deactivate": "deactivated",
+    "access-key-rotate": "replaced and deactivated",
+    "access-key-delete": "deleted",
+    "instance-isolate": "isolated from the network",
+    "instance-stop": "stopped",
+    "instance-terminate": "terminated",
+}
+
+
 def _named_lines(context: ReplyContext) -> list[str]:
-    """What the notice named, each with what has been done to it since."""
+    """What the notice named, each with its state now (the full key id: AWS named it)."""
     facts = context.facts
-    done: dict[str, list[str]] = {}
-    for record in context.effective_actions:
-        if record.resource_id:
-            done.setdefault(mask_keys(record.resource_id), []).append(action_sentence(record, "en")[0])
+    state: dict[str, str] = {}
+    for record in (_named_key(r, context) for r in context.effective_actions):
+        if record.resource_id and record.action in _STATE:
+            state[record.resource_id] = f": {_STATE[record.action]} ({utc(record.at)})"
     lines: list[str] = []
     for key in facts.access_key_ids:
         owner = f" of IAM user {', '.join(facts.iam_users)}" if facts.iam_users else ""
-        lines.append(f"Access key {mask_key(key)}{owner}{_status(done.get(mask_key(key)))}")
+        lines.append(f"Access key {key}{owner}{state.get(key, '')}")
     lines += [f"Exposed at {url}" for url in facts.exposed_urls]
-    lines += [f"Instance {instance}{_status(done.get(instance))}" for instance in facts.instance_ids]
+    lines += [f"Instance {instance}{state.get(instance, '')}" for instance in facts.instance_ids]
     if facts.ip_addresses:
         lines.append(f"IP address {', '.join(facts.ip_addresses)}")
     if facts.ports:
@@ -291,15 +359,6 @@ def _named_lines(context: ReplyContext) -> list[str]:
     if facts.regions:
         lines.append(f"Region {', '.join(facts.regions)}")
     return lines
-
-
-def _status(sentences: list[str] | None) -> str:
-    return " (acted on: see what we did below)" if sentences else " (no action recorded yet)"
-
-
-def _finding_line(detail: str, region: str | None) -> str:
-    sentence = mask_keys(detail.strip().rstrip("."))
-    return f"{sentence} ({region})." if region and region not in sentence else f"{sentence}."
 
 
 def _clock_warnings(context: ReplyContext, now: datetime) -> list[str]:

@@ -18,6 +18,7 @@ def as_text(draft: Draft) -> str:
     """Header lines for the person, then the reply itself below a cut line."""
     lines = [
         f"Draft reply for case #{draft.case_id}: {draft.status_line}",
+        _which(draft),
         f"To:      {_to_line(draft)}",
         f"Subject: {draft.subject}",
     ]
@@ -33,6 +34,8 @@ def as_markdown(draft: Draft) -> str:
         f"# {draft.subject}",
         "",
         f"*Draft reply for case #{draft.case_id}: {draft.status_line}.*",
+        "",
+        f"*{_which(draft)}*",
         "",
         f"- **To:** {_to_line(draft)}",
     ]
@@ -56,12 +59,19 @@ def as_eml(draft: Draft, now: datetime) -> str:
     if draft.in_reply_to:
         message["In-Reply-To"] = draft.in_reply_to
         message["References"] = " ".join(draft.references)
-    message["X-NoticeDesk-Case"] = str(draft.case_id)
-    message["X-NoticeDesk-Note"] = draft.status_line.replace(" · ", "; ")
-    if draft.via != "mail":
-        message["X-NoticeDesk-Send-Via"] = "AWS Support Center (paste the text into the case)"
+    # Nothing about NoticeDesk travels to AWS: the case and the notes stay in the store
+    # (the reply-drafted event) and in the text and Markdown drafts.
     message.set_content(draft.body, charset="utf-8")
     return message.as_string()
+
+
+def _which(draft: Draft) -> str:
+    """Which of the two drafts this is, and whether the other one can be had."""
+    if draft.variant == "resolution":
+        return "The resolution reply: the required checklist items are done."
+    if draft.resolution_ready:
+        return "The acknowledgement (--variant resolution drafts the resolution reply: it is ready)."
+    return "The acknowledgement: the resolution reply is offered once the required checklist items are done."
 
 
 def _to_line(draft: Draft) -> str:
@@ -75,7 +85,7 @@ def _notes(draft: Draft, markdown: bool) -> list[str]:
     lines: list[str] = []
     for title, entries, mark in (
         ("Open checklist items", draft.open_items, "[ ] "),
-        ("Check before sending", draft.warnings, ""),
+        ("Before you send", draft.warnings, ""),
     ):
         if not entries:
             continue

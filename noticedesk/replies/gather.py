@@ -7,7 +7,8 @@ and ``action-*`` events), the ``findings`` rows of its latest diagnosis run, its
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses
@@ -15,11 +16,27 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from noticedesk.aws.actions import get_action
+from noticedesk.aws.findings import mask_key
 from noticedesk.cases.queries import CaseSummary, ChecklistItem, TimelineEvent, case_messages, get_case
+from noticedesk.errors import NotFoundError
 from noticedesk.notices.model import Facts
 from noticedesk.store.tables import findings, messages
 
 ACTION_EVENTS = ("action-applied", "action-failed", "action-undone")
+_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
+
+
+def mask_keys(text: str) -> str:
+    return _KEY_ID.sub(lambda match: mask_key(match[0]), text)
+
+
+def addresses(action: str, check: str) -> bool:
+    """Whether ``action`` is one the fixes catalogue proposes for a failure of ``check``."""
+    try:
+        return check in get_action(action).triggers
+    except NotFoundError:  # an action this version does not know (an older store)
+        return False
 
 
 @dataclass(frozen=True)
@@ -64,6 +81,9 @@ class ActionRecord:
     account_id: str | None
     verified: bool
     actor: str
+    status: str | None = None
+    """The action's status when the event was written: ``applied`` on an ``action-failed`` event
+    means its undo failed, so the action still stands."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +106,8 @@ class ReplyContext:
     checklist: tuple[ChecklistItem, ...]
     clock_note_en: str
     clock_note_ja: str
+    title: dict[str, str] = field(default_factory=dict)
+    """The kind's title per language, from its runbook (the one title ``case show`` shows too)."""
 
     @property
     def failed_findings(self) -> tuple[FindingRow, ...]:
@@ -98,14 +120,65 @@ class ReplyContext:
         return bool(self.findings) or any(event.type == "diagnosis" for event in self.timeline)
 
     @property
-    def effective_actions(self) -> tuple[ActionRecord, ...]:
-        """Applied and not undone since: what stands, so what the reply may say was done."""
-        undone = {record.action_id for record in self.actions if record.event == "action-undone"}
+    def latest_outcomes(self) -> tuple[ActionRecord, ...]:
+        """The latest event of each action on each resource, in the order they happened.
+
+        An action that failed and was then applied (a retry, a new attempt or a new action id for
+        the same change) is done; one applied and then undone is undone; one re-applied after
+        an undo stands again. Replies and summaries describe only these outcomes.
+        """
+        latest: dict[tuple[str, str | None, str | None], ActionRecord] = {}
+        for record in sorted(self.actions, key=lambda record: record.at):  # stable: recorded order
+            key = (record.action, record.resource_id, record.region)
+            previous = latest.get(key)
+            if record.event == "action-undone" and previous and previous.action_id != record.action_id:
+                continue  # the undo of an older attempt does not undo a later one that stands
+            if record.event == "action-failed" and record.status == "applied":
+                continue  # an undo that failed: the action still stands
+            latest.pop(key, None)  # re-inserted: ordered by the time of the latest event
+            latest[key] = record
+        return tuple(latest.values())
+
+    @property
+    def changed_back(self) -> tuple[ActionRecord, ...]:
+        """Applied actions that a diagnosis run after them found undone on AWS: the key active
+        again, the image public again. They are due again, and no reply may say they stand."""
         return tuple(
             record
-            for record in self.actions
-            if record.event == "action-applied" and record.action_id not in undone
+            for record in self.latest_outcomes
+            if record.event == "action-applied"
+            and any(
+                row.status == "fail"
+                and row.found_at > record.at
+                and mask_keys(row.resource_id or "") == mask_keys(record.resource_id or "")
+                and addresses(record.action, row.check)
+                for row in self.findings
+            )
         )
+
+    @property
+    def effective_actions(self) -> tuple[ActionRecord, ...]:
+        """Applied, not undone and not found changed back since: what the reply may say was done."""
+        reverted = self.changed_back
+        return tuple(
+            record
+            for record in self.latest_outcomes
+            if record.event == "action-applied" and record not in reverted
+        )
+
+    @property
+    def still_failed(self) -> tuple[ActionRecord, ...]:
+        """Actions whose latest outcome is a failure: still to be repaired."""
+        return tuple(record for record in self.latest_outcomes if record.event == "action-failed")
+
+    @property
+    def still_undone(self) -> tuple[ActionRecord, ...]:
+        return tuple(record for record in self.latest_outcomes if record.event == "action-undone")
+
+    @property
+    def required_open(self) -> tuple[ChecklistItem, ...]:
+        """Open checklist items a resolution reply waits for: all but the reply step itself."""
+        return tuple(item for item in self.open_items if not item.key.startswith("reply"))
 
     @property
     def open_items(self) -> tuple[ChecklistItem, ...]:
@@ -158,6 +231,7 @@ def gather(engine: Engine, case_id: int) -> ReplyContext:
         checklist=detail.checklist,
         clock_note_en=detail.clock_note.get("en", ""),
         clock_note_ja=detail.clock_note.get("ja", ""),
+        title=dict(detail.runbooks[0].title) if detail.runbooks else {},
     )
 
 
@@ -208,4 +282,5 @@ def _action(event: TimelineEvent) -> ActionRecord:
         account_id=detail.get("account_id"),
         verified=bool(detail.get("verified")),
         actor=event.actor,
+        status=str(detail["status"]) if detail.get("status") else None,
     )

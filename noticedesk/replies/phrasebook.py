@@ -31,7 +31,6 @@ class KindInfo:
     default_subject: str
     root_cause: bool
     greeting: str
-    title: dict[str, str]
     said: dict[str, str]
     means: dict[str, str]
 
@@ -52,7 +51,6 @@ def kinds() -> dict[str, KindInfo]:
             default_subject=entry["default_subject"],
             root_cause=entry.get("root_cause", True),
             greeting=entry["greeting"],
-            title={"en": entry["title_en"], "ja": entry["title_ja"]},
             said={"en": entry["said_en"], "ja": entry["said_ja"]},
             means={"en": entry["means_en"], "ja": entry["means_ja"]},
         )
@@ -70,15 +68,6 @@ def prevention_table() -> dict[str, Any]:
     return _toml("prevention.toml")
 
 
-def prevention(kind: str, abuse_types: tuple[str, ...]) -> list[str]:
-    """The kind's recurrence-prevention paragraphs, then those of each abuse type it names."""
-    entry = prevention_table().get(kind, {})
-    paragraphs = list(entry.get("en", []))
-    for abuse_type in abuse_types:
-        paragraphs += entry.get("types", {}).get(abuse_type, {}).get("en", [])
-    return list(dict.fromkeys(paragraphs))
-
-
 def action_phrase(action: str, resource: str, region: str, lang: str) -> str | None:
     """The sentence for one action; ``None`` when the table has no entry for it."""
     entry = phrases()["action"].get(action)
@@ -94,9 +83,9 @@ def word(section: str, key: str, lang: str, default: str | None = None) -> str:
     return str(value) if value is not None else (default if default is not None else key)
 
 
-def mask_keys(text: str) -> str:
-    """Every access key id in ``text`` shown as AKIA…WXYZ."""
-    return _KEY_ID.sub(lambda match: mask_key(match.group(0)), text)
+def mask_keys(text: str, keep: tuple[str, ...] = ()) -> str:
+    """Every access key id in ``text`` shown as AKIA…WXYZ, except those in ``keep``."""
+    return _KEY_ID.sub(lambda match: match[0] if match[0] in keep else mask_key(match[0]), text)
 
 
 def time_left(deadline: datetime, now: datetime, lang: str) -> str:
@@ -145,8 +134,10 @@ def tidy(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
 
 
-def render(template: str, **values: Any) -> str:
-    return tidy(mask_keys(environment().get_template(template).render(**values)))
+def render(template: str, keep_keys: tuple[str, ...] = (), **values: Any) -> str:
+    """A template rendered and tidied; access key ids masked except ``keep_keys`` (the reply to
+    AWS names the key AWS named in full: a key id is not a secret, and AWS files by it)."""
+    return tidy(mask_keys(environment().get_template(template).render(**values), keep_keys))
 
 
 def render_string(source: str, **values: Any) -> str:

@@ -39,6 +39,7 @@ def record_drafted(engine: Engine, draft: Draft, output_format: str, now: dateti
             f"reply drafted ({output_format}): {draft.status_line}",
             {
                 "format": output_format,
+                "variant": draft.variant,
                 "subject": draft.subject,
                 "to": draft.to,
                 "via": draft.via,

@@ -12,8 +12,18 @@ from datetime import datetime
 from typing import Literal
 
 from noticedesk.replies.compose import abuse_words, action_sentence, masked_facts
-from noticedesk.replies.gather import ActionRecord, FindingRow, ReplyContext
-from noticedesk.replies.phrasebook import jst, kinds, mask_keys, render, render_string, time_left, utc, word
+from noticedesk.replies.gather import ActionRecord, FindingRow, ReplyContext, addresses
+from noticedesk.replies.phrasebook import (
+    jst,
+    kinds,
+    mask_keys,
+    phrases,
+    render,
+    render_string,
+    time_left,
+    utc,
+    word,
+)
 
 Lang = Literal["en", "ja"]
 LANGUAGES: tuple[Lang, ...] = ("en", "ja")
@@ -47,7 +57,7 @@ def compose_summary(context: ReplyContext, lang: Lang, now: datetime) -> str:
         f"summary/{lang}.j2",
         style="text",
         case=case,
-        title=info.title[lang],
+        title=context.title.get(lang) or case.kind,
         said=said,
         means=info.means[lang],
         notice_at=when(first.sent_at or first.received_at) if first else when(case.opened_at),
@@ -58,9 +68,10 @@ def compose_summary(context: ReplyContext, lang: Lang, now: datetime) -> str:
             word("mitigation", label, lang, label) if lang == "ja" else label
             for label in context.facts.mitigations
         ],
+        root_cause=info.root_cause,  # an account on hold: what AWS needs is said above, no cause
         diagnosed=context.diagnosed,
         counts=context.counts,
-        failed=[_finding(row, lang) for row in context.failed_findings],
+        failed=[_finding(row, lang) + _since(context, row, lang) for row in context.failed_findings],
         actions=_actions(context, lang),
         left=_left(context, lang, replied),
         replied=replied,
@@ -99,33 +110,62 @@ def _deadline(context: ReplyContext, lang: Lang, now: datetime) -> str | None:
 
 
 def _finding(row: FindingRow, lang: Lang) -> str:
-    """One failed check. In Japanese: what it found, on which resource and where, then its sentence
-    as the check wrote it (English, the words AWS's consoles use), on a line of its own."""
+    """One failed check. In Japanese: the check's headline with the resource and region, then its
+    sentence from the catalogue (``[check.*]`` in phrases.toml), both in Japanese."""
     sentence = mask_keys(row.detail.strip().rstrip("."))
     if lang == "en":
         return f"{sentence} ({row.region})" if row.region and row.region not in sentence else sentence
     headline = word("check", row.check, lang, "")
-    if not headline:  # a check this version does not know (an older store): its sentence alone
-        return _finding(row, "en")
-    where = "、".join(part for part in (mask_keys(row.resource_id or ""), row.region or "") if part)
-    return f"{headline}{f'（{where}）' if where else ''}\n　{sentence}"
+    resource = mask_keys(row.resource_id or "")
+    where = "、".join(part for part in (resource, row.region or "") if part)
+    template = phrases()["check"].get(row.check, {}).get("sentence_ja")
+    if not headline or not template:  # a check this version does not know (an older store)
+        return f"{row.check}{f'（{where}）' if where else ''}"
+    text = str(template).format(resource=resource or "-", region=row.region or "全リージョン")
+    return f"{headline}{f'（{where}）' if where else ''}\n　{text}"
+
+
+def _since(context: ReplyContext, row: FindingRow, lang: Lang) -> str:
+    """A finding acted on after the diagnosis says so: the findings never contradict the actions."""
+    acted = any(
+        record.resource_id == row.resource_id
+        and record.at >= row.found_at
+        and addresses(record.action, row.check)
+        for record in context.effective_actions
+        if record.resource_id
+    )
+    if not acted:
+        return ""
+    return "（その後、対応済みです）" if lang == "ja" else " (acted on since: see What we did)"
 
 
 def _actions(context: ReplyContext, lang: Lang) -> list[dict[str, str]]:
+    """The latest outcome of each action, once: a failure repaired since reads as done."""
     when = jst if lang == "ja" else utc
-    return [{"at": when(record.at), "text": _action_text(record, lang)} for record in context.actions]
+    return [
+        {"at": when(record.at), "text": _action_text(record, lang, context)}
+        for record in context.latest_outcomes
+    ]
 
 
-def _action_text(record: ActionRecord, lang: Lang) -> str:
-    """One action as the owner reads it: done, done but not verified, failed, or undone."""
-    sentence, _known = action_sentence(record, lang)
+def _action_text(record: ActionRecord, lang: Lang, context: ReplyContext) -> str:
+    """One action as the owner reads it: done, done but not verified, still failed, or undone."""
+    sentence = mask_keys(action_sentence(record, lang)[0])
     if record.event == "action-failed":
         if lang == "ja":
             stem = sentence.removesuffix("しました")
-            return f"{stem}する操作が失敗しました" if stem != sentence else f"{sentence}（失敗）"
-        return f"FAILED: {record.action} on {mask_keys(record.resource_id or '-')}"
+            return (
+                f"{stem}する操作が失敗し、まだ成功していません"
+                if stem != sentence
+                else f"{sentence}（未完了）"
+            )
+        return f"FAILED, not yet repaired: {sentence}"
     if record.event == "action-undone":
         return f"次の対応を取り消しました: {sentence}" if lang == "ja" else f"Undid: {sentence}"
+    if record in context.changed_back:
+        if lang == "ja":
+            return f"{sentence}。ただし、その後の調査で元に戻されていることが分かりました"
+        return f"{sentence}, but a later diagnosis found it changed back"
     if not record.verified:
         return f"{sentence}（結果は未確認）" if lang == "ja" else f"{sentence} (not verified afterwards)"
     return sentence
@@ -133,16 +173,24 @@ def _action_text(record: ActionRecord, lang: Lang) -> str:
 
 def _left(context: ReplyContext, lang: Lang, replied: bool) -> list[str]:
     left = [item.text_ja if lang == "ja" else item.text_en for item in context.open_items]
-    for record in context.actions:
-        if record.event == "action-failed" and record.action_id not in {
-            r.action_id for r in context.effective_actions
-        }:
-            resource = mask_keys(record.resource_id or "-")
+    for record in context.changed_back:
+        sentence = mask_keys(action_sentence(record, lang)[0])
+        left.append(
+            f"元に戻された対応のやり直し（{sentence.removesuffix('しました')}する）"
+            if lang == "ja"
+            else f"Contain it again, it was changed back: {sentence}"
+        )
+    for record in context.still_failed:
+        sentence = mask_keys(action_sentence(record, lang)[0])
+        if lang == "ja":
+            stem = sentence.removesuffix("しました")
             left.append(
-                f"失敗した対応（{record.action}、{resource}）のやり直し"
-                if lang == "ja"
-                else f"Retry the failed action {record.action} on {resource}"
+                f"失敗した対応のやり直し（{stem}する）"
+                if stem != sentence
+                else f"失敗した対応のやり直し（{sentence}）"
             )
+        else:
+            left.append(f"Retry the failed action: {sentence}")
     reply_on_checklist = any(item.key.startswith("reply") for item in context.open_items)
     if not replied and not reply_on_checklist and context.case.status not in ("replied", "resolved"):
         left.append(

@@ -50,10 +50,12 @@ def normalise_url(url: str) -> str:
 
 def _sqlite_pragmas(connection: Any, _record: ConnectionPoolEntry) -> None:
     cursor = connection.cursor()
+    # First: switching to WAL needs a moment alone with the file, and another connection may be
+    # migrating it (a first start racing another one); wait for it as for any other lock.
+    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
     # 64 MiB page cache instead of SQLite's 2 MiB: the indexes a feedback import inserts into
     # (dedupe keys, addresses) stay in memory, or a long import slows down as they grow.
     # Pages are allocated as used, so a small store costs no more.
@@ -79,7 +81,20 @@ def begin_writing(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+SUPPORTED = "SQLite (a file path or sqlite:///FILE) and PostgreSQL (postgresql://USER@HOST/DATABASE)"
+
+
 def make_engine(url: str = DEFAULT_URL) -> Engine:
+    try:
+        dialect = make_url(normalise_url(url)).get_backend_name()
+    except ArgumentError as error:
+        raise StoreError(
+            f"database URL {masked_url(url)!r} is not usable: {_without_password(str(error), url)}"
+        ) from error
+    if dialect not in ("sqlite", "postgresql"):
+        raise StoreError(
+            f"database URL {masked_url(url)!r}: {dialect} is not supported; NoticeDesk runs on {SUPPORTED}"
+        )
     try:
         engine = create_engine(normalise_url(url), future=True)
     except (ArgumentError, ImportError) as error:
@@ -98,11 +113,30 @@ def alembic_config(connection: Connection) -> AlembicConfig:
     return config
 
 
+MIGRATION_LOCK = 0x6E6F746963  # "notic": the PostgreSQL advisory lock key of the migrations
+
+
+def _lock_for_migrating(connection: Connection) -> None:
+    """Hold the database for this migration, so two first starts on a fresh database take turns.
+
+    The second waits and then finds the schema current; without the lock both would read "no
+    version yet" and both create the tables. PostgreSQL: a transaction-level advisory lock,
+    released at commit. SQLite: ``BEGIN EXCLUSIVE`` before alembic reads the version (pysqlite
+    would otherwise run each ``CREATE TABLE`` in a transaction of its own), waited for up to
+    ``busy_timeout``.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+    elif connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN EXCLUSIVE")
+
+
 def migrate(engine: Engine, revision: str = "heads") -> None:
     """Bring the schema to the newest revision (every head: features add their own migrations)."""
     url = engine.url.render_as_string(hide_password=False)
     try:
         with engine.begin() as connection:
+            _lock_for_migrating(connection)
             command.upgrade(alembic_config(connection), revision)
     except OperationalError as error:
         reason = _first_line(_without_password(str(error.orig), url))

@@ -157,6 +157,12 @@ actions = Table(
     Column("started_at", UtcDateTime()),  # the intent, written before the first call
     Column("finished_at", UtcDateTime()),
     Column("undone_at", UtcDateTime()),
+    # The process applying or undoing it now, and until when its lease runs (0007).
+    Column("claim_host", String(255)),
+    Column("claim_pid", Integer),
+    Column("claim_until", UtcDateTime()),
+    Column("undo_started_at", UtcDateTime()),  # the undo intent, a claim as started_at is
+    Column("supersedes", String(40)),  # the applied action this one repeats (changed back)
     UniqueConstraint("case_id", "number", name="uq_actions_case_number"),
 )
 Index("ix_actions_case_id", actions.c.case_id)

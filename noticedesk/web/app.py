@@ -4,6 +4,7 @@
   Content-Type (SNS sends ``text/plain``), up to 1 MiB (``MAX_SNS_BODY``; beyond: 413).
 - ``GET /api/ses/suppressed/{address}``: may this address be mailed? For applications to ask
   before sending.
+- ``GET /``: a small page saying what runs here (until the dashboard exists).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
@@ -78,8 +79,12 @@ def create_app(
 
         return JSONResponse(await run_in_threadpool(look_up))
 
+    async def home(_request: Request) -> HTMLResponse:
+        return HTMLResponse(_HOME.format(items="".join(f"<li>{item}</li>" for item in what_runs(config))))
+
     app = Starlette(
         routes=[
+            Route("/", home, methods=["GET"]),
             Route("/webhooks/sns", SnsEndpoint(webhook), methods=["POST"]),
             Route("/api/ses/suppressed/{address}", suppressed_endpoint, methods=["GET"]),
         ]
@@ -87,6 +92,25 @@ def create_app(
     app.state.engine = engine
     app.state.config = config
     return app
+
+
+def what_runs(config: Config, base_url: str = "") -> list[str]:
+    """What this server accepts, one sentence each: for ``GET /`` and for ``serve``'s first lines."""
+    topics = len(config.sns.allowed_topics)
+    webhook = f"  SNS webhook at {base_url}/webhooks/sns (POST), topics allowed: {topics}"
+    if topics == 0:
+        webhook += " — every message will be refused until [sns] allowed_topics is set"
+    api = f"  suppression look-up at {base_url}/api/ses/suppressed/ADDRESS (GET)"
+    api += ", API token required" if config.web.api_tokens else ", no token asked (loopback only)"
+    return [webhook, api]
+
+
+_HOME = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>NoticeDesk</title></head>
+<body><h1>NoticeDesk</h1><p>This server runs:</p><ul>{items}</ul>
+<p>There is no dashboard here yet: the cases are on the command line (<code>noticedesk cases</code>).</p>
+</body></html>
+"""
 
 
 class SnsEndpoint:

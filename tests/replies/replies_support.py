@@ -186,8 +186,9 @@ def _allowed(context: ReplyContext) -> set[str]:
     return allowed
 
 
-def assert_nothing_invented(text: str, context: ReplyContext) -> None:
-    """Every account id, key id, instance id and time in ``text`` is one the case holds."""
+def assert_nothing_invented(text: str, context: ReplyContext, to_aws: bool = False) -> None:
+    """Every account id, key id, instance id and time in ``text`` is one the case holds; key ids
+    are masked, except in the body of a reply to AWS (``to_aws``), which names the key AWS named."""
     allowed = _allowed(context)
     for pattern in (ACCOUNT, KEY, INSTANCE, TIME):
         for token in pattern.findall(text):
@@ -197,4 +198,6 @@ def assert_nothing_invented(text: str, context: ReplyContext) -> None:
         local = datetime(year, month, day, hour, minute, tzinfo=JST)
         assert local.astimezone(UTC).strftime("%Y-%m-%d %H:%M") in allowed, f"{match[0]!r} is not in the case"
     for key in context.facts.access_key_ids:
-        assert key not in text, "an access key id appears unmasked"
+        assert to_aws or key not in text, "an access key id appears unmasked"
+    for key in KEY.findall(text):
+        assert "…" in key or key in context.facts.access_key_ids, f"{key} is unmasked and AWS did not name it"

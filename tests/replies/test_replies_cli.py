@@ -72,9 +72,43 @@ def test_eml_for_a_support_case_has_no_recipient_and_says_where_to_paste_it(sqli
         _run(sqlite_engine, "reply", str(case_id), "--format", "eml").output, policy=policy.default
     )
     assert message["To"] is None
-    assert "Support Center" in message["X-NoticeDesk-Send-Via"]
-    assert "AKIAQWERTYUIOPASDFGH" not in message.as_string()
-    assert "AKIA…DFGH" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    # Nothing of NoticeDesk goes to AWS: no X-NoticeDesk-* header (the store keeps the case).
+    assert not [name for name in message if name.lower().startswith("x-noticedesk")]
+    # The key AWS named is named in full in the reply to AWS (a key id is not a secret).
+    assert "AKIAQWERTYUIOPASDFGH" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    drafted = _events(sqlite_engine, case_id, "reply-drafted")
+    assert drafted[0]["format"] == "eml" and drafted[0]["via"] == "support-center"
+    assert "AKIAQWERTYUIOPASDFGH" not in json.dumps(drafted)  # the store keeps it masked
+
+
+def test_reply_picks_the_acknowledgement_until_the_checklist_is_done_and_says_so(
+    sqlite_engine: Engine,
+) -> None:
+    case_id = file_case(sqlite_engine, "abuse-report.eml")
+    output = _run(sqlite_engine, "reply", str(case_id)).output
+    assert output.splitlines()[0].startswith(f"Draft reply for case #{case_id}: acknowledgement")
+    assert "resolution reply is offered once the required checklist items are done" in output
+    assert "lift" not in output.split("the reply starts below this line")[1]
+    refused = CliRunner().invoke(
+        cli,
+        [
+            "--db",
+            sqlite_engine.url.render_as_string(hide_password=False),
+            *("reply", str(case_id), "--variant", "resolution"),
+        ],
+    )
+    assert refused.exit_code == 2
+    assert refused.output.startswith(f"error: case {case_id}: no resolution reply yet:")
+    detail = json.loads(_run(sqlite_engine, "case", "show", str(case_id), "--json").output)
+    for item in detail["checklist"]:
+        if not item["key"].startswith("reply"):
+            assert _run(sqlite_engine, "case", "check", str(case_id), item["key"]).exit_code == 0
+    ready = json.loads(_run(sqlite_engine, "reply", str(case_id), "--json").output)
+    assert ready["variant"] == "resolution" and ready["resolution_ready"] is True
+    ack = json.loads(
+        _run(sqlite_engine, "reply", str(case_id), "--variant", "acknowledgement", "--json").output
+    )
+    assert ack["variant"] == "acknowledgement" and "within 24 hours" in ack["body"]
 
 
 def test_mark_sent_moves_status_and_stops_the_reply_clock(
@@ -137,9 +171,10 @@ def test_unknown_case_is_a_one_line_error(sqlite_engine: Engine) -> None:
 
 def test_reply_help_shows_both_forms() -> None:
     output = CliRunner().invoke(cli, ["reply", "--help"]).output
-    assert "reply CASE_ID [--format text|eml|md] [--json]" in output
+    assert "reply CASE_ID [--variant V] [--format text|eml|md] [--json]" in output
     assert "reply mark-sent CASE_ID" in output
-    assert "--format" in CliRunner().invoke(cli, ["reply", "7", "--help"]).output
+    draft_help = CliRunner().invoke(cli, ["reply", "7", "--help"]).output
+    assert "--format" in draft_help and "--variant [acknowledgement|resolution]" in draft_help
 
 
 def test_every_reply_command_has_help_and_is_in_the_docs() -> None:

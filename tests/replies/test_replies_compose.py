@@ -117,10 +117,10 @@ def test_a_case_with_no_findings_and_no_actions_reads_well_for_every_kind() -> N
         draft = compose_reply(_context(kind, checklist=(open_item,)), NOW)
         for heading, following in _headings(draft.body):
             assert following.strip(), f"{kind}: empty section {heading!r}"
-        assert "Do the first step." in draft.body
-        assert draft.status_line.startswith("1 checklist item open")
+        assert "Do the first step." not in draft.body  # the checklist is for us, not for AWS
+        assert draft.status_line.startswith("acknowledgement · 1 checklist item open")
         if kinds()[kind].root_cause:
-            assert "still under investigation" in draft.body
+            assert "We are still establishing how this happened" in draft.body
         assert "{" not in draft.body and "None" not in draft.body
         for lang in ("en", "ja"):
             summary = compose_summary(_context(kind, checklist=(open_item,)), lang, NOW)  # type: ignore[arg-type]
@@ -162,8 +162,8 @@ def test_subject_carries_case_reference_and_account_for_abuse_and_keeps_support_
 
 def test_restrictions_request_depends_on_actions_taken() -> None:
     facts = Facts(account_id="111122223333", mitigations=("outgoing traffic blocked",))
-    before = compose_reply(_context("abuse-report", facts), NOW).body
-    assert "once our corrective action is complete" in before
+    before = compose_reply(_context("abuse-report", facts), NOW, variant="acknowledgement").body
+    assert "lift" not in before and "Restrictions" not in before  # only the resolution asks
     action = ActionRecord(
         NOW,
         "action-applied",
@@ -175,8 +175,8 @@ def test_restrictions_request_depends_on_actions_taken() -> None:
         True,
         "me",
     )
-    after = compose_reply(_context("abuse-report", facts, actions=(action,)), NOW).body
-    assert "we kindly ask you to lift them" in after
+    after = compose_reply(_context("abuse-report", facts, actions=(action,)), NOW)
+    assert after.variant == "resolution" and "we kindly ask you to lift them" in after.body
 
 
 # --- nothing invented: every identifier and time in the output comes from the case -------------
@@ -268,7 +268,8 @@ def test_nothing_in_a_draft_or_summary_is_invented(
         actions=actions,
     )
     draft = compose_reply(context, NOW)
-    for text in (draft.body, draft.subject, *draft.warnings):
+    assert_nothing_invented(draft.body, context, to_aws=True)
+    for text in (draft.subject, *draft.warnings):
         assert_nothing_invented(text, context)
     for lang in ("en", "ja"):
         assert_nothing_invented(compose_summary(context, lang, NOW), context)  # type: ignore[arg-type]

@@ -30,13 +30,14 @@ def _check(name: str, actual: str) -> None:
 
 def _check_case(engine: Engine, kind: str, case_id: int, now: datetime) -> None:
     draft = draft_reply(engine, case_id, now)
-    header = f"To: {draft.to or draft.addressee}\nSubject: {draft.subject}\n\n"
+    header = f"{draft.variant}\nTo: {draft.to or draft.addressee}\nSubject: {draft.subject}\n\n"
     notes = "".join(f"! {warning}\n" for warning in draft.warnings)
     _check(f"{kind}.reply.en.txt", header + draft.body + "\n--- warnings\n" + notes)
     _check(f"{kind}.summary.ja.txt", owner_summary(engine, case_id, "ja", now))
     _check(f"{kind}.summary.en.txt", owner_summary(engine, case_id, "en", now))
     context = gather(engine, case_id)
-    for text in (draft.body, draft.subject, *draft.warnings, owner_summary(engine, case_id, "ja", now)):
+    assert_nothing_invented(draft.body, context, to_aws=True)
+    for text in (draft.subject, *draft.warnings, owner_summary(engine, case_id, "ja", now)):
         assert_nothing_invented(text, context)
 
 

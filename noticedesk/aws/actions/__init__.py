@@ -53,7 +53,13 @@ def propose(findings: Iterable[Finding], now: datetime, kind: str | None = None)
                 )
                 if outside or not action.triggers[finding.check]:
                     plan = replace(plan, default=False)
+                if action.shows_unfixed(finding):
+                    plan = replace(plan, changed_back=True)
                 known = plans.get(plan.key)
                 if known is None or (plan.default and not known.default):
-                    plans[plan.key] = plan
+                    plans[plan.key] = replace(
+                        plan, changed_back=plan.changed_back or bool(known and known.changed_back)
+                    )
+                elif plan.changed_back:
+                    plans[plan.key] = replace(known, changed_back=True)
     return sorted(plans.values(), key=lambda plan: (_ORDER[plan.action], plan.region or "", plan.resource_id))

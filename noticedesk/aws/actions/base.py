@@ -79,6 +79,9 @@ class PlannedAction:
     """Applied by ``fix apply`` without ``--action``; optional actions must be named."""
     params: Mapping[str, Any] = field(default_factory=dict)
     """The ids the action needs at apply time (user name, volume ids, addresses …)."""
+    changed_back: bool = False
+    """Its finding shows the resource as it was before this fix (see ``Action.shows_unfixed``);
+    known when proposed from a diagnosis, not stored."""
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -172,6 +175,15 @@ class Action:
 
     def plan(self, finding: Finding, now: datetime) -> PlannedAction:
         raise NotImplementedError
+
+    def shows_unfixed(self, finding: Finding) -> bool:
+        """Whether this (proposing) finding shows the resource in the state this fix changes.
+
+        If so, and the diagnosis came after the fix was applied, the resource was changed back
+        (a key reactivated, an image shared again) and the fix is due again. False where the
+        finding cannot tell (it fails for reasons the fix does not change): an applied fix stays
+        applied."""
+        return False
 
     def read(self, clients: Clients, planned: PlannedAction) -> State:
         """The state of the resource that this action changes (no secrets)."""

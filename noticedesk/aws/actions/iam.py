@@ -61,6 +61,9 @@ class AccessKeyDeactivate(Action):
     def proposes(self, finding: Finding) -> bool:
         return super().proposes(finding) and finding.data.get("status") != "Inactive"
 
+    def shows_unfixed(self, finding: Finding) -> bool:
+        return finding.data.get("status") == "Active"
+
     def plan(self, finding: Finding, now: datetime) -> PlannedAction:
         key, user = _key_ids(finding)
         return planned(
@@ -300,6 +303,9 @@ class LoginProfileRemove(Action):
     def proposes(self, finding: Finding) -> bool:
         """A console password given recently (``login_profile``: when it was created)."""
         return super().proposes(finding) and bool(finding.data.get("login_profile"))
+
+    def shows_unfixed(self, finding: Finding) -> bool:
+        return True  # proposed only while the user has a console password
 
     def plan(self, finding: Finding, now: datetime) -> PlannedAction:
         user = str(finding.data.get("user_name") or finding.resource_id)

@@ -37,6 +37,9 @@ class _Ec2MakePrivate(Action):
     def change(self, resource: str, region: str | None, verb: str) -> Call:
         raise NotImplementedError
 
+    def shows_unfixed(self, finding: Finding) -> bool:
+        return True  # its checks fail only for a resource shared with every account
+
     def plan(self, finding: Finding, now: datetime) -> PlannedAction:
         resource = str(finding.data.get(self.id_key) or finding.resource_id)
         return planned(
@@ -130,6 +133,9 @@ class _RdsSnapshotMakePrivate(Action):
     triggers: ClassVar[Triggers] = {"public-rds-snapshots": True}
     checklist_items = ("make-images-private",)
 
+    def shows_unfixed(self, finding: Finding) -> bool:
+        return True  # its check fails only for a snapshot restorable by every account
+
     def plan(self, finding: Finding, now: datetime) -> PlannedAction:
         snapshot = str(finding.data.get("snapshot_id") or finding.resource_id)
 
@@ -216,6 +222,11 @@ class _BlockPublicAccess(Action):
         if resource_type == self.triggered_by:
             return True
         return resource_type == "region" and finding.data.get("setting") == self.finding_setting
+
+    def shows_unfixed(self, finding: Finding) -> bool:
+        """The region's switch read off; a public resource alone says nothing (blocking public
+        access stops new sharing, it does not unshare what already is)."""
+        return finding.data.get("resource_type") == "region"
 
     def plan(self, finding: Finding, now: datetime) -> PlannedAction:
         region = str(finding.region)

@@ -284,6 +284,9 @@ class InstanceStop(Action):
     def proposes(self, finding: Finding) -> bool:
         return super().proposes(finding) and _names_an_instance(finding)
 
+    def shows_unfixed(self, finding: Finding) -> bool:
+        return finding.data.get("state") in ("pending", "running")
+
     def plan(self, finding: Finding, now: datetime) -> PlannedAction:
         instance = _instance_id(finding)
         return planned(

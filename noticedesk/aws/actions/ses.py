@@ -45,6 +45,9 @@ class SesPauseSending(Action):
         """Not when SES (or AWS) has already paused sending in that region."""
         return super().proposes(finding) and finding.data.get("sending_enabled") is not False
 
+    def shows_unfixed(self, finding: Finding) -> bool:
+        return finding.data.get("sending_enabled") is True
+
     def plan(self, finding: Finding, now: datetime) -> PlannedAction:
         def sending(enabled: bool) -> Call:
             return Call("sesv2", "PutAccountSendingAttributes", finding.region, {"SendingEnabled": enabled})
@@ -77,6 +80,9 @@ class SesAccountSuppression(Action):
     def proposes(self, finding: Finding) -> bool:
         enabled = set(finding.data.get("suppressed_reasons") or ())
         return super().proposes(finding) and not set(REASONS) <= enabled
+
+    def shows_unfixed(self, finding: Finding) -> bool:
+        return True  # proposed only while a reason is missing from the list
 
     def plan(self, finding: Finding, now: datetime) -> PlannedAction:
         previous = sorted(finding.data.get("suppressed_reasons") or ())
