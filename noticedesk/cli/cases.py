@@ -101,7 +101,9 @@ def print_case(app: App, detail: CaseDetail, lang: str) -> None:
         _paragraph(app, book.cause[lang], 2, "  ")
         _paragraph(app, book.if_ignored[lang], 2, "  ", "yellow")
         for ref in book.references:
-            _paragraph(app, f"{ref.title}: {ref.url_ja if lang == 'ja' and ref.url_ja else ref.url}", 4, "  → ")
+            _paragraph(
+                app, f"{ref.title}: {ref.url_ja if lang == 'ja' and ref.url_ja else ref.url}", 4, "  → "
+            )
     console.print(
         f"\n[bold]{words['Checklist']}[/bold]  ({words['tick with']}: noticedesk case check {case.id} ITEM)"
     )
