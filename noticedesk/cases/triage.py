@@ -89,6 +89,8 @@ class TriageResult:
             "enforcement_at": _iso(self.clocks.enforcement_at if self.clocks else None),
             "subject": notice.title if notice else None,
             "rule": notice.rule_id if notice else None,
+            # The cues that decided kind, stage and each abuse type, with their weights.
+            "evidence": notice.evidence.to_json() if notice and notice.evidence else None,
             "forwarded_by": self.forwarded_by,
             "case_id": self.case_id,
             "duplicate": self.duplicate,
@@ -144,6 +146,34 @@ class Triage:
                     batch = []
             if batch:
                 yield from self._run_batch(batch)
+
+    def explain(self, items: Iterable[RawItem]) -> Iterator[TriageResult]:
+        """Each input read as ``run`` reads it, with the clocks it would set; nothing is stored
+        (``triage --explain``: why a notice reads as it does, after a cue was changed too)."""
+        for item in items:
+            if item.format == "skipped":
+                yield TriageResult(item.source, item.index, warnings=(item.error or "",), skipped=True)
+                continue
+            entry = self._read(item)
+            understood = entry.understood
+            if understood is None:
+                yield TriageResult(item.source, item.index, None, None, entry.error)
+                continue
+            notice = understood.notice
+            clocks = None
+            if opens_case(notice):
+                sent_at = notice.received_at or self.now()
+                clocks = clocks_for(notice, sent_at, understood.within_hours, self.config.clocks)
+            yield TriageResult(
+                item.source,
+                item.index,
+                notice,
+                None,
+                None,
+                warnings=understood.warnings,
+                forwarded_by=understood.forwarded_by,
+                clocks=clocks,
+            )
 
     def _run_batch(self, batch: list[RawItem]) -> list[TriageResult]:
         # Understanding is pure: done first for the whole batch, then the store is asked once.
@@ -251,6 +281,7 @@ class Triage:
             copy_of, dedupe_key = first, _copy_key(entry)
         case = None
         facts = None
+        note = None
         if notice is not None:
             facts_json = notice.facts.json_fields()
             facts = (facts_json, json_text(facts_json))  # one json.dumps for message, case and event
@@ -261,6 +292,7 @@ class Triage:
                     book.complete(case, notice, clocks, copy_of.authenticity if copy_of else None, received)
             elif clocks is not None and opens_case(notice):  # a first copy that opened no case: filed anew
                 case = book.file(notice, facts, clocks, sent_at, received)
+                note = book.note
         known[dedupe_key] = case  # a second copy later in this batch is a duplicate
         if copy_of is None and dedupe_key.startswith("mid"):
             firsts[dedupe_key] = _Known(None, entry.sha, notice.authenticity.value if notice else None)
@@ -291,7 +323,7 @@ class Triage:
             error=error,
         )
         message_rows.append((case, row))
-        return _Filed(entry, clocks, case)
+        return _Filed(entry, clocks, case, note=note)
 
     def _understand(self, item: RawItem) -> _Understood:
         if item.format == "health":
@@ -336,6 +368,8 @@ class _Filed(NamedTuple):
     clocks: Clocks | None
     case: int | CaseState | None
     duplicate: bool = False
+    note: str | None = None
+    """Why the notice opened a case of its own rather than join one (cases/filing.py)."""
 
 
 def _result(filed: _Filed) -> TriageResult:
@@ -360,7 +394,7 @@ def _result(filed: _Filed) -> TriageResult:
         understood.notice,
         case_id,
         None,
-        warnings=understood.warnings,
+        warnings=understood.warnings if filed.note is None else (*understood.warnings, filed.note),
         forwarded_by=understood.forwarded_by,
         clocks=filed.clocks,
     )
