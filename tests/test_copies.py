@@ -70,12 +70,11 @@ def test_a_forged_fuller_copy_adds_nothing_to_a_verified_case(
 
 
 def test_a_full_copy_opens_the_case_its_truncated_copy_could_not(engine: Engine, now: datetime) -> None:
-    cut = b"\n".join(FULL.split(b"\n")[:6]) + b"\n\nHello,\n"  # headers only: the subject decides
-    stub = cut.replace(
-        b"Subject: Your Amazon EC2 Abuse Report [18000000001-1] [AWS ID 111122223333]", b"Subject: "
-    )
+    full = mail_bytes("compromised-subject.eml").replace(b"\r\n", b"\n")
+    head = [line for line in full.split(b"\n")[:6] if not line.startswith(b"Subject:")]
+    stub = b"\n".join(head) + b"\n\nHello,\n"  # a generic sender, nothing that makes it a notice
     first = triage(engine, now, stub, "stub.eml")
-    assert first.case_id is None
-    full = triage(engine, now, FULL, "full.eml")
-    assert full.case_id is not None and not full.duplicate
-    assert get_case(engine, full.case_id).facts.instance_ids == ("i-0a1b2c3d4e5f60718",)
+    assert first.notice is not None and first.notice.kind.value == "aws-other" and first.case_id is None
+    copy = triage(engine, now, full, "full.eml")
+    assert copy.case_id is not None and not copy.duplicate
+    assert get_case(engine, copy.case_id).facts.access_key_ids == ("AKIA2E0A8F3B244C9986",)
