@@ -28,7 +28,7 @@ from noticedesk.cli.wrap import wrap
 from noticedesk.notices.model import Facts
 from noticedesk.printable import printable
 
-STATUS_STYLE = {"fail": "red", "error": "yellow", "pass": "green"}
+STATUS_STYLE = {"fail": "red", "warn": "magenta", "error": "yellow", "pass": "green"}
 
 
 def _split(value: str | None) -> list[str]:
@@ -107,7 +107,7 @@ def print_diagnosis(app: App, diagnosis: Diagnosis) -> None:
         f"[bold]Diagnosis of {diagnosis.account_id} in {len(diagnosis.regions)} region(s): "
         f"{counts['fail']} fail, {counts['error']} error, {counts['pass']} pass[/bold]"
     )
-    order = {"fail": 0, "error": 1, "pass": 2}
+    order = {"fail": 0, "warn": 1, "error": 2, "pass": 3}
     severity = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 
     def key(finding: Finding) -> tuple[int, int, str]:
