@@ -164,6 +164,8 @@ class Check:
             None,
             error_kind=error.kind,
             error=error.message,
+            api=f"{error.service}:{error.operation}",
+            error_region=error.region,
         )
 
 
