@@ -91,3 +91,16 @@ def test_fix_apply_refuses_to_run_as_the_quarantined_user_and_records_nothing(
         boto3.client("iam").list_access_keys(UserName="ci-deployer")["AccessKeyMetadata"][0]["Status"]
         == "Active"
     )
+
+
+@pytest.mark.parametrize("version", ["V2", "V3", "V4"])
+def test_every_version_of_the_quarantine_policy_is_never_detached(version: str) -> None:
+    from noticedesk.aws.actions import get_action
+    from noticedesk.aws.findings import Finding
+
+    arn = f"arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantine{version}"
+    found = Finding("quarantine-policy", "fail", "high", "123456789012", None, "ci", "quarantined",
+                    {"resource_type": "iam-user", "user_name": "ci", "policy_arns": [arn]})  # fmt: skip
+    detach = get_action("detach-policy")
+    assert detach.proposes(found)
+    assert "never detaches" in (detach.refusal(detach.plan(found, datetime(2026, 11, 28))) or "")
