@@ -43,7 +43,7 @@ from noticedesk.aws.claims import Claimer, release, renew
 from noticedesk.aws.findings import Finding
 from noticedesk.cases.queries import check_item
 from noticedesk.config import FixesConfig
-from noticedesk.errors import AuthenticityError, NotFoundError, RemediationError
+from noticedesk.errors import AuthenticityError, AwsError, NotFoundError, RemediationError
 from noticedesk.store.tables import case_events, cases, checklist_items, findings
 
 log = logging.getLogger(__name__)
@@ -89,6 +89,8 @@ class Remediation:
     now: Callable[[], datetime]
     reveal: Reveal = _reveal_nowhere
     claimer: Claimer = field(default_factory=Claimer.this_process)
+    on_action: Callable[[ActionRecord], None] = lambda _record: None
+    """Told of each action once it ran (a terminal's progress bar)."""
 
     def plan(self, case_id: int) -> list[ActionRecord]:
         """The actions the case's latest diagnosis calls for (stored as `planned`, nothing applied).
@@ -126,10 +128,12 @@ class Remediation:
         report = RunReport(case_id, not request.confirmed, selected, skipped=skipped, override=override)
         if not request.confirmed:
             return report
+        self._reach(case_id, selected)
         if override is not None:
             self._tick_open(case_id, CONFIRM_STEP, request.requested_by)
         for position, record in enumerate(selected):
             result = self._apply_one(record, selected, request.requested_by, override)
+            self.on_action(record)
             if result is None:
                 report.skipped.append((record, _TAKEN))
                 continue
@@ -140,6 +144,17 @@ class Remediation:
                 ]
                 break
         return report
+
+    def _reach(self, case_id: int, selected: list[ActionRecord]) -> None:
+        """Reach each account of the run (assume the role) before any intent is written: a run
+        that cannot act there fails once, in one line, and no action is recorded as failed."""
+        for account_id in sorted({r.plan.account_id for r in selected if r.plan.account_id}):
+            try:
+                self.clients.client("sts", None, account_id)
+            except AwsError as error:
+                raise RemediationError(
+                    f"case {case_id}: cannot act in account {account_id}: {error}; nothing was applied"
+                ) from error
 
     def _gate(self, case_id: int, request: ApplyRequest) -> dict[str, Any] | None:
         with self.engine.connect() as connection:
@@ -274,6 +289,7 @@ class Remediation:
             raise RemediationError(_undoing(record))
         if not confirmed:
             return record, False
+        self._reach(record.case_id, [record])
         started = self.now()
         with self.engine.begin() as connection:
             if not write_undo_intent(connection, record, requested_by, self.claimer, started):

@@ -81,6 +81,9 @@ def print_case(app: App, detail: CaseDetail, lang: str) -> None:
     _print_authenticity(app, detail, lang)
     words = _WORDS[lang]
     for label, value in ((words["reply by"], case.reply_by), (words["AWS acts"], case.enforcement_at)):
+        if value is None and label == words["AWS acts"] and detail.enforcement_undated.get(lang):
+            console.print(f"  {label:<9} {detail.enforcement_undated[lang]}")  # no date of our own
+            continue
         style = urgency_style(value, now)
         console.print(f"  {label:<9} [{style}]{time_left(value, now):<14}[/] {short_time(value, app.tz)}")
     if detail.clock_note.get(lang):
@@ -98,7 +101,9 @@ def print_case(app: App, detail: CaseDetail, lang: str) -> None:
         _paragraph(app, book.cause[lang], 2, "  ")
         _paragraph(app, book.if_ignored[lang], 2, "  ", "yellow")
         for ref in book.references:
-            _paragraph(app, f"{ref.title}: {ref.url}", 4, "  → ")
+            _paragraph(
+                app, f"{ref.title}: {ref.url_ja if lang == 'ja' and ref.url_ja else ref.url}", 4, "  → "
+            )
     console.print(
         f"\n[bold]{words['Checklist']}[/bold]  ({words['tick with']}: noticedesk case check {case.id} ITEM)"
     )

@@ -7,11 +7,13 @@ import sys
 from datetime import datetime, timedelta
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from noticedesk.aws.clients import ClientFactory
 from noticedesk.cases.queries import get_case
 from noticedesk.cli import App, pass_app
+from noticedesk.cli.progress import progress
 from noticedesk.cli.render import echo, echo_json
 from noticedesk.feedback.events import normalise_address
 from noticedesk.feedback.files import check_alarms, import_files
@@ -37,7 +39,8 @@ def ingest_command(app: App, paths: tuple[str, ...]) -> None:
     stderr, and the exit code is then 1.
     """
     now = app.now()
-    outcome = import_files(app.engine, paths, app.config.ses, now)
+    with progress(app.console, app.console.is_terminal, "events read") as advance:
+        outcome = import_files(app.engine, paths, app.config.ses, now, progress=advance)
     for line in outcome.bad_lines:
         echo(f"skipped {line}", err=True)
     result = outcome.result
@@ -48,7 +51,7 @@ def ingest_command(app: App, paths: tuple[str, ...]) -> None:
     )
     alarms, case_ids = check_alarms(app.engine, app.config.ses, now)
     for alarm in alarms:
-        click.echo(f"alarm: {alarm.sentence}")
+        echo(f"alarm: {alarm.sentence}")
     _echo_early_warning_cases(app, case_ids, now)
     if outcome.bad_lines:
         sys.exit(1)
@@ -95,7 +98,7 @@ def suppressed_command(app: App, as_json: bool, as_csv: bool, include_inactive: 
         table.add_column(column)
     for row in rows:
         table.add_row(
-            row["address"],
+            escape(row["address"]),
             "yes" if row["suppressed"] else "no",
             row["cause"] or ("flagged" if row["flagged"] else "-"),
             ", ".join(row["reasons"]),
@@ -158,7 +161,7 @@ def rates_command(app: App, as_json: bool, cloudwatch: bool) -> None:
     for rate in rates:
         table.add_row(
             rate.scope,
-            rate.key,
+            escape(rate.key),
             f"{rate.denominator} ({rate.denominator_source})",
             _percent(rate.bounce_rate),
             _percent(rate.complaint_rate),
@@ -174,7 +177,9 @@ def rates_command(app: App, as_json: bool, cloudwatch: bool) -> None:
         )
     app.console.print(table)
     for alarm in alarms:
-        app.console.print(f"[{'red' if alarm.level == 'critical' else 'yellow'}]alarm: {alarm.sentence}[/]")
+        app.console.print(
+            f"[{'red' if alarm.level == 'critical' else 'yellow'}]alarm: {escape(alarm.sentence)}[/]"
+        )
     if skipped:
         app.console.print(
             f"authoritative rates skipped: {NO_CREDENTIALS} (SES's Reputation.* metrics in CloudWatch "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -77,12 +77,24 @@ def import_files(
     config: SesConfig,
     now: datetime,
     stdin: BinaryIO | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> FileImport:
+    """Import every line; ``progress`` (a terminal's bar) is told of the events of each document read."""
     outcome = FileImport()
     documents = read_documents(paths, outcome.bad_lines, stdin)
+    if progress is not None:
+        documents = _counted(documents, progress)
     outcome.result = ingest_batches(engine, documents, PolicySettings.from_config(config), now)
     outcome.bad_lines += [f"{label}: not stored: {reason}" for label, reason in outcome.result.refused]
     return outcome
+
+
+def _counted(
+    documents: Iterator[tuple[FeedbackDocument, str]], progress: Callable[[int], None]
+) -> Iterator[tuple[FeedbackDocument, str]]:
+    for document in documents:
+        progress(len(document[0].events))
+        yield document
 
 
 def check_alarms(engine: Engine, config: SesConfig, now: datetime) -> tuple[list[Alarm], list[int]]:
