@@ -18,6 +18,7 @@ from noticedesk.aws.findings import Finding
 from noticedesk.aws.gather import GatherError
 from noticedesk.aws.gather.cloudtrail import AddressEvent, Trail
 from noticedesk.aws.gather.ec2 import Address, Instance, Instances, Network, OpenRule, SecurityGroup
+from noticedesk.aws.gather.ses import SesStanding
 from noticedesk.cli.policy import policy_statement
 from noticedesk.notices.model import Facts
 from noticedesk.store.tables import case_events, cases, findings
@@ -164,3 +165,48 @@ def _iam_actions() -> set[str]:
         }
         actions.update(f"{prefix}:{operation}" for prefix in prefixes for operation in loaded["operations"])
     return actions
+
+
+def _ses_rates(bounce: float | None, complaint: float | None) -> dict[str, Finding]:
+    standing = SesStanding({}, bounce, complaint, {}, (), {})
+    gathered = Gathered("111122223333", ("us-east-1",), {("ses", "us-east-1"): standing})
+    check = BY_ID["ses-reputation"]
+    return {finding.resource_id: finding for finding in check.judge(gathered, Context(NOW))}
+
+
+def test_ses_rates_are_judged_against_aws_levels_reached_at_the_figure() -> None:
+    """AWS may review at 5 % / 0.1 % *or more* and pause at 10 % / 0.5 % or more."""
+    below = _ses_rates(0.0499, 0.00099)
+    assert {finding.status for finding in below.values()} == {"pass"}
+    review = _ses_rates(0.05, 0.001)
+    bounce, complaint = review["us-east-1/bounce-rate"], review["us-east-1/complaint-rate"]
+    assert bounce.status == complaint.status == "fail"
+    assert "may place the account under review (5.0% or more)" in bounce.detail
+    assert "may place the account under review (0.1% or more)" in complaint.detail
+    assert (bounce.data["limit"], bounce.data["pause_level"]) == (0.05, 0.10)
+    pause = _ses_rates(0.10, 0.005)
+    assert "may pause sending (10.0% or more)" in pause["us-east-1/bounce-rate"].detail
+    assert "may pause sending (0.5% or more)" in pause["us-east-1/complaint-rate"].detail
+    assert "5 % bounces or 0.1 % complaints or more" in BY_ID["ses-reputation"].risk
+
+
+def test_every_quarantine_policy_version_is_recognised_including_v4() -> None:
+    from noticedesk.aws.gather.iam import IamInventory, IamUser
+
+    def user(name: str, policy: str) -> IamUser:
+        arn = f"arn:aws:iam::aws:policy/{policy}"
+        return IamUser(name, f"arn:aws:iam::111122223333:user/{name}", NOW, (arn,), (), (), False, None, None)
+
+    users = tuple(
+        user(f"u{version}", f"AWSCompromisedKeyQuarantine{version}") for version in ("", "V2", "V3", "V4")
+    )
+    inventory = IamInventory(users, (), False, True)
+    check = BY_ID["quarantine-policy"]
+    found = check.judge(Gathered("111122223333", (), {("iam", None): inventory}), Context(NOW))
+    assert {finding.resource_id for finding in found if finding.status == "fail"} == {
+        "u",
+        "uV2",
+        "uV3",
+        "uV4",
+    }
+    assert all("follow the support case" in finding.detail for finding in found)

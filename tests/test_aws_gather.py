@@ -70,6 +70,8 @@ def test_demo_account_problems_are_found_and_look_alikes_pass(aws: ClientFactory
     assert instances[planted["clean_instance"]].status == "pass"
     quarantine = by(result, "quarantine-policy")
     assert quarantine["ci-deployer"].status == "fail" and "Never detach" in quarantine["ci-deployer"].detail
+    assert "another administrator" in quarantine["ci-deployer"].detail
+    assert "removes it" not in quarantine["ci-deployer"].detail  # AWS says only: follow the support case
     assert set(quarantine) == {"ci-deployer"}
     mfa = by(result, "console-mfa")
     assert mfa["ops-console"].status == "fail" and mfa["admin-mfa"].status == "pass"

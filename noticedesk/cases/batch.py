@@ -53,13 +53,15 @@ _THREAD_MESSAGES = (
     .where(messages.c.message_id.in_(bindparam("values", expanding=True)), messages.c.case_id.is_not(None))
     .order_by(messages.c.id)
 )
-# Per account and kind: the newest open case, and the newest open case without a reference.
+# Per account and kind: the newest open case, the newest open case without a reference, and
+# how many are open (a notice naming no reference joins one only when it is the only one).
 _NEWEST_OPEN = (
     select(
         cases.c.account_id,
         cases.c.kind,
         func.max(cases.c.id),
         func.max(case((cases.c.case_ref.is_(None), cases.c.id))),
+        func.count(),
     )
     .where(cases.c.account_id.in_(bindparam("values", expanding=True)), cases.c.status != "resolved")
     .group_by(cases.c.account_id, cases.c.kind)
@@ -99,8 +101,8 @@ class _Store:
         return set(self.connection.execute(_CHECKLIST_KEYS, {"case_id": case_id}).scalars())
 
 
-def load_book(connection: Connection, notices: Sequence[Notice]) -> CaseBook:
-    """The cases these notices could join, as the store holds them now."""
+def load_book(connection: Connection, notices: Sequence[Notice], case_ids: Iterable[int] = ()) -> CaseBook:
+    """The cases these notices could join, and those of ``case_ids``, as the store holds them now."""
     book = CaseBook(_Store(connection))
     thread_ids = {thread_id for notice in notices for thread_id in notice.thread_ids}
     threads = list(_chunked_rows(connection, _THREAD_MESSAGES, thread_ids))
@@ -110,12 +112,15 @@ def load_book(connection: Connection, notices: Sequence[Notice]) -> CaseBook:
     pairs = {(notice.facts.account_id, notice.kind.value) for notice in notices if notice.facts.account_id}
     for account, kind in pairs:
         book.newest_open[(account, kind, False)] = book.newest_open[(account, kind, True)] = None
+        book.open_at_start[(account, kind)] = 0
     accounts = {account for account, _kind in pairs}
-    for account, kind, newest, newest_without_ref in _chunked_rows(connection, _NEWEST_OPEN, accounts):
+    rows = _chunked_rows(connection, _NEWEST_OPEN, accounts)
+    for account, kind, newest, newest_without_ref, open_count in rows:
         if (account, kind) in pairs:
             book.newest_open[(account, kind, False)] = newest
             book.newest_open[(account, kind, True)] = newest_without_ref
-    wanted = {case_id for _message_id, case_id in threads}
+            book.open_at_start[(account, kind)] = open_count
+    wanted = {case_id for _message_id, case_id in threads} | set(case_ids)
     wanted.update(case_id for case_id in book.newest_open.values() if case_id is not None)
     wanted = {case_id for case_id in wanted if book.stored_case(case_id) is None}
     for row in _chunked_rows(connection, _BY_ID, wanted):
@@ -274,4 +279,5 @@ def _state(row: Any) -> CaseState:
         reply_by=row.reply_by,
         enforcement_at=row.enforcement_at,
         last_notice_at=row.last_notice_at,
+        was_open=row.status != "resolved",
     )

@@ -9,14 +9,17 @@ message filed before it in the same batch.
 A notice joins, in order: a case of its kind holding a message named in its In-Reply-To or
 References (the first such id in the notice's order; among several messages with that id, the
 first stored); the case of its key (account, kind, AWS case reference); else, when it names an
-account, the newest open case of that account and kind (one without a reference, when the
-notice has one). Newest is the highest id; a case opened in this batch is newer than every
-stored one (the store numbers the batch's new cases in the order they were opened).
+account: with a reference, the newest open case of that account and kind without one; with no
+reference, the open case of that account and kind when it is the only one. When several are
+open, a notice naming no reference cannot tell which it is about: it opens a case of its own
+and says so (``CaseBook.note``). Newest is the highest id; a case opened in this batch is newer
+than every stored one (the store numbers the batch's new cases in the order they were opened).
 """
 
 from __future__ import annotations
 
 import bisect
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
@@ -85,6 +88,8 @@ class CaseState:
     """A stored case this batch moved (an UPDATE is due)."""
     checklist: set[str] | None = None
     """Item keys it has, once known (a stored case's are read only when a new abuse type asks)."""
+    was_open: bool = False
+    """A stored case that was open when the batch began (the store's count of open cases holds it)."""
 
     @property
     def rank(self) -> tuple[int, int]:
@@ -119,6 +124,10 @@ class CaseBook:
     newest_open: dict[tuple[str, str, bool], int | None] = field(default_factory=dict)
     """(account, kind, without reference) -> the newest stored case that was open (and without a
     reference) when the batch began, for each account and kind the batch's notices name."""
+    open_at_start: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(account, kind) -> how many stored cases were open when the batch began."""
+    note: str | None = None
+    """Why the last notice filed opened a case of its own rather than join one (else None)."""
     opened: list[CaseState] = field(default_factory=list)
     events: list[tuple[CaseState, EventRow]] = field(default_factory=list)
     items: list[tuple[CaseState, tuple[ItemRow, ...]]] = field(default_factory=list)
@@ -162,10 +171,21 @@ class CaseBook:
                     return case
         exact = self._by_key.get(key or case_key(notice))
         account = notice.facts.account_id
-        if exact is not None or account is None:
+        if account is None:
             return exact
-        # Same account and kind, and one side has no case reference: the newest open case of that kind.
-        return self._newest_open(account, kind.value, without_ref=notice.facts.case_ref is not None)
+        if notice.facts.case_ref is not None:
+            # The notice names a reference no case has: the newest open case without one.
+            return exact or self._newest_open(account, kind.value, without_ref=True)
+        open_cases = self._open_count(account, kind.value)
+        if open_cases == 1:
+            return self._newest_open(account, kind.value, without_ref=False)
+        if open_cases > 1:
+            self.note = (
+                f"names no case reference and account {account} has {open_cases} open {kind.value} "
+                "cases: filed as a case of its own (merge it by hand if it belongs to one)"
+            )
+            return None
+        return exact  # a closed case of its key opens again
 
     def file(
         self,
@@ -182,7 +202,12 @@ class CaseBook:
         """
         facts_json, facts_text = facts
         key = case_key(notice)
+        self.note = None
         existing = self.find(notice, key)
+        if existing is None and self.note is not None and key in self._by_key:
+            # Its key belongs to one of the open cases it could not choose between: its own.
+            seed = f"{notice.message_id}|{sent_at.isoformat()}|{notice.title}|{len(self.opened)}"
+            key = f"{key}|{hashlib.sha256(seed.encode('utf-8', 'surrogateescape')).hexdigest()[:16]}"
         # Each read once: an enum's ``.value`` is a Python-level property on Python 3.11.
         kind, stage, authenticity = notice.kind.value, notice.stage.value, notice.authenticity.value
         summary = f"{stage}: {notice.title or kind}"
@@ -193,6 +218,8 @@ class CaseBook:
             weaker = f"message is {authenticity}, the case is {existing.authenticity}"
             self._event(existing, received, summary, {**detail, "facts": facts_json, "not_applied": weaker})
             return existing
+        if self.note is not None:
+            detail["note"] = self.note
         detail_text = json_object_text(detail, "facts", facts_text)
         if existing is None:
             case = self._open(notice, key, clocks, facts, sent_at, received, (kind, stage, authenticity))
@@ -212,6 +239,7 @@ class CaseBook:
             existing.case_ref = notice.facts.case_ref
         if existing.account_id is None and notice.facts.account_id:
             existing.account_id = notice.facts.account_id
+            existing.was_open = False  # the store's count of that account's open cases lacks it
             self._index(existing)  # now a candidate for that account's newest open case
         if newest:
             existing.reply_by, existing.enforcement_at = clocks.reply_by, clocks.enforcement_at
@@ -256,6 +284,14 @@ class CaseBook:
         self._index(case)
         return case
 
+    def _open_count(self, account: str, kind: str) -> int:
+        """How many cases of that account and kind are open now: the store's count when the batch
+        began, with what this batch opened, closed and opened again."""
+        count = self.open_at_start.get((account, kind), 0)
+        for case in self._by_account.get((account, kind), ()):
+            count += case.fits_open(False) - (case.was_open and case.id is not None)
+        return count
+
     def _newest_open(self, account: str, kind: str, without_ref: bool) -> CaseState | None:
         pair = (account, kind)
         stored_id = self.newest_open.get((account, kind, without_ref))
@@ -280,6 +316,41 @@ class CaseBook:
         _insort(self._by_account.setdefault(pair, []), case)
         if case.case_ref is None:  # a reference is never taken back: the list only grows stale
             _insort(self._without_ref.setdefault(pair, []), case)
+
+    def complete(
+        self,
+        case: CaseState,
+        notice: Notice,
+        clocks: Clocks | None,
+        first_authenticity: str | None,
+        received: datetime,
+    ) -> bool:
+        """A more complete copy of a notice the case holds (same Message-ID, other bytes: the first
+        copy arrived truncated). The facts it adds go into the case when it is at least as
+        authentic as the first copy (a forged "fuller copy" must not add to a case); the facts the
+        case has are kept. Recorded on the timeline either way; True when its facts were taken."""
+        authenticity = notice.authenticity.value
+        applied = _STRENGTH[authenticity] >= _STRENGTH.get(first_authenticity or "", 0)
+        known = Facts.from_json(case.facts)
+        completed = _completed(known, notice.facts) if applied else known
+        added = {
+            name: value
+            for name, value in completed.to_json().items()
+            if value != known.to_json().get(name) and value not in (None, [], "")
+        }
+        detail: dict[str, Any] = {"kind": notice.kind.value, "authenticity": authenticity, "added": added}
+        if not applied:
+            detail["not_applied"] = f"copy is {authenticity}, the first copy was {first_authenticity}"
+        elif added:
+            case.facts, case.facts_text = completed.json_fields(), None
+            case.updated_at = received
+            case.changed = case.id is not None
+            if known.reply_by is None and notice.facts.reply_by is not None and clocks is not None:
+                case.reply_by, case.enforcement_at = clocks.reply_by, clocks.enforcement_at
+            if completed.abuse_types != known.abuse_types:
+                self._add_steps(case, completed.abuse_types)
+        self._event(case, received, f"more complete copy of the notice: {notice.title}", detail)
+        return applied
 
     def _event(self, case: CaseState, at: datetime, summary: str, detail: dict[str, Any] | JsonText) -> None:
         self.events.append((case, EventRow(at, "notice-received", SYSTEM_ACTOR, summary, detail)))
@@ -316,6 +387,20 @@ def _insort(cases: list[CaseState], case: CaseState) -> None:
         cases.append(case)  # the usual case: a new case, or stored ones read in id order
     elif case not in cases:
         bisect.insort(cases, case, key=lambda known: known.rank)
+
+
+def _completed(known: Facts, copy: Facts) -> Facts:
+    """``known`` with what ``copy`` adds: values it lacks, list items it does not have."""
+    values: dict[str, Any] = {}
+    for name in known.__dataclass_fields__:
+        old, new = getattr(known, name), getattr(copy, name)
+        if isinstance(old, tuple):
+            values[name] = tuple(dict.fromkeys((*old, *new)))
+        else:
+            values[name] = old if old is not None else new
+    named = tuple(kind for kind in values["abuse_types"] if kind != "other")
+    values["abuse_types"] = named or values["abuse_types"]
+    return Facts(**values)
 
 
 def _stronger(current: str, incoming: Authenticity) -> str:

@@ -44,9 +44,9 @@ from noticedesk.store.types import storable_text
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 500
-_FIND_MESSAGES = select(messages.c.dedupe_key, messages.c.case_id).where(
-    messages.c.dedupe_key.in_(bindparam("keys", expanding=True))
-)
+_FIND_MESSAGES = select(
+    messages.c.dedupe_key, messages.c.case_id, messages.c.sha256, messages.c.authenticity
+).where(messages.c.dedupe_key.in_(bindparam("keys", expanding=True)))
 _KEYS_PER_QUERY = 500
 Clock = Callable[[], datetime]
 
@@ -89,6 +89,8 @@ class TriageResult:
             "enforcement_at": _iso(self.clocks.enforcement_at if self.clocks else None),
             "subject": notice.title if notice else None,
             "rule": notice.rule_id if notice else None,
+            # The cues that decided kind, stage and each abuse type, with their weights.
+            "evidence": notice.evidence.to_json() if notice and notice.evidence else None,
             "forwarded_by": self.forwarded_by,
             "case_id": self.case_id,
             "duplicate": self.duplicate,
@@ -145,6 +147,34 @@ class Triage:
             if batch:
                 yield from self._run_batch(batch)
 
+    def explain(self, items: Iterable[RawItem]) -> Iterator[TriageResult]:
+        """Each input read as ``run`` reads it, with the clocks it would set; nothing is stored
+        (``triage --explain``: why a notice reads as it does, after a cue was changed too)."""
+        for item in items:
+            if item.format == "skipped":
+                yield TriageResult(item.source, item.index, warnings=(item.error or "",), skipped=True)
+                continue
+            entry = self._read(item)
+            understood = entry.understood
+            if understood is None:
+                yield TriageResult(item.source, item.index, None, None, entry.error)
+                continue
+            notice = understood.notice
+            clocks = None
+            if opens_case(notice):
+                sent_at = notice.received_at or self.now()
+                clocks = clocks_for(notice, sent_at, understood.within_hours, self.config.clocks)
+            yield TriageResult(
+                item.source,
+                item.index,
+                notice,
+                None,
+                None,
+                warnings=understood.warnings,
+                forwarded_by=understood.forwarded_by,
+                clocks=clocks,
+            )
+
     def _run_batch(self, batch: list[RawItem]) -> list[TriageResult]:
         # Understanding is pure: done first for the whole batch, then the store is asked once.
         read = [self._read(item) for item in batch if item.format != "skipped"]
@@ -175,16 +205,26 @@ class Triage:
         """
         with self.engine.begin() as connection:
             begin_writing(connection)  # what the batch reads stays true until it writes
-            known: dict[str, int | CaseState | None] = {}
-            known.update(_known_keys(connection, [entry.dedupe_key for entry in read]))
+            keys = [entry.dedupe_key for entry in read]
+            keys += [_copy_key(entry) for entry in read if entry.dedupe_key.startswith("mid")]
+            firsts = _known_messages(connection, keys)
+            known: dict[str, int | CaseState | None] = {key: first.case_id for key, first in firsts.items()}
             to_file = [
                 entry.understood.notice
                 for entry in read
                 if entry.understood and opens_case(entry.understood.notice) and entry.dedupe_key not in known
             ]
-            book = load_book(connection, to_file)
+            copied = {  # the cases a more complete copy of a stored notice goes to
+                first.case_id
+                for entry in read
+                if (first := firsts.get(entry.dedupe_key)) is not None
+                and first.case_id is not None
+                and first.sha256 != entry.sha
+                and _copy_key(entry) not in firsts
+            }
+            book = load_book(connection, to_file, copied)
             message_rows: list[tuple[CaseState | None, MessageRow]] = []
-            filed = [self._file(entry, known, book, message_rows) for entry in read]
+            filed = [self._file(entry, known, firsts, book, message_rows) for entry in read]
             write(connection, book, message_rows)
         return [_result(entry) for entry in filed]
 
@@ -222,10 +262,12 @@ class Triage:
         self,
         entry: _Read,
         known: dict[str, int | CaseState | None],
+        firsts: dict[str, _Known],
         book: CaseBook,
         message_rows: list[tuple[CaseState | None, MessageRow]],
     ) -> _Filed:
-        """File one read input; ``known`` maps the dedupe keys already stored or filed to their case."""
+        """File one read input; ``known`` maps the dedupe keys already stored or filed to their case,
+        ``firsts`` to the bytes (sha256) and authenticity of the message stored under them."""
         item, understood, error = entry.item, entry.understood, entry.error
         received = self.now()
         notice = understood.notice if understood else None
@@ -234,21 +276,37 @@ class Triage:
         # No clock for a mail that opens no case: a suspicious one must not look urgent.
         if understood is not None and notice is not None and opens_case(notice):
             clocks = clocks_for(notice, sent_at, understood.within_hours, self.config.clocks)
-        if entry.dedupe_key in known:
-            return _Filed(entry, clocks, known[entry.dedupe_key], duplicate=True)
+        dedupe_key = entry.dedupe_key
+        copy_of: _Known | None = None
+        if dedupe_key in known:
+            first = firsts.get(dedupe_key)
+            # Same Message-ID, other bytes: a fuller copy of a notice whose first copy was cut short.
+            if first is None or first.sha256 == entry.sha or notice is None or _copy_key(entry) in known:
+                same = known.get(_copy_key(entry), known[dedupe_key])
+                return _Filed(entry, clocks, same, duplicate=True)
+            copy_of, dedupe_key = first, _copy_key(entry)
         case = None
         facts = None
+        note = None
         if notice is not None:
             facts_json = notice.facts.json_fields()
             facts = (facts_json, json_text(facts_json))  # one json.dumps for message, case and event
-            if clocks is not None and opens_case(notice):
+            if copy_of is not None:
+                first_case = known[entry.dedupe_key]
+                case = book.stored_case(first_case) if isinstance(first_case, int) else first_case
+                if case is not None:
+                    book.complete(case, notice, clocks, copy_of.authenticity, received)
+            elif clocks is not None and opens_case(notice):
                 case = book.file(notice, facts, clocks, sent_at, received)
-        known[entry.dedupe_key] = case  # a second copy later in this batch is a duplicate
+                note = book.note
+        known[dedupe_key] = case  # a second copy later in this batch is a duplicate
+        if copy_of is None and dedupe_key.startswith("mid"):
+            firsts[dedupe_key] = _Known(None, entry.sha, notice.authenticity.value if notice else None)
         message_id = _clip(understood.message_id if understood else None, 300)
         book.add_message(message_id, case)  # a later notice of this batch can thread to it
         # The raw bytes go in with the case change, in the same transaction: both or neither.
         row = MessageRow(
-            dedupe_key=entry.dedupe_key,
+            dedupe_key=dedupe_key,
             sha256=entry.sha,
             source=item.source,
             source_index=item.index,
@@ -271,7 +329,7 @@ class Triage:
             error=error,
         )
         message_rows.append((case, row))
-        return _Filed(entry, clocks, case)
+        return _Filed(entry, clocks, case, note=note)
 
     def _understand(self, item: RawItem) -> _Understood:
         if item.format == "health":
@@ -316,6 +374,8 @@ class _Filed(NamedTuple):
     clocks: Clocks | None
     case: int | CaseState | None
     duplicate: bool = False
+    note: str | None = None
+    """Why the notice opened a case of its own rather than join one (cases/filing.py)."""
 
 
 def _result(filed: _Filed) -> TriageResult:
@@ -340,19 +400,33 @@ def _result(filed: _Filed) -> TriageResult:
         understood.notice,
         case_id,
         None,
-        warnings=understood.warnings,
+        warnings=understood.warnings if filed.note is None else (*understood.warnings, filed.note),
         forwarded_by=understood.forwarded_by,
         clocks=filed.clocks,
     )
 
 
-def _known_keys(connection: Connection, keys: list[str]) -> dict[str, int | None]:
-    """The case of each of these dedupe keys the store already holds (one query per 500)."""
-    known: dict[str, int | None] = {}
+class _Known(NamedTuple):
+    """A message the store (or this batch) holds under a dedupe key."""
+
+    case_id: int | None
+    sha256: str
+    authenticity: str | None
+
+
+def _known_messages(connection: Connection, keys: list[str]) -> dict[str, _Known]:
+    """The message under each of these dedupe keys the store already holds (one query per 500)."""
+    known: dict[str, _Known] = {}
     for start in range(0, len(keys), _KEYS_PER_QUERY):
         chunk = sorted(set(keys[start : start + _KEYS_PER_QUERY]))
-        known.update((key, case_id) for key, case_id in connection.execute(_FIND_MESSAGES, {"keys": chunk}))
+        for key, case_id, sha256, authenticity in connection.execute(_FIND_MESSAGES, {"keys": chunk}):
+            known[key] = _Known(case_id, sha256, authenticity)
     return known
+
+
+def _copy_key(entry: _Read) -> str:
+    """Where another copy of a message (same Message-ID, other bytes) is stored."""
+    return f"{entry.dedupe_key}#{entry.sha[:32]}"
 
 
 @lru_cache(maxsize=256)

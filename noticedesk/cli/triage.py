@@ -8,6 +8,7 @@ from rich.table import Table
 
 from noticedesk.cases.triage import Triage, TriageResult
 from noticedesk.cli import App, pass_app
+from noticedesk.cli.explain import explanation
 from noticedesk.cli.progress import progress
 from noticedesk.cli.render import echo, echo_json, short_time
 from noticedesk.mail.sources import read_sources
@@ -16,13 +17,26 @@ from noticedesk.mail.sources import read_sources
 @click.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per message, one per line.")
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Say which cues decided kind, stage and abuse types, with their weights; store nothing.",
+)
 @pass_app
-def triage(app: App, paths: tuple[str, ...], as_json: bool) -> None:
+def triage(app: App, paths: tuple[str, ...], as_json: bool, explain: bool) -> None:
     """Read .eml files, mbox files, Maildir folders, AWS Health JSON or - (stdin), and file cases.
 
     Exit 0 when every input was read, 1 when some could not be (each is named on stderr and its
-    raw bytes are kept in the store).
+    raw bytes are kept in the store). With --explain, each input is read the same way and the
+    cues behind its reading are printed (with --json: the objects, "evidence" included); nothing
+    is stored.
     """
+    if explain:
+        sources = read_sources(paths, max_bytes=app.config.input.max_message_bytes)
+        unread = sum(
+            _explain(result, as_json) for result in Triage(app.engine, app.config, app.now).explain(sources)
+        )
+        raise SystemExit(1 if unread else 0)
     run = Triage(app.engine, app.config, app.now)
     failures = 0
     filed: set[int] = set()
@@ -37,6 +51,20 @@ def triage(app: App, paths: tuple[str, ...], as_json: bool) -> None:
     if not as_json:
         _table(app, rows)
     raise SystemExit(1 if failures else 0)
+
+
+def _explain(result: TriageResult, as_json: bool) -> int:
+    """Print why one input reads as it does (or its JSON line); 1 if it could not be read."""
+    if result.skipped:
+        echo(f"warning: {result.source}: {result.warnings[0]}", err=True)
+        return 0
+    for warning in result.warnings:
+        echo(f"warning: {result.source}: {warning}", err=True)
+    if as_json:
+        echo_json(result.to_json())
+    else:
+        echo("\n".join(explanation(result)) + "\n")
+    return 1 if result.error else 0
 
 
 def _report(app: App, result: TriageResult, as_json: bool, rows: list[TriageResult]) -> int:

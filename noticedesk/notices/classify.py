@@ -1,62 +1,132 @@
-"""A parsed mail to a ``Notice``: kind, stage and facts from the rule table. Pure."""
+"""A parsed mail to a ``Notice``: kind, stage and facts from the rule table. Pure.
+
+Classification weighs evidence: every cue of the table (rules.toml) that fires adds its weight to
+its kind (or stage); the best score at or above the table's threshold wins, ties to the kind
+listed first. Below it, a mail is ``aws-other`` when it comes from AWS and ``not-aws`` otherwise.
+The cues that decided are kept with the notice (``triage --explain``).
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from noticedesk.mail.parse import ParsedMail
-from noticedesk.notices.extract import extract_facts, flat_text
-from noticedesk.notices.model import Facts, Kind, Notice, Stage
+from noticedesk.notices.extract import extract_facts_with_evidence, flat_text
+from noticedesk.notices.model import Cue, Decision, Evidence, Facts, Kind, Notice, Stage
 from noticedesk.notices.needles import Text
-from noticedesk.notices.rules import RuleTable, rule_table
+from noticedesk.notices.rules import Rule, RuleTable, rule_table
 from noticedesk.notices.senders import is_aws_domain
 
 _BODY_CHARS = 60_000
+_WORDS = re.compile(r"[a-z0-9]+")
 
 
-def _kind(
-    table: RuleTable, subject: Text, body: Text, sender: Text, from_aws: bool
-) -> tuple[Kind, str | None]:
-    for rule in table.kinds:
+Scored = list[tuple[str, int, list[Cue]]]
+
+
+def _scores(rules: tuple[Rule, ...], texts: tuple[Text, Text, Text]) -> Scored:
+    """Each value's score and its cues, values in the order their first cue fired (table order)."""
+    subject, body, sender = texts
+    totals: dict[str, tuple[int, list[Cue]]] = {}
+    for rule in rules:
         if rule.matches(subject, body, sender):
-            return rule.kind, rule.id
-    return (Kind.AWS_OTHER if from_aws else Kind.NOT_AWS), None
+            score, cues = totals.get(rule.result, (0, []))
+            cues.append(rule.cue)
+            totals[rule.result] = (score + rule.weight, cues)
+    return [(value, score, cues) for value, (score, cues) in totals.items()]
 
 
-def _stage(table: RuleTable, kind: Kind, subject: Text, body: Text, sender: Text) -> Stage:
-    for rule in table.stages:
-        if (not rule.kinds or kind in rule.kinds) and rule.matches(subject, body, sender):
-            return rule.stage
-    return Stage.NOTICE
+def _decide(scored: Scored, threshold: int, fallback: str) -> Decision:
+    best: tuple[str, int, list[Cue]] | None = None
+    for entry in scored:  # strictly better only: a tie goes to the value listed first
+        if entry[1] >= threshold and (best is None or entry[1] > best[1]):
+            best = entry
+    others = tuple(
+        sorted(
+            ((value, score) for value, score, _ in scored if best is None or value != best[0]),
+            key=lambda pair: -pair[1],
+        )
+    )
+    if best is None:
+        return Decision(fallback, 0, (), others)
+    return Decision(best[0], best[1], tuple(sorted(best[2], key=lambda cue: -cue[1])), others)
+
+
+def _kind(table: RuleTable, texts: tuple[Text, Text, Text], from_aws: bool) -> Decision:
+    fallback = Kind.AWS_OTHER if from_aws else Kind.NOT_AWS
+    scored = _scores(table.kinds, texts)
+    return _decide(scored, table.thresholds.kind, fallback.value)
+
+
+def _stage(table: RuleTable, kind: Kind, texts: tuple[Text, Text, Text]) -> Decision:
+    if not kind.opens_case:
+        return Decision(Stage.NOTICE.value, 0, ())
+    scored = _scores(table.stages_by_kind[kind], texts)
+    return _decide(scored, table.thresholds.stage, Stage.NOTICE.value)
 
 
 def classify(mail: ParsedMail, table: RuleTable | None = None, extra_domains: tuple[str, ...] = ()) -> Notice:
-    """What this mail is. ``mail`` is the AWS original (a forward already unwrapped)."""
+    """What this mail is. ``mail`` is the AWS original (a forward already unwrapped).
+
+    A notice with no subject, or only "RE:"/"Fwd:", is read from its body: the subject cues
+    simply do not fire. The reply cue reads the subject as written (a leading "RE:").
+    """
     table = table or rule_table()
     body = mail.text[:_BODY_CHARS]
     # Plain-text notices are wrapped at ~76 columns: rules match the text with its line breaks
     # collapsed, so "bounce rate\nis 12%" matches 'bounce rate is'.
     flat, subject = flat_text(table, body), table.text(mail.subject, "subject")
-    sender = table.text(mail.from_domain, "sender")
-    from_aws = is_aws_domain(sender.value, table, extra_domains)
-    kind, rule_id = _kind(table, subject, flat, sender, from_aws)
-    stage = _stage(table, kind, subject, flat, sender) if kind.opens_case else Stage.NOTICE
-    facts = extract_facts(table, mail.subject, body, flat, abuse=kind is Kind.ABUSE_REPORT)
-    facts = _facts_for_kind(kind, facts)
+    sender = table.text(mail.from_address.lower(), "sender")
+    from_aws = is_aws_domain(mail.from_domain, table, extra_domains)
+    texts = (subject, flat, sender)
+    kind_decision = _kind(table, texts, from_aws)
+    if not from_aws and kind_decision.value != Kind.NOT_AWS and not _speaks_as_aws(mail, table, flat):
+        # A third party writing about AWS (a scanner's leaked-key alert, a newsletter): not a
+        # notice. Mail that poses as AWS keeps its kind: authenticity calls it suspicious.
+        others = ((kind_decision.value, kind_decision.score), *kind_decision.others)
+        kind_decision = Decision(Kind.NOT_AWS.value, 0, (_THIRD_PARTY,), others)
+    kind = Kind(kind_decision.value)
+    stage_decision = _stage(table, kind, texts)
+    facts, abuse, abuse_lines = extract_facts_with_evidence(
+        table, mail.subject, body, flat, abuse=kind is Kind.ABUSE_REPORT
+    )
+    facts = _facts_for_kind(kind, Stage(stage_decision.value), facts)
+    evidence = Evidence(
+        kind_decision, stage_decision, abuse if kind is Kind.ABUSE_REPORT else (), abuse_lines
+    )
     return Notice(
         kind=kind,
-        stage=stage,
+        stage=Stage(stage_decision.value),
         facts=facts,
-        rule_id=rule_id,
+        rule_id=kind_decision.cues[0][0] if kind_decision.cues else None,
         title=mail.subject,
         received_at=mail.date,
         message_id=mail.message_id,
         thread_ids=mail.thread_ids,
+        evidence=evidence,
     )
 
 
-def _facts_for_kind(kind: Kind, facts: Facts) -> Facts:
-    """Abuse types belong to abuse reports; an abuse report names at least one."""
+def _speaks_as_aws(mail: ParsedMail, table: RuleTable, body: Text) -> bool:
+    """Whether a mail from outside AWS presents itself as AWS: a forward (its original could not
+    be told apart), a sender name or domain that names AWS (a look-alike), or AWS's own voice."""
+    if mail.forwarded_by:
+        return True
+    names = set(_WORDS.findall(f"{mail.from_name} {mail.from_domain}".lower()))
+    if names.intersection(table.brand_words):
+        return True
+    return table.speaks_as_aws.found(body)
+
+
+_THIRD_PARTY: Cue = ("third-party-sender", 0, "sender")
+
+
+def _facts_for_kind(kind: Kind, stage: Stage, facts: Facts) -> Facts:
+    """Abuse types belong to abuse reports; a first report names at least one ("other"). A
+    follow-up that names none adds none: its case already has the type."""
     if kind is Kind.ABUSE_REPORT:
-        return facts if facts.abuse_types else replace(facts, abuse_types=("other",))
+        if facts.abuse_types or stage is not Stage.NOTICE:
+            return facts
+        return replace(facts, abuse_types=("other",))
     return replace(facts, abuse_types=()) if facts.abuse_types else facts  # replace() costs ~9 µs

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from noticedesk.notices.model import Facts
+from noticedesk.notices.model import Cue, Decision, Facts
 from noticedesk.notices.needles import Text, matches_from
 from noticedesk.notices.rules import RuleTable
 
@@ -20,6 +20,7 @@ _REGION_CODE = re.compile(
 # prefix ("us-gov" or two letters): found with a literal-prefix scan, the codes are tried there.
 _REGION_DIRECTION = re.compile(r"-(?:north|south|east|west|central)")
 _REGION_PREFIX_LENGTHS = (2, 6)
+_DIGITS = re.compile(r"\d+")
 _MASKED = re.compile(r"^[x*#•]+$|(?:xxx|\*\*\*)", re.IGNORECASE)
 _DATE_FORMATS = (
     "%Y-%m-%d %H:%M:%S %Z",
@@ -157,7 +158,31 @@ def _not_aws_owned_ip(value: str, text: Text) -> bool:
 def extract_facts(
     table: RuleTable, subject: str, text: str, flat: Text | None = None, abuse: bool = True
 ) -> Facts:
-    """Every fact the subject and body state. Pure.
+    """Every fact the subject and body state. Pure."""
+    return extract_facts_with_evidence(table, subject, text, flat, abuse)[0]
+
+
+def abuse_decisions(table: RuleTable, text: Text) -> tuple[Decision, ...]:
+    """Each abuse type whose cues in ``text`` reach the threshold, with its cues, in table order."""
+    totals: dict[str, tuple[int, list[Cue]]] = {}
+    for cue in table.abuse_types:
+        if cue.pattern.found(text):
+            score, cues = totals.get(cue.label, (0, []))
+            cues.append(cue.cue)
+            totals[cue.label] = (score + cue.weight, cues)
+    threshold = table.thresholds.abuse_type
+    return tuple(
+        Decision(label, score, tuple(sorted(cues, key=lambda cue: -cue[1])))
+        for label, (score, cues) in totals.items()
+        if score >= threshold
+    )
+
+
+def extract_facts_with_evidence(
+    table: RuleTable, subject: str, text: str, flat: Text | None = None, abuse: bool = True
+) -> tuple[Facts, tuple[Decision, ...], bool]:
+    """Every fact the subject and body state, the abuse types' cues, and whether those were read
+    from the lines that name the activity. Pure.
 
     Facts whose value runs to the end of a line (abuse context, abuse time) or stands on a line
     of its own (IP addresses) are read from the text as written; every other fact from the
@@ -169,14 +194,21 @@ def extract_facts(
     original = table.text(text, "lines")
     account_ids = [value for value in _found(table, "account_id", flat_both) if len(value) == 12]
     ips = [value for value in _found(table, "ip_addresses", original) if _not_aws_owned_ip(value, original)]
-    ports = sorted({int(value) for value in _found(table, "ports", flat) if 0 < int(value) < 65536})
-    abuse_types: tuple[str, ...] = ()
+    ports = sorted(
+        {
+            int(port)
+            for value in _found(table, "ports", flat)
+            for port in _DIGITS.findall(value)
+            if 0 < int(port) < 65536
+        }
+    )
+    decisions: tuple[Decision, ...] = ()
+    context = ""
     if abuse:
         both = table.text(f"{subject}\n{text}", "context")
         context = "\n".join(_found(table, "abuse_context", both))
-        abuse_text = table.text(context, "context") if context else flat_both
-        abuse_types = tuple(entry.label for entry in table.abuse_types if entry.pattern.found(abuse_text))
-    return Facts(
+        decisions = abuse_decisions(table, table.text(context, "context") if context else flat_both)
+    facts = Facts(
         account_id=account_ids[0] if account_ids else None,
         case_ref=next(iter(_found(table, "case_ref", flat_both)), None),
         access_key_ids=tuple(value.upper() for value in _found(table, "access_key_ids", flat_both)),
@@ -186,10 +218,11 @@ def extract_facts(
         ip_addresses=_public_ips(ips),
         ports=tuple(ports),
         regions=_regions(table, flat),
-        abuse_types=abuse_types,
+        abuse_types=tuple(decision.value for decision in decisions),
         abuse_time=_first_date(_found(table, "abuse_time", original)),
         bounce_rate=_first_float(_found(table, "bounce_rate", flat_both)),
         complaint_rate=_first_float(_found(table, "complaint_rate", flat_both)),
         reply_by=_first_date(_found(table, "reply_by", flat)),
         mitigations=tuple(entry.label for entry in table.mitigations if entry.pattern.found(flat)),
     )
+    return facts, decisions, bool(context)

@@ -141,6 +141,48 @@ class Facts:
         return Facts(**values)
 
 
+Cue = tuple[str, int, str]
+"""A cue that fired: its id in the rule table, its weight, the texts it read ("subject+body")."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One choice the classifier made (a kind, a stage, an abuse type), its score and its cues."""
+
+    value: str
+    score: int
+    cues: tuple[Cue, ...]
+    others: tuple[tuple[str, int], ...] = ()
+    """The other candidates that scored, best first (value, score)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "value": self.value,
+            "score": self.score,
+            "cues": [{"id": cue_id, "weight": weight, "in": where} for cue_id, weight, where in self.cues],
+            "others": [{"value": value, "score": score} for value, score in self.others],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Why a notice was read as it was (``triage --explain``)."""
+
+    kind: Decision
+    stage: Decision
+    abuse_types: tuple[Decision, ...] = ()
+    abuse_lines: bool = False
+    """The abuse types were read from the lines that name the activity, not the whole text."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.to_json(),
+            "stage": self.stage.to_json(),
+            "abuse_types": [decision.to_json() for decision in self.abuse_types],
+            "abuse_lines": self.abuse_lines,
+        }
+
+
 @dataclass(frozen=True)
 class Notice:
     """One AWS message, understood: the output of classification."""
@@ -157,3 +199,5 @@ class Notice:
     message_id: str | None = None
     thread_ids: tuple[str, ...] = field(default=())
     """Message-IDs this notice replies to (In-Reply-To, References): used to join a thread."""
+    evidence: Evidence | None = field(default=None, repr=False, compare=False)
+    """The cues that decided kind, stage and abuse types (classified mails; None otherwise)."""

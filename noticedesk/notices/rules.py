@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from typing import Any, Literal, get_args
@@ -39,16 +39,30 @@ FACT_TEXTS: dict[str, TextRole] = {
 """Which text each fact is read from (extract.py)."""
 
 
+Cue = tuple[str, int, str]
+"""One cue that fired, as evidence: its id, its weight, the texts it read ("subject+body")."""
+
+
 @dataclass(frozen=True)
 class Rule:
-    """Every pattern given must match; an absent pattern matches anything."""
+    """A cue: when every pattern given matches (an absent one matches anything), ``weight`` counts
+    for its kind or stage. Negative weights count against it."""
 
     id: str
-    priority: int
+    weight: int
     subject: Matcher | None
     body: Matcher | None
     sender: Matcher | None
     note: str = ""
+    cue: Cue = field(init=False, repr=False, compare=False, default=("", 0, ""))
+    """The evidence this rule gives when it fires (made once: a notice only refers to it)."""
+    result: str = field(init=False, repr=False, compare=False, default="")
+    """The value its weight counts for (a kind's or a stage's)."""
+
+    def __post_init__(self) -> None:
+        parts = (("subject", self.subject), ("body", self.body), ("sender", self.sender))
+        where = "+".join(name for name, pattern in parts if pattern)
+        object.__setattr__(self, "cue", (self.id, self.weight, where))
 
     def matches(self, subject: str | Text, body: str | Text, sender_domain: str | Text) -> bool:
         return (
@@ -74,11 +88,42 @@ class Rule:
 class KindRule(Rule):
     kind: Kind = Kind.AWS_OTHER
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "result", self.kind.value)
+
 
 @dataclass(frozen=True)
 class StageRule(Rule):
     stage: Stage = Stage.NOTICE
     kinds: frozenset[Kind] = frozenset()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "result", self.stage.value)
+
+
+@dataclass(frozen=True)
+class AbuseCue:
+    """A cue for one abuse type, read from the lines that name the abuse (else subject and body)."""
+
+    id: str
+    label: str
+    weight: int
+    pattern: Matcher
+
+    @property
+    def cue(self) -> Cue:
+        return (self.id, self.weight, "abuse lines")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The score a kind, a stage or an abuse type needs to be chosen (``[scoring]``)."""
+
+    kind: int
+    stage: int
+    abuse_type: int
 
 
 @dataclass(frozen=True)
@@ -98,13 +143,18 @@ class HealthRule:
 class RuleTable:
     kinds: tuple[KindRule, ...]
     stages: tuple[StageRule, ...]
-    abuse_types: tuple[LabelPattern, ...]
+    abuse_types: tuple[AbuseCue, ...]
+    thresholds: Thresholds
+    stages_by_kind: dict[Kind, tuple[StageRule, ...]]
+    """The stage cues that may fire for each kind, in table order."""
     mitigations: tuple[LabelPattern, ...]
     facts: dict[str, tuple[Matcher, ...]]
     region_names: dict[Matcher, str]
     """Each region's English name ("Europe (Ireland)") as a pattern, and its code, in table order."""
     aws_domains: tuple[str, ...]
     brand_words: tuple[str, ...]
+    speaks_as_aws: Matcher
+    """AWS's own voice in a body (greetings, signatures): a mail from elsewhere using it poses as AWS."""
     health: tuple[HealthRule, ...]
     scanners: dict[TextRole, Scanner]
     """For each text a notice is read as, its patterns in one Hyperscan database (scanner.py)."""
@@ -139,7 +189,7 @@ def _compile(pattern: str | None) -> Matcher | None:
 def _rule_fields(entry: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": entry["id"],
-        "priority": int(entry["priority"]),
+        "weight": int(entry["weight"]),
         "subject": _compile(entry.get("subject")),
         "body": _compile(entry.get("body")),
         "sender": _compile(entry.get("sender")),
@@ -152,31 +202,35 @@ def parse_rule_table(data: dict[str, Any], scan: bool = True) -> RuleTable:
 
     The Hyperscan databases are compiled when first asked (about a second for them all).
     """
-    kinds = tuple(
-        sorted(
-            (KindRule(**_rule_fields(entry), kind=Kind(entry["kind"])) for entry in data["kind"]),
-            key=lambda rule: rule.priority,
-        )
-    )
+    kinds = tuple(KindRule(**_rule_fields(entry), kind=Kind(entry["kind"])) for entry in data["kind"])
     stages = tuple(
-        sorted(
-            (
-                StageRule(
-                    **_rule_fields(entry),
-                    stage=Stage(entry["stage"]),
-                    kinds=frozenset(Kind(kind) for kind in entry.get("kinds", ())),
-                )
-                for entry in data["stage"]
-            ),
-            key=lambda rule: rule.priority,
+        StageRule(
+            **_rule_fields(entry),
+            stage=Stage(entry["stage"]),
+            kinds=frozenset(Kind(kind) for kind in entry.get("kinds", ())),
         )
+        for entry in data["stage"]
     )
+    for rules in (kinds, stages):
+        ids = [rule.id for rule in rules]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"rule table: a cue id is used twice in {sorted(ids)}")
+    numbered: dict[str, int] = {}
+    abuse_cues: list[AbuseCue] = []
+    for entry in data["abuse_type"]:
+        numbered[entry["type"]] = numbered.get(entry["type"], 0) + 1
+        cue_id = entry.get("id") or f"{entry['type']}-{numbered[entry['type']]}"
+        pattern = Matcher.compile(entry["pattern"], _FLAGS)
+        abuse_cues.append(AbuseCue(cue_id, entry["type"], int(entry.get("weight", 1)), pattern))
+    scoring = data["scoring"]
     table = RuleTable(
         kinds=kinds,
         stages=stages,
-        abuse_types=tuple(
-            LabelPattern(e["type"], Matcher.compile(e["pattern"], _FLAGS)) for e in data["abuse_type"]
-        ),
+        abuse_types=tuple(abuse_cues),
+        stages_by_kind={
+            kind: tuple(rule for rule in stages if not rule.kinds or kind in rule.kinds) for kind in Kind
+        },
+        thresholds=Thresholds(int(scoring["kind"]), int(scoring["stage"]), int(scoring["abuse_type"])),
         mitigations=tuple(
             LabelPattern(e["label"], Matcher.compile(e["pattern"], _FLAGS)) for e in data["mitigation"]
         ),
@@ -189,6 +243,7 @@ def parse_rule_table(data: dict[str, Any], scan: bool = True) -> RuleTable:
         },
         aws_domains=tuple(data["senders"]["aws_domains"]),
         brand_words=tuple(data["senders"]["brand_words"]),
+        speaks_as_aws=Matcher.compile(data["senders"]["speaks_as_aws"], _FLAGS),
         health=tuple(HealthRule(e["prefix"], Kind(e["kind"]), e.get("abuse_type")) for e in data["health"]),
         scanners={},
     )
