@@ -155,6 +155,7 @@ def compose_reply(
         cloudtrail=trail,
         billing=bill,
         actions=actions,
+        stopped=_stopped(context),
         prevention=[measure.text for measure in standard if measure.in_place],
         mitigations=list(context.facts.mitigations),
         abuse_words=abuse_words(context.facts.abuse_types, "en"),
@@ -359,6 +360,25 @@ def _named_lines(context: ReplyContext) -> list[str]:
     if facts.regions:
         lines.append(f"Region {', '.join(facts.regions)}")
     return lines
+
+
+_CONTAINS = ("instance-isolate", "instance-stop", "instance-terminate")
+
+
+def _stopped(context: ReplyContext) -> str | None:
+    """When the reported activity stopped: the first standing action that cut off the reported
+    instance (AWS's abuse team asks whether, and since when, it has stopped)."""
+    if context.case.kind != "abuse-report":
+        return None
+    cut = [
+        record
+        for record in context.effective_actions
+        if record.action in _CONTAINS and record.resource_id in context.facts.instance_ids
+    ]
+    if not cut:
+        return None
+    first = min(cut, key=lambda record: record.at)
+    return f"instance {first.resource_id} has been {_STATE[first.action]} since {utc(first.at)}"
 
 
 def _clock_warnings(context: ReplyContext, now: datetime) -> list[str]:
