@@ -114,7 +114,7 @@ class AbuseCue:
 
     @property
     def cue(self) -> Cue:
-        return (self.id, self.weight, "abuse lines")
+        return (self.id, self.weight, "text")
 
 
 @dataclass(frozen=True)
