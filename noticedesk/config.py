@@ -96,9 +96,13 @@ class SesConfig(_Section):
     """The SES feedback loop: suppression policy, rate alarms, sync to SES."""
 
     warn_bounce_rate: float = 0.025
+    """Warn well below AWS's review level (a bounce rate of 5 % or more)."""
     warn_complaint_rate: float = 0.0005
-    critical_bounce_rate: float = 0.05
-    critical_complaint_rate: float = 0.001
+    """Warn well below AWS's review level (a complaint rate of 0.1 % or more)."""
+    critical_bounce_rate: float = 0.04
+    """Page (open an early-warning case) just before AWS's review level of 5 %."""
+    critical_complaint_rate: float = 0.0008
+    """Page just before AWS's review level of 0.1 %."""
     min_sends: int = 100
     """Below this many sends in the window a rate is shown but raises no alarm (too noisy)."""
     rate_window_days: float = 14.0

@@ -10,6 +10,7 @@ from pathlib import Path
 import botocore
 from sqlalchemy import Engine, insert, select
 
+from noticedesk.aws.actions import propose
 from noticedesk.aws.checks import Context, Gathered
 from noticedesk.aws.checks.catalogue import BY_ID, CATALOGUE
 from noticedesk.aws.checks.compute import ACCELERATED, risky_rules
@@ -18,6 +19,7 @@ from noticedesk.aws.findings import Finding
 from noticedesk.aws.gather import GatherError
 from noticedesk.aws.gather.cloudtrail import AddressEvent, Trail
 from noticedesk.aws.gather.ec2 import Address, Instance, Instances, Network, OpenRule, SecurityGroup
+from noticedesk.aws.gather.ses import SesStanding
 from noticedesk.cli.policy import policy_statement
 from noticedesk.notices.model import Facts
 from noticedesk.store.tables import case_events, cases, findings
@@ -74,6 +76,20 @@ def test_abuse_target_unknown_ip_with_unreadable_region_is_error() -> None:
         gathered, Context(now=NOW, facts=Facts(ip_addresses=("192.0.2.1",)))
     )
     assert finding.status == "error"
+
+
+def test_abuse_target_ip_not_held_by_the_account_is_a_warning_not_a_pass() -> None:
+    """Released since, or another account's: a person looks; it is not a clean bill."""
+    gathered = Gathered(
+        "111122223333", ("ap-northeast-1",), {("network", "ap-northeast-1"): Network((), (), ())}
+    )
+    (finding,) = BY_ID["abuse-target"].judge(
+        gathered, Context(now=NOW, facts=Facts(ip_addresses=("192.0.2.1",)))
+    )
+    assert finding.status == "warn" and finding.severity == "medium"
+    assert "released" in finding.detail and "another account" in finding.detail
+    assert finding.to_json()["status"] == "warn" and set(finding.to_json()) >= {"check", "status", "detail"}
+    assert propose([finding], NOW, "abuse-report") == []  # nothing to fix from it
 
 
 def test_accelerated_families_and_web_ports() -> None:
@@ -144,7 +160,7 @@ def test_findings_and_diagnosis_event_are_stored_on_the_case(engine: Engine) -> 
     assert rows[0].data == {"resource_type": "ami"}
     (event,) = events
     assert event.detail["run_id"] == "run1"
-    assert event.detail["counts"] == {"fail": 1, "error": 1, "pass": 0}
+    assert event.detail["counts"] == {"fail": 1, "warn": 0, "error": 1, "pass": 0}
 
 
 def _iam_actions() -> set[str]:
@@ -164,3 +180,48 @@ def _iam_actions() -> set[str]:
         }
         actions.update(f"{prefix}:{operation}" for prefix in prefixes for operation in loaded["operations"])
     return actions
+
+
+def _ses_rates(bounce: float | None, complaint: float | None) -> dict[str, Finding]:
+    standing = SesStanding({}, bounce, complaint, {}, (), {})
+    gathered = Gathered("111122223333", ("us-east-1",), {("ses", "us-east-1"): standing})
+    check = BY_ID["ses-reputation"]
+    return {finding.resource_id: finding for finding in check.judge(gathered, Context(NOW))}
+
+
+def test_ses_rates_are_judged_against_aws_levels_reached_at_the_figure() -> None:
+    """AWS may review at 5 % / 0.1 % *or more* and pause at 10 % / 0.5 % or more."""
+    below = _ses_rates(0.0499, 0.00099)
+    assert {finding.status for finding in below.values()} == {"pass"}
+    review = _ses_rates(0.05, 0.001)
+    bounce, complaint = review["us-east-1/bounce-rate"], review["us-east-1/complaint-rate"]
+    assert bounce.status == complaint.status == "fail"
+    assert "may place the account under review (5.0% or more)" in bounce.detail
+    assert "may place the account under review (0.1% or more)" in complaint.detail
+    assert (bounce.data["limit"], bounce.data["pause_level"]) == (0.05, 0.10)
+    pause = _ses_rates(0.10, 0.005)
+    assert "may pause sending (10.0% or more)" in pause["us-east-1/bounce-rate"].detail
+    assert "may pause sending (0.5% or more)" in pause["us-east-1/complaint-rate"].detail
+    assert "5 % bounces or 0.1 % complaints or more" in BY_ID["ses-reputation"].risk
+
+
+def test_every_quarantine_policy_version_is_recognised_including_v4() -> None:
+    from noticedesk.aws.gather.iam import IamInventory, IamUser
+
+    def user(name: str, policy: str) -> IamUser:
+        arn = f"arn:aws:iam::aws:policy/{policy}"
+        return IamUser(name, f"arn:aws:iam::111122223333:user/{name}", NOW, (arn,), (), (), False, None, None)
+
+    users = tuple(
+        user(f"u{version}", f"AWSCompromisedKeyQuarantine{version}") for version in ("", "V2", "V3", "V4")
+    )
+    inventory = IamInventory(users, (), False, True)
+    check = BY_ID["quarantine-policy"]
+    found = check.judge(Gathered("111122223333", (), {("iam", None): inventory}), Context(NOW))
+    assert {finding.resource_id for finding in found if finding.status == "fail"} == {
+        "u",
+        "uV2",
+        "uV3",
+        "uV4",
+    }
+    assert all("follow the support case" in finding.detail for finding in found)

@@ -56,7 +56,7 @@ def test_follow_ups_join_their_case_and_move_stage_and_clocks(engine: Engine, no
     case = get_case(engine, first.case_id or 0).summary
     assert (case.stage, case.status) == ("notice", "new")
     assert case.reply_by == SENT + timedelta(hours=24)  # "within 24 hours" of the mail's Date
-    assert case.enforcement_at == SENT + timedelta(hours=48)  # the data's default
+    assert case.enforcement_at == SENT + timedelta(hours=24)  # AWS may act 24 h after the notice
 
     results = triage(engine, now, REMINDER, FINAL, mail_bytes("abuse-resolved.eml"))
     assert {result.case_id for result in results} == {first.case_id}
@@ -74,7 +74,21 @@ def test_reminder_moves_the_reply_clock(engine: Engine, now: datetime) -> None:
     case_id = triage(engine, now, mail_bytes(NOTICE), REMINDER)[1].case_id
     summary = get_case(engine, case_id or 0).summary
     assert summary.stage == "reminder"
-    assert summary.reply_by == SENT + timedelta(hours=20 + 24)
+    assert summary.reply_by == SENT + timedelta(hours=20 + 24)  # the reminder repeats "within 24 hours"
+    assert summary.enforcement_at == SENT + timedelta(hours=20)  # the second warning: AWS may act now
+
+
+def test_an_ses_review_without_a_stated_window_shows_no_made_up_date(engine: Engine, now: datetime) -> None:
+    case_id = triage(engine, now, mail_bytes("ses-complaint-subject.eml"))[0].case_id
+    detail = get_case(engine, case_id or 0)
+    assert (detail.summary.reply_by, detail.summary.enforcement_at) == (None, None)
+    app = make_app(engine, now)
+    text = CliRunner().invoke(cli, ["case", "show", str(case_id)], obj=app).stdout
+    assert "AWS acts  AWS decides the window" in text
+    shown = json.loads(CliRunner().invoke(cli, ["case", "show", str(case_id), "--json"], obj=app).stdout)
+    assert shown["enforcement_undated"]["en"] == "AWS decides the window"
+    facts = shown["runbooks"][0]["facts"]
+    assert facts and all(fact["url"].startswith("https://") for fact in facts)
 
 
 def test_thread_reply_without_reference_joins_by_in_reply_to(engine: Engine, now: datetime) -> None:

@@ -58,10 +58,14 @@ def test_within_n_hours_counts_from_the_mails_date(
 def test_defaults_come_from_the_data(kind: Kind, stage: Stage, sent: datetime) -> None:
     rule = default_clock_rules()[kind.value]
     clocks = clocks_for(notice(kind, stage), sent)
-    expected_reply = None if rule.reply_by_hours is None else sent + timedelta(hours=rule.reply_by_hours)
-    expected_enforcement = (
-        None if rule.enforcement_hours is None else sent + timedelta(hours=rule.enforcement_hours)
-    )
+    reply_hours, enforcement_hours = rule.reply_by_hours, rule.enforcement_hours
+    if stage == Stage.REMINDER:
+        if rule.reminder_reply_by_hours is not None:
+            reply_hours = rule.reminder_reply_by_hours
+        if rule.reminder_enforcement_hours is not None:
+            enforcement_hours = rule.reminder_enforcement_hours
+    expected_reply = None if reply_hours is None else sent + timedelta(hours=reply_hours)
+    expected_enforcement = None if enforcement_hours is None else sent + timedelta(hours=enforcement_hours)
     assert (clocks.reply_by, clocks.enforcement_at) == (expected_reply, expected_enforcement)
     assert _all_utc(clocks)
 
@@ -125,3 +129,57 @@ def test_a_naive_time_is_refused() -> None:
 def test_the_clock_note_is_bilingual() -> None:
     clocks = clocks_for(notice(Kind.ABUSE_REPORT), datetime(2026, 11, 27, tzinfo=UTC))
     assert clocks.note_en and clocks.note_ja
+
+
+SENT = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+
+
+def test_an_abuse_report_gives_24_hours_before_aws_may_act() -> None:
+    """AWS's page: no reply within 24 hours and AWS may block resources or suspend the account."""
+    clocks = clocks_for(notice(Kind.ABUSE_REPORT), SENT)
+    assert clocks.reply_by == clocks.enforcement_at == SENT + timedelta(hours=24)
+
+
+@given(moments, st.none() | hours)
+def test_after_a_reminder_aws_may_act_at_once(sent: datetime, within: int | None) -> None:
+    """A reminder is the second warning: the clock reads imminent, not another 48 hours."""
+    clocks = clocks_for(notice(Kind.ABUSE_REPORT, Stage.REMINDER), sent, within)
+    assert clocks.enforcement_at == sent
+    assert clocks.reply_by == (sent if within is None else sent + timedelta(hours=within))
+    assert _all_utc(clocks)
+
+
+@pytest.mark.parametrize("kind", [Kind.SES_BOUNCE, Kind.SES_COMPLAINT, Kind.SES_REVIEW])
+def test_ses_reviews_get_no_made_up_date(kind: Kind) -> None:
+    """No AWS page gives a bounce or complaint window: the notice states it, or AWS decides it."""
+    rule = default_clock_rules()[kind.value]
+    assert rule.enforcement_hours is None and rule.reply_by_hours is None
+    assert clocks_for(notice(kind), SENT) == Clocks(None, None, rule.note_en, rule.note_ja)
+    assert rule.undated_en == "AWS decides the window" and "AWS が決め" in rule.undated_ja
+    assert "AWS decides" in rule.note_en and "AWS が決め" in rule.note_ja
+
+
+@pytest.mark.parametrize(
+    "kind", [Kind.SES_BOUNCE, Kind.SES_COMPLAINT, Kind.SES_REVIEW, Kind.SES_VULNERABLE_SITE]
+)
+def test_a_stated_end_of_review_is_when_ses_may_act(kind: Kind) -> None:
+    ends = datetime(2026, 12, 10, tzinfo=UTC)
+    assert clocks_for(notice(kind, reply_by=ends), SENT).enforcement_at == ends
+
+
+def test_the_vulnerable_site_review_keeps_its_14_days() -> None:
+    assert clocks_for(notice(Kind.SES_VULNERABLE_SITE), SENT).enforcement_at == SENT + timedelta(days=14)
+
+
+def test_the_clock_notes_state_aws_levels_as_aws_does() -> None:
+    """Review at 5 % / 0.1 % or more, pause at 10 % / 0.5 % or more; never "over", never を超え."""
+    bounce, complaint = default_clock_rules()["ses-bounce"], default_clock_rules()["ses-complaint"]
+    assert "5% or more" in bounce.note_en and "10% or more" in bounce.note_en
+    assert "5% 以上" in bounce.note_ja and "10% 以上" in bounce.note_ja
+    assert "0.1% or more" in complaint.note_en and "0.5% or more" in complaint.note_en
+    assert "0.1% 以上" in complaint.note_ja and "0.5% 以上" in complaint.note_ja
+    for rule in default_clock_rules().values():
+        for text in (rule.note_en, rule.note_ja):
+            assert "を超え" not in text and " over " not in text and "2,700,000" not in text
+            assert "保護観察" not in text
+        assert "一時停止" in rule.note_ja or "送信が停止" not in rule.note_ja

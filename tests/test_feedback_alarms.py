@@ -14,6 +14,7 @@ from noticedesk.feedback.files import check_alarms
 from noticedesk.feedback.policy import PolicySettings
 from noticedesk.feedback.rates import Rate, cloudwatch_rates, local_rates
 from noticedesk.feedback.store import ingest_batches
+from noticedesk.notices.levels import SES_LEVELS
 from noticedesk.store.tables import case_events, cases
 
 NOW = datetime(2026, 11, 28, 16, 0, tzinfo=UTC)
@@ -25,14 +26,55 @@ def rate(sends: int, bounces: int, complaints: int) -> Rate:
 
 def test_levels_follow_the_thresholds() -> None:
     thresholds = Thresholds()
-    assert evaluate([rate(1000, 20, 0)], thresholds) == []
+    assert evaluate([rate(1000, 24, 0)], thresholds) == []
     [warn] = evaluate([rate(1000, 25, 0)], thresholds)
     assert (warn.level, warn.metric) == ("warn", "bounce")
-    [critical] = evaluate([rate(1000, 50, 0)], thresholds)
+    [critical] = evaluate([rate(1000, 40, 0)], thresholds)
     assert critical.level == "critical"
-    [complaint] = evaluate([rate(10_000, 0, 10)], thresholds)
+    [complaint] = evaluate([rate(10_000, 0, 8)], thresholds)
     assert (complaint.level, complaint.metric) == ("critical", "complaint")
+    [complaint_warn] = evaluate([rate(10_000, 0, 5)], thresholds)
+    assert complaint_warn.level == "warn"
     assert evaluate([rate(50, 25, 5)], thresholds) == []  # too few sends to judge
+
+
+def test_the_defaults_warn_and_page_below_the_level_where_aws_may_review() -> None:
+    """AWS may review at 5 % bounces / 0.1 % complaints *or more*: paging at that level is too late."""
+    config = SesConfig()
+    assert (config.warn_bounce_rate, config.critical_bounce_rate) == (0.025, 0.04)
+    assert (config.warn_complaint_rate, config.critical_complaint_rate) == (0.0005, 0.0008)
+    assert Thresholds() == Thresholds.from_config(config)  # one source for the defaults
+    for level in SES_LEVELS.values():
+        warn, critical = (
+            (config.warn_bounce_rate, config.critical_bounce_rate)
+            if level.metric == "bounce"
+            else (config.warn_complaint_rate, config.critical_complaint_rate)
+        )
+        assert warn < critical < level.review < level.pause
+
+
+def test_the_thresholds_are_configurable() -> None:
+    config = SesConfig(critical_bounce_rate=0.03, warn_bounce_rate=0.01)
+    [alarm] = evaluate([rate(1000, 30, 0)], Thresholds.from_config(config))
+    assert (alarm.level, alarm.threshold) == ("critical", 0.03)
+
+
+def test_the_alarm_says_which_aws_level_it_guards() -> None:
+    [bounce] = evaluate([rate(1000, 41, 0)], Thresholds())
+    assert bounce.sentence == (
+        "bounce rate 4.10% ≥ 4.00% (critical) for account 111122223333; "
+        "guards AWS's review level (bounce rate 5.0% or more; sending may pause at 10.0% or more)"
+    )
+    assert bounce.to_json()["guards"] == bounce.guards
+    [complaint] = evaluate([rate(10_000, 0, 6)], Thresholds())
+    assert (
+        "review level (complaint rate 0.1% or more; sending may pause at 0.5% or more)" in complaint.sentence
+    )
+    late = Thresholds(critical_bounce=0.06)
+    [past_review] = evaluate([rate(1000, 70, 0)], late)
+    assert "AWS may already review" in past_review.sentence and "10.0% or more" in past_review.sentence
+    [past_pause] = evaluate([rate(1000, 120, 0)], Thresholds(critical_bounce=0.10))
+    assert "at or past AWS's pause level (10.0% or more)" in past_pause.sentence
 
 
 def line(kind: str, index: int) -> str:

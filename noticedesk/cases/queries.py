@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -110,12 +110,15 @@ class CaseDetail:
     message_ids: tuple[str, ...]
     clock_note: dict[str, str]
     message_verdicts: tuple[MessageVerdict, ...] = ()
+    enforcement_undated: dict[str, str] = field(default_factory=lambda: {"en": "", "ja": ""})
+    """Shown where the enforcement date would be when there is none ("AWS decides the window")."""
 
     def to_json(self, now: datetime) -> dict[str, Any]:
         return {
             **self.summary.to_json(now),
             "facts": self.facts.to_json(),
             "clock_note": self.clock_note,
+            "enforcement_undated": self.enforcement_undated,
             "checklist": [
                 {
                     "key": item.key,
@@ -142,7 +145,13 @@ class CaseDetail:
                     "title": book.title,
                     "cause": book.cause,
                     "if_ignored": book.if_ignored,
-                    "references": [{"title": ref.title, "url": ref.url} for ref in book.references],
+                    "references": [
+                        {"title": ref.title, "url": ref.url, "url_ja": ref.url_ja} for ref in book.references
+                    ],
+                    "facts": [
+                        {"en": f.en, "ja": f.ja, "source": f.source, "url": f.url, "url_ja": f.url_ja}
+                        for f in book.facts
+                    ],
                 }
                 for book in self.runbooks
             ],
@@ -235,6 +244,7 @@ def get_case(engine: Engine, case_id: int) -> CaseDetail:
         runbooks=tuple(runbooks_for(row.kind, facts.abuse_types)),
         message_ids=tuple(mid for mid in message_ids if mid),
         clock_note={"en": rule.note_en, "ja": rule.note_ja} if rule else {"en": "", "ja": ""},
+        enforcement_undated={"en": rule.undated_en, "ja": rule.undated_ja} if rule else {"en": "", "ja": ""},
         message_verdicts=tuple(
             MessageVerdict(m.message_id, m.subject, m.authenticity, _reasons(m.authenticity_reasons))
             for m in message_rows

@@ -1,4 +1,5 @@
-"""Runbooks (data, Japanese and English): cause, what happens if ignored, steps, references.
+"""Runbooks (data, Japanese and English): cause, what happens if ignored, steps, references, and the
+facts about AWS they rest on, each with the AWS page that states it.
 
 One TOML file per kind (``runbooks/<kind>.toml``) and per abuse type
 (``runbooks/abuse-<type>.toml``). A case's checklist is the steps of its kind's runbook
@@ -28,6 +29,18 @@ class Step:
 class Reference:
     title: str
     url: str
+    url_ja: str = ""  # the same page in Japanese, when AWS publishes one
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One thing the runbook tells the owner about AWS (a level, a clock, a rule), with its AWS page."""
+
+    en: str
+    ja: str
+    source: str
+    url: str
+    url_ja: str = ""
 
 
 @dataclass(frozen=True)
@@ -38,6 +51,7 @@ class Runbook:
     if_ignored: dict[str, str]
     steps: tuple[Step, ...]
     references: tuple[Reference, ...]
+    facts: tuple[Fact, ...] = ()
 
 
 def _load(name: str) -> Runbook:
@@ -52,7 +66,13 @@ def _load(name: str) -> Runbook:
         cause={lang: data[lang]["cause"] for lang in LANGUAGES},
         if_ignored={lang: data[lang]["if_ignored"] for lang in LANGUAGES},
         steps=tuple(Step(step["key"], step["en"], step["ja"]) for step in data.get("step", [])),
-        references=tuple(Reference(ref["title"], ref["url"]) for ref in data.get("reference", [])),
+        references=tuple(
+            Reference(ref["title"], ref["url"], ref.get("url_ja", "")) for ref in data.get("reference", [])
+        ),
+        facts=tuple(
+            Fact(fact["en"], fact["ja"], fact["source"], fact["url"], fact.get("url_ja", ""))
+            for fact in data.get("fact", [])
+        ),
     )
 
 

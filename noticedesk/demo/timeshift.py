@@ -1,7 +1,8 @@
 """The demo's samples moved to the day the demo runs, so they always tell the same story.
 
-The sample notices were written for one moment (``SAMPLES_TOLD_AT``): then one case is due within
-hours, one is overdue, the others are days away. The demo moves every date a sample carries (mail
+The sample notices were written for one moment (``SAMPLES_TOLD_AT``): then the forwarded report is
+overdue, the abuse reminder asks for a reply within hours (and AWS may act at once after it), the
+others are days away. The demo moves every date a sample carries (mail
 ``Date`` headers, dates and deadlines in the bodies, the Health event's times) by the time between
 that moment and the run's clock, keeping the spacing between them. Dates without a time of day move
 by whole days, the nearest to that difference.
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 
 SAMPLES_TOLD_AT = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
-"""When the samples' story happens as written: the reminder due in hours, the forwarded report overdue."""
+"""When the samples' story happens as written: a reply due in hours, the forwarded report overdue."""
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _MONTH_NAMES = (

@@ -1,5 +1,8 @@
 """Alarms on our own rates, before AWS acts: warn, then critical → a case at stage early-warning.
 
+The defaults warn at 2.5 % bounces / 0.05 % complaints and page at 4 % / 0.08 %, below the levels
+at which AWS may start a review (5 % / 0.1 % or more); each alarm says which AWS level it guards.
+
 ``evaluate`` is pure. ``open_cases`` records each critical alarm once per scope, metric and
 day (table ``ses_alarms``), opening a case of kind ``ses-bounce`` / ``ses-complaint`` or adding
 a note to the open one. Such a case has authenticity ``unverified``: no AWS notice proves it,
@@ -19,17 +22,22 @@ from noticedesk.cases.timeline import record
 from noticedesk.config import SesConfig
 from noticedesk.feedback.rates import Rate
 from noticedesk.feedback.store import insert_for
+from noticedesk.notices.levels import SES_LEVELS, Metric
 from noticedesk.notices.model import Facts, Kind, Stage
 from noticedesk.store.tables import cases, ses_alarms
+
+_DEFAULTS = SesConfig()  # one source for the default thresholds: the configuration's
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    warn_bounce: float = 0.025
-    warn_complaint: float = 0.0005
-    critical_bounce: float = 0.05
-    critical_complaint: float = 0.001
-    min_sends: int = 100
+    """Our own alarms, below AWS's levels: warn well under the review level, page just before it."""
+
+    warn_bounce: float = _DEFAULTS.warn_bounce_rate
+    warn_complaint: float = _DEFAULTS.warn_complaint_rate
+    critical_bounce: float = _DEFAULTS.critical_bounce_rate
+    critical_complaint: float = _DEFAULTS.critical_complaint_rate
+    min_sends: int = _DEFAULTS.min_sends
 
     @classmethod
     def from_config(cls, config: SesConfig) -> Thresholds:
@@ -53,11 +61,21 @@ class Alarm:
     threshold: float
 
     @property
-    def sentence(self) -> str:
+    def headline(self) -> str:
         return (
             f"{self.metric} rate {self.value:.2%} ≥ {self.threshold:.2%} ({self.level}) "
             f"for {scope_place(self.scope, self.key)}"
         )
+
+    @property
+    def sentence(self) -> str:
+        return f"{self.headline}; {self.guards}"
+
+    @property
+    def guards(self) -> str:
+        """Which AWS level this alarm stands in front of (review at 5 % / 0.1 %, pause at 10 % / 0.5 %)."""
+        metric: Metric = "bounce" if self.metric == "bounce" else "complaint"
+        return SES_LEVELS[metric].guarded_by(self.threshold)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -68,6 +86,7 @@ class Alarm:
             "account_id": self.account_id,
             "value": self.value,
             "threshold": self.threshold,
+            "guards": self.guards,
         }
 
 
@@ -170,7 +189,7 @@ def _case_for(connection: Connection, alarm: Alarm, now: datetime) -> int:
             case_ref=None,
             stage=Stage.EARLY_WARNING.value,
             status="new",
-            title=f"NoticeDesk early warning: {alarm.sentence}",
+            title=f"NoticeDesk early warning: {alarm.headline}",
             authenticity="unverified",
             facts=facts.to_json(),
             opened_at=now,

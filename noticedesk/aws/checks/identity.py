@@ -177,8 +177,10 @@ def judge_quarantine(check: Check, gathered: Gathered, context: Context) -> list
                     gathered,
                     user,
                     f"AWS quarantined {user.name} ({', '.join(p.rsplit('/', 1)[-1] for p in policies)}): "
-                    "a key of this user leaked. Never detach this policy; AWS support removes it "
-                    "once the case is resolved.",
+                    "a key of this user leaked. It limits this user only, not existing data: deactivate "
+                    "the key as another administrator (the policy denies this user "
+                    "iam:UpdateAccessKey and cloudtrail:LookupEvents). Never detach this policy; "
+                    "follow the support case.",
                     policy_arns=policies,
                     warning="never detach AWSCompromisedKeyQuarantine*",
                 )
@@ -342,8 +344,9 @@ CHECKS = (
     ),
     Check(
         "quarantine-policy", "AWSCompromisedKeyQuarantine policy attached by AWS", "high",
-        "AWS attached it because it saw the user's key in public; it limits what the key can do.",
-        "Leave it attached (never detach it yourself); rotate the keys and answer the support case.",
+        "AWS attached it because the user's key leaked; it limits that user's new charges, not the "
+        "account, and does not protect existing data until the key is deactivated.",
+        "Leave it attached (AWS: follow the support case); deactivate the key as another administrator.",
         IAM_READ, ("iam",), judge_quarantine, COMPROMISE,
     ),
     Check(

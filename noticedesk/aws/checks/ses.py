@@ -9,12 +9,9 @@ from noticedesk.aws.checks import Check, Context, Gathered
 from noticedesk.aws.findings import Finding, Severity
 from noticedesk.aws.gather import GatherError
 from noticedesk.aws.gather.ses import SesStanding
+from noticedesk.notices.levels import SES_LEVELS, Metric
 
 KINDS = frozenset({"ses-vulnerable-site", "ses-bounce", "ses-complaint", "ses-review"})
-BOUNCE_LIMIT = 0.05
-"""AWS reviews at 10 % and asks senders to stay under 5 %."""
-COMPLAINT_LIMIT = 0.001
-"""AWS reviews at 0.5 % and asks senders to stay under 0.1 %."""
 SUPPRESSED = ("BOUNCE", "COMPLAINT")
 
 
@@ -84,10 +81,12 @@ def judge_ses_suppression(check: Check, gathered: Gathered, context: Context) ->
 def judge_ses_reputation(check: Check, gathered: Gathered, context: Context) -> list[Finding]:
     findings: list[Finding] = []
     for region, standing in _standings(check, gathered, findings):
-        for name, rate, limit in (
-            ("bounce", standing.bounce_rate, BOUNCE_LIMIT),
-            ("complaint", standing.complaint_rate, COMPLAINT_LIMIT),
-        ):
+        metrics: tuple[tuple[Metric, float | GatherError | None], ...] = (
+            ("bounce", standing.bounce_rate),
+            ("complaint", standing.complaint_rate),
+        )
+        for name, rate in metrics:
+            level = SES_LEVELS[name]
             resource = f"{region}/{name}-rate"
             if isinstance(rate, GatherError):
                 findings.append(check.error(gathered, region, "ses-account", resource, rate))
@@ -96,14 +95,24 @@ def judge_ses_reputation(check: Check, gathered: Gathered, context: Context) -> 
             data: dict[str, Any] = {
                 "metric": f"Reputation.{name.capitalize()}Rate",
                 "rate": rate,
-                "limit": limit,
+                "limit": level.review,  # AWS may review at this rate or more
+                "pause_level": level.pause,
                 "send_statistics": None if isinstance(stats, GatherError) else stats,
             }
             make = check.passed
             if rate is None:
                 text = f"No {name} rate data point in {region} for the last two days"
-            elif rate >= limit:
-                text = f"{name.capitalize()} rate in {region} is {rate:.2%} (keep under {limit:.1%})"
+            elif rate >= level.pause:
+                text = (
+                    f"{name.capitalize()} rate in {region} is {rate:.2%}: at or past the level where AWS "
+                    f"may pause sending ({level.pause:.1%} or more)"
+                )
+                make = check.fail
+            elif rate >= level.review:
+                text = (
+                    f"{name.capitalize()} rate in {region} is {rate:.2%}: at or past the level where AWS "
+                    f"may place the account under review ({level.review:.1%} or more)"
+                )
                 make = check.fail
             else:
                 text = f"{name.capitalize()} rate in {region} is {rate:.2%}"
@@ -149,7 +158,7 @@ def judge_ses_feedback(check: Check, gathered: Gathered, context: Context) -> li
 CHECKS = (
     Check(
         "ses-account", "SES account standing: enforcement status, sending, review case", "high",
-        "Under review (older notices: probation), SES pauses sending when the rates stay high.",
+        "Under review (older notices say 'probation'), SES may pause sending if the cause is not fixed.",
         "Answer the review case with what was fixed; fix the cause before asking to resume.",
         ("ses:GetAccount",), ("ses",), judge_ses_account, KINDS,
     ),
@@ -161,7 +170,8 @@ CHECKS = (
     ),
     Check(
         "ses-reputation", "SES bounce and complaint rates (CloudWatch Reputation.*)", "high",
-        "AWS reviews the account at 10 % bounces or 0.5 % complaints and can pause sending.",
+        "AWS may review the account at 5 % bounces or 0.1 % complaints or more, and pause sending at "
+        "10 % or 0.5 % or more.",
         "Suppress bounced and complaining addresses; clean the list; confirm opt-in.",
         ("cloudwatch:GetMetricData", "ses:GetSendStatistics"), ("ses",), judge_ses_reputation, KINDS,
     ),

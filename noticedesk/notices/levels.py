@@ -1,0 +1,42 @@
+"""AWS's own SES levels: where an account may be placed under review, and where sending may pause.
+
+Both are reached *at* the figure ("5 % or more"), not above it. Sources: "Reputation metrics
+messages" (SES Developer Guide) and "Why is my Amazon SES sending account under review or
+paused?" (re:Post Knowledge Center); docs/runbooks.md lists them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Metric = Literal["bounce", "complaint"]
+
+
+@dataclass(frozen=True)
+class SesLevel:
+    metric: Metric
+    review: float
+    """AWS may place the account under review at this rate or more."""
+    pause: float
+    """AWS may pause the account's sending at this rate or more."""
+
+    def guarded_by(self, threshold: float) -> str:
+        """Which AWS level an alarm at ``threshold`` keeps the sender away from, in one phrase."""
+        if threshold < self.review:
+            return (
+                f"guards AWS's review level ({self.metric} rate {self.review:.1%} or more; "
+                f"sending may pause at {self.pause:.1%} or more)"
+            )
+        if threshold < self.pause:
+            return (
+                f"at or past AWS's review level ({self.review:.1%} or more): AWS may already review; "
+                f"guards the pause level ({self.pause:.1%} or more)"
+            )
+        return f"at or past AWS's pause level ({self.pause:.1%} or more)"
+
+
+SES_LEVELS: dict[Metric, SesLevel] = {
+    "bounce": SesLevel("bounce", review=0.05, pause=0.10),
+    "complaint": SesLevel("complaint", review=0.001, pause=0.005),
+}
