@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import ast
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, inspect, text
 
+from noticedesk.store import migrations
 from noticedesk.store.db import make_engine, migrate, normalise_url, open_store
 
 
@@ -158,3 +161,17 @@ def test_a_postgresql_schema_of_its_own_holds_every_table_and_drops_with_them(
             text("SELECT count(*) FROM information_schema.schemata WHERE schema_name = 'noticedesk'")
         ).scalar_one()
     assert left == 0
+
+
+def test_migrations_import_no_live_code_beyond_the_store_types() -> None:
+    """A migration keeps a frozen copy of what it needs: the code it once called may change."""
+    versions = Path(migrations.__file__).parent / "versions"
+    allowed = {"__future__", "datetime", "sqlalchemy", "alembic", "noticedesk.store.types"}
+    for path in sorted(versions.glob("0*.py")):
+        imported: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                imported.add(node.module or "")
+        assert imported <= allowed, (path.name, imported - allowed)
