@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert
 
+from noticedesk.aws.caller import quarantined_caller
 from noticedesk.aws.checks import Check, Context, Gathered
 from noticedesk.aws.checks.catalogue import CATALOGUE
 from noticedesk.aws.clients import ClientFactory
@@ -153,6 +154,9 @@ def run_diagnosis(
     started = time.perf_counter()
     calls_before = factory.calls
     account = account_id or caller_account(factory)
+    refusal = quarantined_caller(factory, account)
+    if refusal is not None:
+        raise AwsError(f"not diagnosing {account}: {refusal}")
     region_list = regions or enabled_regions(factory, account)
     fanout = Fanout(workers)
     try:

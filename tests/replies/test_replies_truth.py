@@ -329,3 +329,26 @@ def test_a_failed_undo_leaves_the_action_standing() -> None:
     draft = compose_reply(context, NOW)
     assert "- Stopped the instance i-0fedcba9876543210" in draft.body
     assert not any("failed" in warning for warning in draft.warnings)
+
+
+def test_an_abuse_reply_says_since_when_the_activity_has_stopped() -> None:
+    facts = Facts(account_id="111122223333", instance_ids=(INSTANCE,), abuse_types=("port-scan",))
+    stopped = _action("action-applied", 0, "s", "instance-isolate")
+    body = compose_reply(_context("abuse-report", facts, actions=(stopped,)), NOW).body
+    assert (
+        "The reported activity has stopped: instance i-0fedcba9876543210 has been isolated from the "
+        "network since 2026-11-28 10:00 UTC." in body
+    )
+    assert "has stopped" not in compose_reply(_context("abuse-report", facts), NOW).body
+
+
+def test_an_ses_acknowledgement_warns_that_aws_wants_the_reply_after_the_changes() -> None:
+    open_item = ChecklistItem("find-cause", "Find the cause.", "原因を調べます。", None, None)
+    for kind in ("ses-bounce", "ses-complaint", "ses-review", "ses-vulnerable-site"):
+        ack = compose_reply(_context(kind, checklist=(open_item,)), NOW)
+        assert ack.variant == "acknowledgement"
+        assert any("after the changes are made" in warning for warning in ack.warnings), kind
+        resolution = compose_reply(_context(kind), NOW)
+        assert not any("after the changes are made" in warning for warning in resolution.warnings)
+    abuse = compose_reply(_context("abuse-report", checklist=(open_item,)), NOW)
+    assert not any("after the changes are made" in warning for warning in abuse.warnings)
