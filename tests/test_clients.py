@@ -8,12 +8,12 @@ from datetime import datetime
 import pytest
 from fixes_helpers import add_findings, apply_all, finding, make_case, remediation
 from moto import mock_aws
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, select, update
 
 from noticedesk.aws.clients import ClientFactory
 from noticedesk.aws.crosscheck import check_support_case
-from noticedesk.errors import AwsError
-from noticedesk.store.tables import cases, findings
+from noticedesk.errors import AwsError, RemediationError
+from noticedesk.store.tables import actions, cases, findings
 
 OWN = "123456789012"  # moto's default account: the one the testing credentials belong to
 OTHER = "111122223333"
@@ -57,8 +57,10 @@ def test_a_fix_for_another_account_fails_before_any_call(
     with sqlite_engine.begin() as connection:  # the notice named another account than the credentials'
         connection.execute(update(findings).values(account_id=OTHER))
         connection.execute(update(cases).values(account_id=OTHER))
-    [result] = apply_all(remediation(sqlite_engine, factory, now), case_id).results[:1]
-    assert result.status == "failed" and f"not {OTHER}" in (result.error or "")
+    with pytest.raises(RemediationError, match=f"not {OTHER}.*nothing was applied"):
+        apply_all(remediation(sqlite_engine, factory, now), case_id)
+    with sqlite_engine.connect() as connection:  # one failure for the run, none recorded per action
+        assert set(connection.execute(select(actions.c.status)).scalars()) == {"planned"}
     assert iam.list_access_keys(UserName="ci")["AccessKeyMetadata"][0]["Status"] == "Active"
 
 

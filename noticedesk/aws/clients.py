@@ -69,7 +69,7 @@ class ClientFactory:
             if own != account_id:
                 raise AwsError(
                     f"the AWS credentials are for account {own}, not {account_id}: give a role to assume "
-                    f"in {account_id} (diagnose --role-name, or role_name in [diagnose] / [fixes])"
+                    f"in {account_id} (--role-name, or role_name in [diagnose] / [fixes])"
                 )
             return self._base()
         with self._lock:
@@ -82,10 +82,13 @@ class ClientFactory:
             if cached is not None:
                 return cached  # another thread assumed the role while this one waited
             sts = self._base().client("sts", region_name=self.default_region, config=RETRIES)
-            credentials = sts.assume_role(
-                RoleArn=f"arn:aws:iam::{account_id}:role/{self.role_name}",
-                RoleSessionName=self.session_name,
-            )["Credentials"]
+            role_arn = f"arn:aws:iam::{account_id}:role/{self.role_name}"
+            try:
+                credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName=self.session_name)[
+                    "Credentials"
+                ]
+            except (ClientError, BotoCoreError) as error:
+                raise AwsError(f"cannot assume {role_arn}: {_one_line(error)}") from error
             session = boto3.Session(
                 aws_access_key_id=credentials["AccessKeyId"],
                 aws_secret_access_key=credentials["SecretAccessKey"],
@@ -115,3 +118,11 @@ class ClientFactory:
             with self._lock:
                 self._clients[key] = client
         return client
+
+
+def _one_line(error: BaseException) -> str:
+    """AWS's own words, on one line: "AccessDenied: User … is not authorized to perform …"."""
+    if isinstance(error, ClientError):
+        detail = error.response.get("Error", {})
+        return " ".join(f"{detail.get('Code', '?')}: {detail.get('Message', '')}".split())
+    return " ".join(str(error).split())

@@ -43,7 +43,7 @@ from noticedesk.aws.claims import Claimer, release, renew
 from noticedesk.aws.findings import Finding
 from noticedesk.cases.queries import check_item
 from noticedesk.config import FixesConfig
-from noticedesk.errors import AuthenticityError, NotFoundError, RemediationError
+from noticedesk.errors import AuthenticityError, AwsError, NotFoundError, RemediationError
 from noticedesk.store.tables import case_events, cases, checklist_items, findings
 
 log = logging.getLogger(__name__)
@@ -128,6 +128,7 @@ class Remediation:
         report = RunReport(case_id, not request.confirmed, selected, skipped=skipped, override=override)
         if not request.confirmed:
             return report
+        self._reach(case_id, selected)
         if override is not None:
             self._tick_open(case_id, CONFIRM_STEP, request.requested_by)
         for position, record in enumerate(selected):
@@ -143,6 +144,17 @@ class Remediation:
                 ]
                 break
         return report
+
+    def _reach(self, case_id: int, selected: list[ActionRecord]) -> None:
+        """Reach each account of the run (assume the role) before any intent is written: a run
+        that cannot act there fails once, in one line, and no action is recorded as failed."""
+        for account_id in sorted({r.plan.account_id for r in selected if r.plan.account_id}):
+            try:
+                self.clients.client("sts", None, account_id)
+            except AwsError as error:
+                raise RemediationError(
+                    f"case {case_id}: cannot act in account {account_id}: {error}; nothing was applied"
+                ) from error
 
     def _gate(self, case_id: int, request: ApplyRequest) -> dict[str, Any] | None:
         with self.engine.connect() as connection:
@@ -277,6 +289,7 @@ class Remediation:
             raise RemediationError(_undoing(record))
         if not confirmed:
             return record, False
+        self._reach(record.case_id, [record])
         started = self.now()
         with self.engine.begin() as connection:
             if not write_undo_intent(connection, record, requested_by, self.claimer, started):

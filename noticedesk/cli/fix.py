@@ -21,9 +21,16 @@ from noticedesk.cli.wrap import wrap
 from noticedesk.printable import printable
 
 
-def _remediation(app: App) -> Remediation:
-    clients = ClientFactory(role_name=app.config.fixes.role_name)
+def _remediation(app: App, profile: str | None = None, role_name: str | None = None) -> Remediation:
+    """The runner, acting as ``--role-name`` (else ``[fixes] role_name``) in the case's account."""
+    clients = ClientFactory(profile=profile, role_name=role_name or app.config.fixes.role_name)
     return Remediation(app.engine, clients, app.config.fixes, app.now, reveal=_reveal)
+
+
+_PROFILE = click.option("--profile", help="AWS profile for the base credentials.")
+_ROLE_NAME = click.option(
+    "--role-name", help="Role to assume in the case's account ([fixes] role_name; default: own credentials)."
+)
 
 
 def _reveal(label: str, secret: str) -> None:
@@ -108,7 +115,11 @@ def _print_plan(app: App, case_id: int, records: list[ActionRecord]) -> None:
         )
     for record in refused:
         where = mask_secrets(record.plan.resource_id)
-        app.console.print(f"[yellow]refused[/] {record.id} {record.action} on {where}: {record.error}")
+        app.console.print(
+            Text("refused", style="yellow").append(
+                printable(f" {record.id} {record.action} on {where}: {record.error}"), style=""
+            )
+        )
     app.console.print(f"Nothing was changed. Details of every action: noticedesk fix plan {case_id} --json")
 
 
@@ -125,6 +136,8 @@ def _print_plan(app: App, case_id: int, records: list[ActionRecord]) -> None:
 @click.option("--keep-going", is_flag=True, help="Go on after a failed action.")
 @click.option("--by", "actor", default=None, help="Who applies (default: the current user).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per action, one per line.")
+@_PROFILE
+@_ROLE_NAME
 @pass_app
 def apply(
     app: App,
@@ -135,10 +148,12 @@ def apply(
     keep_going: bool,
     actor: str | None,
     as_json: bool,
+    profile: str | None,
+    role_name: str | None,
 ) -> None:
     """Apply the case's default actions (or those named) through the guarded runner."""
     request = ApplyRequest(action_ids, confirmed, verified_override, keep_going, actor or getpass.getuser())
-    remediation = _remediation(app)
+    remediation = _remediation(app, profile, role_name)
     with progress(app.console, app.console.is_terminal and not as_json, "actions applied") as advance:
         remediation.on_action = lambda record: advance(note=record.id)
         report = remediation.apply(case_id, request)
@@ -168,7 +183,7 @@ def print_report(app: App, report: RunReport) -> None:
     else:
         _print_records(app, f"Case {report.case_id}: {len(report.results)} action(s) run", report.results)
     for record, reason in report.skipped:
-        app.console.print(f"  skipped {record.id} ({record.action}): {reason}")
+        app.console.print(Text(printable(f"  skipped {record.id} ({record.action}): {reason}")))
 
 
 @fix_group.command("undo")
@@ -176,23 +191,37 @@ def print_report(app: App, report: RunReport) -> None:
 @click.option("--yes", "confirmed", is_flag=True, help="Really undo; without it nothing is called.")
 @click.option("--by", "actor", default=None, help="Who undoes (default: the current user).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per action, one per line.")
+@_PROFILE
+@_ROLE_NAME
 @pass_app
-def undo(app: App, action_ids: tuple[str, ...], confirmed: bool, actor: str | None, as_json: bool) -> None:
+def undo(
+    app: App,
+    action_ids: tuple[str, ...],
+    confirmed: bool,
+    actor: str | None,
+    as_json: bool,
+    profile: str | None,
+    role_name: str | None,
+) -> None:
     """Revert applied actions where AWS allows it (state read back and compared with before)."""
-    remediation, who, failed = _remediation(app), actor or getpass.getuser(), False
+    remediation, who, failed = _remediation(app, profile, role_name), actor or getpass.getuser(), False
     for action_id in action_ids:
         record, done = remediation.undo(action_id, confirmed, who)
         failed = failed or (done and record.status != "undone")
         if as_json:
             echo_json({**record.to_json(), "dry_run": not done})
         elif not done:
-            app.console.print(f"Dry run: undoing {action_id} would call:\n{_calls(record.plan.undo)}")
+            app.console.print(
+                Text(printable(f"Dry run: undoing {action_id} would call:\n{_calls(record.plan.undo)}"))
+            )
             app.console.print("Nothing was changed. Add --yes to undo.")
         elif record.status == "undone":
             app.console.print(f"{action_id} ({record.action}): undone and verified")
         else:
             error = (record.undo_result or {}).get("error") or "state not back to before"
-            app.console.print(f"{action_id} ({record.action}): NOT undone: {error}")
+            app.console.print(
+                Text(printable(f"{action_id} ({record.action}): NOT undone: {mask_secrets(error)}"))
+            )
     if failed:
         raise SystemExit(1)
 
