@@ -10,6 +10,7 @@ from pathlib import Path
 import botocore
 from sqlalchemy import Engine, insert, select
 
+from noticedesk.aws.actions import propose
 from noticedesk.aws.checks import Context, Gathered
 from noticedesk.aws.checks.catalogue import BY_ID, CATALOGUE
 from noticedesk.aws.checks.compute import ACCELERATED, risky_rules
@@ -75,6 +76,20 @@ def test_abuse_target_unknown_ip_with_unreadable_region_is_error() -> None:
         gathered, Context(now=NOW, facts=Facts(ip_addresses=("192.0.2.1",)))
     )
     assert finding.status == "error"
+
+
+def test_abuse_target_ip_not_held_by_the_account_is_a_warning_not_a_pass() -> None:
+    """Released since, or another account's: a person looks; it is not a clean bill."""
+    gathered = Gathered(
+        "111122223333", ("ap-northeast-1",), {("network", "ap-northeast-1"): Network((), (), ())}
+    )
+    (finding,) = BY_ID["abuse-target"].judge(
+        gathered, Context(now=NOW, facts=Facts(ip_addresses=("192.0.2.1",)))
+    )
+    assert finding.status == "warn" and finding.severity == "medium"
+    assert "released" in finding.detail and "another account" in finding.detail
+    assert finding.to_json()["status"] == "warn" and set(finding.to_json()) >= {"check", "status", "detail"}
+    assert propose([finding], NOW, "abuse-report") == []  # nothing to fix from it
 
 
 def test_accelerated_families_and_web_ports() -> None:
@@ -145,7 +160,7 @@ def test_findings_and_diagnosis_event_are_stored_on_the_case(engine: Engine) -> 
     assert rows[0].data == {"resource_type": "ami"}
     (event,) = events
     assert event.detail["run_id"] == "run1"
-    assert event.detail["counts"] == {"fail": 1, "error": 1, "pass": 0}
+    assert event.detail["counts"] == {"fail": 1, "warn": 0, "error": 1, "pass": 0}
 
 
 def _iam_actions() -> set[str]:

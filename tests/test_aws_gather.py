@@ -14,7 +14,7 @@ from moto import mock_aws
 from noticedesk.aws.actions import propose
 from noticedesk.aws.checks.catalogue import CATALOGUE, select
 from noticedesk.aws.clients import ClientFactory
-from noticedesk.aws.diagnose import Diagnosis, run_diagnosis
+from noticedesk.aws.diagnose import Diagnosis, enabled_regions, run_diagnosis
 from noticedesk.aws.findings import Finding
 from noticedesk.config import DiagnoseConfig
 from noticedesk.demo.aws import seed_demo_account
@@ -250,6 +250,28 @@ def test_regions_come_from_describe_regions_and_calls_are_counted(aws: ClientFac
     result = run_diagnosis(aws, select(["root-access-keys"]), now(), account_id=ACCOUNT)
     assert "ap-northeast-1" in result.regions and len(result.regions) > 10
     assert result.calls >= 3
+    assert not any(region.startswith(("cn-", "us-gov-")) for region in result.regions)
+
+
+def test_only_enabled_regions_of_the_commercial_partition_unless_asked(aws: ClientFactory) -> None:
+    listed = [
+        {"RegionName": name, "OptInStatus": status, "Endpoint": f"ec2.{name}.amazonaws.com"}
+        for name, status in (
+            ("us-east-1", "opt-in-not-required"),
+            ("ap-east-1", "not-opted-in"),
+            ("me-central-1", "opted-in"),
+            ("cn-north-1", "opt-in-not-required"),
+            ("us-gov-west-1", "opt-in-not-required"),
+        )
+    ]
+    ec2 = aws.client("ec2", None, ACCOUNT)
+    with Stubber(ec2) as stub:
+        stub.add_response("describe_regions", {"Regions": listed}, {"AllRegions": True})
+        assert enabled_regions(aws, ACCOUNT) == ("me-central-1", "us-east-1")
+    asked = run_diagnosis(
+        aws, select(["root-access-keys"]), now(), account_id=ACCOUNT, regions=("cn-north-1",)
+    )
+    assert asked.regions == ("cn-north-1",)
 
 
 def _events(page: dict[str, object]) -> dict[str, object]:

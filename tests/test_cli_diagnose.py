@@ -15,11 +15,15 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from moto.server import ThreadedMotoServer
+from rich.console import Console
 from sqlalchemy import insert, select
 
 from noticedesk.aws.checks.catalogue import CATALOGUE
 from noticedesk.aws.clients import ClientFactory
-from noticedesk.cli import cli
+from noticedesk.aws.diagnose import Diagnosis
+from noticedesk.aws.findings import Finding
+from noticedesk.cli import App, cli
+from noticedesk.config import Config
 from noticedesk.demo.aws import seed_demo_account
 from noticedesk.store.db import open_store
 from noticedesk.store.tables import case_events, cases, findings
@@ -139,3 +143,51 @@ def test_checks_catalogue_and_policy_commands() -> None:
     assert not [action for action in actions if action.split(":")[1].startswith(("Delete", "Modify", "Put"))]
     unknown = runner.invoke(cli, ["diagnose", "--checks", "nope", "--account", "111122223333"])
     assert unknown.exit_code == 2 and "unknown check" in unknown.output
+
+
+def _diagnosis_of_many() -> Diagnosis:
+    """2 problems, 48 checks that could not read one API in 12 regions, 10 clean: 60 findings."""
+    regions = [f"region-{n}" for n in range(12)]
+    unread = [
+        Finding(
+            f"check-{n}", "error", "info", "111122223333", regions[n % 12], None,
+            f"check-{n}: not judged, ec2:DescribeInstances in {regions[n % 12]} could not be read",
+            {"api": "ec2:DescribeInstances", "error_kind": "access-denied", "error_region": regions[n % 12],
+             "error": "UnauthorizedOperation: not allowed"},
+        )
+        for n in range(48)
+    ]  # fmt: skip
+    failed = [Finding("public-amis", "fail", "high", "111122223333", "us-east-1", f"ami-{n}", "public", {})
+              for n in range(2)]  # fmt: skip
+    passed = [
+        Finding("root-mfa", "pass", "info", "111122223333", None, f"ok-{n}", "clean", {}) for n in range(10)
+    ]
+    return Diagnosis("run", "111122223333", tuple(regions), (), (*failed, *unread, *passed), 0, 0.0)
+
+
+def _printed(only_failed: bool | None) -> str:
+    from noticedesk.cli.diagnose import print_diagnosis
+
+    app = App(db_url="sqlite://", config=Config(), console=Console(record=True, width=120))
+    print_diagnosis(app, _diagnosis_of_many(), only_failed)
+    return app.console.export_text()
+
+
+def test_many_findings_show_what_needs_a_person_and_errors_one_line_per_api() -> None:
+    for shown in (_printed(None), _printed(True)):  # beyond 50 findings, condensed by default
+        assert "48 checks could not read ec2:DescribeInstances in 12 regions (access-denied)" in shown
+        assert shown.count("could not read") == 1 and "ok-3" not in shown and "ami-1" in shown
+        assert "10 passed (not listed: --all lists every finding)" in shown
+    everything = _printed(False)
+    assert "ok-3" in everything and everything.count("could not be read") == 48
+
+
+def test_only_failed_leaves_passes_out_of_json(
+    seeded: tuple[dict[str, str], dict[str, Any]], tmp_path: Path
+) -> None:
+    env, planted = seeded
+    every = _run(env, tmp_path, "--account", planted["account_id"])
+    failed = _run(env, tmp_path, "--account", planted["account_id"], "--only-failed")
+    assert any(line["status"] == "pass" for line in every)
+    assert failed and {line["status"] for line in failed} <= {"fail", "warn", "error"}
+    assert len(failed) == sum(1 for line in every if line["status"] != "pass")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -227,3 +228,11 @@ def test_the_summary_wraps_by_phrase_on_a_terminal_and_not_when_piped(demo_db: P
     assert "".join(shown.split()) == "".join(piped.split())  # the same text, only wrapped
     bullets = shown.split("■ 残っている作業", 1)[1].splitlines()[1:]
     assert all(line.startswith(("・", "  ")) for line in bullets[:-2] if line)  # hanging under the bullet
+
+
+def test_the_clock_labels_line_up_in_japanese(demo_db: Path) -> None:
+    output = show(demo_db, 120, "case", "show", "2", "--lang", "ja")
+    clocks = [line for line in output.splitlines() if line.startswith(("  返信期限", "  AWS の措置"))]
+    assert len(clocks) == 2
+    columns = {cell_len(match.group(0)) for line in clocks if (match := re.match(r"  (.+?)  +", line))}
+    assert len(columns) == 1, clocks  # the times start in the same terminal column

@@ -67,3 +67,14 @@ def test_a_forged_fuller_copy_adds_nothing_to_a_verified_case(
     assert case.facts.instance_ids == ()
     (event,) = [event for event in case.timeline if MORE in event.summary]
     assert "not_applied" in event.detail
+
+
+def test_a_full_copy_opens_the_case_its_truncated_copy_could_not(engine: Engine, now: datetime) -> None:
+    full = mail_bytes("compromised-subject.eml").replace(b"\r\n", b"\n")
+    head = [line for line in full.split(b"\n")[:6] if not line.startswith(b"Subject:")]
+    stub = b"\n".join(head) + b"\n\nHello,\n"  # a generic sender, nothing that makes it a notice
+    first = triage(engine, now, stub, "stub.eml")
+    assert first.notice is not None and first.notice.kind.value == "aws-other" and first.case_id is None
+    copy = triage(engine, now, full, "full.eml")
+    assert copy.case_id is not None and not copy.duplicate
+    assert get_case(engine, copy.case_id).facts.access_key_ids == ("AKIA2E0A8F3B244C9986",)

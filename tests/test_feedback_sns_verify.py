@@ -334,3 +334,14 @@ def test_a_topic_with_a_newline_writes_one_escaped_log_line(
     (record,) = caplog.records
     assert "\n" not in record.getMessage() and "\x1b" not in record.getMessage()
     assert "\\n2026-11-28" in record.getMessage()
+
+
+def test_a_field_holding_the_separator_is_refused_before_any_fetch(tmp_path: Path) -> None:
+    sns = SnsConfig(allowed_topics=[TOPIC])
+    network = NoNetwork()
+    check = SnsVerifier(sns, CertificateCache(None, fetch=network), lambda: NOW)
+    message = notification(bounce("a@example.org", "fb-early"), NOW)
+    message["MessageId"] += "\nSubject\nx"
+    with pytest.raises(SnsRejected, match="MessageId holds a line break"):
+        check.verify(body(message))
+    assert network.calls == []

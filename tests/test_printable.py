@@ -108,3 +108,34 @@ def test_a_hostile_subject_reaches_no_output_raw(
     if "show" in arguments and "--json" not in arguments:
         assert "\\x1b[2K" in output  # made visible, not silently dropped
         assert "[/bold]" in output  # shown as text, not taken for Rich markup
+
+
+def test_feedback_names_reach_the_rates_table_as_text(tmp_path: Path) -> None:
+    """An identity or configuration set named with ESC and Rich markup (from SES feedback)."""
+    line = {
+        "notificationType": "Bounce",
+        "bounce": {
+            "feedbackId": "fb-hostile",
+            "bounceType": "Permanent",
+            "bounceSubType": "General",
+            "bouncedRecipients": [{"emailAddress": "nobody@example.org"}],
+            "timestamp": "2026-11-28T11:00:01.000Z",
+        },
+        "mail": {
+            "timestamp": "2026-11-28T10:59:58.000Z",
+            "messageId": "m-hostile",
+            "source": "noreply@example.com",
+            "sourceArn": "arn:aws:ses:us-east-1:111122223333:identity/ev\x1b[2Kil[/bold]",
+            "sendingAccountId": "111122223333",
+            "destination": ["nobody@example.org"],
+            "tags": {"ses:configuration-set": ["cs\x1b[1A[/b]"]},
+        },
+    }
+    feedback = tmp_path / "hostile.jsonl"
+    feedback.write_text(json.dumps(line) + "\n")
+    database = ["--db", str(tmp_path / "n.db")]
+    assert CliRunner().invoke(cli, [*database, "ses", "ingest", str(feedback)]).exit_code == 0
+    result = CliRunner(env={"COLUMNS": "250"}).invoke(cli, [*database, "ses", "rates", "--no-cloudwatch"])
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output
+    assert "[/bold]" in result.output and "\\x1b[1A[/b]" in result.output

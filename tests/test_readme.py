@@ -30,3 +30,17 @@ def test_every_command_is_in_the_readme_with_help_text() -> None:
     for name, command in cli.commands.items():
         assert f"noticedesk {name}" in README, f"the README does not mention `noticedesk {name}`"
         assert (command.help or "").strip(), f"`noticedesk {name}` has no help text"
+
+
+def test_every_file_a_readme_command_names_is_in_the_repository() -> None:
+    """The README's commands run as written from a fresh clone: the files they name exist."""
+    root = Path(__file__).parent.parent
+    named = [
+        word
+        for line in README.splitlines()
+        if line.startswith("$ noticedesk ")
+        for word in line.split()[2:]
+        if "/" in word and word.endswith((".eml", ".json", ".jsonl", ".mbox"))
+    ]
+    assert named, "no file named by a README command"
+    assert [path for path in named if not (root / path).exists()] == []

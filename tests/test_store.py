@@ -6,7 +6,7 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import Engine, inspect, text
 
-from noticedesk.store.db import make_engine, migrate, normalise_url
+from noticedesk.store.db import make_engine, migrate, normalise_url, open_store
 
 
 def test_migrations_create_every_table_on_both_stores(engine: Engine) -> None:
@@ -133,3 +133,28 @@ def test_upgrade_moves_stored_probation_stages_to_notice(engine: Engine) -> None
         ("notice: Amazon SES Complaint Probation", {"kind": "ses-complaint", "stage": "notice"}),
         ("probation: a title that only starts so", {"stage": "final"}),
     ]
+
+
+def test_a_postgresql_schema_of_its_own_holds_every_table_and_drops_with_them(
+    postgres_engine: Engine,
+) -> None:
+    """What the README's Deployment section says: search_path in the URL, DROP SCHEMA removes it all."""
+    base = postgres_engine.url.render_as_string(hide_password=False)
+    with postgres_engine.connect() as connection:
+        connection.execute(text("CREATE SCHEMA noticedesk"))
+        connection.commit()
+    separate = open_store(f"{base}?options=-csearch_path%3Dnoticedesk")
+    separate.dispose()
+    with postgres_engine.connect() as connection:
+        tables = set(
+            connection.execute(
+                text("SELECT table_name FROM information_schema.tables WHERE table_schema = 'noticedesk'")
+            ).scalars()
+        )
+        assert {"alembic_version", "cases"} <= tables
+        connection.execute(text("DROP SCHEMA noticedesk CASCADE"))
+        connection.commit()
+        left = connection.execute(
+            text("SELECT count(*) FROM information_schema.schemata WHERE schema_name = 'noticedesk'")
+        ).scalar_one()
+    assert left == 0

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert
 
+from noticedesk.aws.caller import quarantined_caller
 from noticedesk.aws.checks import Check, Context, Gathered
 from noticedesk.aws.checks.catalogue import CATALOGUE
 from noticedesk.aws.clients import ClientFactory
@@ -56,7 +57,7 @@ class Diagnosis:
 
     @property
     def counts(self) -> dict[str, int]:
-        counts = {"fail": 0, "error": 0, "pass": 0}
+        counts = {"fail": 0, "warn": 0, "error": 0, "pass": 0}
         for finding in self.findings:
             counts[finding.status] += 1
         return counts
@@ -78,14 +79,28 @@ def caller_account(factory: ClientFactory) -> str:
         raise AwsError(classify("sts", "GetCallerIdentity", None, error).describe()) from error
 
 
+ENABLED = ("opt-in-not-required", "opted-in")
+"""``OptInStatus`` of a region the account can use (not "not-opted-in")."""
+
+
 def enabled_regions(factory: ClientFactory, account_id: str) -> tuple[str, ...]:
-    """Regions enabled for the account (DescribeRegions without AllRegions lists only those)."""
+    """Regions enabled for the account, in the partition of its credentials (the commercial one
+    for ordinary accounts): never ``cn-*`` or ``us-gov-*`` unless asked for with ``--regions``."""
     try:
-        raw = call(factory.client("ec2", None, account_id), "describe_regions", None)["Regions"]
+        raw = call(factory.client("ec2", None, account_id), "describe_regions", None, AllRegions=True)[
+            "Regions"
+        ]
     except GatherFailed as error:
         raise AwsError(error.error.describe()) from error
+    session = factory.session()
+    partition = session.get_partition_for_region(factory.default_region)
     return tuple(
-        sorted(item["RegionName"] for item in raw if item.get("OptInStatus", "opted-in") != "not-opted-in")
+        sorted(
+            item["RegionName"]
+            for item in raw
+            if item.get("OptInStatus", "opted-in") in ENABLED
+            and session.get_partition_for_region(item["RegionName"]) == partition
+        )
     )
 
 
@@ -139,6 +154,9 @@ def run_diagnosis(
     started = time.perf_counter()
     calls_before = factory.calls
     account = account_id or caller_account(factory)
+    refusal = quarantined_caller(factory, account)
+    if refusal is not None:
+        raise AwsError(f"not diagnosing {account}: {refusal}")
     region_list = regions or enabled_regions(factory, account)
     fanout = Fanout(workers)
     try:
@@ -189,7 +207,8 @@ def store_diagnosis(engine: Engine, diagnosis: Diagnosis, case_id: int | None, a
                 at,
                 "diagnosis",
                 f"Diagnosis of {diagnosis.account_id}: {counts['fail']} problem(s), "
-                f"{counts['error']} not readable, {counts['pass']} fine",
+                + (f"{counts['warn']} to look at, " if counts["warn"] else "")
+                + f"{counts['error']} not readable, {counts['pass']} fine",
                 {
                     "run_id": diagnosis.run_id,
                     "counts": counts,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Status = Literal["fail", "pass", "error"]
+Status = Literal["fail", "warn", "pass", "error"]
+"""``warn``: nothing wrong was found, but what was found needs a person's look (never a fix)."""
 Severity = Literal["critical", "high", "medium", "low", "info"]
 
 

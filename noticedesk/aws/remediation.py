@@ -39,6 +39,7 @@ from noticedesk.aws.audit import (
     write_undo,
     write_undo_intent,
 )
+from noticedesk.aws.caller import quarantined_caller
 from noticedesk.aws.claims import Claimer, release, renew
 from noticedesk.aws.findings import Finding
 from noticedesk.cases.queries import check_item
@@ -155,6 +156,11 @@ class Remediation:
                 raise RemediationError(
                     f"case {case_id}: cannot act in account {account_id}: {error}; nothing was applied"
                 ) from error
+            refusal = quarantined_caller(self.clients, account_id)
+            if refusal is not None:
+                raise RemediationError(
+                    f"case {case_id}: not acting in {account_id}: {refusal}; nothing was applied"
+                )
 
     def _gate(self, case_id: int, request: ApplyRequest) -> dict[str, Any] | None:
         with self.engine.connect() as connection:

@@ -209,19 +209,13 @@ class Triage:
             keys += [_copy_key(entry) for entry in read if entry.dedupe_key.startswith("mid")]
             firsts = _known_messages(connection, keys)
             known: dict[str, int | CaseState | None] = {key: first.case_id for key, first in firsts.items()}
+            copies = {entry.dedupe_key: first for entry in read if (first := _new_copy_of(entry, firsts))}
             to_file = [
                 entry.understood.notice
                 for entry in read
-                if entry.understood and opens_case(entry.understood.notice) and entry.dedupe_key not in known
+                if entry.understood is not None and _files_anew(entry, known, copies)
             ]
-            copied = {  # the cases a more complete copy of a stored notice goes to
-                first.case_id
-                for entry in read
-                if (first := firsts.get(entry.dedupe_key)) is not None
-                and first.case_id is not None
-                and first.sha256 != entry.sha
-                and _copy_key(entry) not in firsts
-            }
+            copied = {first.case_id for first in copies.values() if first.case_id is not None}
             book = load_book(connection, to_file, copied)
             message_rows: list[tuple[CaseState | None, MessageRow]] = []
             filed = [self._file(entry, known, firsts, book, message_rows) for entry in read]
@@ -291,12 +285,12 @@ class Triage:
         if notice is not None:
             facts_json = notice.facts.json_fields()
             facts = (facts_json, json_text(facts_json))  # one json.dumps for message, case and event
-            if copy_of is not None:
-                first_case = known[entry.dedupe_key]
+            first_case = known[entry.dedupe_key] if copy_of is not None else None
+            if first_case is not None:
                 case = book.stored_case(first_case) if isinstance(first_case, int) else first_case
                 if case is not None:
-                    book.complete(case, notice, clocks, copy_of.authenticity, received)
-            elif clocks is not None and opens_case(notice):
+                    book.complete(case, notice, clocks, copy_of.authenticity if copy_of else None, received)
+            elif clocks is not None and opens_case(notice):  # a first copy that opened no case: filed anew
                 case = book.file(notice, facts, clocks, sent_at, received)
                 note = book.note
         known[dedupe_key] = case  # a second copy later in this batch is a duplicate
@@ -422,6 +416,23 @@ def _known_messages(connection: Connection, keys: list[str]) -> dict[str, _Known
         for key, case_id, sha256, authenticity in connection.execute(_FIND_MESSAGES, {"keys": chunk}):
             known[key] = _Known(case_id, sha256, authenticity)
     return known
+
+
+def _files_anew(entry: _Read, known: dict[str, Any], copies: dict[str, _Known]) -> bool:
+    """Whether this input may open or join a case: a notice of a case kind not stored yet, or a
+    new copy of one whose first copy opened no case (it was cut before what makes it a notice)."""
+    if entry.understood is None or not opens_case(entry.understood.notice):
+        return False
+    first = copies.get(entry.dedupe_key)
+    return entry.dedupe_key not in known or (first is not None and first.case_id is None)
+
+
+def _new_copy_of(entry: _Read, firsts: dict[str, _Known]) -> _Known | None:
+    """The stored first copy of this message when this is another copy of it, not seen before."""
+    first = firsts.get(entry.dedupe_key)
+    if first is None or first.sha256 == entry.sha or _copy_key(entry) in firsts:
+        return None
+    return first
 
 
 def _copy_key(entry: _Read) -> str:

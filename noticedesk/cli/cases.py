@@ -6,6 +6,7 @@ import getpass
 from datetime import datetime
 
 import click
+from rich.cells import cell_len
 from rich.markup import escape
 from rich.text import Text
 
@@ -80,12 +81,17 @@ def print_case(app: App, detail: CaseDetail, lang: str) -> None:
     console.print(f"  account {case.account_id or '-'}   reference {escape(case.case_ref or '-')}")
     _print_authenticity(app, detail, lang)
     words = _WORDS[lang]
-    for label, value in ((words["reply by"], case.reply_by), (words["AWS acts"], case.enforcement_at)):
+    clocks = ((words["reply by"], case.reply_by), (words["AWS acts"], case.enforcement_at))
+    label_cells = max(cell_len(label) for label, _ in clocks)  # 返信期限 takes 8 cells, not 4
+    for label, value in clocks:
+        padded = label + " " * (label_cells - cell_len(label))
         if value is None and label == words["AWS acts"] and detail.enforcement_undated.get(lang):
-            console.print(f"  {label:<9} {detail.enforcement_undated[lang]}")  # no date of our own
+            _paragraph(
+                app, detail.enforcement_undated[lang], label_cells + 4, f"  {padded}  "
+            )  # no date of ours
             continue
         style = urgency_style(value, now)
-        console.print(f"  {label:<9} [{style}]{time_left(value, now):<14}[/] {short_time(value, app.tz)}")
+        console.print(f"  {padded}  [{style}]{time_left(value, now):<14}[/] {short_time(value, app.tz)}")
     if detail.clock_note.get(lang):
         _paragraph(app, detail.clock_note[lang], 2, "  ", "dim")
     facts = {key: value for key, value in detail.facts.to_json().items() if value not in (None, [], "")}

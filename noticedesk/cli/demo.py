@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 import click
+from rich.text import Text
 
 from noticedesk.cases.queries import CaseSummary, list_cases
 from noticedesk.cases.triage import Triage
@@ -23,10 +24,11 @@ from noticedesk.cli import App, pass_app
 from noticedesk.cli.cases import cases_command
 from noticedesk.cli.diagnose import print_diagnosis
 from noticedesk.cli.fix import print_report
-from noticedesk.cli.wrap import for_terminal
+from noticedesk.cli.wrap import for_terminal, wrap
 from noticedesk.demo.fake_aws import DEMO_ROLE, diagnose_and_fix, fake_aws_available
 from noticedesk.demo.timeshift import shift_for, shift_sample
 from noticedesk.mail.sources import RawItem, read_sources
+from noticedesk.printable import printable
 from noticedesk.replies import draft_reply, owner_summary
 from noticedesk.replies.formats import as_text
 
@@ -102,10 +104,12 @@ def _run_demo(app: App, ctx: click.Context, lang: str, with_aws: bool) -> None:
     for result in results:
         notice = result.notice
         if notice is not None and result.case_id is None:
-            app.console.print(
-                f"  not filed: {result.source.rsplit('/', 1)[-1]} → {notice.kind.value}, "
+            why = (
+                f"{result.source.rsplit('/', 1)[-1]} → {notice.kind.value}, "
                 f"{notice.authenticity.value}: {'; '.join(notice.authenticity_reasons)}"
             )
+            shown = wrap(printable(why), app.console.width, 4, "  not filed: ")
+            app.console.print(Text(shown), soft_wrap=True)
     ctx.invoke(cases_command, as_json=False, include_resolved=False)
     leaked = _leaked_key_case(list_cases(app.engine))
     if leaked is None:

@@ -28,7 +28,11 @@ from noticedesk.cli.wrap import wrap
 from noticedesk.notices.model import Facts
 from noticedesk.printable import printable
 
-STATUS_STYLE = {"fail": "red", "error": "yellow", "pass": "green"}
+FULL_LIST_LIMIT = 50
+"""Beyond this many findings the terminal shows what needs a person, unless ``--all``."""
+
+
+STATUS_STYLE = {"fail": "red", "warn": "magenta", "error": "yellow", "pass": "green"}
 
 
 def _split(value: str | None) -> list[str]:
@@ -56,6 +60,12 @@ def _progress(app: App, show: bool) -> Iterator[Progress | None]:
 @click.option(
     "--concurrency", type=click.IntRange(1, 64), help="Parallel AWS reads ([diagnose] concurrency)."
 )
+@click.option(
+    "--only-failed/--all",
+    "only_failed",
+    default=None,
+    help=f"Leave out what passed; errors one line per API (default beyond {FULL_LIST_LIMIT} findings).",
+)
 @pass_app
 def diagnose(
     app: App,
@@ -67,6 +77,7 @@ def diagnose(
     profile: str | None,
     role_name: str | None,
     concurrency: int | None,
+    only_failed: bool | None,
 ) -> None:
     """Read an AWS account (read-only) and report what is wrong; findings are stored, on the case if any."""
     kind: str | None = None
@@ -94,26 +105,53 @@ def diagnose(
     store_diagnosis(app.engine, diagnosis, case_id, app.now())
     if as_json:
         for finding in diagnosis.findings:
-            echo_json({**finding.to_json(), "run_id": diagnosis.run_id})
+            if not (only_failed and finding.status == "pass"):
+                echo_json({**finding.to_json(), "run_id": diagnosis.run_id})
         return
-    print_diagnosis(app, diagnosis)
+    print_diagnosis(app, diagnosis, only_failed)
 
 
-def print_diagnosis(app: App, diagnosis: Diagnosis) -> None:
+def error_lines(errors: list[Finding]) -> list[str]:
+    """Findings that could not read, one line per API and kind of failure, most checks first:
+    "48 checks could not read ec2:DescribeInstances in 12 regions (access-denied): …"."""
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for finding in errors:
+        key = (str(finding.data.get("api") or finding.check), str(finding.data.get("error_kind") or "error"))
+        groups.setdefault(key, []).append(finding)
+    lines = []
+    for (api, kind), members in sorted(groups.items(), key=lambda item: (-len(item[1]), item[0])):
+        checks = len(members)
+        regions = sorted({str(f.data.get("error_region") or f.region or "global") for f in members})
+        where = regions[0] if len(regions) == 1 else f"{len(regions)} regions"
+        message = str(members[0].data.get("error") or members[0].detail)
+        lines.append(
+            f"{checks} check{'s' if checks != 1 else ''} could not read {api} in {where} ({kind}): {message}"
+        )
+    return lines
+
+
+def print_diagnosis(app: App, diagnosis: Diagnosis, only_failed: bool | None = None) -> None:
     """One block a finding: status, severity, check, region and resource on a line (never cut),
-    the check's sentence below it, wrapped to the terminal under a hanging indent."""
+    the check's sentence below it, wrapped to the terminal under a hanging indent.
+
+    Condensed (``--only-failed``, or beyond ``FULL_LIST_LIMIT`` findings unless ``--all``): what
+    passed is only counted, and what could not be read is one line per API."""
     counts = diagnosis.counts
     app.console.print(
         f"[bold]Diagnosis of {diagnosis.account_id} in {len(diagnosis.regions)} region(s): "
         f"{counts['fail']} fail, {counts['error']} error, {counts['pass']} pass[/bold]"
     )
-    order = {"fail": 0, "error": 1, "pass": 2}
+    order = {"fail": 0, "warn": 1, "error": 2, "pass": 3}
     severity = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 
     def key(finding: Finding) -> tuple[int, int, str]:
         return order[finding.status], severity[finding.severity], finding.check
 
     findings = sorted(diagnosis.findings, key=key)
+    condensed = only_failed if only_failed is not None else len(findings) > FULL_LIST_LIMIT
+    errors = [finding for finding in findings if finding.status == "error"]
+    if condensed:
+        findings = [finding for finding in findings if finding.status in ("fail", "warn")]
     check_width = max((len(finding.check) for finding in findings), default=0)
     region_width = max((len(finding.region or "-") for finding in findings), default=0)
     for finding in findings:
@@ -128,6 +166,12 @@ def print_diagnosis(app: App, diagnosis: Diagnosis) -> None:
         app.console.print(head)
         detail = wrap(printable(finding.detail), app.console.width, 6, "      ")
         app.console.print(Text(detail, style="dim" if finding.status == "pass" else ""), soft_wrap=True)
+    if condensed:
+        for line in error_lines(errors):
+            app.console.print(
+                Text(wrap(printable(f"error {line}"), app.console.width, 6, ""), style="yellow")
+            )
+        app.console.print(f"{counts['pass']} passed (not listed: --all lists every finding)", style="dim")
     app.console.print(
         f"run {diagnosis.run_id}: {diagnosis.calls} AWS calls in {diagnosis.seconds:.1f} s", style="dim"
     )

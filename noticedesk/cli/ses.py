@@ -7,6 +7,7 @@ import sys
 from datetime import datetime, timedelta
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from noticedesk.aws.clients import ClientFactory
@@ -50,7 +51,7 @@ def ingest_command(app: App, paths: tuple[str, ...]) -> None:
     )
     alarms, case_ids = check_alarms(app.engine, app.config.ses, now)
     for alarm in alarms:
-        click.echo(f"alarm: {alarm.sentence}")
+        echo(f"alarm: {alarm.sentence}")
     _echo_early_warning_cases(app, case_ids, now)
     if outcome.bad_lines:
         sys.exit(1)
@@ -97,7 +98,7 @@ def suppressed_command(app: App, as_json: bool, as_csv: bool, include_inactive: 
         table.add_column(column)
     for row in rows:
         table.add_row(
-            row["address"],
+            escape(row["address"]),
             "yes" if row["suppressed"] else "no",
             row["cause"] or ("flagged" if row["flagged"] else "-"),
             ", ".join(row["reasons"]),
@@ -160,7 +161,7 @@ def rates_command(app: App, as_json: bool, cloudwatch: bool) -> None:
     for rate in rates:
         table.add_row(
             rate.scope,
-            rate.key,
+            escape(rate.key),
             f"{rate.denominator} ({rate.denominator_source})",
             _percent(rate.bounce_rate),
             _percent(rate.complaint_rate),
@@ -176,7 +177,9 @@ def rates_command(app: App, as_json: bool, cloudwatch: bool) -> None:
         )
     app.console.print(table)
     for alarm in alarms:
-        app.console.print(f"[{'red' if alarm.level == 'critical' else 'yellow'}]alarm: {alarm.sentence}[/]")
+        app.console.print(
+            f"[{'red' if alarm.level == 'critical' else 'yellow'}]alarm: {escape(alarm.sentence)}[/]"
+        )
     if skipped:
         app.console.print(
             f"authoritative rates skipped: {NO_CREDENTIALS} (SES's Reputation.* metrics in CloudWatch "

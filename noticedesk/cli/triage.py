@@ -86,7 +86,8 @@ def _report(app: App, result: TriageResult, as_json: bool, rows: list[TriageResu
 
 def _table(app: App, rows: list[TriageResult]) -> None:
     table = Table(title=f"{len(rows)} message(s) triaged", show_lines=False)
-    for column in ("source", "kind", "stage", "authenticity", "account", "reply by", "case"):
+    table.add_column("source", overflow="fold")  # which file: never cut, folded when long
+    for column in ("kind", "stage", "authenticity", "account", "reply by", "case"):
         table.add_column(column)
     for result in rows:
         notice = result.notice

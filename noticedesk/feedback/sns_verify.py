@@ -333,9 +333,10 @@ class SnsVerifier:
             signature = base64.b64decode(message["Signature"], validate=True)
         except binascii.Error as error:
             raise SnsRejected("Signature is not base64") from error
+        signed = string_to_sign(message)  # refuses a field holding the separator: before any fetch
         public_key = self.certificates.public_key(message["SigningCertURL"], now, memory_only)
         try:
-            public_key.verify(signature, string_to_sign(message), padding.PKCS1v15(), _HASHES[version]())
+            public_key.verify(signature, signed, padding.PKCS1v15(), _HASHES[version]())
         except InvalidSignature as error:
             raise SnsRejected("signature does not verify") from error
         return message

@@ -9,7 +9,6 @@ person must check or add goes to ``Draft.warnings``, shown before the cut line, 
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,10 +16,19 @@ from typing import Any, Literal
 
 from noticedesk.aws.findings import mask_key
 from noticedesk.errors import ReplyError
-from noticedesk.replies.evidence import billing, cloudtrail, measures, root_cause
+from noticedesk.replies.evidence import (
+    billing,
+    cloudtrail,
+    measures,
+    named_key,
+    named_lines,
+    root_cause,
+    stopped,
+)
 from noticedesk.replies.gather import ActionRecord, NoticeMail, ReplyContext
 from noticedesk.replies.phrasebook import (
     KindInfo,
+    abuse_words,
     action_phrase,
     kinds,
     mask_keys,
@@ -149,12 +157,13 @@ def compose_reply(
         variant=chosen,
         info=info,
         case=case,
-        named=_named_lines(context),
+        named=named_lines(context),
         timeline=_timeline_lines(context),
         cause=cause,
         cloudtrail=trail,
         billing=bill,
         actions=actions,
+        stopped=stopped(context),
         prevention=[measure.text for measure in standard if measure.in_place],
         mitigations=list(context.facts.mitigations),
         abuse_words=abuse_words(context.facts.abuse_types, "en"),
@@ -200,12 +209,6 @@ def masked_facts(context: ReplyContext) -> dict[str, Any]:
     return facts
 
 
-def abuse_words(abuse_types: tuple[str, ...], lang: str) -> str:
-    words = [word("abuse_type", name, lang) for name in abuse_types]
-    joiner = "、" if lang == "ja" else ", "
-    return joiner.join(words)
-
-
 def action_sentence(record: ActionRecord, lang: str) -> tuple[str, bool]:
     """The sentence for one action, and whether the phrase table knew the action."""
     resource = record.resource_id or ("アカウント" if lang == "ja" else "the account")
@@ -220,15 +223,6 @@ def action_sentence(record: ActionRecord, lang: str) -> tuple[str, bool]:
         else f"Applied {record.action} to {resource}{where}"
     )
     return generic, False
-
-
-def _named_key(record: ActionRecord, context: ReplyContext) -> ActionRecord:
-    """The record with the key AWS named in full: the store keeps key ids masked, the reply to AWS
-    names the key AWS named (a key id is not a secret; AWS files the case by it)."""
-    for key in context.facts.access_key_ids:
-        if record.resource_id == mask_key(key):
-            return dataclasses.replace(record, resource_id=key)
-    return record
 
 
 def _recipient(context: ReplyContext, info: KindInfo, warnings: list[str]) -> tuple[str | None, str]:
@@ -257,7 +251,7 @@ def _action_lines(context: ReplyContext, lang: str, warnings: list[str]) -> list
     undone (a failure repaired since is not mentioned again)."""
     lines: list[str] = []
     for record in context.effective_actions:
-        sentence, known = action_sentence(_named_key(record, context), lang)
+        sentence, known = action_sentence(named_key(record, context), lang)
         if not known:
             warnings.append(
                 f"No phrase for action {record.action!r}: reword the line, and add it to "
@@ -303,7 +297,7 @@ def _timeline_lines(context: ReplyContext) -> list[tuple[str, str]]:
             text = investigated
         elif event.type == "action-applied" and (str(event.detail.get("action_id") or ""), at) in standing:
             record = standing[(str(event.detail.get("action_id") or ""), at)]
-            text = action_sentence(_named_key(record, context), "en")[0]
+            text = action_sentence(named_key(record, context), "en")[0]
         elif event.type == "reply-sent":
             text = word("event", "reply-sent", "en")
         else:
@@ -319,46 +313,6 @@ def _sent_at(detail: dict[str, Any]) -> datetime | None:
         return datetime.fromisoformat(str(detail["sent_at"]))
     except (KeyError, ValueError):
         return None
-
-
-_STATE = {
-    "access-key-deactivate": "deactivated",
-    "access-key-rotate": "replaced and deactivated",
-    "access-key-delete": "deleted",
-    "instance-isolate": "isolated from the network",
-    "instance-stop": "stopped",
-    "instance-terminate": "terminated",
-}
-
-
-def _named_lines(context: ReplyContext) -> list[str]:
-    """What the notice named, each with its state now (the full key id: AWS named it)."""
-    facts = context.facts
-    state: dict[str, str] = {}
-    for record in (_named_key(r, context) for r in context.effective_actions):
-        if record.resource_id and record.action in _STATE:
-            state[record.resource_id] = f": {_STATE[record.action]} ({utc(record.at)})"
-    lines: list[str] = []
-    for key in facts.access_key_ids:
-        owner = f" of IAM user {', '.join(facts.iam_users)}" if facts.iam_users else ""
-        lines.append(f"Access key {key}{owner}{state.get(key, '')}")
-    lines += [f"Exposed at {url}" for url in facts.exposed_urls]
-    lines += [f"Instance {instance}{state.get(instance, '')}" for instance in facts.instance_ids]
-    if facts.ip_addresses:
-        lines.append(f"IP address {', '.join(facts.ip_addresses)}")
-    if facts.ports:
-        lines.append(f"Port {', '.join(str(port) for port in facts.ports)}")
-    if facts.abuse_types and context.case.kind == "abuse-report":
-        lines.append(f"Reported activity: {abuse_words(facts.abuse_types, 'en')}")
-    if facts.abuse_time:
-        lines.append(f"Time of the activity: {utc(facts.abuse_time)}")
-    if facts.bounce_rate is not None:
-        lines.append(f"Bounce rate stated in your notice: {facts.bounce_rate}%")
-    if facts.complaint_rate is not None:
-        lines.append(f"Complaint rate stated in your notice: {facts.complaint_rate}%")
-    if facts.regions:
-        lines.append(f"Region {', '.join(facts.regions)}")
-    return lines
 
 
 def _clock_warnings(context: ReplyContext, now: datetime) -> list[str]:

@@ -1,5 +1,6 @@
-"""What a reply may state as fact, chosen from the case: the root cause, what CloudTrail showed,
-and the prevention measures the case shows in place. Pure functions of a ``ReplyContext``.
+"""What a reply may state as fact, chosen from the case: what the notice named and its state now,
+the root cause, what CloudTrail showed, since when an abuse stopped, and the prevention measures
+the case shows in place. Pure functions of a ``ReplyContext``.
 
 A reply to AWS is read by an engineer who checks it against the account: each sentence here comes
 from a fact of the notice, a finding of the latest diagnosis, a standing action or a ticked step.
@@ -7,10 +8,12 @@ from a fact of the notice, a finding of the latest diagnosis, a standing action 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
-from noticedesk.replies.gather import FindingRow, ReplyContext
-from noticedesk.replies.phrasebook import mask_keys, prevention_table, word
+from noticedesk.aws.findings import mask_key
+from noticedesk.replies.gather import ActionRecord, FindingRow, ReplyContext
+from noticedesk.replies.phrasebook import abuse_words, mask_keys, prevention_table, utc, word
 
 CAUSE_CHECKS = {
     "abuse-report": ("security-groups", "instances"),
@@ -123,3 +126,71 @@ def _clause(row: FindingRow) -> str:
     if sentence[:2].isupper():  # an acronym (AMI, SES): keep it
         return sentence
     return sentence[:1].lower() + sentence[1:]
+
+
+def named_key(record: ActionRecord, context: ReplyContext) -> ActionRecord:
+    """The record with the key AWS named in full: the store keeps key ids masked, the reply to AWS
+    names the key AWS named (a key id is not a secret; AWS files the case by it)."""
+    for key in context.facts.access_key_ids:
+        if record.resource_id == mask_key(key):
+            return dataclasses.replace(record, resource_id=key)
+    return record
+
+
+_STATE = {
+    "access-key-deactivate": "deactivated",
+    "access-key-rotate": "replaced and deactivated",
+    "access-key-delete": "deleted",
+    "instance-isolate": "isolated from the network",
+    "instance-stop": "stopped",
+    "instance-terminate": "terminated",
+}
+
+
+def named_lines(context: ReplyContext) -> list[str]:
+    """What the notice named, each with its state now (the full key id: AWS named it)."""
+    facts = context.facts
+    state: dict[str, str] = {}
+    for record in (named_key(r, context) for r in context.effective_actions):
+        if record.resource_id and record.action in _STATE:
+            state[record.resource_id] = f": {_STATE[record.action]} ({utc(record.at)})"
+    lines: list[str] = []
+    for key in facts.access_key_ids:
+        owner = f" of IAM user {', '.join(facts.iam_users)}" if facts.iam_users else ""
+        lines.append(f"Access key {key}{owner}{state.get(key, '')}")
+    lines += [f"Exposed at {url}" for url in facts.exposed_urls]
+    lines += [f"Instance {instance}{state.get(instance, '')}" for instance in facts.instance_ids]
+    if facts.ip_addresses:
+        lines.append(f"IP address {', '.join(facts.ip_addresses)}")
+    if facts.ports:
+        lines.append(f"Port {', '.join(str(port) for port in facts.ports)}")
+    if facts.abuse_types and context.case.kind == "abuse-report":
+        lines.append(f"Reported activity: {abuse_words(facts.abuse_types, 'en')}")
+    if facts.abuse_time:
+        lines.append(f"Time of the activity: {utc(facts.abuse_time)}")
+    if facts.bounce_rate is not None:
+        lines.append(f"Bounce rate stated in your notice: {facts.bounce_rate}%")
+    if facts.complaint_rate is not None:
+        lines.append(f"Complaint rate stated in your notice: {facts.complaint_rate}%")
+    if facts.regions:
+        lines.append(f"Region {', '.join(facts.regions)}")
+    return lines
+
+
+_CONTAINS = ("instance-isolate", "instance-stop", "instance-terminate")
+
+
+def stopped(context: ReplyContext) -> str | None:
+    """When the reported activity stopped: the first standing action that cut off the reported
+    instance (AWS's abuse team asks whether, and since when, it has stopped)."""
+    if context.case.kind != "abuse-report":
+        return None
+    cut = [
+        record
+        for record in context.effective_actions
+        if record.action in _CONTAINS and record.resource_id in context.facts.instance_ids
+    ]
+    if not cut:
+        return None
+    first = min(cut, key=lambda record: record.at)
+    return f"instance {first.resource_id} has been {_STATE[first.action]} since {utc(first.at)}"

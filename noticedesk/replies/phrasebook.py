@@ -142,3 +142,9 @@ def render(template: str, keep_keys: tuple[str, ...] = (), **values: Any) -> str
 
 def render_string(source: str, **values: Any) -> str:
     return mask_keys(environment().from_string(source).render(**values))
+
+
+def abuse_words(abuse_types: tuple[str, ...], lang: str) -> str:
+    words = [word("abuse_type", name, lang) for name in abuse_types]
+    joiner = "、" if lang == "ja" else ", "
+    return joiner.join(words)

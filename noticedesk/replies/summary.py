@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from noticedesk.replies.compose import abuse_words, action_sentence, masked_facts
+from noticedesk.replies.compose import action_sentence, masked_facts
 from noticedesk.replies.gather import ActionRecord, FindingRow, ReplyContext, addresses
 from noticedesk.replies.phrasebook import (
+    abuse_words,
     jst,
     kinds,
     mask_keys,

@@ -10,7 +10,8 @@ cd demo
 run 'noticedesk demo'
 
 cd ../triage
-cp -r "$repo/noticedesk/demo/samples" samples
-run 'noticedesk triage samples/02-abuse-report-port-scan.eml samples/03-abuse-report-port-scan-reminder.eml'
+mkdir -p noticedesk/demo  # the README's paths are the repository's: as run from a fresh clone
+cp -r "$repo/noticedesk/demo/samples" noticedesk/demo/samples
+run 'noticedesk triage noticedesk/demo/samples/02-abuse-report-port-scan.eml noticedesk/demo/samples/03-abuse-report-port-scan-reminder.eml'
 run 'noticedesk case show 1 --lang ja'
 drop_trailing_blanks

@@ -329,3 +329,14 @@ def test_a_failed_undo_leaves_the_action_standing() -> None:
     draft = compose_reply(context, NOW)
     assert "- Stopped the instance i-0fedcba9876543210" in draft.body
     assert not any("failed" in warning for warning in draft.warnings)
+
+
+def test_an_abuse_reply_says_since_when_the_activity_has_stopped() -> None:
+    facts = Facts(account_id="111122223333", instance_ids=(INSTANCE,), abuse_types=("port-scan",))
+    stopped = _action("action-applied", 0, "s", "instance-isolate")
+    body = compose_reply(_context("abuse-report", facts, actions=(stopped,)), NOW).body
+    assert (
+        "The reported activity has stopped: instance i-0fedcba9876543210 has been isolated from the "
+        "network since 2026-11-28 10:00 UTC." in body
+    )
+    assert "has stopped" not in compose_reply(_context("abuse-report", facts), NOW).body

@@ -92,7 +92,13 @@ class Check:
         level: Severity = "info" if status == "pass" else (severity or self.severity)
         return Finding(
             check=self.id,
-            status="fail" if status == "fail" else "pass" if status == "pass" else "error",
+            status="fail"
+            if status == "fail"
+            else "pass"
+            if status == "pass"
+            else "warn"
+            if status == "warn"
+            else "error",
             severity=level,
             account_id=gathered.account_id,
             region=region,
@@ -126,6 +132,20 @@ class Check:
     ) -> Finding:
         return self.finding(gathered, "pass", region, resource_type, resource_id, detail, None, **data)
 
+    def warned(
+        self,
+        gathered: Gathered,
+        region: str | None,
+        resource_type: str,
+        resource_id: str | None,
+        detail: str,
+        severity: Severity | None = None,
+        /,
+        **data: Any,
+    ) -> Finding:
+        """Not a problem found, not a clean bill either: a person should look (no fix proposed)."""
+        return self.finding(gathered, "warn", region, resource_type, resource_id, detail, severity, **data)
+
     def error(
         self,
         gathered: Gathered,
@@ -144,6 +164,8 @@ class Check:
             None,
             error_kind=error.kind,
             error=error.message,
+            api=f"{error.service}:{error.operation}",
+            error_region=error.region,
         )
 
 

@@ -110,11 +110,14 @@ def judge_abuse_target(check: Check, gathered: Gathered, context: Context) -> li
         if not found and unread:
             findings.append(check.error(gathered, None, "instance", ip, unread[0]))
         elif not found:
+            # Not a clean bill: the address may have been released since the report, or the
+            # notice may be about another account. A person looks; nothing is fixed from it.
             findings.append(
-                check.passed(
+                check.warned(
                     gathered, None, "instance", ip,
-                    f"{ip} is not held by this account in the {len(gathered.regions)} region(s) read",
-                    ip_address=ip,
+                    f"{ip} is not held by this account in the {len(gathered.regions)} region(s) read: "
+                    "it may have been released since the report, or the notice is about another account",
+                    "medium", ip_address=ip,
                 )
             )  # fmt: skip
     return findings
