@@ -236,3 +236,34 @@ def test_the_clock_labels_line_up_in_japanese(demo_db: Path) -> None:
     assert len(clocks) == 2
     columns = {cell_len(match.group(0)) for line in clocks if (match := re.match(r"  (.+?)  +", line))}
     assert len(columns) == 1, clocks  # the times start in the same terminal column
+
+
+def test_ses_tables_at_80_columns_never_cut_a_key_or_an_address(tmp_path: Path) -> None:
+    from tests.test_cli_errors import _burst
+
+    def app() -> App:  # the burst's day: its feedback inside the rates window
+        at = datetime(2026, 11, 29, tzinfo=UTC)
+        return App(f"sqlite:///{tmp_path / 'n.db'}", Config(), lambda: at, SafeConsole(width=80))
+
+    runner = CliRunner()
+    runner.invoke(cli, ["ses", "ingest", str(_burst(tmp_path / "burst.jsonl", bad_at=3))], obj=app())
+    # (command, the column to read, a column filled only on a row's first line)
+    for command, scope, starts in (
+        (["ses", "rates", "--no-cloudwatch"], 2, 1),
+        (["ses", "suppressed"], 1, 2),
+    ):
+        output = runner.invoke(cli, command, obj=app(), catch_exceptions=False).output
+        _fits(output, 80)
+        rows: list[str] = []
+        for line in output.splitlines():
+            if not line.startswith("│"):
+                continue
+            cells = line.split("│")
+            if cells[starts].strip():  # a new row
+                rows.append("")
+            rows[-1] += cells[scope].strip()
+        assert rows and not any("…" in row for row in rows)
+        if scope == 2:
+            assert "111122223333/us-east-1/mail.example.jp" in rows
+        else:
+            assert "r0@example.org" in rows

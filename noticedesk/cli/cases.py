@@ -91,7 +91,7 @@ def print_case(app: App, detail: CaseDetail, lang: str) -> None:
             )  # no date of ours
             continue
         style = urgency_style(value, now)
-        console.print(f"  {padded}  [{style}]{time_left(value, now):<14}[/] {short_time(value, app.tz)}")
+        console.print(f"  {padded}  [{style}]{time_left(value, now):<16}[/] {short_time(value, app.tz)}")
     if detail.clock_note.get(lang):
         _paragraph(app, detail.clock_note[lang], 2, "  ", "dim")
     facts = {key: value for key, value in detail.facts.to_json().items() if value not in (None, [], "")}

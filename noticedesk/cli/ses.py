@@ -95,7 +95,7 @@ def suppressed_command(app: App, as_json: bool, as_csv: bool, include_inactive: 
         return
     table = Table(title=f"{len(rows)} address(es)")
     for column in ("address", "suppressed", "cause", "reasons", "last event", "expires", "at SES"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold" if column == "address" else "ellipsis")  # never cut
     for row in rows:
         table.add_row(
             escape(row["address"]),
@@ -157,7 +157,7 @@ def rates_command(app: App, as_json: bool, cloudwatch: bool) -> None:
         return
     table = Table(title=f"rates over {ses.rate_window_days:g} days (hard bounces / complaints per recipient)")
     for column in ("scope", "key", "sent", "bounce rate", "complaint rate"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold" if column == "key" else "ellipsis")  # a key is never cut
     for rate in rates:
         table.add_row(
             rate.scope,
@@ -246,5 +246,15 @@ def sync_command(app: App, import_: bool, region: str | None) -> None:
     if result.failed:
         sys.exit(1)
 
+
+def _attach_serve() -> None:
+    """``noticedesk ses serve`` is the same server as ``noticedesk serve``, listed where SES senders
+    look for it. Attached here: commands load on first use, so ``ses`` must bring it itself."""
+    from noticedesk.cli.serve import serve_command
+
+    ses_group.add_command(serve_command, "serve")
+
+
+_attach_serve()
 
 COMMANDS = [ses_group]

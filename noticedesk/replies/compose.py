@@ -119,6 +119,11 @@ def compose_reply(
             f"(noticedesk case show {case.id}); draft the acknowledgement instead"
         )
     warnings: list[str] = []
+    if chosen == "acknowledgement" and case.kind.startswith("ses-"):
+        warnings.append(
+            "The SES review team wants the reply after the changes are made, not a list of plans: "
+            "send the resolution reply once it is ready, this acknowledgement only if they asked."
+        )
     to, via = _recipient(context, info, warnings)
     actions = _action_lines(context, "en", warnings)
     cause = root_cause(context) if info.root_cause else []

@@ -340,3 +340,15 @@ def test_an_abuse_reply_says_since_when_the_activity_has_stopped() -> None:
         "network since 2026-11-28 10:00 UTC." in body
     )
     assert "has stopped" not in compose_reply(_context("abuse-report", facts), NOW).body
+
+
+def test_an_ses_acknowledgement_warns_that_aws_wants_the_reply_after_the_changes() -> None:
+    open_item = ChecklistItem("find-cause", "Find the cause.", "原因を調べます。", None, None)
+    for kind in ("ses-bounce", "ses-complaint", "ses-review", "ses-vulnerable-site"):
+        ack = compose_reply(_context(kind, checklist=(open_item,)), NOW)
+        assert ack.variant == "acknowledgement"
+        assert any("after the changes are made" in warning for warning in ack.warnings), kind
+        resolution = compose_reply(_context(kind), NOW)
+        assert not any("after the changes are made" in warning for warning in resolution.warnings)
+    abuse = compose_reply(_context("abuse-report", checklist=(open_item,)), NOW)
+    assert not any("after the changes are made" in warning for warning in abuse.warnings)
