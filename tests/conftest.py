@@ -16,6 +16,7 @@ import pytest
 from botocore.httpsession import URLLib3Session
 from sqlalchemy import Engine, create_engine, text
 
+from noticedesk.demo.moto_routes import build_routes_one_at_a_time
 from noticedesk.store.db import make_engine, open_store
 
 DATA = Path(__file__).parent / "data"
@@ -27,6 +28,8 @@ POSTGRES_ADMIN_URL = os.environ.get(
 FIXED_NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 # Compiled scanner databases (notices/scanner.py) go to a folder of this run, not the user's cache.
 os.environ["NOTICEDESK_CACHE_DIR"] = tempfile.mkdtemp(prefix="noticedesk-test-cache-")
+# Tests reach moto in-process from the diagnosis's threads: its routes are built one at a time.
+build_routes_one_at_a_time()
 
 # No test reaches real AWS: fake keys, no profile, no files of the user's, no instance metadata,
 # and botocore sends nothing to a host that is not this machine (moto in-process never sends; a

@@ -21,6 +21,7 @@ from noticedesk.aws.remediation import ApplyRequest, Remediation, RunReport
 from noticedesk.cases.queries import get_case
 from noticedesk.config import Config
 from noticedesk.demo.aws import ABUSE_REGION, DEMO_ACCOUNT, GPU_REGION, seed_demo_account
+from noticedesk.demo.moto_routes import build_routes_one_at_a_time
 
 DEMO_REGIONS = (ABUSE_REGION, GPU_REGION)
 DEMO_ROLE = "NoticeDeskDemo"
@@ -53,6 +54,7 @@ def fake_aws() -> Iterator[ClientFactory]:
             del os.environ[name]
         from moto import mock_aws
 
+        build_routes_one_at_a_time()
         with mock_aws():
             yield ClientFactory(role_name=DEMO_ROLE)
 
