@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from noticedesk.store.db import open_store
+from noticedesk.store.db import make_engine, open_store
 
 DATA = Path(__file__).parent / "data"
 pytest_plugins = ["fixes_helpers"]  # fixtures of the fixes tests (moto account)
@@ -30,27 +31,62 @@ def now() -> datetime:
     return FIXED_NOW
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite store migrated once per test run; each test gets a copy of the file."""
+    path = tmp_path_factory.mktemp("template") / "noticedesk.db"
+    engine = open_store(f"sqlite:///{path}")
+    with engine.connect() as connection:  # everything in the main file, nothing left in a -wal file
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
 @pytest.fixture
-def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = open_store(f"sqlite:///{tmp_path / 'noticedesk.db'}")
+def sqlite_engine(sqlite_template: Path, tmp_path: Path) -> Iterator[Engine]:
+    path = tmp_path / "noticedesk.db"
+    shutil.copyfile(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
     yield engine
     engine.dispose()
 
 
-@pytest.fixture
-def postgres_engine() -> Iterator[Engine]:
-    """A fresh database on the machine's PostgreSQL, dropped afterwards."""
-    name = f"noticedesk_test_{uuid.uuid4().hex[:12]}"
+@pytest.fixture(scope="session")
+def postgres_admin() -> Iterator[Engine]:
+    """Creates and drops the test databases (autocommit: CREATE DATABASE runs outside a transaction)."""
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
+    yield admin
+    admin.dispose()
+
+
+def postgres_url(name: str) -> str:
+    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_admin: Engine) -> Iterator[str]:
+    """A PostgreSQL database migrated once per test run, the template of each test's database."""
+    name = f"noticedesk_template_{uuid.uuid4().hex[:12]}"
+    with postgres_admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    engine = open_store(url)
+    engine = open_store(postgres_url(name))
+    engine.dispose()  # a template is copied only while nobody is connected to it
+    yield name
+    with postgres_admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def postgres_engine(postgres_admin: Engine, postgres_template: str) -> Iterator[Engine]:
+    """A database of this test on the machine's PostgreSQL, a copy of the migrated template."""
+    name = f"noticedesk_test_{uuid.uuid4().hex[:12]}"
+    with postgres_admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"'))
+    engine = make_engine(postgres_url(name))
     yield engine
     engine.dispose()
-    with admin.connect() as connection:
+    with postgres_admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -62,10 +98,12 @@ def engine(request: pytest.FixtureRequest) -> Engine:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], str]]:
-    """Makes empty databases (no schema yet) on one store; dropped afterwards."""
+def fresh_urls(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_admin: Engine
+) -> Iterator[Callable[[], str]]:
+    """Makes empty databases (no schema yet, not copies of the template) on one store; dropped afterwards."""
     made: list[str] = []
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    admin = postgres_admin
 
     def fresh() -> str:
         name = f"noticedesk_fresh_{uuid.uuid4().hex[:12]}"
@@ -74,10 +112,9 @@ def fresh_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Calla
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
         made.append(name)
-        return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        return postgres_url(name)
 
     yield fresh
     with admin.connect() as connection:
         for name in made:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()

@@ -263,3 +263,59 @@ def test_a_stated_date_with_a_two_digit_day_keeps_its_year(written: str) -> None
     facts = notice_of(head + b"\n\n" + body).facts
     expected = datetime.strptime(written.replace(",", ""), "%B %d %Y").replace(tzinfo=UTC)
     assert facts.reply_by == expected
+
+
+DATED = {
+    "ses-complaint": (
+        "Amazon SES complaint review",
+        "Your complaint rate: 0.45%. Bring it down by December 10, 2026.",
+    ),
+    "ses-review": (
+        "Amazon SES account review",
+        "Your Amazon SES account is under review until 10 December 2026.",
+    ),
+    "ses-bounce": (
+        "Amazon SES bounce review",
+        "Your bounce rate of 9.8 percent must fall by December 10, 2026.",
+    ),
+    "account-compromised": (
+        "Your AWS account 111122223333 is compromised",
+        "Contact us by December 10, 2026.",
+    ),
+    "abuse-report": ("Your Amazon EC2 Abuse Report", "Port scanning reported. Reply by 2026-12-10."),
+    "account-hold": ("AWS Account On Hold", "Verify your identity by December 10, 2026."),
+    "ses-vulnerable-site": ("Amazon SES Vulnerable Site Review", "Fix the form until December 10, 2026."),
+}
+
+
+@pytest.mark.parametrize(("kind", "words"), sorted(DATED.items()))
+def test_a_date_written_in_words_is_the_deadline_for_every_kind(kind: str, words: tuple[str, str]) -> None:
+    from noticedesk.notices.clocks import clocks_for
+
+    subject, text = words
+    headers = (
+        f"From: AWS <no-reply-aws@amazon.com>\nSubject: {subject}\nDate: Fri, 27 Nov 2026 03:00:00 +0000"
+    )
+    raw = f"{headers}\n\n{text}\n"
+    notice = notice_of(raw.encode())
+    assert notice.kind.value == kind
+    assert notice.facts.reply_by == datetime(2026, 12, 10, tzinfo=UTC)
+    assert clocks_for(notice, datetime(2026, 11, 27, 3, tzinfo=UTC)).reply_by == notice.facts.reply_by
+
+
+def test_a_japanese_date_and_rate_in_a_forward_are_facts() -> None:
+    body = "お客様\n\nAmazon SES の苦情率: 0.45%\n2026年12月10日までに苦情率を下げてください。\n"
+    raw = (
+        "From: Sato <sato@example.jp>\nSubject: =?utf-8?b?6Lui6YCBOiBBbWF6b24gU0VT?=\n"
+        "Date: Fri, 27 Nov 2026 03:00:00 +0000\n"
+        "Content-Type: text/plain; charset=utf-8\n\n転送します。\n\n-------- 転送メッセージ --------\n"
+        "差出人: Amazon Web Services <no-reply-aws@amazon.com>\n件名: Amazon SES\n\n" + body
+    )
+    facts = notice_of(raw.encode()).facts
+    assert (facts.complaint_rate, facts.reply_by) == (0.45, datetime(2026, 12, 10, tzinfo=UTC))
+
+
+def test_every_port_of_a_list_is_a_fact() -> None:
+    text = "Reported activity: spam\nPorts: 25, 465, 587\nalso port 2525 and 8025 / 9025"
+    raw = f"From: AWS <ec2-abuse@amazon.com>\nSubject: Your Amazon EC2 Abuse Report\n\n{text}\n"
+    assert notice_of(raw.encode()).facts.ports == (25, 465, 587, 2525, 8025, 9025)

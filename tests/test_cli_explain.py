@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 
 from click.testing import CliRunner
+from rich.console import Console
 from sqlalchemy import Engine, func, select
 from triage_helpers import HEALTH, MAILS, make_app
 
@@ -75,3 +76,18 @@ def test_a_health_event_is_explained_by_its_event_type(sqlite_engine: Engine, no
     path = sorted(HEALTH.glob("*.json"))[0]
     result = CliRunner().invoke(cli, ["triage", "--explain", str(path)], obj=make_app(sqlite_engine, now))
     assert "from the Health event type code" in result.stdout
+
+
+def test_rules_lists_cues_with_weights_and_patterns_as_written(sqlite_engine: Engine, now: datetime) -> None:
+    app = make_app(sqlite_engine, now)
+    app.console = Console(width=400)
+    shown = CliRunner().invoke(cli, ["rules"], obj=app)
+    assert "a kind needs 4, a stage 3, an abuse type 3" in shown.stdout
+    assert "sender~/[@.]sns\\.amazonaws\\.com$/" in shown.stdout  # a character class is not markup
+    rows = [
+        json.loads(line) for line in CliRunner().invoke(cli, ["rules", "--json"], obj=app).stdout.splitlines()
+    ]
+    assert {"table": "stage", "id": "ses-paused", "weight": 5, "result": "paused"}.items() <= next(
+        row for row in rows if row["id"] == "ses-paused"
+    ).items()
+    assert any(row["table"] == "abuse-type" and row["result"] == "intrusion" for row in rows)

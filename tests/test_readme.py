@@ -6,6 +6,8 @@ import re
 import tomllib
 from pathlib import Path
 
+import click
+
 from noticedesk.cli import cli
 from noticedesk.config import Config
 
@@ -27,7 +29,10 @@ def test_the_configuration_example_is_valid() -> None:
 
 
 def test_every_command_is_in_the_readme_with_help_text() -> None:
-    for name, command in cli.commands.items():
+    context = click.Context(cli)
+    for name in cli.list_commands(context):
+        command = cli.get_command(context, name)
+        assert command is not None
         assert f"noticedesk {name}" in README, f"the README does not mention `noticedesk {name}`"
         assert (command.help or "").strip(), f"`noticedesk {name}` has no help text"
 

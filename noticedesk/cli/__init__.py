@@ -7,25 +7,69 @@ store error (one line on stderr, no traceback).
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
-from noticedesk.cases.triage import utc_now
 from noticedesk.cli.render import SafeConsole, echo
-from noticedesk.config import Config, load_config, zone_of
 from noticedesk.errors import NoticeDeskError
 from noticedesk.printable import PrintableFormatter, printable
-from noticedesk.store.db import DEFAULT_URL, open_store
-from noticedesk.store.refusals import driver_message
+from noticedesk.store import DEFAULT_URL
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from noticedesk.config import Config
+
+# Each command's module and the one line `noticedesk --help` shows for it. The modules are imported
+# when their command runs, not at start: `--help` and `cases` need neither boto3 nor the classifier.
+# tests/test_cli_start.py checks that each line is what the command's own help text gives.
+COMMAND_MODULES: dict[str, tuple[str, str]] = {
+    "triage": (
+        "triage",
+        "Read .eml files, mbox files, Maildir folders, AWS Health JSON or - (stdin), and file cases.",
+    ),
+    "cases": ("cases", "The case board, nearest deadline first, with the time left."),
+    "case": ("cases", "One case: show it, tick its checklist."),
+    "rules": ("catalogue", "List the classification cues (kinds, stages, abuse types) with their weights."),
+    "demo": (
+        "demo",
+        "Triage bundled sample notices, diagnose and fix a fake AWS account, draft the reply.",
+    ),
+    "diagnose": (
+        "diagnose",
+        "Read an AWS account (read-only) and report what is wrong; findings are stored, on the case if any.",
+    ),
+    "checks": ("diagnose", "List the diagnosis checks with their severity, kinds and IAM permissions."),
+    "fix": ("fix", "Plan, apply and undo fixes for a case (dry run unless --yes)."),
+    "actions": (
+        "fix",
+        "The catalogue of fixes: what each changes, the IAM permissions it needs, how it is undone.",
+    ),
+    "policy": ("policy", "Print the IAM policies NoticeDesk needs: `diagnose` (read-only) and `fix`."),
+    "reply": (
+        "reply",
+        "Draft the English reply to AWS for case CASE_ID, built only from what the case holds.",
+    ),
+    "summary": (
+        "summary",
+        "What AWS said, what it means, the clocks, what was found and done, what is left and by when.",
+    ),
+    "ses": ("ses", "The SES feedback loop: bounces and complaints → suppression list, rates, alarms."),
+    "serve": ("serve", "Serve the web app: the SNS webhook (POST /webhooks/sns) and the JSON API."),
+}
+
+
+def utc_now() -> datetime:
+    """The clock commands read unless a caller hands in its own."""
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -49,6 +93,8 @@ class App:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
+            from noticedesk.store.db import open_store
+
             self._engine = open_store(self.db_url)
         return self._engine
 
@@ -66,7 +112,30 @@ def usage_line(error: click.ClickException) -> str:
 
 
 class _Group(click.Group):
-    """The top group: every error a command lets out becomes one ``error: …`` line on stderr."""
+    """The top group: every error a command lets out becomes one ``error: …`` line on stderr.
+
+    Its commands are loaded on first use (``COMMAND_MODULES``), so starting costs only what runs.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMAND_MODULES, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            module = importlib.import_module(f"noticedesk.cli.{COMMAND_MODULES[cmd_name][0]}")
+            for command in module.COMMANDS:
+                self.commands.setdefault(command.name or "", command)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from ``COMMAND_MODULES``, without importing a command's module."""
+        listed = {name: click.Command(name, help=line) for name, (_, line) in COMMAND_MODULES.items()}
+        listed.update(self.commands)  # a command loaded already, or added by a caller, speaks for itself
+        rows = [(name, listed[name]) for name in self.list_commands(ctx) if not listed[name].hidden]
+        if rows:
+            limit = formatter.width - 6 - max(len(name) for name, _ in rows)
+            with formatter.section("Commands"):
+                formatter.write_dl([(name, command.get_short_help_str(limit)) for name, command in rows])
 
     def make_context(
         self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
@@ -92,7 +161,17 @@ class _Group(click.Group):
         except NoticeDeskError as error:
             echo(f"error: {error}", err=True)
             ctx.exit(2)
-        except SQLAlchemyError as error:  # the store failed mid-command (read-only, disk full, gone)
+        except Exception as error:
+            # Only a command that opened the store can raise SQLAlchemy's errors: import it then.
+            if "sqlalchemy" not in sys.modules:
+                raise
+            from sqlalchemy.exc import SQLAlchemyError
+
+            from noticedesk.store.refusals import driver_message
+
+            if not isinstance(error, SQLAlchemyError):
+                raise
+            # the store failed mid-command (read-only, disk full, gone)
             echo(f"error: the store failed: {driver_message(error)}", err=True)
             ctx.exit(2)
 
@@ -130,6 +209,8 @@ def cli(
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(PrintableFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, handlers=[handler])
+    from noticedesk.config import load_config, zone_of
+
     try:
         config = load_config(config_path)
     except NoticeDeskError as error:
@@ -149,32 +230,11 @@ def cli(
 
 def display_zone(config: Config) -> tzinfo:
     """``[display] timezone``, else the system's zone."""
+    from noticedesk.config import zone_of
+
     if config.display.timezone:
         return zone_of(config.display.timezone)
     return datetime.now().astimezone().tzinfo or UTC
-
-
-def _register() -> None:
-    from noticedesk.cli import (
-        cases,
-        catalogue,
-        demo,
-        diagnose,
-        fix,
-        policy,
-        reply,
-        serve,
-        ses,
-        summary,
-        triage,
-    )
-
-    for module in (triage, cases, catalogue, demo, diagnose, fix, policy, reply, summary, ses, serve):
-        for command in module.COMMANDS:
-            cli.add_command(command)
-
-
-_register()
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from noticedesk.cli import App, pass_app
@@ -58,7 +59,7 @@ def rules(app: App, as_json: bool) -> None:
     for column in ("table", "id", "weight", "result", "match"):
         table.add_column(column, overflow="fold")
     for section, rule_id, weight, result, match, _note in rows:
-        table.add_row(section, rule_id, str(weight), result, match)
+        table.add_row(section, rule_id, str(weight), result, escape(match))  # "[@.]" is not markup
     app.console.print(table)
 
 

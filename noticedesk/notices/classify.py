@@ -9,7 +9,7 @@ The cues that decided are kept with the notice (``triage --explain``).
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from noticedesk.mail.parse import ParsedMail
 from noticedesk.notices.extract import extract_facts_with_evidence, flat_text
@@ -25,16 +25,95 @@ _WORDS = re.compile(r"[a-z0-9]+")
 Scored = list[tuple[str, int, list[Cue]]]
 
 
-def _scores(rules: tuple[Rule, ...], texts: tuple[Text, Text, Text]) -> Scored:
-    """Each value's score and its cues, values in the order their first cue fired (table order)."""
-    subject, body, sender = texts
+def _scores(table: RuleTable, rules: tuple[Rule, ...], texts: tuple[Text, Text, Text]) -> Scored:
+    """Each value's score and its cues, values in the order their first cue fired (table order).
+
+    ``Rule.matches`` for each rule, with the scanner's answers read once per text. When every text
+    was scanned, only the cues one of whose patterns the scanner saw match are looked at (a
+    notice matches a handful of some forty cues); otherwise each cue is asked in turn.
+    """
+    answers = (texts[0].answers(), texts[1].answers(), texts[2].answers())
+    if answers[0] is None or answers[1] is None or answers[2] is None:
+        fired = [rule for rule in rules if _fires(rule, texts, answers)]
+    else:
+        index = _index(table, rules)
+        seen = dict(index.always)
+        for role in (0, 1, 2):
+            for key in answers[role][0] & index.keys[role]:  # type: ignore[index]
+                for position, rule in index.by_pattern[key]:
+                    seen[position] = rule
+        proven = index.proven
+        fired = [
+            rule
+            for position, rule in sorted(seen.items())
+            if position in proven or _fires(rule, texts, answers)
+        ]
     totals: dict[str, tuple[int, list[Cue]]] = {}
-    for rule in rules:
-        if rule.matches(subject, body, sender):
-            score, cues = totals.get(rule.result, (0, []))
-            cues.append(rule.cue)
-            totals[rule.result] = (score + rule.weight, cues)
+    for rule in fired:
+        score, cues = totals.get(rule.result, (0, []))
+        cues.append(rule.cue)
+        totals[rule.result] = (score + rule.weight, cues)
     return [(value, score, cues) for value, (score, cues) in totals.items()]
+
+
+Answers = tuple[frozenset[int], frozenset[int], set[int]] | None
+
+
+def _fires(rule: Rule, texts: tuple[Text, Text, Text], answers: tuple[Answers, Answers, Answers]) -> bool:
+    for role, pattern in rule.parts:
+        known, key = answers[role], id(pattern)
+        if known is not None and key in known[1]:
+            if key not in known[0]:
+                return False  # the scanner rules it out
+            if key in known[2]:
+                continue  # the scanner proves it
+        if not pattern.found(texts[role]):
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class _Index:
+    """The cues of a tuple of rules by the patterns the scanner answers for."""
+
+    keys: tuple[frozenset[int], frozenset[int], frozenset[int]]
+    """Per text (subject, body, sender): the ids of the cues' patterns the scanner answers for."""
+    by_pattern: dict[int, list[tuple[int, Rule]]]
+    """Pattern id -> the cues (with their place in the tuple) that have it."""
+    always: dict[int, Rule]
+    """Cues with no pattern the scanner answers for: always asked."""
+    proven: frozenset[int]
+    """Places of the cues that fire whenever the scanner saw their one pattern match."""
+
+
+_INDEXES: dict[tuple[int, int], tuple[RuleTable, tuple[Rule, ...], _Index]] = {}
+
+
+def _index(table: RuleTable, rules: tuple[Rule, ...]) -> _Index:
+    """Made once per tuple of rules (the table's own tuples live as long as the table)."""
+    known = _INDEXES.get((id(table), id(rules)))
+    if known is not None and known[0] is table and known[1] is rules:
+        return known[2]
+    scanners = (table.scanners["subject"], table.scanners["body"], table.scanners["sender"])
+    covered = [scanner.covered for scanner in scanners]
+    keys: list[set[int]] = [set(), set(), set()]
+    by_pattern: dict[int, list[tuple[int, Rule]]] = {}
+    always: dict[int, Rule] = {}
+    proven: set[int] = set()
+    for position, rule in enumerate(rules):
+        parts = [(role, id(pattern)) for role, pattern in rule.parts if id(pattern) in covered[role]]
+        if not parts:
+            always[position] = rule
+        for role, key in parts:
+            keys[role].add(key)
+            by_pattern.setdefault(key, []).append((position, rule))
+        if len(rule.parts) == 1 and len(parts) == 1 and parts[0][1] in scanners[parts[0][0]].exact:
+            proven.add(position)
+    index = _Index(
+        (frozenset(keys[0]), frozenset(keys[1]), frozenset(keys[2])), by_pattern, always, frozenset(proven)
+    )
+    _INDEXES[(id(table), id(rules))] = (table, rules, index)
+    return index
 
 
 def _decide(scored: Scored, threshold: int, fallback: str) -> Decision:
@@ -55,14 +134,14 @@ def _decide(scored: Scored, threshold: int, fallback: str) -> Decision:
 
 def _kind(table: RuleTable, texts: tuple[Text, Text, Text], from_aws: bool) -> Decision:
     fallback = Kind.AWS_OTHER if from_aws else Kind.NOT_AWS
-    scored = _scores(table.kinds, texts)
+    scored = _scores(table, table.kinds, texts)
     return _decide(scored, table.thresholds.kind, fallback.value)
 
 
 def _stage(table: RuleTable, kind: Kind, texts: tuple[Text, Text, Text]) -> Decision:
     if not kind.opens_case:
         return Decision(Stage.NOTICE.value, 0, ())
-    scored = _scores(table.stages_by_kind[kind], texts)
+    scored = _scores(table, table.stages_by_kind[kind], texts)
     return _decide(scored, table.thresholds.stage, Stage.NOTICE.value)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -95,6 +95,19 @@ def _found(table: RuleTable, name: str, text: Text) -> list[str]:
     return list(dict.fromkeys(values))
 
 
+def _first(
+    table: RuleTable, name: str, text: Text, accept: Callable[[str], object] | None = None
+) -> str | None:
+    """``_found(...)[0]`` (of the values ``accept`` takes), without running the later patterns once
+    an earlier one has a value: the last-resort patterns (a case reference named bare) are slow."""
+    for pattern in text.candidates(table.facts.get(name, ())):
+        for found in pattern.values(text):
+            value = found.strip()
+            if value and not _masked(value) and (accept is None or accept(value)):
+                return value
+    return None
+
+
 def _public_ips(candidates: Iterable[str]) -> tuple[str, ...]:
     kept: list[str] = []
     for candidate in candidates:
@@ -124,8 +137,12 @@ def _regions(table: RuleTable, text: Text) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-def _first_float(values: list[str]) -> float | None:
-    return float(values[0]) if values else None
+def _float(value: str | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _date(value: str | None) -> datetime | None:
+    return None if value is None else parse_loose_date(value)
 
 
 def _first_date(values: list[str]) -> datetime | None:
@@ -192,7 +209,7 @@ def extract_facts_with_evidence(
     flat = flat_text(table, text) if flat is None else flat  # the caller may have it already
     flat_both = table.text(f"{subject} {flat.value}", "subject+body")
     original = table.text(text, "lines")
-    account_ids = [value for value in _found(table, "account_id", flat_both) if len(value) == 12]
+    account_id = _first(table, "account_id", flat_both, lambda value: len(value) == 12)
     ips = [value for value in _found(table, "ip_addresses", original) if _not_aws_owned_ip(value, original)]
     ports = sorted(
         {
@@ -209,8 +226,8 @@ def extract_facts_with_evidence(
         context = "\n".join(_found(table, "abuse_context", both))
         decisions = abuse_decisions(table, table.text(context, "context") if context else flat_both)
     facts = Facts(
-        account_id=account_ids[0] if account_ids else None,
-        case_ref=next(iter(_found(table, "case_ref", flat_both)), None),
+        account_id=account_id,
+        case_ref=_first(table, "case_ref", flat_both),
         access_key_ids=tuple(value.upper() for value in _found(table, "access_key_ids", flat_both)),
         iam_users=tuple(_found(table, "iam_users", flat)),
         exposed_urls=tuple(value.rstrip(".,;)") for value in _found(table, "exposed_urls", flat)),
@@ -220,9 +237,9 @@ def extract_facts_with_evidence(
         regions=_regions(table, flat),
         abuse_types=tuple(decision.value for decision in decisions),
         abuse_time=_first_date(_found(table, "abuse_time", original)),
-        bounce_rate=_first_float(_found(table, "bounce_rate", flat_both)),
-        complaint_rate=_first_float(_found(table, "complaint_rate", flat_both)),
-        reply_by=_first_date(_found(table, "reply_by", flat)),
+        bounce_rate=_float(_first(table, "bounce_rate", flat_both)),
+        complaint_rate=_float(_first(table, "complaint_rate", flat_both)),
+        reply_by=_date(_first(table, "reply_by", flat, parse_loose_date)),
         mitigations=tuple(entry.label for entry in table.mitigations if entry.pattern.found(flat)),
     )
     return facts, decisions, bool(context)

@@ -37,7 +37,7 @@ class Text:
     the first time one of them is asked; each then knows at once whether it matches.
     """
 
-    __slots__ = ("_folded", "_holds", "_matched", "_scanned", "scanner", "value")
+    __slots__ = ("_answers", "_folded", "_holds", "_matched", "_scanned", "scanner", "value")
 
     def __init__(self, value: str, scanner: Scanner | None = None) -> None:
         self.value = value
@@ -46,6 +46,7 @@ class Text:
         self._holds: dict[str, bool] = {}
         self._scanned = False
         self._matched: frozenset[int] | None = None
+        self._answers: tuple[frozenset[int], frozenset[int], set[int]] | bool | None = False
 
     def scanned(self, matcher: Matcher) -> bool | None:
         """Whether ``matcher`` matches, as the scanner saw it; ``None`` when it cannot tell."""
@@ -58,6 +59,18 @@ class Text:
         if key in matched:  # a loosened pattern matching proves nothing: re must tell
             return True if key in self.scanner.exact else None
         return False
+
+    def answers(self) -> tuple[frozenset[int], frozenset[int], set[int]] | None:
+        """The scanner's answers at once, for callers that ask many matchers: the ids that match,
+        the ids it answers for, and those whose match is proven (``scanned`` for each, inlined);
+        ``None`` when it cannot tell (no scanner, or not a text it can scan)."""
+        if self._answers is False:
+            matched = self._matches(self.scanner) if self.scanner is not None else None
+            scanner = self.scanner
+            self._answers = (
+                None if matched is None or scanner is None else (matched, scanner.covered, scanner.exact)
+            )
+        return self._answers  # type: ignore[return-value]
 
     def candidates(self, matchers: tuple[Matcher, ...]) -> tuple[Matcher, ...]:
         """The matchers that may match: all but those the scanner saw fail (one call, not one each)."""

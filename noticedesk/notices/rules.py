@@ -58,11 +58,15 @@ class Rule:
     """The evidence this rule gives when it fires (made once: a notice only refers to it)."""
     result: str = field(init=False, repr=False, compare=False, default="")
     """The value its weight counts for (a kind's or a stage's)."""
+    parts: tuple[tuple[int, Matcher], ...] = field(init=False, repr=False, compare=False, default=())
+    """Its patterns with the text each reads: 0 subject, 1 body, 2 sender (classify.py's order)."""
 
     def __post_init__(self) -> None:
         parts = (("subject", self.subject), ("body", self.body), ("sender", self.sender))
         where = "+".join(name for name, pattern in parts if pattern)
         object.__setattr__(self, "cue", (self.id, self.weight, where))
+        numbered = tuple((index, pattern) for index, (_, pattern) in enumerate(parts) if pattern)
+        object.__setattr__(self, "parts", numbered)
 
     def matches(self, subject: str | Text, body: str | Text, sender_domain: str | Text) -> bool:
         return (
@@ -114,7 +118,7 @@ class AbuseCue:
 
     @property
     def cue(self) -> Cue:
-        return (self.id, self.weight, "abuse lines")
+        return (self.id, self.weight, "text")
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,8 @@ except ImportError:  # pragma: no cover - the dependency is installed where it h
 _READ_DIFFERENTLY = re.compile(r"\{,|\\Z|\[([:.=])\w*\1\]|[^\x00-\x7f][?*{]")
 # Python's re counts these as whitespace (str.isspace), Hyperscan's \s does not.
 _SEPARATORS = ("\x1c", "\x1d", "\x1e", "\x1f")
+# A lookahead or lookbehind holding no group: dropped, it leaves a pattern that matches more.
+_LOOKAROUND = re.compile(r"\(\?<?[!=](?:[^()\\]|\\.)*\)")
 _SUPPORTED_FLAGS = re.MULTILINE | re.DOTALL | re.ASCII | re.UNICODE
 
 
@@ -217,9 +219,15 @@ def _compiled_form(matcher: Matcher) -> tuple[bytes, int, bool] | None:
     twin = matcher.twin or matcher.loose
     if twin is None or twin.flags & ~_SUPPORTED_FLAGS or _READ_DIFFERENTLY.search(twin.pattern):
         return None
+    pattern, exact = twin.pattern, matcher.twin is not None
+    # Hyperscan has no lookarounds. Without one a pattern matches wherever it matched, and maybe
+    # elsewhere: scanned loosened, a miss still rules the text out and re settles a match.
+    loosened = _LOOKAROUND.sub("", pattern)
+    if loosened != pattern:
+        pattern, exact = loosened, False
     flags = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_ALLOWEMPTY
     if twin.flags & re.MULTILINE:
         flags |= hyperscan.HS_FLAG_MULTILINE
     if twin.flags & re.DOTALL:
         flags |= hyperscan.HS_FLAG_DOTALL
-    return twin.pattern.encode("utf-8"), flags, matcher.twin is not None
+    return pattern.encode("utf-8"), flags, exact

@@ -15,8 +15,8 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from noticedesk.errors import StoreError
+from noticedesk.store import DEFAULT_URL as DEFAULT_URL
 
-DEFAULT_URL = "sqlite:///noticedesk.db"
 _USERINFO_PASSWORD = re.compile(r"(//[^/@:]*:)[^/@]*@")
 
 

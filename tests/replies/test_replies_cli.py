@@ -179,9 +179,10 @@ def test_reply_help_shows_both_forms() -> None:
 
 def test_every_reply_command_has_help_and_is_in_the_docs() -> None:
     docs = (Path(__file__).parents[2] / "docs" / "replies.md").read_text("utf-8")
-    group = cli.commands["reply"]
-    assert isinstance(group, click.Group)
-    for name, command in [*group.commands.items(), ("summary", cli.commands["summary"])]:
+    group = cli.get_command(click.Context(cli), "reply")
+    summary = cli.get_command(click.Context(cli), "summary")
+    assert isinstance(group, click.Group) and summary is not None
+    for name, command in [*group.commands.items(), ("summary", summary)]:
         assert command.help, f"{name} has no help text"
         form = (
             "noticedesk reply CASE_ID"
