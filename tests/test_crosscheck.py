@@ -150,7 +150,7 @@ def test_cli_case_verify(tmp_path: Any, monkeypatch: pytest.MonkeyPatch, now: da
     stubbed = StubbedClients()
     stubbed.stubbers["health"].add_client_error("describe_events", "SubscriptionRequiredException")
     stubbed.stubbers["support"].add_response("describe_cases", {"cases": [SUPPORT_CASE]}, None)
-    monkeypatch.setattr("noticedesk.cli.verify.ClientFactory", lambda **kwargs: stubbed)
+    monkeypatch.setattr("noticedesk.aws.clients.ClientFactory", lambda **kwargs: stubbed)
     mail = tmp_path / "notice.eml"
     mail.write_bytes(fixture("compromised.eml"))
     base = ["--db", f"sqlite:///{tmp_path / 'nd.db'}"]

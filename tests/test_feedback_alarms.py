@@ -77,6 +77,19 @@ def test_the_alarm_says_which_aws_level_it_guards() -> None:
     assert "at or past AWS's pause level (10.0% or more)" in past_pause.sentence
 
 
+def test_the_alarm_says_when_the_rate_itself_has_reached_an_aws_level() -> None:
+    [burst] = evaluate([rate(120, 20, 0)], Thresholds())  # 16.67 %: past the pause level
+    assert burst.sentence.endswith(
+        "the rate is at or past the level where AWS may pause sending (10.0% or more)"
+    )
+    [review] = evaluate([rate(1000, 60, 0)], Thresholds())
+    assert review.sentence.endswith(
+        "the rate is at or past the level where AWS may start a review (5.0% or more)"
+    )
+    [below] = evaluate([rate(1000, 41, 0)], Thresholds())
+    assert "the rate is at or past" not in below.sentence
+
+
 def line(kind: str, index: int) -> str:
     mail = {
         "messageId": f"m{index}",

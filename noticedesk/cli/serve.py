@@ -19,13 +19,4 @@ def serve_command(app: App, host: str, port: int, workers: int) -> None:
     serve(app.db_url, app.config, host, port, workers, announce=click.echo)
 
 
-def _attach_to_ses_group() -> None:
-    """``noticedesk ses serve`` is the same server, listed where SES senders look for it."""
-    from noticedesk.cli.ses import ses_group
-
-    ses_group.add_command(serve_command, "serve")
-
-
-_attach_to_ses_group()
-
 COMMANDS = [serve_command]

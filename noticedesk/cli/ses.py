@@ -247,6 +247,16 @@ def sync_command(app: App, import_: bool, region: str | None) -> None:
         sys.exit(1)
 
 
+def _attach_serve() -> None:
+    """``noticedesk ses serve`` is the same server as ``noticedesk serve``, listed where SES senders
+    look for it. Attached here: commands load on first use, so ``ses`` must bring it itself."""
+    from noticedesk.cli.serve import serve_command
+
+    ses_group.add_command(serve_command, "serve")
+
+
+_attach_serve()
+
 COMMANDS = [ses_group]
 
 

@@ -69,7 +69,9 @@ class Alarm:
 
     @property
     def sentence(self) -> str:
-        return f"{self.headline}; {self.guards}"
+        metric: Metric = "bounce" if self.metric == "bounce" else "complaint"
+        reached = SES_LEVELS[metric].reached_by(self.value)
+        return f"{self.headline}; {self.guards}" + (f"; {reached}" if reached else "")
 
     @property
     def guards(self) -> str:

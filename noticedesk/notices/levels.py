@@ -35,6 +35,16 @@ class SesLevel:
             )
         return f"at or past AWS's pause level ({self.pause:.1%} or more)"
 
+    def reached_by(self, rate: float) -> str:
+        """What AWS may already do at ``rate`` (empty below the review level)."""
+        if rate >= self.pause:
+            return f"the rate is at or past the level where AWS may pause sending ({self.pause:.1%} or more)"
+        if rate >= self.review:
+            return (
+                f"the rate is at or past the level where AWS may start a review ({self.review:.1%} or more)"
+            )
+        return ""
+
 
 SES_LEVELS: dict[Metric, SesLevel] = {
     "bounce": SesLevel("bounce", review=0.05, pause=0.10),
