@@ -258,14 +258,3 @@ def _attach_serve() -> None:
 _attach_serve()
 
 COMMANDS = [ses_group]
-
-
-def _with_serve() -> None:
-    """``ses serve`` is ``serve``, listed where SES senders look for it: the commands load lazily,
-    so the SES group brings it along instead of waiting for ``serve`` to be imported first."""
-    from noticedesk.cli.serve import serve_command
-
-    ses_group.add_command(serve_command, "serve")
-
-
-_with_serve()
