@@ -9,8 +9,11 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+from botocore.httpsession import URLLib3Session
 from sqlalchemy import Engine, create_engine, text
 
 from noticedesk.store.db import make_engine, open_store
@@ -24,6 +27,56 @@ POSTGRES_ADMIN_URL = os.environ.get(
 FIXED_NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 # Compiled scanner databases (notices/scanner.py) go to a folder of this run, not the user's cache.
 os.environ["NOTICEDESK_CACHE_DIR"] = tempfile.mkdtemp(prefix="noticedesk-test-cache-")
+
+# No test reaches real AWS: fake keys, no profile, no files of the user's, no instance metadata,
+# and botocore sends nothing to a host that is not this machine (moto in-process never sends; a
+# test opts into a local endpoint, a moto server, with AWS_ENDPOINT_URL=http://127.0.0.1:PORT).
+NO_AWS_FILE = Path(os.environ["NOTICEDESK_CACHE_DIR"]) / "no-aws" / "absent"
+AWS_TEST_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_CONFIG_FILE": str(NO_AWS_FILE),
+    "AWS_SHARED_CREDENTIALS_FILE": str(NO_AWS_FILE),
+}
+AWS_REAL_ONLY = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_ENDPOINT_URL",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_SSO_SESSION",
+)
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+class RealAwsRefused(RuntimeError):
+    """A test tried to send a request to a host that is not this machine."""
+
+
+_send = URLLib3Session.send
+
+
+def _local_send(self: URLLib3Session, request: Any) -> Any:
+    host = urlsplit(request.url).hostname or ""
+    if host not in LOCAL_HOSTS:
+        raise RealAwsRefused(f"tests do not reach real AWS: {request.method} {host}")
+    return _send(self, request)
+
+
+@pytest.fixture(autouse=True)
+def no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in AWS_REAL_ONLY:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in AWS_TEST_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(URLLib3Session, "send", _local_send)
 
 
 @pytest.fixture

@@ -150,6 +150,7 @@ def test_cli_case_verify(tmp_path: Any, monkeypatch: pytest.MonkeyPatch, now: da
     stubbed = StubbedClients()
     stubbed.stubbers["health"].add_client_error("describe_events", "SubscriptionRequiredException")
     stubbed.stubbers["support"].add_response("describe_cases", {"cases": [SUPPORT_CASE]}, None)
+    # `case verify` imports the factory when it runs (boto3 is not loaded at start)
     monkeypatch.setattr("noticedesk.aws.clients.ClientFactory", lambda **kwargs: stubbed)
     mail = tmp_path / "notice.eml"
     mail.write_bytes(fixture("compromised.eml"))

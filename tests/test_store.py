@@ -1,12 +1,19 @@
 from __future__ import annotations
 
+import ast
 import threading
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, inspect, text
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Column, Engine, Integer, MetaData, inspect, text
 
+from noticedesk.store import migrations
 from noticedesk.store.db import make_engine, migrate, normalise_url, open_store
+from noticedesk.store.tables import metadata
 
 
 def test_migrations_create_every_table_on_both_stores(engine: Engine) -> None:
@@ -158,3 +165,35 @@ def test_a_postgresql_schema_of_its_own_holds_every_table_and_drops_with_them(
             text("SELECT count(*) FROM information_schema.schemata WHERE schema_name = 'noticedesk'")
         ).scalar_one()
     assert left == 0
+
+
+def test_migrations_import_no_live_code_beyond_the_store_types() -> None:
+    """A migration keeps a frozen copy of what it needs: the code it once called may change."""
+    versions = Path(migrations.__file__).parent / "versions"
+    allowed = {"__future__", "datetime", "sqlalchemy", "alembic", "noticedesk.store.types"}
+    for path in sorted(versions.glob("0*.py")):
+        imported: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                imported.add(node.module or "")
+        assert imported <= allowed, (path.name, imported - allowed)
+
+
+def schema_drift(engine: Engine, target: MetaData) -> list[Any]:
+    """What Alembic's autogenerate would change to make the migrated store match ``target``."""
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "compare_server_default": True}
+        )
+        return list(compare_metadata(context, target))
+
+
+def test_the_tables_module_is_the_migrated_schema(engine: Engine) -> None:
+    assert schema_drift(engine, metadata) == []
+    drifted = MetaData()
+    for table in metadata.sorted_tables:
+        table.to_metadata(drifted)
+    drifted.tables["cases"].append_column(Column("not_migrated", Integer))
+    assert [change[0] for change in schema_drift(engine, drifted)] == ["add_column"]

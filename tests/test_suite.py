@@ -1,10 +1,16 @@
-"""The test suite itself: it runs from a plain `pytest` at the repo root."""
+"""The test suite itself: it runs from a plain `pytest` at the repo root and never reaches real AWS."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+from moto.server import ThreadedMotoServer
 
 ROOT = Path(__file__).parent.parent
 ONE_FILE = ["tests/test_feedback_events.py"]  # imports `tests.conftest`
@@ -21,3 +27,24 @@ def test_plain_pytest_at_the_root_finds_the_test_helpers() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ModuleNotFoundError" not in result.stdout
+
+
+def test_a_test_cannot_reach_real_aws() -> None:
+    assert os.environ["AWS_EC2_METADATA_DISABLED"] == "true" and "AWS_PROFILE" not in os.environ
+    assert not Path(os.environ["AWS_CONFIG_FILE"]).exists()
+    assert not Path(os.environ["AWS_SHARED_CREDENTIALS_FILE"]).exists()
+    client = boto3.client("sts", config=Config(retries={"max_attempts": 1}))
+    # conftest's RealAwsRefused (this module could import a second copy of conftest, not the one in use)
+    with pytest.raises(RuntimeError, match=r"tests do not reach real AWS: POST sts\.us-east-1\.amazonaws"):
+        client.get_caller_identity()
+
+
+def test_a_test_reaches_a_local_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
+        assert boto3.client("sts").get_caller_identity()["Account"]
+    finally:
+        server.stop()

@@ -11,10 +11,11 @@ events of those types ingested after the upgrade would then be counted again if 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from alembic import op
 
-from noticedesk.feedback.store import COUNTED_ONLY, counted_key
 from noticedesk.store.types import UtcDateTime
 
 revision = "0005_ses_event_keys"
@@ -23,6 +24,16 @@ branch_labels = None
 depends_on = None
 
 _BATCH = 5_000
+
+# Frozen copies of what feedback/store.py did when this revision was written: the migration keeps
+# producing these keys whatever the live code becomes.
+COUNTED_ONLY = frozenset({"send", "delivery", "open", "click"})
+
+
+def counted_key(digest: bytes, feedback_id: str | None, occurred_at: datetime) -> bytes:
+    """4 bytes of the event's hour (0 when it has a feedbackId), then its digest."""
+    hour = int(occurred_at.timestamp()) // 3600 if feedback_id is None else 0
+    return max(hour, 0).to_bytes(4, "big") + digest
 
 
 def upgrade() -> None:
