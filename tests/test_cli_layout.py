@@ -267,3 +267,23 @@ def test_ses_tables_at_80_columns_never_cut_a_key_or_an_address(tmp_path: Path) 
             assert "111122223333/us-east-1/mail.example.jp" in rows
         else:
             assert "r0@example.org" in rows
+
+
+@pytest.mark.parametrize("width", [80, 130])
+def test_triage_keeps_kind_account_and_case_whole(tmp_path: Path, width: int) -> None:
+    from noticedesk.cli.demo import sample_paths
+
+    paths = sample_paths()[:4]
+    app = _app(tmp_path / "n.db", width)
+    output = CliRunner().invoke(cli, ["triage", *paths], obj=app).output
+    _fits(output, width)
+    kinds = ["account-compromised", "abuse-report", "abuse-report", "ses-bounce"]
+    cases = ["#1", "#2", "#2", "#3"]
+    rows = [line for line in output.splitlines() if "111122223333" in line]
+    assert len(rows) == 4
+    for row, kind, case in zip(rows, kinds, cases, strict=True):
+        label = kind if width >= 120 else KIND_LABELS[kind]
+        assert f" {label} " in row and row.split()[-1] == case
+    assert "…" not in output
+    if width < 120:
+        assert "compro=account-compromised" in output

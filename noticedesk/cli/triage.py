@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import click
-from rich.markup import escape
+from rich import box
 from rich.table import Table
+from rich.text import Text
 
 from noticedesk.cases.triage import Triage, TriageResult
 from noticedesk.cli import App, pass_app
+from noticedesk.cli.board import AUTHENTICITY_MARKS, KIND_LABELS
 from noticedesk.cli.explain import explanation
 from noticedesk.cli.progress import progress
-from noticedesk.cli.render import echo, echo_json, short_time
+from noticedesk.cli.render import echo, echo_json
 from noticedesk.mail.sources import read_sources
+from noticedesk.printable import printable
 
 
 @click.command()
@@ -85,33 +88,52 @@ def _report(app: App, result: TriageResult, as_json: bool, rows: list[TriageResu
 
 
 def _table(app: App, rows: list[TriageResult]) -> None:
-    table = Table(title=f"{len(rows)} message(s) triaged", show_lines=False)
-    table.add_column("source", overflow="fold")  # which file: never cut, folded when long
-    for column in ("kind", "stage", "authenticity", "account", "reply by", "case"):
-        table.add_column(column)
+    """One row a message; below 120 columns, short kind labels and authenticity marks (with a
+    legend) so that kind, account and case stay whole; a long source path is folded, never cut."""
+    narrow = app.console.width < 120
+    zone = app.now().astimezone(app.tz).strftime("%Z")
+    table = Table(
+        title=f"{len(rows)} message(s) triaged", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False
+    )
+    table.add_column("source", overflow="fold", ratio=1)
+    for column in ("kind", "stage", "auth" if narrow else "authenticity", "account"):
+        table.add_column(column, no_wrap=column in ("kind", "account"))
+    table.add_column(f"reply by ({zone})", no_wrap=True)
+    table.add_column("case", no_wrap=True)
+    shown: set[str] = set()
     for result in rows:
         notice = result.notice
         source = result.source if result.index is None else f"{result.source}#{result.index}"
         if notice is None:
-            table.add_row(
-                escape(source), f"[red]unreadable: {escape(result.error or '')}[/red]", "", "", "", "", ""
+            unreadable = Text(printable(source)).append(
+                printable(f"\nunreadable: {result.error or ''}"), "red"
             )
+            table.add_row(unreadable, "-", "", "", "", "", "")
             continue
         verdict = notice.authenticity.value
         verdict_style = {"suspicious": "bold red", "failed": "red", "verified": "green"}.get(verdict, "")
         case = (
             "-" if result.case_id is None else f"#{result.case_id}" + (" (dup)" if result.duplicate else "")
         )
+        kind = notice.kind.value
+        shown.update((kind, verdict))
+        reply_by = result.clocks.reply_by if result.clocks else None
         table.add_row(
-            escape(source),
-            notice.kind.value,
+            Text(printable(source)),
+            KIND_LABELS.get(kind, kind) if narrow else kind,
             notice.stage.value,
-            f"[{verdict_style}]{verdict}[/]" if verdict_style else verdict,
+            Text(AUTHENTICITY_MARKS.get(verdict, verdict) if narrow else verdict, style=verdict_style),
             notice.facts.account_id or "-",
-            short_time(result.clocks.reply_by if result.clocks else None, app.tz),
+            reply_by.astimezone(app.tz).strftime("%m-%d %H:%M" if narrow else "%Y-%m-%d %H:%M")
+            if reply_by
+            else "-",
             case,
         )
     app.console.print(table)
+    if narrow and shown:
+        labels = {**KIND_LABELS, **AUTHENTICITY_MARKS}
+        legend = "  ".join(f"{labels[value]}={value}" for value in sorted(shown) if value in labels)
+        app.console.print(Text(legend, style="dim"))
 
 
 COMMANDS = [triage]
