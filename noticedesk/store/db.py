@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import sqlite3
+import time
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -50,10 +52,8 @@ def normalise_url(url: str) -> str:
 
 def _sqlite_pragmas(connection: Any, _record: ConnectionPoolEntry) -> None:
     cursor = connection.cursor()
-    # First: switching to WAL needs a moment alone with the file, and another connection may be
-    # migrating it (a first start racing another one); wait for it as for any other lock.
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    _switch_to_wal(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     # 64 MiB page cache instead of SQLite's 2 MiB: the indexes a feedback import inserts into
@@ -61,6 +61,27 @@ def _sqlite_pragmas(connection: Any, _record: ConnectionPoolEntry) -> None:
     # Pages are allocated as used, so a small store costs no more.
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
+
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """Put the file in WAL mode, waiting while another connection holds it.
+
+    Switching needs a moment alone with the file. When another connection is switching or
+    migrating it at the same time (two first starts), SQLite answers "database is locked" at once
+    instead of waiting through ``busy_timeout`` (it would risk a deadlock), so wait here.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def begin_writing(connection: Connection) -> None:
