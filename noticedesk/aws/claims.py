@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, update
 
+from noticedesk.aws.actions.base import Clients
 from noticedesk.store.tables import actions
 
 CLAIM_LEASE = timedelta(minutes=10)
@@ -70,3 +73,19 @@ def release(connection: Connection, action_id: str, claimer: Claimer) -> None:
     connection.execute(
         update(actions).where(actions.c.id == action_id, claimer.owns()).values(claim_until=None)
     )
+
+
+@dataclass
+class Heartbeat:
+    """The runner's clients for one claimed action: each AWS client asked for renews the lease."""
+
+    clients: Clients
+    engine: Engine
+    action_id: str
+    claimer: Claimer
+    now: Callable[[], datetime]
+
+    def client(self, service: str, region: str | None = None, account_id: str | None = None) -> Any:
+        with self.engine.begin() as connection:
+            renew(connection, self.action_id, self.claimer, self.now())
+        return self.clients.client(service, region, account_id)

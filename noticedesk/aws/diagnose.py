@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Connection, Engine, insert, select
 
 from noticedesk.aws.caller import quarantined_caller
 from noticedesk.aws.checks import Check, Context, Gathered
@@ -37,6 +37,7 @@ from noticedesk.cases.timeline import record
 from noticedesk.config import DiagnoseConfig
 from noticedesk.errors import AwsError
 from noticedesk.notices.model import Facts
+from noticedesk.store.tables import case_events
 from noticedesk.store.tables import findings as findings_table
 
 log = logging.getLogger(__name__)
@@ -216,3 +217,40 @@ def store_diagnosis(engine: Engine, diagnosis: Diagnosis, case_id: int | None, a
                     "regions": list(diagnosis.regions),
                 },
             )
+
+
+def latest_diagnosis(connection: Connection, case_id: int) -> tuple[datetime | None, list[Finding]]:
+    """When the case was last diagnosed and what that run found (None: never diagnosed)."""
+    latest = connection.execute(
+        select(findings_table.c.found_at, findings_table.c.run_id)
+        .where(findings_table.c.case_id == case_id)
+        .order_by(findings_table.c.found_at.desc(), findings_table.c.id.desc())
+        .limit(1)
+    ).first()
+    diagnosed_at = connection.execute(
+        select(case_events.c.at)
+        .where(case_events.c.case_id == case_id, case_events.c.type == "diagnosis")
+        .order_by(case_events.c.at.desc())
+        .limit(1)
+    ).scalar()
+    if latest is None or (diagnosed_at is not None and diagnosed_at > latest.found_at):
+        return diagnosed_at, []  # never diagnosed, or the latest diagnosis found nothing at all
+    rows = connection.execute(
+        select(findings_table)
+        .where(findings_table.c.case_id == case_id, findings_table.c.run_id == latest.run_id)
+        .order_by(findings_table.c.id)
+    )
+    found = [
+        Finding(
+            row.check,
+            row.status,
+            row.severity,
+            row.account_id,
+            row.region,
+            row.resource_id,
+            row.detail,
+            row.data,
+        )
+        for row in rows
+    ]
+    return latest.found_at, found

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Engine, select, update
 
 from noticedesk.aws.actions import get_action, mask_secrets, propose
 from noticedesk.aws.actions.base import Clients
@@ -40,12 +40,12 @@ from noticedesk.aws.audit import (
     write_undo_intent,
 )
 from noticedesk.aws.caller import quarantined_caller
-from noticedesk.aws.claims import Claimer, release, renew
-from noticedesk.aws.findings import Finding
+from noticedesk.aws.claims import Claimer, Heartbeat, release
+from noticedesk.aws.diagnose import latest_diagnosis
 from noticedesk.cases.queries import check_item
 from noticedesk.config import FixesConfig
 from noticedesk.errors import AuthenticityError, AwsError, NotFoundError, RemediationError
-from noticedesk.store.tables import case_events, cases, checklist_items, findings
+from noticedesk.store.tables import cases, checklist_items
 
 log = logging.getLogger(__name__)
 OVERRIDE_REASON = "notice not verified"
@@ -229,8 +229,8 @@ class Remediation:
             self._tick_checklist(done, who)
         return done
 
-    def _heartbeat(self, action_id: str) -> _Heartbeat:
-        return _Heartbeat(self.clients, self.engine, action_id, self.claimer, self.now)
+    def _heartbeat(self, action_id: str) -> Heartbeat:
+        return Heartbeat(self.clients, self.engine, action_id, self.claimer, self.now)
 
     @contextmanager
     def _holding(self, action_id: str) -> Iterator[None]:
@@ -374,13 +374,13 @@ def _latest_attempt(planned: list[ActionRecord], action_id: str) -> str:
     return action_id
 
 
-def _since(record: ActionRecord, started: datetime | None) -> str:
+def _since(started: datetime | None) -> str:
     return started.isoformat() if started else "?"
 
 
 def _applying(record: ActionRecord) -> str:
     return (
-        f"being applied now by {record.claimed_by}, since {_since(record, record.started_at)}: "
+        f"being applied now by {record.claimed_by}, since {_since(record.started_at)}: "
         "not run twice (see `noticedesk fix plan`)"
     )
 
@@ -388,78 +388,13 @@ def _applying(record: ActionRecord) -> str:
 def _undoing(record: ActionRecord) -> str:
     return (
         f"{record.id} is being undone now by {record.claimed_by}, since "
-        f"{_since(record, record.undo_started_at)}: not undone twice (see `noticedesk fix plan`)"
+        f"{_since(record.undo_started_at)}: not undone twice (see `noticedesk fix plan`)"
     )
-
-
-@dataclass
-class _Heartbeat:
-    """The runner's clients for one claimed action: each AWS client asked for renews the lease."""
-
-    clients: Clients
-    engine: Engine
-    action_id: str
-    claimer: Claimer
-    now: Callable[[], datetime]
-
-    def client(self, service: str, region: str | None = None, account_id: str | None = None) -> Any:
-        with self.engine.begin() as connection:
-            renew(connection, self.action_id, self.claimer, self.now())
-        return self.clients.client(service, region, account_id)
 
 
 def _interrupted(record: ActionRecord) -> str:
-    started = record.started_at.isoformat() if record.started_at else "?"
     return (
-        f"interrupted: a run started it at {started} and never recorded the outcome; the resource may "
-        f"already be changed. Check it in AWS, then apply it by name (--action {record.id}) if still needed"
+        f"interrupted: a run started it at {_since(record.started_at)} and never recorded the outcome; "
+        "the resource may already be changed. Check it in AWS, then apply it by name "
+        f"(--action {record.id}) if still needed"
     )
-
-
-def latest_diagnosis(connection: Connection, case_id: int) -> tuple[datetime | None, list[Finding]]:
-    """When the case was last diagnosed and what was found (None: never diagnosed)."""
-    found_at = connection.execute(
-        select(findings.c.found_at)
-        .where(findings.c.case_id == case_id)
-        .order_by(findings.c.found_at.desc(), findings.c.id.desc())
-        .limit(1)
-    ).scalar()
-    diagnosed_at = connection.execute(
-        select(case_events.c.at)
-        .where(case_events.c.case_id == case_id, case_events.c.type == "diagnosis")
-        .order_by(case_events.c.at.desc())
-        .limit(1)
-    ).scalar()
-    if found_at is None or (diagnosed_at is not None and diagnosed_at > found_at):
-        return diagnosed_at, []  # never diagnosed, or the latest diagnosis found nothing at all
-    return found_at, latest_findings(connection, case_id)
-
-
-def latest_findings(connection: Any, case_id: int) -> list[Finding]:
-    """The findings of the case's most recent diagnosis run."""
-    run_id = connection.execute(
-        select(findings.c.run_id)
-        .where(findings.c.case_id == case_id)
-        .order_by(findings.c.found_at.desc(), findings.c.id.desc())
-        .limit(1)
-    ).scalar()
-    if run_id is None:
-        return []
-    rows = connection.execute(
-        select(findings)
-        .where(findings.c.case_id == case_id, findings.c.run_id == run_id)
-        .order_by(findings.c.id)
-    )
-    return [
-        Finding(
-            row.check,
-            row.status,
-            row.severity,
-            row.account_id,
-            row.region,
-            row.resource_id,
-            row.detail,
-            row.data,
-        )
-        for row in rows
-    ]
