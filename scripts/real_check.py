@@ -41,7 +41,8 @@ class Verdict:
         return not any(self.problems.values())
 
 
-def _fact_problems(wanted_facts: dict[str, Any], got: dict[str, Any]) -> list[str]:
+def fact_problems(wanted_facts: dict[str, Any], got: dict[str, Any]) -> list[str]:
+    """Each labelled fact triage did not find (scripts/corpus_check.py judges facts the same way)."""
     problems: list[str] = []
     for name, wanted in wanted_facts.items():
         value = got.get(name)
@@ -77,7 +78,7 @@ def judge(label: dict[str, Any], got: dict[str, Any] | None) -> Verdict:
     got_types = sorted(got.get("abuse_types") or [])
     if wanted_types != got_types:
         verdict.problems["abuse_types"].append(f"abuse_types {got_types} (want {wanted_types})")
-    verdict.problems["facts"].extend(_fact_problems(label.get("facts", {}), got))
+    verdict.problems["facts"].extend(fact_problems(label.get("facts", {}), got))
     return verdict
 
 
