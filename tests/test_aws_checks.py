@@ -20,7 +20,7 @@ from noticedesk.aws.gather import GatherError
 from noticedesk.aws.gather.cloudtrail import AddressEvent, Trail
 from noticedesk.aws.gather.ec2 import Address, Instance, Instances, Network, OpenRule, SecurityGroup
 from noticedesk.aws.gather.ses import SesStanding
-from noticedesk.cli.policy import policy_statement
+from noticedesk.cli.iam_policy import policy_statement
 from noticedesk.notices.model import Facts
 from noticedesk.store.tables import case_events, cases, findings
 

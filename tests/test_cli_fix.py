@@ -20,7 +20,7 @@ from moto.server import ThreadedMotoServer
 from noticedesk.aws.actions import ACTIONS
 from noticedesk.cases.queries import get_case
 from noticedesk.cli import cli
-from noticedesk.cli.policy import policy_fix
+from noticedesk.cli.iam_policy import policy_fix
 from noticedesk.store.db import open_store
 
 USER = "ci-deployer"

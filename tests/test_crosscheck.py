@@ -21,7 +21,7 @@ from noticedesk.cases.queries import get_case
 from noticedesk.cases.triage import Triage
 from noticedesk.cases.verification import verify_case
 from noticedesk.cli import cli
-from noticedesk.mail.sources import RawItem
+from noticedesk.mail.readers import RawItem
 
 
 class StubbedClients:

@@ -33,7 +33,7 @@ from noticedesk.cases.queries import get_case
 from noticedesk.cases.triage import Triage
 from noticedesk.config import Config
 from noticedesk.demo.aws import seed_demo_account
-from noticedesk.mail.sources import read_sources
+from noticedesk.mail.readers import read_sources
 from noticedesk.replies import draft_reply, owner_summary
 from noticedesk.replies.phrasebook import action_phrase
 from noticedesk.store.tables import actions

@@ -32,7 +32,7 @@ from noticedesk.aws.gather import (
     call,
     classify,
 )
-from noticedesk.aws.gather.sources import SOURCES
+from noticedesk.aws.gather.catalogue import SOURCES
 from noticedesk.cases.timeline import record
 from noticedesk.config import DiagnoseConfig
 from noticedesk.errors import AwsError
