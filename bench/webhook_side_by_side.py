@@ -150,8 +150,7 @@ def stored(database: Path, table: str) -> int:
 def line(label: str, run: WrkRun, kept: int | None = None) -> str:
     return (
         f"{label:<28} {run.rate:8,.0f} req/s  p50 {run.p50_ms:5.1f} ms  p99 {run.p99_ms:5.1f} ms  "
-        f"max {run.max_ms:6.1f} ms  refused {run.refused}"
-        + ("" if kept is None else f"  stored {kept:,}")
+        f"max {run.max_ms:6.1f} ms  refused {run.refused}" + ("" if kept is None else f"  stored {kept:,}")
     )
 
 
