@@ -176,10 +176,10 @@ def test_actions_catalogue_and_policy_commands() -> None:
 def test_the_override_line_says_recorded_only_when_something_is_applied() -> None:
     from rich.console import Console
 
-    from noticedesk.aws.remediation import RunReport
     from noticedesk.cli import App
     from noticedesk.cli.fix import print_report
     from noticedesk.config import Config
+    from noticedesk.remediation.runner import RunReport
 
     override = {"by": "sato", "reason": "notice not verified", "authenticity": "unverified"}
     lines = {}
