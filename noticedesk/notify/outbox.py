@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from noticedesk.accounts.registry import find_account
+from noticedesk.clock import Clock
 from noticedesk.config import NotifyConfig
 from noticedesk.errors import DeliveryError, NotFoundError, NotifyError
 from noticedesk.notify.channels.base import Channel
@@ -199,7 +200,7 @@ def deliver_due(
     limit: int = 50,
     language: str = "en",
     rng: random.Random | None = None,
-    clock: Callable[[], datetime] | None = None,
+    clock: Clock | None = None,
 ) -> DeliveryReport:
     """Send the rows due at ``now`` through ``channels`` (by name); record each outcome.
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-
+from noticedesk.clock import Clock
 from noticedesk.config import EmailChannel as EmailSettings
 from noticedesk.config import NotifyConfig
 from noticedesk.config import SlackChannel as SlackSettings
@@ -19,7 +17,7 @@ from noticedesk.notify.outbox import DEFAULT_CHANNEL
 from noticedesk.notify.secrets import read_secret
 
 
-def build_channel(config: NotifyConfig, name: str, *, clock: Callable[[], datetime] | None = None) -> Channel:
+def build_channel(config: NotifyConfig, name: str, *, clock: Clock | None = None) -> Channel:
     """Channel ``name`` (``default`` is ``[notify] default_channel`` when that is set)."""
     if name == DEFAULT_CHANNEL and config.default_channel and DEFAULT_CHANNEL not in config.channels:
         name = config.default_channel
@@ -46,9 +44,7 @@ def build_channel(config: NotifyConfig, name: str, *, clock: Callable[[], dateti
     raise ConfigError(f"{where}: e-mail channels are not available yet")
 
 
-def build_channels(
-    config: NotifyConfig, *, clock: Callable[[], datetime] | None = None
-) -> dict[str, Channel]:
+def build_channels(config: NotifyConfig, *, clock: Clock | None = None) -> dict[str, Channel]:
     """Every configured channel by name, and ``default`` when ``default_channel`` names one."""
     built = {name: build_channel(config, name, clock=clock) for name in config.channels}
     if config.default_channel and DEFAULT_CHANNEL not in built:

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import orjson
 
+from noticedesk.clock import Clock, utc_now
 from noticedesk.notify.channels.base import post_json
 from noticedesk.notify.messages import Message
 
@@ -28,17 +27,13 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return f"{SIGNATURE_VERSION}={digest.hexdigest()}"
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass
 class WebhookChannel:
     name: str
     url: str
     secret: str
     timeout_seconds: float = 10.0
-    clock: Callable[[], datetime] = _utc_now
+    clock: Clock = utc_now
 
     def __repr__(self) -> str:  # the URL and the key stay out of every repr, log and traceback
         return f"WebhookChannel(name={self.name!r})"
