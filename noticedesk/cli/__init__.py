@@ -26,6 +26,7 @@ from noticedesk.store import DEFAULT_URL
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from noticedesk.aws.clients import ClientFactory
     from noticedesk.config import Config
 
 # Each command's module and the one line `noticedesk --help` shows for it. The modules are imported
@@ -64,6 +65,10 @@ COMMAND_MODULES: dict[str, tuple[str, str]] = {
     ),
     "ses": ("ses", "The SES feedback loop: bounces and complaints → suppression list, rates, alarms."),
     "serve": ("serve", "Serve the web app: the SNS webhook (POST /webhooks/sns) and the JSON API."),
+    "accounts": (
+        "accounts",
+        "The accounts registry: names, owners, language, channels and role of each AWS account.",
+    ),
 }
 
 
@@ -92,7 +97,43 @@ class App:
             from noticedesk.store.db import open_store
 
             self._engine = open_store(self.db_url)
+            self._sync_accounts(self._engine)
         return self._engine
+
+    def clients(
+        self, profile: str | None, role_name: str | None, configured_role: str | None
+    ) -> ClientFactory:
+        """The AWS client factory: ``--role-name`` if given, else each account's registered role,
+        else the configured role name (``[diagnose]`` / ``[fixes] role_name``), else own credentials."""
+        from noticedesk.accounts.registry import registered_roles
+        from noticedesk.aws.clients import ClientFactory
+
+        if role_name:
+            return ClientFactory(profile=profile, role_name=role_name)
+        with self.engine.connect() as conn:
+            roles = registered_roles(conn)
+        return ClientFactory(profile=profile, role_name=configured_role, roles=roles)
+
+    def _sync_accounts(self, engine: Engine) -> None:
+        """``[[accounts]]`` of the configuration into the registry the store keeps."""
+        from noticedesk.accounts.registry import Account, sync_config
+
+        configured = [
+            Account(
+                entry.id,
+                entry.name,
+                tuple(entry.contacts),
+                entry.language,
+                tuple(entry.channels),
+                entry.role_arn,
+                entry.external_id,
+                tuple(entry.regions),
+                "config",
+            )
+            for entry in self.config.accounts
+        ]
+        with engine.begin() as conn:
+            sync_config(conn, configured, now=self.now())
 
 
 pass_app = click.make_pass_decorator(App)
