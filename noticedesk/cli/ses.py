@@ -10,7 +10,6 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from noticedesk.aws.clients import ClientFactory
 from noticedesk.cases.queries import get_case
 from noticedesk.cli import App, pass_app
 from noticedesk.cli.progress import progress
@@ -146,7 +145,7 @@ def rates_command(app: App, as_json: bool, cloudwatch: bool) -> None:
     with app.engine.connect() as connection:
         rates = local_rates(connection, now, timedelta(days=ses.rate_window_days))
     alarms, case_ids = check_alarms(app.engine, ses, now)
-    reputation = cloudwatch_rates(ClientFactory(), ses.regions, now) if cloudwatch else []
+    reputation = cloudwatch_rates(app.clients(), ses.regions, now) if cloudwatch else []
     if as_json:
         for rate in rates:
             echo_json(rate.to_json())
@@ -210,7 +209,7 @@ def consume_command(app: App, queue_url: str, once: bool, region: str | None) ->
     queue_region = region or _region_of_queue(queue_url)
     consumer = SqsConsumer(
         app.engine,
-        ClientFactory().client("sqs", queue_region),
+        app.clients().client("sqs", queue_region),
         queue_url,
         PolicySettings.from_config(app.config.ses),
         app.now,
@@ -235,7 +234,7 @@ def _region_of_queue(url: str) -> str | None:
 def sync_command(app: App, import_: bool, region: str | None) -> None:
     """Push suppressions for good to the SES account-level suppression list (or import it)."""
     ses = app.config.ses
-    sesv2 = ClientFactory().client("sesv2", region or ses.regions[0])
+    sesv2 = app.clients().client("sesv2", region or ses.regions[0])
     throttle = Throttle(ses.sync_calls_per_second)
     if import_:
         result = import_suppressions(app.engine, sesv2, app.now(), throttle)
