@@ -30,7 +30,7 @@ from email.parser import BytesParser
 from pathlib import Path
 
 from noticedesk.cases.triage import Triage
-from noticedesk.mail.sources import read_sources, split_mbox
+from noticedesk.mail.readers import read_sources, split_mbox
 from noticedesk.store.db import open_store
 
 START = datetime(2026, 1, 1, tzinfo=UTC)

@@ -15,7 +15,7 @@ from noticedesk.cases.queries import get_case
 from noticedesk.cases.triage import Triage
 from noticedesk.cli import cli
 from noticedesk.config import Config, DkimConfig
-from noticedesk.mail.sources import RawItem
+from noticedesk.mail.readers import RawItem
 from noticedesk.store.tables import cases, messages
 
 

@@ -12,7 +12,7 @@ from triage_helpers import mail_bytes
 from noticedesk.cases.queries import get_case
 from noticedesk.cases.triage import Triage, TriageResult
 from noticedesk.config import Config, DkimConfig
-from noticedesk.mail.sources import RawItem
+from noticedesk.mail.readers import RawItem
 from noticedesk.store.tables import messages
 
 FULL = mail_bytes("abuse-subject-portscan.eml").replace(b"\r\n", b"\n")

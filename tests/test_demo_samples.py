@@ -14,7 +14,7 @@ from noticedesk.cases.queries import get_case
 from noticedesk.cases.runbooks import checklist_for
 from noticedesk.cases.triage import Triage, TriageResult
 from noticedesk.cli.demo import sample_paths
-from noticedesk.mail.sources import read_sources
+from noticedesk.mail.readers import read_sources
 from noticedesk.store.db import open_store
 
 NOW = datetime(2026, 11, 29, 0, 30, tzinfo=UTC)

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from noticedesk.cases.triage import Triage
 from noticedesk.gcrun import YOUNG_THRESHOLD, batch_gc
-from noticedesk.mail.sources import RawItem
+from noticedesk.mail.readers import RawItem
 
 
 def test_batch_gc_restores_the_thresholds_and_thaws_what_it_froze() -> None:

@@ -18,7 +18,7 @@ from triage_helpers import mail_bytes, make_app, mbox_of
 
 from noticedesk.cli import cli
 from noticedesk.config import Config, InputConfig
-from noticedesk.mail.sources import read_sources
+from noticedesk.mail.readers import read_sources
 from noticedesk.store.tables import messages, ses_feedback_messages
 from tests.conftest import DATA
 

@@ -19,17 +19,17 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, bindparam, select
 
+from noticedesk.authenticity import Verdict, assess
+from noticedesk.authenticity.keys import KeyLookup, key_lookup_for
+from noticedesk.authenticity.verdict import Reason
 from noticedesk.cases.batch import MessageRow, load_book, write
 from noticedesk.cases.filing import CaseBook, CaseState, opens_case
 from noticedesk.config import Config
 from noticedesk.errors import InputError, ParseError
 from noticedesk.gcrun import batch_gc
-from noticedesk.mail.auth import Verdict, assess
-from noticedesk.mail.auth.keys import KeyLookup, key_lookup_for
-from noticedesk.mail.auth.verdict import Reason
 from noticedesk.mail.forwarded import original_of
 from noticedesk.mail.parse import parse_bytes
-from noticedesk.mail.sources import RawItem
+from noticedesk.mail.readers import RawItem
 from noticedesk.notices.classify import classify
 from noticedesk.notices.clocks import Clocks, clocks_for
 from noticedesk.notices.extract import within_hours
@@ -40,7 +40,7 @@ from noticedesk.store.bulk import JsonText, json_text
 from noticedesk.store.db import begin_writing
 from noticedesk.store.refusals import driver_message, each_alone_if_refused
 from noticedesk.store.tables import messages
-from noticedesk.store.types import storable_text
+from noticedesk.text import storable_text
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 500

@@ -53,7 +53,7 @@ COMMAND_MODULES: dict[str, tuple[str, str]] = {
         "fix",
         "The catalogue of fixes: what each changes, the IAM permissions it needs, how it is undone.",
     ),
-    "policy": ("policy", "Print the IAM policies NoticeDesk needs: `diagnose` (read-only) and `fix`."),
+    "policy": ("iam_policy", "Print the IAM policies NoticeDesk needs: `diagnose` (read-only) and `fix`."),
     "reply": (
         "reply",
         "Draft the English reply to AWS for case CASE_ID, built only from what the case holds.",

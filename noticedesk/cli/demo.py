@@ -27,7 +27,7 @@ from noticedesk.cli.fix import print_report
 from noticedesk.cli.wrap import for_terminal, wrap
 from noticedesk.demo.fake_aws import DEMO_ROLE, diagnose_and_fix, fake_aws_available
 from noticedesk.demo.timeshift import shift_for, shift_sample
-from noticedesk.mail.sources import RawItem, read_sources
+from noticedesk.mail.readers import RawItem, read_sources
 from noticedesk.printable import printable
 from noticedesk.replies import draft_reply, owner_summary
 from noticedesk.replies.formats import as_text

@@ -13,7 +13,7 @@ from noticedesk.cli.board import AUTHENTICITY_MARKS, KIND_LABELS
 from noticedesk.cli.explain import explanation
 from noticedesk.cli.progress import progress
 from noticedesk.cli.render import echo, echo_json
-from noticedesk.mail.sources import read_sources
+from noticedesk.mail.readers import read_sources
 from noticedesk.printable import printable
 
 

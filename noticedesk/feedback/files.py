@@ -17,7 +17,7 @@ from noticedesk.config import SesConfig
 from noticedesk.feedback.events import FeedbackDocument, FeedbackFormatError, parse_line
 from noticedesk.feedback.ingest import IngestResult, ingest_batches
 from noticedesk.feedback.verdicts import PolicySettings
-from noticedesk.mail.sources import source_label
+from noticedesk.mail.readers import source_label
 from noticedesk.printable import loggable
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
-from noticedesk.store.types import storable_text
+from noticedesk.text import storable_text
 
 log = logging.getLogger(__name__)
 REFUSED = (DataError, IntegrityError, UnicodeError)

@@ -22,7 +22,7 @@ from noticedesk.cases import filing as filing_module  # where triage reads the r
 from noticedesk.cases.runbooks import Step
 from noticedesk.cases.timeline import record
 from noticedesk.cases.triage import Triage
-from noticedesk.mail.sources import read_sources
+from noticedesk.mail.readers import read_sources
 from noticedesk.replies.gather import ReplyContext
 from noticedesk.replies.phrasebook import JST
 from noticedesk.store.tables import findings
