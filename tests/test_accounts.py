@@ -127,11 +127,11 @@ def test_the_registered_role_is_assumed_with_its_external_id(sqlite_engine: Engi
         sts = factory.client("sts", account_id=PROD)
         return str(sts.get_caller_identity()["Arn"])
 
-    registered = app.clients(None, None, "FromConfig")
+    registered = app.clients(default_role="FromConfig")
     registered._base().events.register(
         "provide-client-params.sts.AssumeRole", lambda params, **_: calls.append(params)
     )
     assert ":assumed-role/Registered/" in who(registered)
     assert calls and calls[0]["ExternalId"] == "ext-1"
-    assert ":assumed-role/Explicit/" in who(app.clients(None, "Explicit", "FromConfig"))
+    assert ":assumed-role/Explicit/" in who(app.clients(role_name="Explicit", default_role="FromConfig"))
     assert registered.roles == {PROD: role}

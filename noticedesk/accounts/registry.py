@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, update
 
 from noticedesk.aws.clients import RoleToAssume
+from noticedesk.config import AccountConfig
 from noticedesk.errors import NotFoundError
 from noticedesk.store.tables import accounts
 
@@ -48,6 +49,21 @@ class Account:
             "regions": list(self.regions),
             "source": self.source,
         }
+
+
+def account_of(entry: AccountConfig) -> Account:
+    """An ``[[accounts]]`` entry as the registry holds it."""
+    return Account(
+        entry.id,
+        entry.name,
+        tuple(entry.contacts),
+        entry.language,
+        tuple(entry.channels),
+        entry.role_arn,
+        entry.external_id,
+        tuple(entry.regions),
+        "config",
+    )
 
 
 def _account(record: Any) -> Account:

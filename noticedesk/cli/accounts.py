@@ -159,9 +159,8 @@ def remove(app: App, account_id: str) -> None:
 def import_org(app: App, profile: str | None) -> None:
     """Register the member accounts AWS Organizations lists (ListAccounts)."""
     from noticedesk.accounts.organizations import import_accounts, organization_accounts
-    from noticedesk.aws.clients import ClientFactory
 
-    listed = organization_accounts(ClientFactory(profile=profile).client("organizations"))
+    listed = organization_accounts(app.clients(profile=profile).client("organizations"))
     with app.engine.begin() as conn:
         report = import_accounts(conn, listed, now=app.now())
     echo(
