@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from noticedesk.cases.triage import Triage
+from noticedesk.triage import Triage
 from noticedesk.mail.readers import read_sources
 from noticedesk.store.db import open_store
 

@@ -29,7 +29,6 @@ from noticedesk.aws.clients import ClientFactory
 from noticedesk.aws.diagnose import checks_for, run_diagnosis
 from noticedesk.aws.findings import mask_key
 from noticedesk.cases.queries import get_case
-from noticedesk.cases.triage import Triage
 from noticedesk.config import Config
 from noticedesk.demo.aws import seed_demo_account
 from noticedesk.mail.readers import read_sources
@@ -38,6 +37,7 @@ from noticedesk.remediation.runner import ApplyRequest, Remediation
 from noticedesk.replies import draft_reply, owner_summary
 from noticedesk.replies.phrasebook import action_phrase
 from noticedesk.store.tables import actions
+from noticedesk.triage import Triage
 
 DATA = Path(__file__).parent / "data" / "integration"
 ACCOUNT = "111122223333"

@@ -234,7 +234,7 @@ def test_an_unexpected_failure_on_an_input_is_one_line_without_verbose(tmp_path:
     path.write_bytes(mail_bytes("compromised-subject.eml"))
     program = (
         "import sys\n"
-        "from noticedesk.cases.triage import Triage\n"
+        "from noticedesk.triage import Triage\n"
         "def broken(self, item):\n"
         "    raise RecursionError('maximum recursion depth exceeded')\n"
         "Triage._understand = broken\n"

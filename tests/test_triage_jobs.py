@@ -14,12 +14,12 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, select
 from triage_helpers import HEALTH, MAILS, make_app, mbox_of
 
-from noticedesk.cases import triage as triage_module
 from noticedesk.cli import cli
 from noticedesk.errors import NoticeDeskError
 from noticedesk.procpool import OrderedPool
 from noticedesk.store.db import make_engine
 from noticedesk.store.tables import case_events, cases, checklist_items, messages
+from noticedesk.triage import run as triage_module
 from tests.families import families, mail_of
 
 REAL = Path(__file__).parent / "data" / "real"
