@@ -279,3 +279,19 @@ ses_alarms = Table(
     Column("threshold", Float, nullable=False),
     Column("case_id", Integer, ForeignKey("cases.id")),
 )
+
+# Queued inputs (noticedesk/queues): SQS messages no worker could process, with the reason (0008).
+queue_dead_letters = Table(
+    "queue_dead_letters",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("letter_key", String(200), nullable=False, unique=True),  # "<queue>:<SQS MessageId>"
+    Column("queue", String(20), nullable=False),  # ses | health | mail
+    Column("queue_url", String(1000), nullable=False),
+    Column("message_id", String(100), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("receive_count", Integer, nullable=False),
+    Column("sent_at", UtcDateTime()),
+    Column("dead_at", UtcDateTime(), nullable=False),
+)
