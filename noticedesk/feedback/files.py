@@ -19,7 +19,7 @@ from noticedesk.feedback.events import FeedbackDocument, FeedbackFormatError, pa
 from noticedesk.feedback.policy import PolicySettings
 from noticedesk.feedback.rates import local_rates
 from noticedesk.feedback.store import IngestResult, ingest_batches
-from noticedesk.mail.sources import source_label
+from noticedesk.mail.readers import source_label
 from noticedesk.printable import loggable
 
 log = logging.getLogger(__name__)

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
 
+from noticedesk.clock import Clock
 from noticedesk.feedback.events import FeedbackDocument, FeedbackFormatError, parse_line
 from noticedesk.feedback.policy import PolicySettings
 from noticedesk.feedback.store import ingest_guarded
@@ -27,7 +27,7 @@ from noticedesk.queues.consumer import Handler, Outcome, QueueConsumer, QueueMes
 log = logging.getLogger(__name__)
 
 
-def feedback_handler(engine: Engine, settings: PolicySettings, clock: Callable[[], datetime]) -> Handler:
+def feedback_handler(engine: Engine, settings: PolicySettings, clock: Clock) -> Handler:
     """Stores a batch of SQS messages as feedback in one transaction (``ingest_guarded``)."""
 
     def handle(messages: Sequence[QueueMessage]) -> Outcome:
@@ -70,7 +70,7 @@ class SqsConsumer:
     client: Any
     queue_url: str
     settings: PolicySettings
-    clock: Callable[[], datetime]
+    clock: Clock
     wait_seconds: int = 20
     max_messages: int = 10
     visibility_timeout: int = 60

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
+from noticedesk.clock import Clock, utc_now
 from noticedesk.queues.deadletters import DeadLetter, record_dead_letters
 
 log = logging.getLogger(__name__)
@@ -144,7 +145,7 @@ class QueueConsumer:
     client: Any
     queue_url: str
     handler: Handler
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    clock: Clock = utc_now
     dead_letter_url: str | None = None
     max_receives: int = 5
     wait_seconds: int = 20

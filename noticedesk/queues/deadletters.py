@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select
 
 from noticedesk.store import bulk
 from noticedesk.store.tables import queue_dead_letters
-from noticedesk.store.types import storable_text
+from noticedesk.text import storable_text
 
 _COLUMNS = ("queue", "queue_url", "message_id", "body", "reason", "receive_count", "sent_at", "dead_at")
 

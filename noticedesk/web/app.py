@@ -27,7 +27,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from noticedesk.aws.clients import ClientFactory
-from noticedesk.cases.triage import utc_now
+from noticedesk.clock import utc_now
 from noticedesk.config import Config, load_config
 from noticedesk.feedback.events import normalise_address
 from noticedesk.feedback.policy import PolicySettings

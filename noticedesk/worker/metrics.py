@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
@@ -24,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from noticedesk.cases.queries import open_cases_by_urgency
+from noticedesk.clock import Clock
 from noticedesk.queues.consumer import PollReport, QueueConsumer
 from noticedesk.store.refusals import driver_message
 
@@ -80,7 +80,7 @@ class WorkerMetrics:
 class StoreCollector(Collector):
     """Read at scrape time: open cases by urgency (and, once the outbox exists, failed notifications)."""
 
-    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
+    def __init__(self, engine: Engine, clock: Clock) -> None:
         self.engine, self.clock = engine, clock
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
@@ -174,7 +174,7 @@ def health_app(registry: CollectorRegistry, probes: Sequence[Probe]) -> Starlett
 
 
 def worker_app(
-    metrics: WorkerMetrics, engine: Engine, consumers: Sequence[QueueConsumer], clock: Callable[[], datetime]
+    metrics: WorkerMetrics, engine: Engine, consumers: Sequence[QueueConsumer], clock: Clock
 ) -> Starlette:
     """The worker's app: its counters, the store and queue collectors, readiness of all three."""
     metrics.registry.register(StoreCollector(engine, clock))
@@ -184,7 +184,3 @@ def worker_app(
 
 def _reason(error: Exception) -> str:
     return " ".join(driver_message(error).split())[:300] if error.args else type(error).__name__
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)

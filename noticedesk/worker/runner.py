@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import FrameType
 
+from noticedesk.clock import Clock
 from noticedesk.queues.consumer import QueueConsumer
 from noticedesk.worker.metrics import WorkerMetrics
 
@@ -38,7 +39,7 @@ class Job:
 class Worker:
     consumers: Sequence[QueueConsumer]
     metrics: WorkerMetrics
-    clock: Callable[[], datetime]
+    clock: Clock
     jobs: Sequence[Job] = ()
     drain: bool = False
     """Exit once every queue is empty, messages in flight included (batch runs, tests, benchmarks)."""

@@ -6,20 +6,20 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import uvicorn
 from sqlalchemy import Engine
 
 from noticedesk.aws.clients import ClientFactory
-from noticedesk.cases.queued import health_handler, mail_handler
-from noticedesk.cases.triage import Triage
+from noticedesk.clock import Clock
 from noticedesk.config import Config
 from noticedesk.errors import ConfigError
 from noticedesk.feedback.policy import PolicySettings
 from noticedesk.feedback.sqs import feedback_handler
 from noticedesk.queues.consumer import Handler, QueueConsumer, region_of_queue
+from noticedesk.triage.queued import health_handler, mail_handler
+from noticedesk.triage.run import Triage
 from noticedesk.worker.metrics import WorkerMetrics, worker_app
 from noticedesk.worker.runner import Job, Worker
 
@@ -30,7 +30,7 @@ QUEUES = ("ses", "health", "mail")
 def build_consumers(
     engine: Engine,
     config: Config,
-    clock: Callable[[], datetime],
+    clock: Clock,
     clients: ClientFactory,
     only: Sequence[str] = QUEUES,
 ) -> list[QueueConsumer]:
@@ -70,7 +70,7 @@ def build_consumers(
 
 
 def _handler(
-    name: str, engine: Engine, config: Config, clock: Callable[[], datetime], clients: ClientFactory, url: str
+    name: str, engine: Engine, config: Config, clock: Clock, clients: ClientFactory, url: str
 ) -> Handler:
     if name == "ses":
         return feedback_handler(engine, PolicySettings.from_config(config.ses), clock)
@@ -118,7 +118,7 @@ def start_listener(app: Any, host: str, port: int) -> Listener:
 def run_worker(
     engine: Engine,
     config: Config,
-    clock: Callable[[], datetime],
+    clock: Clock,
     *,
     only: Sequence[str] = QUEUES,
     metrics_port: int | None = None,

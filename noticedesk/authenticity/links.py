@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from noticedesk.mail.auth.policy import AuthPolicy
+from noticedesk.authenticity.knowledge import AuthPolicy
 
 
 @dataclass(frozen=True)

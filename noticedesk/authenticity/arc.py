@@ -14,8 +14,8 @@ from typing import Literal
 import authres
 import dkim
 
-from noticedesk.mail.auth.dkim import DKIMPY_LOGGER
-from noticedesk.mail.auth.keys import KeyLookup
+from noticedesk.authenticity.dkim import DKIMPY_LOGGER
+from noticedesk.authenticity.keys import KeyLookup
 
 ChainStatus = Literal["pass", "fail", "no-key"]
 _INSTANCE = re.compile(r"^\s*i\s*=\s*\d+\s*;\s*")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
 
-from noticedesk.store.types import storable_text
+from noticedesk.text import storable_text
 
 Format = Literal["mail", "health", "unknown", "skipped"]
 """``skipped``: not an input but a note about one left alone (its ``error`` says why); not stored."""

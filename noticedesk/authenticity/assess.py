@@ -13,15 +13,15 @@ from __future__ import annotations
 from dataclasses import replace
 from email.message import Message
 
+from noticedesk.authenticity.arc import check_arc
+from noticedesk.authenticity.bait import find_bait
+from noticedesk.authenticity.dkim import check_signatures
+from noticedesk.authenticity.keys import KeyLookup, key_lookup_for
+from noticedesk.authenticity.knowledge import AuthPolicy, auth_policy, within
+from noticedesk.authenticity.links import deceptive_links
+from noticedesk.authenticity.receivers import read_results
+from noticedesk.authenticity.verdict import Evidence, Verdict, judge
 from noticedesk.config import Config
-from noticedesk.mail.auth.arc import check_arc
-from noticedesk.mail.auth.bait import find_bait
-from noticedesk.mail.auth.dkim import check_signatures
-from noticedesk.mail.auth.keys import KeyLookup, key_lookup_for
-from noticedesk.mail.auth.links import deceptive_links
-from noticedesk.mail.auth.policy import AuthPolicy, auth_policy, within
-from noticedesk.mail.auth.receivers import read_results
-from noticedesk.mail.auth.verdict import Evidence, Verdict, judge
 from noticedesk.mail.parse import ParsedMail, attached_messages, domain_of
 from noticedesk.notices.rules import RuleTable, rule_table
 from noticedesk.notices.senders import is_lookalike

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from noticedesk.aws.actions.policy import fix_policy
+from noticedesk.aws.actions.permissions import fix_policy
 from noticedesk.aws.checks.catalogue import CATALOGUE
 
 

@@ -12,7 +12,7 @@ from typing import Literal
 
 import dkim
 
-from noticedesk.mail.auth.keys import KeyLookup
+from noticedesk.authenticity.keys import KeyLookup
 
 SignatureStatus = Literal["pass", "fail", "no-key"]
 Failure = Literal["", "body", "headers", "malformed"]

@@ -81,7 +81,7 @@ def parse_policy(data: dict[str, Any], reasons: dict[str, Any]) -> AuthPolicy:
 
 
 def _read(name: str) -> dict[str, Any]:
-    text = resources.files("noticedesk.mail.auth").joinpath(f"data/{name}").read_text("utf-8")
+    text = resources.files("noticedesk.authenticity").joinpath(f"data/{name}").read_text("utf-8")
     return tomllib.loads(text)
 
 

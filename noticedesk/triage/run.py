@@ -1,4 +1,4 @@
-"""Triage: raw inputs in, stored messages and cases out.
+"""Triage: raw inputs in, stored messages and cases out (reading.py understands each input, purely).
 
 Each item is handled on its own: a bad one is stored with its raw bytes and its error, and the
 batch goes on. A message's raw bytes are stored in the same transaction as the case change it
@@ -8,39 +8,30 @@ mbox streams through at a steady pace and flat memory.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, bindparam, select
 
+from noticedesk.authenticity.keys import KeyLookup, key_lookup_for
+from noticedesk.authenticity.verdict import Reason
 from noticedesk.cases.batch import MessageRow, load_book, write
 from noticedesk.cases.filing import CaseBook, CaseState, opens_case
+from noticedesk.clock import Clock, utc_now
 from noticedesk.config import Config
-from noticedesk.errors import InputError, ParseError
 from noticedesk.gcrun import batch_gc
-from noticedesk.mail.auth import Verdict, assess
-from noticedesk.mail.auth.keys import KeyLookup, key_lookup_for
-from noticedesk.mail.auth.verdict import Reason
-from noticedesk.mail.forwarded import original_of
-from noticedesk.mail.parse import parse_bytes
-from noticedesk.mail.sources import RawItem
-from noticedesk.notices.classify import classify
-from noticedesk.notices.clocks import Clocks, clocks_for
-from noticedesk.notices.extract import within_hours
-from noticedesk.notices.health import health_event_to_notice
-from noticedesk.notices.model import Facts, Notice
-from noticedesk.notices.rules import rule_table
+from noticedesk.mail.readers import RawItem
+from noticedesk.notices.clocks import clocks_for
 from noticedesk.store.bulk import JsonText, json_text
 from noticedesk.store.db import begin_writing
 from noticedesk.store.refusals import driver_message, each_alone_if_refused
 from noticedesk.store.tables import messages
-from noticedesk.store.types import storable_text
+from noticedesk.text import storable_text
+from noticedesk.triage.reading import Read, Understood, read_input, understand
+from noticedesk.triage.result import Filed, TriageResult, result_of
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 500
@@ -48,77 +39,6 @@ _FIND_MESSAGES = select(
     messages.c.dedupe_key, messages.c.case_id, messages.c.sha256, messages.c.authenticity
 ).where(messages.c.dedupe_key.in_(bindparam("keys", expanding=True)))
 _KEYS_PER_QUERY = 500
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)  # slots: one object per input, not two (it and its __dict__)
-class TriageResult:
-    source: str
-    index: int | None
-    notice: Notice | None = None
-    case_id: int | None = None
-    error: str | None = None
-    duplicate: bool = False
-    warnings: tuple[str, ...] = ()
-    forwarded_by: str | None = None
-    clocks: Clocks | None = None
-    """The clocks this notice sets: a date stated in it, else the defaults for its kind."""
-    skipped: bool = False
-    """Not an input: a source left alone on purpose (a symlink out of the folder); see ``warnings``."""
-
-    def to_json(self) -> dict[str, Any]:
-        notice = self.notice
-        facts = (notice.facts if notice else Facts()).to_json()
-        return {
-            "source": self.source,
-            "index": self.index,
-            "kind": notice.kind.value if notice else None,
-            "stage": notice.stage.value if notice else None,
-            "authenticity": notice.authenticity.value if notice else None,
-            "authenticity_reasons": list(notice.authenticity_reasons) if notice else [],
-            "authenticity_reasons_ja": list(notice.authenticity_reasons_ja) if notice else [],
-            **facts,
-            # `reply_by` is the deadline that applies (stated, or the kind's default clock);
-            # `reply_by_stated` is only what the notice itself says.
-            "reply_by": _iso(self.clocks.reply_by if self.clocks else None),
-            "reply_by_stated": facts["reply_by"],
-            "enforcement_at": _iso(self.clocks.enforcement_at if self.clocks else None),
-            "subject": notice.title if notice else None,
-            "rule": notice.rule_id if notice else None,
-            # The cues that decided kind, stage and each abuse type, with their weights.
-            "evidence": notice.evidence.to_json() if notice and notice.evidence else None,
-            "forwarded_by": self.forwarded_by,
-            "case_id": self.case_id,
-            "duplicate": self.duplicate,
-            "error": self.error,
-            "warnings": list(self.warnings),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class _Read:
-    """One input as understood, before the store is asked about it."""
-
-    item: RawItem
-    sha: str
-    dedupe_key: str
-    understood: _Understood | None
-    error: str | None
-
-
-@dataclass(slots=True)
-class _Understood:
-    notice: Notice
-    within_hours: int | None = None
-    warnings: tuple[str, ...] = ()
-    forwarded_by: str | None = None
-    from_address: str | None = None
-    message_id: str | None = None
-    verdict: Verdict | None = None
 
 
 @dataclass
@@ -186,7 +106,7 @@ class Triage:
             for item in batch
         ]
 
-    def _store_refused(self, entry: _Read, failure: Exception) -> list[TriageResult]:
+    def _store_refused(self, entry: Read, failure: Exception) -> list[TriageResult]:
         """An input the store refused as read: kept as an unreadable input, with its raw bytes,
         where it came from and why (a store that refuses even that raises: it is not the input)."""
         item = entry.item
@@ -197,7 +117,7 @@ class Triage:
         kept = RawItem(storable_text(item.source), item.index, item.raw, item.format, reason)
         return self._store([self._read(kept)])
 
-    def _store(self, read: list[_Read]) -> list[TriageResult]:
+    def _store(self, read: list[Read]) -> list[TriageResult]:
         """File read inputs in one transaction: a few reads of the store first, the writes at the end.
 
         Which inputs the store already holds is one query; the cases the rest could join are a
@@ -220,46 +140,22 @@ class Triage:
             message_rows: list[tuple[CaseState | None, MessageRow]] = []
             filed = [self._file(entry, known, firsts, book, message_rows) for entry in read]
             write(connection, book, message_rows)
-        return [_result(entry) for entry in filed]
+        return [result_of(entry) for entry in filed]
 
-    def _read(self, item: RawItem) -> _Read:
-        sha = hashlib.sha256(item.raw).hexdigest()
-        understood: _Understood | None = None
-        error = item.error
-        if error is None:
-            try:
-                understood = self._understand(item)
-            except InputError as failure:
-                error = failure.reason
-            except Exception as failure:  # a bug met on this input: kept, logged, the batch goes on
-                # The person sees one line (the CLI prints ``error``); the traceback is for -v.
-                log.warning(
-                    "input not understood",
-                    extra={"source": item.label},
-                    exc_info=log.isEnabledFor(logging.INFO),
-                )
-                error = f"internal error while reading it ({type(failure).__name__}: {failure})"
-        if error is not None:
-            log.warning("input not read", extra={"source": item.label, "reason": error})
-        message_id = understood.message_id if understood else None
-        # A mail is the same mail by its Message-ID; a Health event is updated under one ARN,
-        # so only an identical document is the same event. Over-long ids are hashed to fit. Every
-        # empty file has the same bytes: an unreadable input is also known by its source.
-        dedupe_key = f"sha:{sha}"
-        if error is not None:  # unreadable inputs are told apart by where they came from, too
-            dedupe_key = f"error:{_sha(f'{item.label}:{sha}')}"
-        elif message_id and item.format == "mail":
-            dedupe_key = f"mid:{message_id}" if len(message_id) <= 250 else f"mid-sha:{_sha(message_id)}"
-        return _Read(item, sha, dedupe_key, understood, error)
+    def _read(self, item: RawItem) -> Read:
+        return read_input(item, self._understand)
+
+    def _understand(self, item: RawItem) -> Understood:
+        return understand(item, self.config, self.key_lookup)
 
     def _file(
         self,
-        entry: _Read,
+        entry: Read,
         known: dict[str, int | CaseState | None],
         firsts: dict[str, _Known],
         book: CaseBook,
         message_rows: list[tuple[CaseState | None, MessageRow]],
-    ) -> _Filed:
+    ) -> Filed:
         """File one read input; ``known`` maps the dedupe keys already stored or filed to their case,
         ``firsts`` to the bytes (sha256) and authenticity of the message stored under them."""
         item, understood, error = entry.item, entry.understood, entry.error
@@ -277,7 +173,7 @@ class Triage:
             # Same Message-ID, other bytes: a fuller copy of a notice whose first copy was cut short.
             if first is None or first.sha256 == entry.sha or notice is None or _copy_key(entry) in known:
                 same = known.get(_copy_key(entry), known[dedupe_key])
-                return _Filed(entry, clocks, same, duplicate=True)
+                return Filed(entry, clocks, same, duplicate=True)
             copy_of, dedupe_key = first, _copy_key(entry)
         case = None
         facts = None
@@ -323,81 +219,7 @@ class Triage:
             error=error,
         )
         message_rows.append((case, row))
-        return _Filed(entry, clocks, case, note=note)
-
-    def _understand(self, item: RawItem) -> _Understood:
-        if item.format == "health":
-            try:
-                event = json.loads(item.raw)
-            except json.JSONDecodeError as error:
-                raise ParseError(item.source, f"not valid JSON: {error}", item.index) from error
-            notice = health_event_to_notice(event, item.source, item.index)
-            if notice.message_id:
-                notice = replace(notice, thread_ids=(notice.message_id,))
-            return _Understood(notice, message_id=notice.message_id)
-        message, outer = parse_bytes(item.raw, item.source, item.index)
-        original = original_of(message, outer)
-        notice = classify(original, extra_domains=tuple(self.config.senders.extra_domains))
-        verdict = assess(item.raw, message, outer, original, notice.kind.value, self.config, self.key_lookup)
-        notice = replace(
-            notice,
-            authenticity=verdict.authenticity,
-            authenticity_reasons=verdict.reasons_en,
-            authenticity_reasons_ja=verdict.reasons_ja,
-            message_id=outer.message_id,
-            thread_ids=outer.thread_ids,
-        )
-        return _Understood(
-            notice,
-            within_hours=within_hours(rule_table(), original.text[:60_000]),
-            warnings=outer.warnings + original.warnings if original is not outer else outer.warnings,
-            forwarded_by=original.forwarded_by,
-            from_address=original.from_address,
-            message_id=outer.message_id,
-            verdict=verdict,
-        )
-
-
-class _Filed(NamedTuple):
-    """One input after filing; a case opened in this batch has its id once the batch is written.
-
-    A named tuple, not a frozen dataclass: one is made per input, and a tuple is made in one call.
-    """
-
-    entry: _Read
-    clocks: Clocks | None
-    case: int | CaseState | None
-    duplicate: bool = False
-    note: str | None = None
-    """Why the notice opened a case of its own rather than join one (cases/filing.py)."""
-
-
-def _result(filed: _Filed) -> TriageResult:
-    item, understood = filed.entry.item, filed.entry.understood
-    case_id = filed.case.id if isinstance(filed.case, CaseState) else filed.case
-    if filed.duplicate:
-        return TriageResult(
-            item.source,
-            item.index,
-            understood.notice if understood else None,
-            case_id,
-            filed.entry.error,
-            duplicate=True,
-            forwarded_by=understood.forwarded_by if understood else None,
-            clocks=filed.clocks,
-        )
-    if understood is None:
-        return TriageResult(item.source, item.index, None, None, filed.entry.error)
-    return TriageResult(
-        item.source,
-        item.index,
-        understood.notice,
-        case_id,
-        None,
-        warnings=understood.warnings if filed.note is None else (*understood.warnings, filed.note),
-        forwarded_by=understood.forwarded_by,
-        clocks=filed.clocks,
-    )
+        return Filed(entry, clocks, case, note=note)
 
 
 class _Known(NamedTuple):
@@ -418,7 +240,7 @@ def _known_messages(connection: Connection, keys: list[str]) -> dict[str, _Known
     return known
 
 
-def _files_anew(entry: _Read, known: dict[str, Any], copies: dict[str, _Known]) -> bool:
+def _files_anew(entry: Read, known: dict[str, Any], copies: dict[str, _Known]) -> bool:
     """Whether this input may open or join a case: a notice of a case kind not stored yet, or a
     new copy of one whose first copy opened no case (it was cut before what makes it a notice)."""
     if entry.understood is None or not opens_case(entry.understood.notice):
@@ -427,7 +249,7 @@ def _files_anew(entry: _Read, known: dict[str, Any], copies: dict[str, _Known]) 
     return entry.dedupe_key not in known or (first is not None and first.case_id is None)
 
 
-def _new_copy_of(entry: _Read, firsts: dict[str, _Known]) -> _Known | None:
+def _new_copy_of(entry: Read, firsts: dict[str, _Known]) -> _Known | None:
     """The stored first copy of this message when this is another copy of it, not seen before."""
     first = firsts.get(entry.dedupe_key)
     if first is None or first.sha256 == entry.sha or _copy_key(entry) in firsts:
@@ -435,7 +257,7 @@ def _new_copy_of(entry: _Read, firsts: dict[str, _Known]) -> _Known | None:
     return first
 
 
-def _copy_key(entry: _Read) -> str:
+def _copy_key(entry: Read) -> str:
     """Where another copy of a message (same Message-ID, other bytes) is stored."""
     return f"{entry.dedupe_key}#{entry.sha[:32]}"
 
@@ -446,14 +268,6 @@ def _reasons_text(reasons: tuple[Reason, ...]) -> JsonText:
     return json_text([reason.to_json() for reason in reasons])
 
 
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
-
-
 def _clip(value: str | None, length: int) -> str | None:
     """Fit a column's width (PostgreSQL enforces it; a crafted header must not abort the batch)."""
     return value[:length] if value else value
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None

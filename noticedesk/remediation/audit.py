@@ -14,9 +14,9 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from noticedesk.aws.actions import Outcome, PlannedAction, get_action, mask_secrets
 from noticedesk.aws.actions.base import Call
-from noticedesk.aws.claims import Claimer, claim_alive
 from noticedesk.cases.timeline import record as record_event
 from noticedesk.errors import NotFoundError
+from noticedesk.remediation.claims import Claimer, claim_alive
 from noticedesk.store.tables import actions
 
 REUSABLE = ("planned", "failed", "refused", "applied")

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from noticedesk.mail.auth.arc import ArcCheck
-from noticedesk.mail.auth.bait import BaitFinding
-from noticedesk.mail.auth.dkim import SignatureCheck
-from noticedesk.mail.auth.links import DeceptiveLink
-from noticedesk.mail.auth.policy import AuthPolicy, within
-from noticedesk.mail.auth.receivers import ReceiverResult
+from noticedesk.authenticity.arc import ArcCheck
+from noticedesk.authenticity.bait import BaitFinding
+from noticedesk.authenticity.dkim import SignatureCheck
+from noticedesk.authenticity.knowledge import AuthPolicy, within
+from noticedesk.authenticity.links import DeceptiveLink
+from noticedesk.authenticity.receivers import ReceiverResult
 from noticedesk.notices.model import Authenticity
 
 

@@ -1,7 +1,7 @@
 """Queued inputs: SQS messages no worker could process, kept with the reason.
 
-Revision ID: 0008_queue_dead_letters
-Revises: 0007_action_claims
+Revision ID: 0009_queue_dead_letters
+Revises: 0008_accounts_outbox
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic import op
 
 from noticedesk.store.types import UtcDateTime
 
-revision = "0008_queue_dead_letters"
-down_revision = "0007_action_claims"
+revision = "0009_queue_dead_letters"
+down_revision = "0008_accounts_outbox"
 branch_labels = None
 depends_on = None
 

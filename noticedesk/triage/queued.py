@@ -15,11 +15,12 @@ from collections.abc import Iterable, Sequence
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from noticedesk.cases.triage import Triage, TriageResult
-from noticedesk.mail.sources import RawItem, too_large
+from noticedesk.mail.readers import RawItem, too_large
 from noticedesk.queues.consumer import Handler, Outcome, QueueMessage
 from noticedesk.queues.envelopes import EnvelopeError, S3Object, health_event, s3_objects
-from noticedesk.store.types import storable_text
+from noticedesk.text import storable_text
+from noticedesk.triage.result import TriageResult
+from noticedesk.triage.run import Triage
 
 log = logging.getLogger(__name__)
 _GONE = frozenset({"NoSuchKey", "NoSuchBucket", "404"})

@@ -27,7 +27,11 @@ from sqlalchemy import Engine, select, update
 
 from noticedesk.aws.actions import get_action, mask_secrets, propose
 from noticedesk.aws.actions.base import Clients
-from noticedesk.aws.audit import (
+from noticedesk.aws.caller import quarantined_caller
+from noticedesk.cases.queries import check_item
+from noticedesk.config import FixesConfig
+from noticedesk.errors import AuthenticityError, AwsError, NotFoundError, RemediationError
+from noticedesk.remediation.audit import (
     ActionRecord,
     case_records,
     event,
@@ -39,12 +43,8 @@ from noticedesk.aws.audit import (
     write_undo,
     write_undo_intent,
 )
-from noticedesk.aws.caller import quarantined_caller
-from noticedesk.aws.claims import Claimer, Heartbeat, release
-from noticedesk.aws.diagnose import latest_diagnosis
-from noticedesk.cases.queries import check_item
-from noticedesk.config import FixesConfig
-from noticedesk.errors import AuthenticityError, AwsError, NotFoundError, RemediationError
+from noticedesk.remediation.claims import Claimer, Heartbeat, release
+from noticedesk.remediation.diagnoses import latest_diagnosis
 from noticedesk.store.tables import cases, checklist_items
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@
 sender lookalikes, deceptive links, bait) and ``verdict.judge`` decides. See docs/authenticity.md.
 """
 
-from noticedesk.mail.auth.assess import assess
-from noticedesk.mail.auth.verdict import Evidence, Reason, Verdict, judge
+from noticedesk.authenticity.assess import assess
+from noticedesk.authenticity.verdict import Evidence, Reason, Verdict, judge
 
 __all__ = ["Evidence", "Reason", "Verdict", "assess", "judge"]

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from noticedesk.mail.auth.policy import AuthPolicy, BaitRule
+from noticedesk.authenticity.knowledge import AuthPolicy, BaitRule
 from noticedesk.notices.needles import Matcher, Text
 from noticedesk.notices.scanner import Scanner
 
