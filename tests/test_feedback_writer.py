@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from noticedesk.feedback.events import FeedbackDocument, parse_document
-from noticedesk.feedback.policy import PolicySettings
-from noticedesk.feedback.store import ingest
+from noticedesk.feedback.ingest import ingest
+from noticedesk.feedback.verdicts import PolicySettings
 from noticedesk.feedback.writer import BatchWriter, Stored
 from noticedesk.store.tables import ses_events
 from tests.sns_signing import bounce

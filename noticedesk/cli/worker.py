@@ -44,6 +44,7 @@ def worker_command(app: App, only: str, metrics_port: int | None, drain: bool) -
         app.engine,
         app.config,
         app.now,
+        app.clients(),
         only=chosen,
         metrics_port=metrics_port,
         drain=drain,

@@ -33,8 +33,8 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from noticedesk.feedback.events import FeedbackDocument
-from noticedesk.feedback.policy import PolicySettings
-from noticedesk.feedback.store import ingest
+from noticedesk.feedback.ingest import ingest
+from noticedesk.feedback.verdicts import PolicySettings
 from noticedesk.store.refusals import REFUSED, driver_message, each_alone_if_refused
 
 log = logging.getLogger(__name__)

@@ -207,7 +207,7 @@ Index("ix_ses_events_address", ses_events.c.address)
 # Sends, deliveries, opens and clicks are most of the feedback and nothing reads them one by one
 # (rates read the hourly counters, the policy reads bounces and complaints): each is kept only as
 # its dedupe key, so a redelivery is still recognised and never counted twice. The key starts
-# with the event's hour (see feedback.store.counted_key): new keys land at the end of the index,
+# with the event's hour (see feedback.ingest.counted_key): new keys land at the end of the index,
 # so an insert costs the same in a table of a billion keys as in an empty one. WITHOUT ROWID on
 # SQLite: the key is the table, no second B-tree.
 ses_event_keys = Table(

@@ -15,8 +15,8 @@ from noticedesk.aws.clients import ClientFactory
 from noticedesk.clock import Clock
 from noticedesk.config import Config
 from noticedesk.errors import ConfigError
-from noticedesk.feedback.policy import PolicySettings
 from noticedesk.feedback.sqs import feedback_handler
+from noticedesk.feedback.verdicts import PolicySettings
 from noticedesk.queues.consumer import Handler, QueueConsumer, region_of_queue
 from noticedesk.triage.queued import health_handler, mail_handler
 from noticedesk.triage.run import Triage
@@ -119,15 +119,15 @@ def run_worker(
     engine: Engine,
     config: Config,
     clock: Clock,
+    clients: ClientFactory,
     *,
     only: Sequence[str] = QUEUES,
     metrics_port: int | None = None,
     drain: bool = False,
-    clients: ClientFactory | None = None,
     announce: Callable[[str], None] = lambda _: None,
 ) -> WorkerMetrics:
     """Build the worker, serve its metrics if asked, run it until stopped (or drained)."""
-    consumers = build_consumers(engine, config, clock, clients or ClientFactory(), only)
+    consumers = build_consumers(engine, config, clock, clients, only)
     metrics = WorkerMetrics()
     worker = Worker(consumers, metrics, clock, build_jobs(engine, config), drain=drain)
     listener = None

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from noticedesk.feedback.events import FeedbackEvent
-from noticedesk.feedback.policy import PolicySettings, Treatment, decide, treatment
+from noticedesk.feedback.verdicts import PolicySettings, Treatment, decide, treatment
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 SETTINGS = PolicySettings()

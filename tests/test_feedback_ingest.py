@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, func, inspect, select
 
 from noticedesk.feedback.events import FeedbackDocument, FeedbackEvent, parse_document, parse_line
-from noticedesk.feedback.policy import PolicySettings, decide
-from noticedesk.feedback.store import COUNTED_ONLY, EVENT_COLUMNS, counted_key, ingest, ingest_batches
+from noticedesk.feedback.ingest import COUNTED_ONLY, EVENT_COLUMNS, counted_key, ingest, ingest_batches
 from noticedesk.feedback.suppressions import find_suppression, list_suppressions
+from noticedesk.feedback.verdicts import PolicySettings, decide
 from noticedesk.store.db import alembic_config, migrate, open_store
 from noticedesk.store.tables import (
     ses_event_keys,
@@ -225,7 +225,7 @@ def test_upgrade_from_0004_keeps_recognising_counted_events_stored_before(engine
     """Sends and deliveries stored as rows by 0004 are not counted again once 0005 keeps keys."""
     from alembic import command
 
-    from noticedesk.feedback.store import event_row
+    from noticedesk.feedback.ingest import event_row
 
     with engine.begin() as connection:
         command.downgrade(alembic_config(connection), "0004_ses_feedback")

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 from noticedesk.feedback.events import FeedbackDocument, FeedbackEvent
-from noticedesk.feedback.policy import AddressVerdict, PolicySettings, decide
+from noticedesk.feedback.verdicts import AddressVerdict, PolicySettings, decide
 from noticedesk.gcrun import batch_gc
 from noticedesk.store import bulk
 from noticedesk.store.refusals import driver_message, each_alone_if_refused
