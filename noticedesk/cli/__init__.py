@@ -66,6 +66,12 @@ COMMAND_MODULES: dict[str, tuple[str, str]] = {
         "accounts",
         "The accounts registry: names, owners, language, channels and role of each AWS account.",
     ),
+    "worker": (
+        "worker",
+        "Consume SES feedback, AWS Health events and notice mails from SQS ([worker] in the config).",
+    ),
+    "dead-letters": ("worker", "SQS messages the worker could not process, newest first, with the reason."),
+    "db": ("db", "The store's schema: upgrade it before starting workers of a newer version."),
 }
 
 
