@@ -12,7 +12,8 @@
     ├── SnsRejected                 an SNS message whose origin or freshness cannot be proven
     │   └── SnsUnavailable          …cannot be proven now (certificate fetch failed or rationed)
     ├── RemediationError            a fix that was refused or failed
-    └── ReplyError                  a reply that cannot be drafted as asked (resolution too early)
+    ├── ReplyError                  a reply that cannot be drafted as asked (resolution too early)
+    └── UserError                   a dashboard user that cannot be added, changed or found as asked
 
 Command-line code catches ``NoticeDeskError`` and prints its one-line message; anything else
 is a bug and keeps its traceback.
@@ -80,3 +81,7 @@ class SnsUnavailable(SnsRejected):
 
 class ReplyError(NoticeDeskError):
     pass
+
+
+class UserError(NoticeDeskError):
+    """Adding, changing or removing a dashboard user could not be done (name taken, weak password)."""
