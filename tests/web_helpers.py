@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, update
 
-from noticedesk.cases.triage import Triage
 from noticedesk.cli.demo import samples_told_at
 from noticedesk.config import Config
 from noticedesk.store.tables import cases
+from noticedesk.triage import Triage
 from noticedesk.users import add_user
 from noticedesk.web.app import create_app
 from tests.fixes_helpers import add_findings, finding, make_case

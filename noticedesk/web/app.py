@@ -29,15 +29,15 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from noticedesk.aws.actions.base import Clients
-from noticedesk.aws.clients import ClientFactory
-from noticedesk.cases.triage import utc_now
+from noticedesk.clock import utc_now
 from noticedesk.config import Config, load_config
 from noticedesk.errors import NotFoundError, NoticeDeskError
 from noticedesk.feedback.events import normalise_address
-from noticedesk.feedback.policy import PolicySettings
 from noticedesk.feedback.sns_verify import CertificateCache, SnsVerifier
 from noticedesk.feedback.suppressions import find_suppression
+from noticedesk.feedback.verdicts import PolicySettings
 from noticedesk.feedback.webhook import Confirm, SnsWebhook, sns_confirmer
+from noticedesk.runtime import boto3_clients
 from noticedesk.store.db import DEFAULT_URL, open_store
 from noticedesk.web import case_actions, pages
 from noticedesk.web.auth import Gatekeeper, LoginThrottle
@@ -62,7 +62,7 @@ def create_app(
     webhook = SnsWebhook(
         engine,
         verifier,
-        confirm or sns_confirmer(ClientFactory()),
+        confirm or sns_confirmer(boto3_clients()),
         PolicySettings.from_config(config.ses),
         clock,
     )
@@ -72,7 +72,7 @@ def create_app(
         clock=clock,
         gate=Gatekeeper(engine, config.web),
         throttle=LoginThrottle(config.web.login_attempts, config.web.login_window_minutes * 60),
-        clients=clients or (lambda: ClientFactory(role_name=config.fixes.role_name)),
+        clients=clients or (lambda: boto3_clients(role_name=config.fixes.role_name)),
     )
 
     async def suppressed_endpoint(request: Request) -> JSONResponse:

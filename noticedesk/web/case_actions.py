@@ -11,8 +11,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from noticedesk.aws.actions import mask_secrets
-from noticedesk.aws.remediation import ApplyRequest, Remediation, RunReport
 from noticedesk.cases.queries import check_item
+from noticedesk.remediation.runner import ApplyRequest, Remediation, RunReport
 from noticedesk.replies import draft_reply
 from noticedesk.replies.formats import as_eml
 from noticedesk.replies.record import mark_sent

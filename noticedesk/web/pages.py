@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from noticedesk.accounts.registry import account_names
 from noticedesk.aws.actions import mask_secrets
 from noticedesk.cases.board import STATUSES, BoardFilter, board_page
 from noticedesk.notices.model import Kind
@@ -17,7 +18,7 @@ from noticedesk.web.auth import client_address, safe_next
 from noticedesk.web.context import WebContext, principal
 from noticedesk.web.render import LANGS, labels, page
 from noticedesk.web.security import CSRF_FIELD, csrf_matches
-from noticedesk.web.views import account_names, case_view
+from noticedesk.web.views import case_view
 
 PAGE_SIZE = 100
 KINDS = tuple(kind.value for kind in Kind)

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
+from noticedesk.accounts.registry import account_names
 from noticedesk.aws.actions import mask_secrets
-from noticedesk.aws.audit import ActionRecord, case_records
-from noticedesk.aws.diagnose import latest_diagnosis
 from noticedesk.aws.findings import mask_key
 from noticedesk.cases.queries import case_messages, get_case
 from noticedesk.errors import NoticeDeskError
+from noticedesk.remediation.audit import ActionRecord, case_records
+from noticedesk.remediation.diagnoses import latest_diagnosis
 from noticedesk.replies import draft_reply, owner_summary
 from noticedesk.replies.saved import saved_draft
 from noticedesk.store.tables import messages
@@ -23,23 +22,6 @@ from noticedesk.users import may
 RAW_SHOWN = 256 * 1024
 """Bytes of a raw notice shown on the page (the whole mail stays in the store)."""
 _STATUS_ORDER = {"fail": 0, "error": 1, "pass": 2}
-
-
-def account_names(connection: Connection, account_ids: Iterable[str | None]) -> dict[str, str]:
-    """Names from the accounts registry, when this installation has one."""
-    try:
-        registry = importlib.import_module("noticedesk.accounts")
-    except ImportError:
-        return {}
-    lookup = getattr(registry, "account_name", None)
-    if lookup is None:
-        return {}
-    names = {}
-    for account_id in {a for a in account_ids if a}:
-        name = lookup(connection, account_id)
-        if name:
-            names[account_id] = str(name)
-    return names
 
 
 def apply_blocked(authenticity: str, role: str, lang: str) -> str | None:
