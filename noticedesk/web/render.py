@@ -17,7 +17,7 @@ from starlette.responses import HTMLResponse
 
 from noticedesk.cases.board import urgency
 from noticedesk.config import zone_of
-from noticedesk.replies.phrasebook import time_left
+from noticedesk.timetext import time_left
 from noticedesk.web.auth import Principal
 from noticedesk.web.security import csrf_token
 

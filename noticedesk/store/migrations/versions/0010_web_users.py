@@ -1,7 +1,7 @@
 """Web dashboard: local users (Argon2 hashes, role, language, time zone) and the session key.
 
-Revision ID: 0009_web_users
-Revises: 0008_accounts_outbox
+Revision ID: 0010_web_users
+Revises: 0009_queue_dead_letters
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic import op
 
 from noticedesk.store.types import UtcDateTime
 
-revision = "0009_web_users"
-down_revision = "0008_accounts_outbox"
+revision = "0010_web_users"
+down_revision = "0009_queue_dead_letters"
 branch_labels = None
 depends_on = None
 
