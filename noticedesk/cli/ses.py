@@ -23,6 +23,7 @@ from noticedesk.feedback.sqs import SqsConsumer
 from noticedesk.feedback.suppressions import find_suppression, list_suppressions
 from noticedesk.feedback.sync import Throttle, import_suppressions, push_suppressions
 from noticedesk.feedback.verdicts import PolicySettings
+from noticedesk.queues.consumer import region_of_queue
 
 
 @click.group("ses")
@@ -199,7 +200,7 @@ def _percent(value: float | None) -> str:
 @pass_app
 def consume_command(app: App, queue_url: str, once: bool, region: str | None) -> None:
     """Consume SES feedback from SQS: long polling, delete only after commit."""
-    queue_region = region or _region_of_queue(queue_url)
+    queue_region = region or region_of_queue(queue_url)
     consumer = SqsConsumer(
         app.engine,
         app.clients().client("sqs", queue_region),
@@ -212,12 +213,6 @@ def consume_command(app: App, queue_url: str, once: bool, region: str | None) ->
         f"{result.received} received, {result.new_events} new event(s), {result.deleted} deleted, "
         f"{result.bad} not feedback"
     )
-
-
-def _region_of_queue(url: str) -> str | None:
-    host = url.split("//", 1)[-1].split("/", 1)[0]
-    parts = host.split(".")
-    return parts[1] if len(parts) > 3 and parts[0] == "sqs" else None
 
 
 @ses_group.command("sync")
