@@ -5,7 +5,7 @@ timeout and their redelivery changes nothing (dedupe). While a batch is slow, a 
 extends its visibility so another worker does not take it meanwhile. A message that is not
 feedback is logged with its id and left alone: the queue's redrive policy moves it to the
 dead-letter queue. SQS messages are not signature-checked: with SNS→SQS, authenticity rests on
-the queue policy (who may send), as AWS-FACTS §A.1 says.
+the queue policy (who may send): SQS does not sign what it delivers.
 """
 
 from __future__ import annotations
