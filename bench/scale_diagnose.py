@@ -20,7 +20,7 @@ from pathlib import Path
 from bench.diagnose import SKIPPED, SlowNetworkFactory, moto_server
 from noticedesk.accounts.registry import Account
 from noticedesk.aws.checks.catalogue import CATALOGUE
-from noticedesk.aws.clients import AccountRole, ClientFactory
+from noticedesk.aws.clients import ClientFactory, RoleToAssume
 from noticedesk.config import DiagnoseConfig
 from noticedesk.remediation.fleet import diagnose_accounts
 from noticedesk.store.db import open_store
@@ -37,11 +37,14 @@ def _accounts(count: int) -> list[Account]:
     ]  # fmt: skip
 
 
+def _roles(accounts: list[Account]) -> dict[str, RoleToAssume]:
+    """What the runtime hands the client factory from the registry."""
+    return {account.account_id: RoleToAssume(account.role_arn) for account in accounts if account.role_arn}
+
+
 def _seed(accounts: list[Account]) -> None:
-    factory = ClientFactory()
+    factory = ClientFactory(roles=_roles(accounts))
     for account in accounts[::10]:
-        assert account.role_arn is not None
-        factory.use_role(account.account_id, AccountRole(account.role_arn))
         iam = factory.client("iam", None, account.account_id)
         iam.create_user(UserName="console-user")
         iam.create_login_profile(UserName="console-user", Password="Not-a-real-one-1")
@@ -50,7 +53,7 @@ def _seed(accounts: list[Account]) -> None:
 def _measure(
     accounts: list[Account], concurrency: int, latency_ms: float, folder: Path
 ) -> tuple[float, int, int]:
-    factory = SlowNetworkFactory(latency_ms=latency_ms)
+    factory = SlowNetworkFactory(roles=_roles(accounts), latency_ms=latency_ms)
     checks = tuple(check for check in CATALOGUE if check.id not in SKIPPED and check.needs_facts is None)
     engine = open_store(f"sqlite:///{folder / f'diagnose-{concurrency}.db'}")
     started = time.perf_counter()

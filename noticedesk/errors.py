@@ -13,6 +13,7 @@
     │   └── SnsUnavailable          …cannot be proven now (certificate fetch failed or rationed)
     ├── RemediationError            a fix that was refused or failed
     ├── ReplyError                  a reply that cannot be drafted as asked (resolution too early)
+    ├── UserError                   a dashboard user that cannot be added, changed or found as asked
     └── NotifyError                 a notification that cannot be sent, or a channel not usable
         └── DeliveryError           one attempt failed (``permanent``: no later try can succeed)
 
@@ -82,6 +83,10 @@ class SnsUnavailable(SnsRejected):
 
 class ReplyError(NoticeDeskError):
     pass
+
+
+class UserError(NoticeDeskError):
+    """Adding, changing or removing a dashboard user could not be done (name taken, weak password)."""
 
 
 class NotifyError(NoticeDeskError):

@@ -89,15 +89,18 @@ def diagnose(
     """Read an AWS account (read-only) and report what is wrong; findings are stored, on the case if any.
 
     With --all-accounts, every account of the registry ([[accounts]], `accounts add`) is read,
-    --concurrency at once, each through its role_arn (else --role-name); one that cannot be read
-    is named with why and the others go on (exit 1 if any could not be read).
+    --concurrency at once (4), each through --role-name, else its role_arn, else [diagnose]
+    role_name; one that cannot be read is named with why and the others go on (exit 1 if any
+    could not be read).
     """
     if all_accounts:
         if case_id is not None or account_id is not None:
             raise click.UsageError("--all-accounts reads every registered account: no CASE_ID or --account")
         from noticedesk.cli.diagnose_all import diagnose_all
 
-        factory = app.clients(profile=profile, role_name=role_name or app.config.diagnose.role_name)
+        factory = app.clients(
+            profile=profile, role_name=role_name, default_role=app.config.diagnose.role_name
+        )
         checks = checks_for(None, Facts(), _split(check_ids) or None)
         diagnose_all(app, factory, checks, tuple(_split(regions)) or None, concurrency, as_json)
         return
@@ -108,7 +111,7 @@ def diagnose(
         kind, facts = case.summary.kind, case.facts
         account_id = account_id or case.summary.account_id
     checks = checks_for(kind, facts, _split(check_ids) or None)
-    factory = app.clients(profile=profile, role_name=role_name or app.config.diagnose.role_name)
+    factory = app.clients(profile=profile, role_name=role_name, default_role=app.config.diagnose.role_name)
     region_list = tuple(_split(regions)) or None
     show = app.console.is_terminal and not as_json
     with _progress(app, show) as progress:

@@ -13,6 +13,7 @@ from rich.progress import Progress as RichProgress
 from rich.table import Table
 from rich.text import Text
 
+from noticedesk.accounts.registry import list_accounts
 from noticedesk.aws.checks import Check
 from noticedesk.aws.clients import ClientFactory
 from noticedesk.cli import App
@@ -24,7 +25,6 @@ from noticedesk.remediation.fleet import (
     DEFAULT_CONCURRENCY,
     AccountDiagnosis,
     diagnose_accounts,
-    registered_accounts,
 )
 
 
@@ -36,7 +36,8 @@ def diagnose_all(
     concurrency: int | None,
     as_json: bool,
 ) -> None:
-    accounts = registered_accounts(app.engine, app.config.accounts, app.now())
+    with app.engine.connect() as connection:  # [[accounts]] brought in when the store was opened
+        accounts = list_accounts(connection)
     if not accounts:
         raise ConfigError(
             "no account is registered: add [[accounts]] to the configuration or run `noticedesk accounts add`"

@@ -1,13 +1,13 @@
 """Every registered account diagnosed at once (``diagnose --all-accounts``).
 
 The accounts come from the registry (accounts/registry.py: ``[[accounts]]`` in the config, and
-``noticedesk accounts add``); each is read through the role its entry names (``role_arn``, with
-its ``external_id``), else the role named for all (``--role-name`` / ``[diagnose] role_name``),
-else only if it is the credentials' own account. At most ``concurrency`` accounts are read at
-once, each with its own parallel reads (``[diagnose] concurrency``); AWS's API rate limits are
-per account, so accounts at once add no throttling of one another. One account that cannot be
-read (no role, role refused, region list unreadable, a bug) is reported with why, and the others
-go on. Each diagnosis is stored as soon as it is done, so an interrupted run keeps what it read.
+``noticedesk accounts add``); each is read as the client factory says (aws/clients.py): through
+``--role-name`` if given, else the role its entry names (``role_arn``, with its ``external_id``),
+else ``[diagnose] role_name``, else only if it is the credentials' own account. At most
+``concurrency`` accounts are read at once, each with its own parallel reads (``[diagnose]
+concurrency``); AWS's API rate limits are per account, so accounts read at once do not throttle
+one another. One account that cannot be read (no role, role refused, region list unreadable, a
+bug) is reported with why, and the others go on. Each diagnosis is stored as soon as it is done, so an interrupted run keeps what it read.
 """
 
 from __future__ import annotations
@@ -16,16 +16,15 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import Engine
 
-from noticedesk.accounts.registry import Account, list_accounts, sync_config
+from noticedesk.accounts.registry import Account
 from noticedesk.aws.checks import Check
-from noticedesk.aws.clients import AccountRole, ClientFactory
+from noticedesk.aws.clients import ClientFactory
 from noticedesk.aws.diagnose import Diagnosis, run_diagnosis
 from noticedesk.clock import Clock
-from noticedesk.config import AccountConfig, DiagnoseConfig
+from noticedesk.config import DiagnoseConfig
 from noticedesk.errors import NoticeDeskError
 from noticedesk.remediation.diagnoses import store_diagnosis
 
@@ -53,31 +52,6 @@ class AccountDiagnosis:
         return failed
 
 
-def configured_accounts(entries: Sequence[AccountConfig]) -> list[Account]:
-    """``[[accounts]]`` entries as registry accounts (``source`` ``config``)."""
-    return [
-        Account(
-            account_id=entry.id,
-            name=entry.name,
-            contacts=tuple(entry.contacts),
-            language=entry.language,
-            channels=tuple(entry.channels),
-            role_arn=entry.role_arn,
-            external_id=entry.external_id,
-            regions=tuple(entry.regions),
-            source="config",
-        )
-        for entry in entries
-    ]
-
-
-def registered_accounts(engine: Engine, configured: Sequence[AccountConfig], at: datetime) -> list[Account]:
-    """The registry's accounts, ``[[accounts]]`` brought in first (the configuration is the record)."""
-    with engine.begin() as connection:
-        sync_config(connection, configured_accounts(configured), now=at)
-        return list_accounts(connection)
-
-
 def diagnose_accounts(
     factory: ClientFactory,
     accounts: Sequence[Account],
@@ -94,9 +68,6 @@ def diagnose_accounts(
 
     ``regions`` (``--regions``) wins over an account's own list, which wins over the regions
     enabled for the account."""
-    for account in accounts:
-        if account.role_arn:
-            factory.use_role(account.account_id, AccountRole(account.role_arn, account.external_id))
 
     def one(account: Account) -> AccountDiagnosis:
         outcome = _diagnose_one(factory, account, checks, engine, now, settings, regions)
