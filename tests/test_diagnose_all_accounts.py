@@ -21,11 +21,11 @@ from sqlalchemy import Engine, select
 
 from noticedesk.accounts.registry import Account
 from noticedesk.aws.checks.catalogue import CATALOGUE
-from noticedesk.aws.clients import ClientFactory
-from noticedesk.config import AccountConfig, DiagnoseConfig
+from noticedesk.aws.clients import ClientFactory, RoleToAssume
+from noticedesk.config import DiagnoseConfig
 from noticedesk.demo.aws import seed_demo_account
 from noticedesk.remediation import fleet
-from noticedesk.remediation.fleet import diagnose_accounts, registered_accounts
+from noticedesk.remediation.fleet import diagnose_accounts
 from noticedesk.store.tables import findings
 
 SEEDED, CLEAN, EXTERNAL, NO_ROLE = "111122223333", "222233334444", "444455556666", "333344445555"
@@ -37,6 +37,11 @@ CHECKS = tuple(
 
 def _role(account_id: str) -> str:
     return f"arn:aws:iam::{account_id}:role/NoticeDeskAudit"
+
+
+def _roles(accounts: list[Account]) -> dict[str, RoleToAssume]:
+    """What the runtime hands the client factory from the registry (accounts/registry.py)."""
+    return {a.account_id: RoleToAssume(a.role_arn, a.external_id) for a in accounts if a.role_arn}
 
 
 ACCOUNTS = [
@@ -51,7 +56,7 @@ ACCOUNTS = [
 def aws() -> Iterator[ClientFactory]:
     with mock_aws():
         seed_demo_account(ClientFactory(role_name="seeder"), SEEDED)
-        yield ClientFactory()
+        yield ClientFactory(roles=_roles(ACCOUNTS))
 
 
 def test_each_account_read_through_its_own_role_and_one_failure_stops_none(
@@ -106,14 +111,6 @@ def test_at_most_concurrency_accounts_are_read_at_once(
     assert most == 3
     assert time.perf_counter() - started >= 0.6  # 7 accounts, 3 at a time: three rounds
     assert [outcome.error for outcome in outcomes] == ["internal error (RuntimeError: boom)"] * 7
-
-
-def test_configured_accounts_are_brought_into_the_registry(sqlite_engine: Engine, now: datetime) -> None:
-    configured = [AccountConfig(id=SEEDED, name="Demo shop", role_arn=_role(SEEDED), external_id="e")]
-    accounts = registered_accounts(sqlite_engine, configured, now)
-    assert [(a.account_id, a.role_arn, a.external_id, a.source) for a in accounts] == [
-        (SEEDED, _role(SEEDED), "e", "config")
-    ]
 
 
 @pytest.fixture(scope="module")

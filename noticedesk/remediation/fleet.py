@@ -7,7 +7,8 @@ else ``[diagnose] role_name``, else only if it is the credentials' own account. 
 ``concurrency`` accounts are read at once, each with its own parallel reads (``[diagnose]
 concurrency``); AWS's API rate limits are per account, so accounts read at once do not throttle
 one another. One account that cannot be read (no role, role refused, region list unreadable, a
-bug) is reported with why, and the others go on. Each diagnosis is stored as soon as it is done, so an interrupted run keeps what it read.
+bug) is reported with why, and the others go on. Each diagnosis is stored as soon as it is
+done, so an interrupted run keeps what it read.
 """
 
 from __future__ import annotations
