@@ -64,6 +64,10 @@ COMMAND_MODULES: dict[str, tuple[str, str]] = {
     ),
     "ses": ("ses", "The SES feedback loop: bounces and complaints → suppression list, rates, alarms."),
     "serve": ("serve", "Serve the web app: the SNS webhook (POST /webhooks/sns) and the JSON API."),
+    "watch": (
+        "watch",
+        "Watch the mailbox, Maildirs and Health queue of [watch]: file what arrives, run the clocks, notify.",
+    ),
 }
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -278,4 +279,14 @@ ses_alarms = Table(
     Column("value", Float, nullable=False),
     Column("threshold", Float, nullable=False),
     Column("case_id", Integer, ForeignKey("cases.id")),
+)
+
+# `noticedesk watch`: how far each mailbox was read (IMAP UIDVALIDITY and the last UID filed).
+watch_cursors = Table(
+    "watch_cursors",
+    metadata,
+    Column("source", String(300), primary_key=True),
+    Column("uid_validity", BigInteger, nullable=False),
+    Column("last_uid", BigInteger, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )

@@ -1,0 +1,59 @@
+"""The watcher put together from the configuration: its sources, triage's filing path, the clocks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from noticedesk.cases.triage import Triage
+from noticedesk.config import Config
+from noticedesk.errors import ConfigError
+from noticedesk.feedback.files import check_alarms
+from noticedesk.watch.imap import ImapSource, imap_password
+from noticedesk.watch.maildir import MaildirSource
+from noticedesk.watch.runner import Notifier, Watcher
+from noticedesk.watch.sources import Source
+
+
+def build_watcher(
+    engine: Engine,
+    config: Config,
+    clock: Callable[[], datetime],
+    *,
+    sqs_client: Callable[[str], object] | None = None,
+    notifier: Notifier | None = None,
+) -> Watcher:
+    """``sqs_client(queue_url)`` makes the client of the Health queue (the composition root's)."""
+    settings = config.watch
+    max_bytes = config.input.max_message_bytes
+    sources: list[Source] = []
+    imap = None
+    if settings.imap is not None:
+        imap_password(settings.imap)  # a missing password stops the start, not the first connection
+        imap = ImapSource(settings.imap, engine, clock, max_bytes)
+        sources.append(imap)
+    sources.extend(MaildirSource(folder, max_bytes) for folder in settings.maildirs)
+    if settings.health_queue_url:
+        if sqs_client is None:
+            raise ConfigError("[watch] health_queue_url is set but no AWS client was given")
+        from noticedesk.watch.health_queue import HealthQueueSource
+
+        sources.append(HealthQueueSource(sqs_client(settings.health_queue_url), settings.health_queue_url))
+    if not sources:
+        raise ConfigError(
+            "nothing to watch: set [watch.imap], [watch] maildirs or [watch] health_queue_url (docs/watch.md)"
+        )
+    triage = Triage(engine, config, clock)
+    ses = config.ses
+    return Watcher(
+        engine=engine,
+        settings=settings,
+        clock=clock,
+        sources=sources,
+        file=triage.run,
+        notifier=notifier,
+        check_alarms=lambda now: check_alarms(engine, ses, now)[1],
+        waiter=imap,
+    )
