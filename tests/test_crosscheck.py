@@ -18,10 +18,10 @@ from sqlalchemy import Engine
 
 from noticedesk.aws.crosscheck import check_support_case, cross_check
 from noticedesk.cases.queries import get_case
-from noticedesk.cases.triage import Triage
-from noticedesk.cases.verification import verify_case
 from noticedesk.cli import cli
-from noticedesk.mail.sources import RawItem
+from noticedesk.mail.readers import RawItem
+from noticedesk.remediation.verification import verify_case
+from noticedesk.triage import Triage
 
 
 class StubbedClients:

@@ -11,8 +11,8 @@ import pytest
 from moto import mock_aws
 from sqlalchemy import Engine, func, select
 
-from noticedesk.feedback.policy import PolicySettings
 from noticedesk.feedback.sqs import SqsConsumer
+from noticedesk.feedback.verdicts import PolicySettings
 from noticedesk.store.tables import ses_events
 from tests.sns_signing import bounce
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from noticedesk.cli.render import SafeConsole, echo
+from noticedesk.clock import Clock, utc_now
 from noticedesk.errors import NoticeDeskError
 from noticedesk.printable import PrintableFormatter, printable
 from noticedesk.store import DEFAULT_URL
@@ -53,7 +53,7 @@ COMMAND_MODULES: dict[str, tuple[str, str]] = {
         "fix",
         "The catalogue of fixes: what each changes, the IAM permissions it needs, how it is undone.",
     ),
-    "policy": ("policy", "Print the IAM policies NoticeDesk needs: `diagnose` (read-only) and `fix`."),
+    "policy": ("iam_policy", "Print the IAM policies NoticeDesk needs: `diagnose` (read-only) and `fix`."),
     "reply": (
         "reply",
         "Draft the English reply to AWS for case CASE_ID, built only from what the case holds.",
@@ -71,18 +71,14 @@ COMMAND_MODULES: dict[str, tuple[str, str]] = {
 }
 
 
-def utc_now() -> datetime:
-    """The clock commands read unless a caller hands in its own."""
-    return datetime.now(UTC)
-
-
 @dataclass
 class App:
     """What every command gets: settings, the store (opened on first use), the clock, the console."""
 
     db_url: str
     config: Config
-    now: Callable[[], datetime] = utc_now
+    now: Clock = utc_now
+    """The clock commands read (a caller, a test, may hand in its own)."""
     console: SafeConsole = field(default_factory=lambda: SafeConsole(highlight=False))
     tz: tzinfo = UTC
     """The zone times are shown in on a terminal (``--tz``, ``[display] timezone``, the system's)."""

@@ -17,7 +17,6 @@ from noticedesk.aws.diagnose import (
     Progress,
     checks_for,
     run_diagnosis,
-    store_diagnosis,
 )
 from noticedesk.aws.findings import Finding
 from noticedesk.cases.queries import get_case
@@ -27,6 +26,7 @@ from noticedesk.cli.render import echo_json
 from noticedesk.cli.wrap import wrap
 from noticedesk.notices.model import Facts
 from noticedesk.printable import printable
+from noticedesk.remediation.diagnoses import store_diagnosis
 
 FULL_LIST_LIMIT = 50
 """Beyond this many findings the terminal shows what needs a person, unless ``--all``."""

@@ -7,14 +7,14 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from noticedesk.cases.triage import Triage, TriageResult
 from noticedesk.cli import App, pass_app
 from noticedesk.cli.board import AUTHENTICITY_MARKS, KIND_LABELS
 from noticedesk.cli.explain import explanation
 from noticedesk.cli.progress import progress
 from noticedesk.cli.render import echo, echo_json
-from noticedesk.mail.sources import read_sources
+from noticedesk.mail.readers import read_sources
 from noticedesk.printable import printable
+from noticedesk.triage import Triage, TriageResult
 
 
 @click.command()

@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import Engine
 
 from noticedesk.feedback.events import FeedbackDocument, FeedbackFormatError, parse_line
-from noticedesk.feedback.policy import PolicySettings
-from noticedesk.feedback.store import ingest_guarded
+from noticedesk.feedback.ingest import ingest_guarded
+from noticedesk.feedback.verdicts import PolicySettings
 
 log = logging.getLogger(__name__)
 

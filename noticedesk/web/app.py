@@ -27,12 +27,12 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from noticedesk.aws.clients import ClientFactory
-from noticedesk.cases.triage import utc_now
+from noticedesk.clock import utc_now
 from noticedesk.config import Config, load_config
 from noticedesk.feedback.events import normalise_address
-from noticedesk.feedback.policy import PolicySettings
 from noticedesk.feedback.sns_verify import CertificateCache, SnsVerifier
 from noticedesk.feedback.suppressions import find_suppression
+from noticedesk.feedback.verdicts import PolicySettings
 from noticedesk.feedback.webhook import Confirm, SnsWebhook, sns_confirmer
 from noticedesk.store.db import DEFAULT_URL, open_store
 
