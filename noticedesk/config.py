@@ -166,21 +166,12 @@ class WatchConfig(_Section):
     poll_seconds: float = Field(default=10.0, gt=0)
     """How often the Maildirs, the queue, and a mailbox without IDLE are looked at."""
     clock_seconds: float = Field(default=60.0, gt=0)
-    """How often the deadlines and the SES alarms are checked."""
-    deadline_warnings_hours: list[float] = Field(default_factory=lambda: [12.0, 2.0])
-    """Hours before a reply-by or enforcement time when a ``deadline.approaching`` goes out (once each)."""
+    """How often the deadlines (``[notify] deadline_warnings_hours``) and the SES alarms are checked."""
     missed_within_hours: float = Field(default=72.0, ge=0)
     """A deadline missed longer ago than this raises no ``deadline.missed`` (a store full of old
     cases, watched for the first time, does not page about each of them)."""
     batch_size: int = Field(default=25, ge=1, le=500)
     """Messages filed in one transaction, then marked read; a stop waits for at most one batch."""
-
-    @field_validator("deadline_warnings_hours")
-    @classmethod
-    def _positive(cls, value: list[float]) -> list[float]:
-        if any(hours <= 0 for hours in value):
-            raise ValueError("every warning is a positive number of hours before the deadline")
-        return sorted(set(value), reverse=True)
 
 
 class DisplayConfig(_Section):

@@ -84,7 +84,9 @@ def folder_uids(dovecot: Dovecot, user: str, folder: str) -> list[int]:
         client.logout()
 
 
-def test_a_mail_appended_becomes_a_case_and_is_moved_after(engine: Engine, dovecot: Dovecot, user: str) -> None:
+def test_a_mail_appended_becomes_a_case_and_is_moved_after(
+    engine: Engine, dovecot: Dovecot, user: str
+) -> None:
     dovecot.append(user, abuse_report(1), abuse_report(2))
     watcher = watcher_for(engine, imap_config(dovecot, user))
     report = watcher.run_once()

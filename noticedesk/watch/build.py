@@ -7,10 +7,10 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from noticedesk.cases.triage import Triage
+from noticedesk.triage import Triage
 from noticedesk.config import Config
 from noticedesk.errors import ConfigError
-from noticedesk.feedback.files import check_alarms
+from noticedesk.feedback.alarm_state import check_alarms
 from noticedesk.watch.imap import ImapSource, imap_password
 from noticedesk.watch.maildir import MaildirSource
 from noticedesk.watch.runner import Notifier, Watcher
@@ -45,6 +45,10 @@ def build_watcher(
         raise ConfigError(
             "nothing to watch: set [watch.imap], [watch] maildirs or [watch] health_queue_url (docs/watch.md)"
         )
+    if notifier is None and config.notify.channels:
+        from noticedesk.watch.notifying import OutboxNotifier
+
+        notifier = OutboxNotifier(engine, config.notify, clock)
     triage = Triage(engine, config, clock)
     ses = config.ses
     return Watcher(
@@ -54,6 +58,7 @@ def build_watcher(
         sources=sources,
         file=triage.run,
         notifier=notifier,
-        check_alarms=lambda now: check_alarms(engine, ses, now)[1],
+        warnings_hours=config.notify.deadline_warnings_hours,
+        check_alarms=lambda now: check_alarms(engine, ses, now=now).case_ids,
         waiter=imap,
     )

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, select
 
-from noticedesk.feedback.store import insert_for
+from noticedesk.feedback.ingest import insert_for
 from noticedesk.store.tables import watch_cursors
 
 

@@ -23,7 +23,6 @@ Which = Literal["reply_by", "enforcement"]
 AlertKind = Literal["deadline.approaching", "deadline.missed"]
 _ACTED = frozenset({Stage.FINAL.value, Stage.PAUSED.value, Stage.APPEAL_REFUSED.value, Stage.RESOLVED.value})
 """Stages at which AWS has acted already: its enforcement time is no longer ahead of anyone."""
-_LABELS: dict[Which, str] = {"reply_by": "reply-by", "enforcement": "enforcement"}
 
 
 @dataclass(frozen=True)
@@ -62,15 +61,13 @@ class DeadlineAlert:
         return f"noticedesk summary {self.case.id}"
 
     def facts(self) -> dict[str, str]:
-        left = self.deadline - self.now
+        """What the message needs (notify/data/messages.toml); the time left is counted at sending."""
         facts = {
-            "kind": self.case.kind,
+            "case_kind": self.case.kind,
             "stage": self.case.stage,
-            "status": self.case.status,
             "title": self.case.title,
             "deadline": self.deadline.isoformat(),
-            "deadline_label": _LABELS[self.which],
-            "time_left": _duration(left) if left > timedelta(0) else f"-{_duration(-left)}",
+            "deadline_label": self.which,
             "command": self.command,
         }
         if self.hours_before is not None:
@@ -81,7 +78,7 @@ class DeadlineAlert:
         return {
             "event": self.kind,
             "case_id": self.case.id,
-            "deadline_label": _LABELS[self.which],
+            "deadline_label": self.which,
             "deadline": self.deadline.isoformat(),
             "warning_hours": self.hours_before,
             "dedupe_key": self.dedupe_key,
@@ -138,12 +135,3 @@ def cases_near_deadline(
         .order_by(cases.c.id)
     )
     return [OpenCase(*row) for row in rows]
-
-
-def _duration(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    if days:
-        return f"{days}d {hours}h"
-    return f"{hours}h {minutes:02d}m"

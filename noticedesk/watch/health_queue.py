@@ -18,7 +18,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from noticedesk.errors import WatchError
-from noticedesk.mail.sources import split_health
+from noticedesk.mail.readers import split_health
 from noticedesk.watch.sources import Arrival
 
 log = logging.getLogger(__name__)

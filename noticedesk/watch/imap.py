@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 
 from noticedesk.config import ImapConfig
 from noticedesk.errors import ConfigError, WatchError
-from noticedesk.mail.sources import RawItem, too_large
+from noticedesk.mail.readers import RawItem, too_large
 from noticedesk.watch.cursors import Cursor, load_cursor, save_cursor
 from noticedesk.watch.sources import Arrival
 

@@ -12,7 +12,7 @@ import logging
 import os
 from pathlib import Path
 
-from noticedesk.mail.sources import read_sources
+from noticedesk.mail.readers import read_sources
 from noticedesk.watch.sources import Arrival
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import signal
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,10 +22,10 @@ from typing import Protocol
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from noticedesk.cases.triage import TriageResult
+from noticedesk.triage.result import TriageResult
 from noticedesk.config import WatchConfig
 from noticedesk.errors import StoreError, WatchError
-from noticedesk.mail.sources import RawItem
+from noticedesk.mail.readers import RawItem
 from noticedesk.watch.deadlines import DeadlineAlert, cases_near_deadline, due_alerts
 from noticedesk.watch.sources import Source
 
@@ -110,6 +110,8 @@ class Watcher:
     file: FileBatch
     """Triage's filing path (``Triage(...).run``): one batch, one transaction."""
     notifier: Notifier | None = None
+    warnings_hours: Sequence[float] = (12.0, 2.0)
+    """``[notify] deadline_warnings_hours``."""
     check_alarms: Callable[[datetime], list[int]] | None = None
     """The SES alarm check; returns the early-warning cases it opened or noted."""
     waiter: Waiter | None = None
@@ -155,11 +157,11 @@ class Watcher:
                 return
 
     def _tick(self, now: datetime, report: Report) -> None:
-        settings = self.settings
+        warnings = self.warnings_hours
         with self.engine.begin() as connection:
-            missed_within = timedelta(hours=settings.missed_within_hours)
-            near = cases_near_deadline(connection, now, settings.deadline_warnings_hours, missed_within)
-            alerts = due_alerts(near, now, settings.deadline_warnings_hours, missed_within)
+            missed_within = timedelta(hours=self.settings.missed_within_hours)
+            near = cases_near_deadline(connection, now, warnings, missed_within)
+            alerts = due_alerts(near, now, warnings, missed_within)
             for alert in alerts:
                 if self.notifier is not None and self.notifier.enqueue_alert(connection, alert, now):
                     report.alerts += 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple, Protocol
 
-from noticedesk.mail.sources import RawItem
+from noticedesk.mail.readers import RawItem
 
 
 class Arrival(NamedTuple):
