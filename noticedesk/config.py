@@ -128,6 +128,7 @@ class WebConfig(_Section):
     """Connections served at once; beyond, a request is answered 503 at once."""
 
 
+<<<<<<< HEAD
 class ImapConfig(_Section):
     """``[watch.imap]``: the mailbox ``noticedesk watch`` reads (the password never in the file)."""
 
@@ -172,6 +173,31 @@ class WatchConfig(_Section):
     cases, watched for the first time, does not page about each of them)."""
     batch_size: int = Field(default=25, ge=1, le=500)
     """Messages filed in one transaction, then marked read; a stop waits for at most one batch."""
+=======
+class WorkerConfig(_Section):
+    """``[worker]``: the queues ``noticedesk worker`` consumes (docs/deploy.md). Unset: not consumed."""
+
+    ses_queue_url: str | None = None
+    """SES feedback: an SNS topic of bounces, complaints, deliveries subscribed by this queue."""
+    health_queue_url: str | None = None
+    """AWS Health events: an EventBridge rule (source aws.health) targeting this queue."""
+    mail_queue_url: str | None = None
+    """Inbound notice mail: the S3 event notifications of the bucket SES receiving writes to."""
+    dead_letter_queue_url: str | None = None
+    """Where poison messages go (their reason is stored either way); unset: the queue's redrive policy."""
+    batch_size: int = Field(default=10, ge=1, le=10)
+    """Messages per receive (SQS gives at most 10)."""
+    visibility_timeout_seconds: int = Field(default=60, ge=2, le=43_200)
+    """How long a received batch stays invisible to other workers; extended while it is worked on."""
+    wait_seconds: int = Field(default=10, ge=0, le=20)
+    """Long-poll wait; also how long a stopping worker may wait for a receive in flight to return."""
+    max_receives: int = Field(default=5, ge=1)
+    """A message received more often than this without success is dead-lettered."""
+    metrics_port: int | None = Field(default=None, ge=0, le=65_535)
+    """Serve /healthz, /readyz and /metrics on 127.0.0.1:PORT (``--metrics-port`` wins)."""
+    metrics_host: str = "127.0.0.1"
+    """Address of that listener (0.0.0.0 in a container, so Prometheus can scrape it)."""
+>>>>>>> main
 
 
 class DisplayConfig(_Section):
@@ -300,7 +326,11 @@ class Config(_Section):
     fixes: FixesConfig = FixesConfig()
     web: WebConfig = WebConfig()
     display: DisplayConfig = DisplayConfig()
+<<<<<<< HEAD
     watch: WatchConfig = WatchConfig()
+=======
+    worker: WorkerConfig = WorkerConfig()
+>>>>>>> main
     clocks: dict[str, ClockDefaults] = Field(default_factory=dict)
     """Per-kind overrides of the default clocks, e.g. ``[clocks.abuse-report] reply_by_hours = 12``."""
     notify: NotifyConfig = NotifyConfig()

@@ -11,7 +11,6 @@ from rich.table import Table
 from rich.text import Text
 
 from noticedesk.aws.checks.catalogue import CATALOGUE
-from noticedesk.aws.clients import ClientFactory
 from noticedesk.aws.diagnose import (
     Diagnosis,
     Progress,
@@ -87,7 +86,7 @@ def diagnose(
         kind, facts = case.summary.kind, case.facts
         account_id = account_id or case.summary.account_id
     checks = checks_for(kind, facts, _split(check_ids) or None)
-    factory = ClientFactory(profile=profile, role_name=role_name or app.config.diagnose.role_name)
+    factory = app.clients(profile=profile, role_name=role_name or app.config.diagnose.role_name)
     region_list = tuple(_split(regions)) or None
     show = app.console.is_terminal and not as_json
     with _progress(app, show) as progress:

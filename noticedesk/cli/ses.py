@@ -10,7 +10,6 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from noticedesk.aws.clients import ClientFactory
 from noticedesk.cli import App, pass_app
 from noticedesk.cli.progress import progress
 from noticedesk.cli.render import echo, echo_json
@@ -24,6 +23,7 @@ from noticedesk.feedback.sqs import SqsConsumer
 from noticedesk.feedback.suppressions import find_suppression, list_suppressions
 from noticedesk.feedback.sync import Throttle, import_suppressions, push_suppressions
 from noticedesk.feedback.verdicts import PolicySettings
+from noticedesk.queues.consumer import region_of_queue
 
 
 @click.group("ses")
@@ -148,7 +148,7 @@ def rates_command(app: App, as_json: bool, cloudwatch: bool) -> None:
     with app.engine.connect() as connection:
         rates = local_rates(connection, now, timedelta(days=ses.rate_window_days))
     alarms = evaluate(rates, Thresholds.from_config(ses))
-    reputation = cloudwatch_rates(ClientFactory(), ses.regions, now) if cloudwatch else []
+    reputation = cloudwatch_rates(app.clients(), ses.regions, now) if cloudwatch else []
     if as_json:
         for rate in rates:
             echo_json(rate.to_json())
@@ -200,10 +200,10 @@ def _percent(value: float | None) -> str:
 @pass_app
 def consume_command(app: App, queue_url: str, once: bool, region: str | None) -> None:
     """Consume SES feedback from SQS: long polling, delete only after commit."""
-    queue_region = region or _region_of_queue(queue_url)
+    queue_region = region or region_of_queue(queue_url)
     consumer = SqsConsumer(
         app.engine,
-        ClientFactory().client("sqs", queue_region),
+        app.clients().client("sqs", queue_region),
         queue_url,
         PolicySettings.from_config(app.config.ses),
         app.now,
@@ -215,12 +215,6 @@ def consume_command(app: App, queue_url: str, once: bool, region: str | None) ->
     )
 
 
-def _region_of_queue(url: str) -> str | None:
-    host = url.split("//", 1)[-1].split("/", 1)[0]
-    parts = host.split(".")
-    return parts[1] if len(parts) > 3 and parts[0] == "sqs" else None
-
-
 @ses_group.command("sync")
 @click.option("--import", "import_", is_flag=True, help="Import the SES account-level list instead.")
 @click.option("--region", default=None, help="SES region (default: the first of [ses] regions).")
@@ -228,7 +222,7 @@ def _region_of_queue(url: str) -> str | None:
 def sync_command(app: App, import_: bool, region: str | None) -> None:
     """Push suppressions for good to the SES account-level suppression list (or import it)."""
     ses = app.config.ses
-    sesv2 = ClientFactory().client("sesv2", region or ses.regions[0])
+    sesv2 = app.clients().client("sesv2", region or ses.regions[0])
     throttle = Throttle(ses.sync_calls_per_second)
     if import_:
         result = import_suppressions(app.engine, sesv2, app.now(), throttle)

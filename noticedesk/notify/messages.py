@@ -14,7 +14,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from noticedesk.replies.phrasebook import jst, time_left, utc
+from noticedesk.timetext import jst, time_left, utc
 
 PLACEHOLDER = "-"
 

@@ -323,6 +323,7 @@ outbox = Table(
 )
 Index("ix_outbox_status_next_attempt_at", outbox.c.status, outbox.c.next_attempt_at)
 
+<<<<<<< HEAD
 # `noticedesk watch`: how far each mailbox was read (IMAP UIDVALIDITY and the last UID filed).
 watch_cursors = Table(
     "watch_cursors",
@@ -331,4 +332,20 @@ watch_cursors = Table(
     Column("uid_validity", BigInteger, nullable=False),
     Column("last_uid", BigInteger, nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+=======
+# Queued inputs (noticedesk/queues): SQS messages no worker could process, with the reason (0009).
+queue_dead_letters = Table(
+    "queue_dead_letters",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("letter_key", String(200), nullable=False, unique=True),  # "<queue>:<SQS MessageId>"
+    Column("queue", String(20), nullable=False),  # ses | health | mail
+    Column("queue_url", String(1000), nullable=False),
+    Column("message_id", String(100), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("receive_count", Integer, nullable=False),
+    Column("sent_at", UtcDateTime()),
+    Column("dead_at", UtcDateTime(), nullable=False),
+>>>>>>> main
 )

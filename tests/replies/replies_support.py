@@ -23,8 +23,8 @@ from noticedesk.cases.runbooks import Step
 from noticedesk.cases.timeline import record
 from noticedesk.mail.readers import read_sources
 from noticedesk.replies.gather import ReplyContext
-from noticedesk.replies.phrasebook import JST
 from noticedesk.store.tables import findings
+from noticedesk.timetext import JST
 from noticedesk.triage import Triage
 
 DATA = Path(__file__).parent.parent / "data" / "replies"
