@@ -128,7 +128,6 @@ class WebConfig(_Section):
     """Connections served at once; beyond, a request is answered 503 at once."""
 
 
-<<<<<<< HEAD
 class ImapConfig(_Section):
     """``[watch.imap]``: the mailbox ``noticedesk watch`` reads (the password never in the file)."""
 
@@ -173,7 +172,8 @@ class WatchConfig(_Section):
     cases, watched for the first time, does not page about each of them)."""
     batch_size: int = Field(default=25, ge=1, le=500)
     """Messages filed in one transaction, then marked read; a stop waits for at most one batch."""
-=======
+
+
 class WorkerConfig(_Section):
     """``[worker]``: the queues ``noticedesk worker`` consumes (docs/deploy.md). Unset: not consumed."""
 
@@ -197,7 +197,6 @@ class WorkerConfig(_Section):
     """Serve /healthz, /readyz and /metrics on 127.0.0.1:PORT (``--metrics-port`` wins)."""
     metrics_host: str = "127.0.0.1"
     """Address of that listener (0.0.0.0 in a container, so Prometheus can scrape it)."""
->>>>>>> main
 
 
 class DisplayConfig(_Section):
@@ -326,11 +325,8 @@ class Config(_Section):
     fixes: FixesConfig = FixesConfig()
     web: WebConfig = WebConfig()
     display: DisplayConfig = DisplayConfig()
-<<<<<<< HEAD
     watch: WatchConfig = WatchConfig()
-=======
     worker: WorkerConfig = WorkerConfig()
->>>>>>> main
     clocks: dict[str, ClockDefaults] = Field(default_factory=dict)
     """Per-kind overrides of the default clocks, e.g. ``[clocks.abuse-report] reply_by_hours = 12``."""
     notify: NotifyConfig = NotifyConfig()

@@ -62,19 +62,16 @@ COMMAND_MODULES: dict[str, tuple[str, str]] = {
     ),
     "ses": ("ses", "The SES feedback loop: bounces and complaints → suppression list, rates, alarms."),
     "serve": ("serve", "Serve the web app: the SNS webhook (POST /webhooks/sns) and the JSON API."),
-<<<<<<< HEAD
     "watch": (
         "watch",
         "Watch the mailbox, Maildirs and Health queue of [watch]: file what arrives, run the clocks, notify.",
     ),
-=======
     "worker": (
         "worker",
         "Consume SES feedback, AWS Health events and notice mails from SQS ([worker] in the config).",
     ),
     "dead-letters": ("worker", "SQS messages the worker could not process, newest first, with the reason."),
     "db": ("db", "The store's schema: upgrade it before starting workers of a newer version."),
->>>>>>> main
 }
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from noticedesk.cli import App, pass_app
@@ -26,11 +24,17 @@ def watch(app: App, once: bool, log_format: str, verbose: bool) -> None:
     Runs until SIGTERM or Ctrl-C (the batch in hand is finished and committed; exit 0). With
     --once, one pass and exit: 0, or 1 when a source could not be read (it is tried next time).
     """
+    from noticedesk.queues.consumer import region_of_queue
     from noticedesk.watch.build import build_watcher
     from noticedesk.watch.logs import configure
 
     configure("json" if log_format == "json" else "text", verbose)
-    watcher = build_watcher(app.engine, app.config, app.now, sqs_client=_sqs_client)
+    watcher = build_watcher(
+        app.engine,
+        app.config,
+        app.now,
+        sqs_client=lambda url: app.clients().client("sqs", region_of_queue(url)),
+    )
     if once:
         try:
             report = watcher.run_once()
@@ -38,13 +42,6 @@ def watch(app: App, once: bool, log_format: str, verbose: bool) -> None:
             watcher.close()
         raise SystemExit(1 if report.source_errors else 0)
     watcher.run()
-
-
-def _sqs_client(queue_url: str) -> Any:
-    from noticedesk.aws.clients import ClientFactory
-    from noticedesk.watch.health_queue import queue_region
-
-    return ClientFactory().client("sqs", queue_region(queue_url))
 
 
 COMMANDS = [watch]

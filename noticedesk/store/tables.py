@@ -323,16 +323,6 @@ outbox = Table(
 )
 Index("ix_outbox_status_next_attempt_at", outbox.c.status, outbox.c.next_attempt_at)
 
-<<<<<<< HEAD
-# `noticedesk watch`: how far each mailbox was read (IMAP UIDVALIDITY and the last UID filed).
-watch_cursors = Table(
-    "watch_cursors",
-    metadata,
-    Column("source", String(300), primary_key=True),
-    Column("uid_validity", BigInteger, nullable=False),
-    Column("last_uid", BigInteger, nullable=False),
-    Column("updated_at", UtcDateTime(), nullable=False),
-=======
 # Queued inputs (noticedesk/queues): SQS messages no worker could process, with the reason (0009).
 queue_dead_letters = Table(
     "queue_dead_letters",
@@ -347,5 +337,14 @@ queue_dead_letters = Table(
     Column("receive_count", Integer, nullable=False),
     Column("sent_at", UtcDateTime()),
     Column("dead_at", UtcDateTime(), nullable=False),
->>>>>>> main
+)
+
+# `noticedesk watch`: how far each mailbox was read (IMAP UIDVALIDITY and the last UID filed).
+watch_cursors = Table(
+    "watch_cursors",
+    metadata,
+    Column("source", String(300), primary_key=True),
+    Column("uid_validity", BigInteger, nullable=False),
+    Column("last_uid", BigInteger, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )

@@ -7,10 +7,12 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from noticedesk.triage import Triage
 from noticedesk.config import Config
 from noticedesk.errors import ConfigError
 from noticedesk.feedback.alarm_state import check_alarms
+from noticedesk.queues.consumer import QueueConsumer
+from noticedesk.triage import Triage
+from noticedesk.triage.queued import health_handler
 from noticedesk.watch.imap import ImapSource, imap_password
 from noticedesk.watch.maildir import MaildirSource
 from noticedesk.watch.runner import Notifier, Watcher
@@ -35,13 +37,25 @@ def build_watcher(
         imap = ImapSource(settings.imap, engine, clock, max_bytes)
         sources.append(imap)
     sources.extend(MaildirSource(folder, max_bytes) for folder in settings.maildirs)
+    queues = []
+    triage = Triage(engine, config, clock)
     if settings.health_queue_url:
         if sqs_client is None:
             raise ConfigError("[watch] health_queue_url is set but no AWS client was given")
-        from noticedesk.watch.health_queue import HealthQueueSource
-
-        sources.append(HealthQueueSource(sqs_client(settings.health_queue_url), settings.health_queue_url))
-    if not sources:
+        # The worker's consumer and handler (one way to read a Health queue): delete after the
+        # commit, poison dead-lettered with its reason. No long poll: the watcher waits elsewhere.
+        queues.append(
+            QueueConsumer(
+                "health",
+                engine,
+                sqs_client(settings.health_queue_url),
+                settings.health_queue_url,
+                health_handler(triage),
+                clock=clock,
+                wait_seconds=0,
+            )
+        )
+    if not sources and not queues:
         raise ConfigError(
             "nothing to watch: set [watch.imap], [watch] maildirs or [watch] health_queue_url (docs/watch.md)"
         )
@@ -49,13 +63,13 @@ def build_watcher(
         from noticedesk.watch.notifying import OutboxNotifier
 
         notifier = OutboxNotifier(engine, config.notify, clock)
-    triage = Triage(engine, config, clock)
     ses = config.ses
     return Watcher(
         engine=engine,
         settings=settings,
         clock=clock,
         sources=sources,
+        queues=queues,
         file=triage.run,
         notifier=notifier,
         warnings_hours=config.notify.deadline_warnings_hours,

@@ -19,13 +19,15 @@ from datetime import datetime, timedelta
 from types import FrameType
 from typing import Protocol
 
+from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from noticedesk.triage.result import TriageResult
 from noticedesk.config import WatchConfig
 from noticedesk.errors import StoreError, WatchError
 from noticedesk.mail.readers import RawItem
+from noticedesk.queues.consumer import QueueConsumer
+from noticedesk.triage.result import TriageResult
 from noticedesk.watch.deadlines import DeadlineAlert, cases_near_deadline, due_alerts
 from noticedesk.watch.sources import Source
 
@@ -109,6 +111,8 @@ class Watcher:
     sources: list[Source]
     file: FileBatch
     """Triage's filing path (``Triage(...).run``): one batch, one transaction."""
+    queues: list[QueueConsumer] = field(default_factory=list)
+    """SQS queues (AWS Health events), consumed as the worker consumes them."""
     notifier: Notifier | None = None
     warnings_hours: Sequence[float] = (12.0, 2.0)
     """``[notify] deadline_warnings_hours``."""
@@ -126,6 +130,8 @@ class Watcher:
             if self.stop.requested:
                 break
             self._drain(source, report)
+        for queue in self.queues:
+            self._consume(queue, report)
         now = self.clock()
         if self._next_tick is None or now >= self._next_tick:
             self._tick(now, report)
@@ -156,6 +162,34 @@ class Watcher:
                 log.warning("source not marked", extra={"event": "source.error", "reason": str(error)})
                 return
 
+    def _consume(self, queue: QueueConsumer, report: Report) -> None:
+        while not self.stop.requested:
+            try:
+                polled = queue.poll_once()
+            except (BotoCoreError, ClientError) as error:
+                report.source_errors += 1
+                log.warning(
+                    "source unavailable",
+                    extra={"event": "source.error", "reason": f"sqs:{queue.name}: {_one_line(error)}"},
+                )
+                return
+            if not polled.received or polled.received == polled.left:
+                return  # empty, or only what could not be handled now (tried next pass)
+            report.filed += polled.stored
+            report.duplicates += polled.kinds.get("duplicate", 0)
+            report.unreadable += polled.dead
+            log.info(
+                "queue polled",
+                extra={
+                    "event": "queue.filed",
+                    "source": f"sqs:{queue.name}",
+                    "received": polled.received,
+                    "filed": polled.done,
+                    "dead_lettered": polled.dead,
+                    "kinds": dict(polled.kinds),
+                },
+            )
+
     def _tick(self, now: datetime, report: Report) -> None:
         warnings = self.warnings_hours
         with self.engine.begin() as connection:
@@ -175,7 +209,8 @@ class Watcher:
     def run(self) -> None:
         """Passes until asked to stop; a store or source outage is logged and tried again."""
         self.stop.install()
-        log.info("watching", extra={"event": "started", "sources": [source.name for source in self.sources]})
+        names = [source.name for source in self.sources] + [f"sqs:{queue.name}" for queue in self.queues]
+        log.info("watching", extra={"event": "started", "sources": names})
         try:
             while not self.stop.requested:
                 try:
@@ -191,7 +226,7 @@ class Watcher:
             log.info("stopped", extra={"event": "stopped"})
 
     def close(self) -> None:
-        """Log out of the mailbox; leave the rest as it is."""
+        """Log out of the mailbox; leave the rest as it is (an SQS batch is deleted or left whole)."""
         for source in self.sources:
             source.close()
 
