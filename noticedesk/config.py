@@ -126,6 +126,23 @@ class WebConfig(_Section):
     """A request must arrive whole (headers and body) this soon after the server waits for it."""
     max_connections: int = Field(default=1000, ge=1)
     """Connections served at once; beyond, a request is answered 503 at once."""
+    session_idle_minutes: float = Field(default=30.0, gt=0)
+    """A dashboard session ends after this long without a request."""
+    session_max_hours: float = Field(default=12.0, gt=0)
+    """…and this long after its login, however busy."""
+    login_attempts: int = Field(default=5, ge=1)
+    """Failed logins allowed per user name and per client address in ``login_window_minutes``;
+    beyond, ``POST /login`` answers 429 until the window has passed."""
+    login_window_minutes: float = Field(default=15.0, gt=0)
+    api_token_role: Literal["viewer", "operator", "admin"] = "viewer"
+    """What a caller presenting one of ``api_tokens`` may do (a machine: read by default)."""
+    trusted_proxies: list[str] = Field(default_factory=list)
+    """Addresses of reverse proxies in front of the server: only from these are
+    ``X-Forwarded-Proto``/``-For`` believed, and ``user_header`` when set."""
+    user_header: str | None = None
+    """SSO behind a trusted proxy: the header naming the logged-in user (``X-Forwarded-User``);
+    the name must be a user of ``noticedesk users`` (their role applies). Ignored from any
+    address not in ``trusted_proxies``."""
 
 
 class ImapConfig(_Section):

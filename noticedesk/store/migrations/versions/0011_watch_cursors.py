@@ -1,7 +1,7 @@
 """Watch cursors: per mailbox, its IMAP UIDVALIDITY and the last UID filed.
 
-Revision ID: 0010_watch_cursors
-Revises: 0009_queue_dead_letters
+Revision ID: 0011_watch_cursors
+Revises: 0010_web_users
 
 ``noticedesk watch`` reads only what lies past the cursor, so a mail is read once even when
 moving or flagging it on the server failed; a new UIDVALIDITY starts the mailbox over (the
@@ -15,8 +15,8 @@ from alembic import op
 
 from noticedesk.store.types import UtcDateTime
 
-revision = "0010_watch_cursors"
-down_revision = "0009_queue_dead_letters"
+revision = "0011_watch_cursors"
+down_revision = "0010_web_users"
 branch_labels = None
 depends_on = None
 
