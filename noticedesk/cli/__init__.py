@@ -65,6 +65,10 @@ COMMAND_MODULES: dict[str, tuple[str, str]] = {
         "watch",
         "Watch the mailbox, Maildirs and Health queue of [watch]: file what arrives, run the clocks, notify.",
     ),
+    "accounts": (
+        "accounts",
+        "The accounts registry: names, owners, language, channels and role of each AWS account.",
+    ),
     "worker": (
         "worker",
         "Consume SES feedback, AWS Health events and notice mails from SQS ([worker] in the config).",
