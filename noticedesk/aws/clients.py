@@ -4,11 +4,14 @@ Credentials, profiles and ``AWS_ENDPOINT_URL`` come from the standard boto3 chai
 account, a role is assumed (``role_name`` in that account) and its clients act there. Without a
 role, a client for a named account is only handed out when the credentials belong to that
 account: a case about account A must never be diagnosed or fixed in account B by mistake.
+An account with a registered role (``roles``: the accounts registry's role ARN and external id)
+is entered through that role instead of ``role_name``.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +24,14 @@ from noticedesk.errors import AwsError
 RETRIES = BotoConfig(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
 
 
+@dataclass(frozen=True)
+class RoleToAssume:
+    """A role registered for one account: its ARN and the external id its trust policy asks for."""
+
+    arn: str
+    external_id: str | None = None
+
+
 @dataclass
 class ClientFactory:
     """Hands out cached clients; pass it down, never build clients at import time."""
@@ -29,6 +40,8 @@ class ClientFactory:
     role_name: str | None = None
     default_region: str = "us-east-1"
     session_name: str = "noticedesk"
+    roles: Mapping[str, RoleToAssume] = field(default_factory=dict)
+    """Account id → the role registered for it; wins over ``role_name`` for that account."""
     _sessions: dict[str, boto3.Session] = field(default_factory=dict, repr=False)
     _clients: dict[tuple[str, str, str], Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -64,7 +77,8 @@ class ClientFactory:
         """The session for an account: the base credentials, or a role assumed into that account."""
         if account_id is None:
             return self._base()
-        if self.role_name is None:
+        registered = self.roles.get(account_id)
+        if self.role_name is None and registered is None:
             own = self.own_account()
             if own != account_id:
                 raise AwsError(
@@ -82,9 +96,10 @@ class ClientFactory:
             if cached is not None:
                 return cached  # another thread assumed the role while this one waited
             sts = self._base().client("sts", region_name=self.default_region, config=RETRIES)
-            role_arn = f"arn:aws:iam::{account_id}:role/{self.role_name}"
+            role_arn = registered.arn if registered else f"arn:aws:iam::{account_id}:role/{self.role_name}"
+            extra = {"ExternalId": registered.external_id} if registered and registered.external_id else {}
             try:
-                credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName=self.session_name)[
+                credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName=self.session_name, **extra)[
                     "Credentials"
                 ]
             except (ClientError, BotoCoreError) as error:

@@ -86,7 +86,7 @@ def diagnose(
         kind, facts = case.summary.kind, case.facts
         account_id = account_id or case.summary.account_id
     checks = checks_for(kind, facts, _split(check_ids) or None)
-    factory = app.clients(profile=profile, role_name=role_name or app.config.diagnose.role_name)
+    factory = app.clients(profile=profile, role_name=role_name, default_role=app.config.diagnose.role_name)
     region_list = tuple(_split(regions)) or None
     show = app.console.is_terminal and not as_json
     with _progress(app, show) as progress:

@@ -269,7 +269,8 @@ ses_alarms = Table(
     "ses_alarms",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("alarm_key", String(400), nullable=False, unique=True),  # metric|scope|key|level|day
+    # A log of transitions (feedback/alarm_state.py): level critical = raised, cleared = cleared.
+    Column("alarm_key", String(400), nullable=False, unique=True),  # metric|scope|key|level|day or |after-N
     Column("raised_at", UtcDateTime(), nullable=False),
     Column("level", String(10), nullable=False),
     Column("metric", String(20), nullable=False),
