@@ -61,6 +61,10 @@ COMMAND_MODULES: dict[str, tuple[str, str]] = {
         "What AWS said, what it means, the clocks, what was found and done, what is left and by when.",
     ),
     "ses": ("ses", "The SES feedback loop: bounces and complaints → suppression list, rates, alarms."),
+    "watch": (
+        "watch",
+        "Watch the mailbox, Maildirs and Health queue of [watch]: file what arrives, run the clocks, notify.",
+    ),
     "accounts": (
         "accounts",
         "The accounts registry: names, owners, language, channels and role of each AWS account.",

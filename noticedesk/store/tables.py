@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -269,7 +270,8 @@ ses_alarms = Table(
     "ses_alarms",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("alarm_key", String(400), nullable=False, unique=True),  # metric|scope|key|level|day
+    # A log of transitions (feedback/alarm_state.py): level critical = raised, cleared = cleared.
+    Column("alarm_key", String(400), nullable=False, unique=True),  # metric|scope|key|level|day or |after-N
     Column("raised_at", UtcDateTime(), nullable=False),
     Column("level", String(10), nullable=False),
     Column("metric", String(20), nullable=False),
@@ -361,4 +363,14 @@ web_keys = Table(
     Column("name", String(40), primary_key=True),
     Column("secret", Text, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+)
+
+# `noticedesk watch`: how far each mailbox was read (IMAP UIDVALIDITY and the last UID filed).
+watch_cursors = Table(
+    "watch_cursors",
+    metadata,
+    Column("source", String(300), primary_key=True),
+    Column("uid_validity", BigInteger, nullable=False),
+    Column("last_uid", BigInteger, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )

@@ -39,7 +39,7 @@ from noticedesk.feedback.verdicts import PolicySettings
 from noticedesk.feedback.webhook import Confirm, SnsWebhook, sns_confirmer
 from noticedesk.runtime import boto3_clients
 from noticedesk.store.db import DEFAULT_URL, open_store
-from noticedesk.web import case_actions, pages
+from noticedesk.web import case_actions, pages, ses
 from noticedesk.web.auth import Gatekeeper, LoginThrottle
 from noticedesk.web.context import WebContext
 from noticedesk.web.security import SessionCodec, SessionSettings, WebGuard, session_key
@@ -107,6 +107,7 @@ def create_app(
             ),
             *pages.routes(context),
             *case_actions.routes(context),
+            *ses.routes(context),
             Mount("/static", StaticFiles(packages=[("noticedesk.web", "static")]), name="static"),
         ],
         middleware=[Middleware(WebGuard, codec=codec, clock=clock)],
