@@ -63,7 +63,9 @@ def test_failed_notifications_are_listed_and_retried(
     app = _app(engine, now)
     with engine.begin() as conn:
         save_account(conn, Account(ACCOUNT, "Prod"), now=now)
-        enqueue(conn, Event("case.opened", "7", ACCOUNT, "case-opened:7", {"case_kind": "abuse-report"}), now=now)
+        enqueue(
+            conn, Event("case.opened", "7", ACCOUNT, "case-opened:7", {"case_kind": "abuse-report"}), now=now
+        )
     monkeypatch.setenv("HOOK_KEY", "k")
     monkeypatch.setenv("OPS_SLACK_URL", "http://127.0.0.1:9/unused")
     with receiver([503]) as hook:

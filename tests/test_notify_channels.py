@@ -45,7 +45,9 @@ def _message(now: datetime, kind: str = "case.opened", language: str = "en", **f
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("language", ["en", "ja"])
 def test_every_kind_reads_whole_in_both_languages(kind: str, language: str, now: datetime) -> None:
-    facts = {name: f"<{name}>" for name in re.findall(r"\{(\w+)\}", json.dumps(catalogue()[entry_name(kind, {})]))}
+    facts = {
+        name: f"<{name}>" for name in re.findall(r"\{(\w+)\}", json.dumps(catalogue()[entry_name(kind, {})]))
+    }
     facts |= {"deadline": (now + timedelta(hours=12)).isoformat(), "deadline_label": "reply_by"}
     message = render(kind, facts, language=language, now=now, case_id="42", account_id=ACCOUNT)
     text = message.text
@@ -73,7 +75,9 @@ def test_slack_gets_block_kit(now: datetime) -> None:
     payload = json.loads(request.body)
     assert payload["text"].startswith("Case 42 opened")
     assert [block["type"] for block in payload["blocks"]] == ["header", "section", "section", "context"]
-    assert "&lt;!channel&gt; &amp; co" in payload["blocks"][1]["text"]["text"]  # no @channel ping from a subject
+    assert (
+        "&lt;!channel&gt; &amp; co" in payload["blocks"][1]["text"]["text"]
+    )  # no @channel ping from a subject
     assert "2 h 00 min left" in json.dumps(payload["blocks"][2])
     assert "`noticedesk case show 42`" in payload["blocks"][3]["elements"][0]["text"]
 
@@ -117,7 +121,10 @@ def test_email_is_sent_over_tls_with_auth_threaded_per_case(
     first, second = _parsed(first_raw), _parsed(second_raw)
     assert first["Message-ID"] == "<case-42.noticedesk@example.com>"
     assert second["In-Reply-To"] == first["Message-ID"] == second["References"]
-    assert str(first["Subject"]).strip() == "[NoticeDesk] Case 42 opened: account-compromised for Prod (123456789012)"
+    assert (
+        str(first["Subject"]).strip()
+        == "[NoticeDesk] Case 42 opened: account-compromised for Prod (123456789012)"
+    )
     text = first.get_body(("plain",))
     html = first.get_body(("html",))
     assert text is not None and html is not None
