@@ -26,6 +26,7 @@ from noticedesk.config import Config
 from noticedesk.gcrun import batch_gc
 from noticedesk.mail.readers import RawItem
 from noticedesk.notices.clocks import clocks_for
+from noticedesk.notify.outbox import enqueue_many
 from noticedesk.procpool import OrderedPool
 from noticedesk.store.bulk import JsonText, json_text
 from noticedesk.store.db import begin_writing
@@ -34,6 +35,7 @@ from noticedesk.store.tables import messages
 from noticedesk.text import storable_text
 from noticedesk.triage.reading import Read, Understood, read_input, understand
 from noticedesk.triage.result import Filed, TriageResult, result_of
+from noticedesk.triage.telling import batch_events
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 500
@@ -169,6 +171,7 @@ class Triage:
             message_rows: list[tuple[CaseState | None, MessageRow]] = []
             filed = [self._file(entry, known, firsts, book, message_rows) for entry in read]
             write(connection, book, message_rows)
+            enqueue_many(connection, batch_events(book, filed), now=self.now())  # told iff filed
         return [result_of(entry) for entry in filed]
 
     def _read(self, item: RawItem) -> Read:
