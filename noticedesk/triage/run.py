@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, bindparam, select
@@ -25,6 +26,7 @@ from noticedesk.config import Config
 from noticedesk.gcrun import batch_gc
 from noticedesk.mail.readers import RawItem
 from noticedesk.notices.clocks import clocks_for
+from noticedesk.procpool import OrderedPool
 from noticedesk.store.bulk import JsonText, json_text
 from noticedesk.store.db import begin_writing
 from noticedesk.store.refusals import driver_message, each_alone_if_refused
@@ -35,6 +37,8 @@ from noticedesk.triage.result import Filed, TriageResult, result_of
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 500
+SERIAL_BELOW = 16
+"""With ``jobs`` > 1, an input of fewer items than this is still read in this process."""
 _FIND_MESSAGES = select(
     messages.c.dedupe_key, messages.c.case_id, messages.c.sha256, messages.c.authenticity
 ).where(messages.c.dedupe_key.in_(bindparam("keys", expanding=True)))
@@ -51,21 +55,47 @@ class Triage:
     key_lookup: KeyLookup | None = None
     """Where DKIM keys come from; by default the configured keys file, else DNS (cached per run)."""
 
+    jobs: int = 1
+    """Processes that read inputs (parse, authenticate, classify); filing stays in this one."""
+
     def __post_init__(self) -> None:
         if self.key_lookup is None:
             self.key_lookup = key_lookup_for(self.config.dkim)
 
     def run(self, items: Iterable[RawItem]) -> Iterator[TriageResult]:
-        """Results in input order, stored a batch at a time (the collector tuned meanwhile: gcrun.py)."""
+        """Results in input order, stored a batch at a time (the collector tuned meanwhile: gcrun.py).
+
+        With ``jobs`` > 1, inputs are read in that many worker processes (procpool.py, started
+        here, before the first result is asked for) while this process files the batch before;
+        the results are the same as with one job. An input of fewer than ``SERIAL_BELOW``
+        items is read here: starting processes would cost more than it saves."""
+        batches = _batches(items)
+        if self.jobs <= 1:
+            return self._run_serially(batches)
+        first = next(batches, [])
+        if len(first) < SERIAL_BELOW:
+            return self._run_serially(iter([first]))
+        return self._run_in_pool(chain([first], batches), OrderedPool(self._read_fields, self.jobs))
+
+    def _run_serially(self, batches: Iterator[list[RawItem]]) -> Iterator[TriageResult]:
         with batch_gc():
-            batch: list[RawItem] = []
-            for item in items:
-                batch.append(item)
-                if len(batch) >= BATCH_SIZE:
-                    yield from self._run_batch(batch)
-                    batch = []
-            if batch:
-                yield from self._run_batch(batch)
+            for batch in batches:
+                yield from self._run_batch(batch, [self._read(item) for item in batch if _readable(item)])
+
+    def _run_in_pool(
+        self, batches: Iterator[list[RawItem]], pool: OrderedPool[RawItem, _Fields | None]
+    ) -> Iterator[TriageResult]:
+        with batch_gc(), pool:
+            for batch, fields in pool.map(batches):
+                read = [Read(item, *found) for item, found in zip(batch, fields, strict=True) if found]
+                yield from self._run_batch(batch, read)
+
+    def _read_fields(self, item: RawItem) -> _Fields | None:
+        """In a worker process: ``_read`` without the input's bytes (the filer has them already)."""
+        if not _readable(item):
+            return None
+        entry = self._read(item)
+        return entry.sha, entry.dedupe_key, entry.understood, entry.error
 
     def explain(self, items: Iterable[RawItem]) -> Iterator[TriageResult]:
         """Each input read as ``run`` reads it, with the clocks it would set; nothing is stored
@@ -95,9 +125,8 @@ class Triage:
                 clocks=clocks,
             )
 
-    def _run_batch(self, batch: list[RawItem]) -> list[TriageResult]:
-        # Understanding is pure: done first for the whole batch, then the store is asked once.
-        read = [self._read(item) for item in batch if item.format != "skipped"]
+    def _run_batch(self, batch: list[RawItem], read: list[Read]) -> list[TriageResult]:
+        # Understanding is pure: done first for the whole batch (``read``), then the store is asked once.
         stored = iter(each_alone_if_refused(self._store, read, self._store_refused))
         return [
             TriageResult(item.source, item.index, warnings=(item.error or "",), skipped=True)
@@ -220,6 +249,26 @@ class Triage:
         )
         message_rows.append((case, row))
         return Filed(entry, clocks, case, note=note)
+
+
+_Fields = tuple[str, str, "Understood | None", "str | None"]
+"""What a worker process sends back for one input: ``Read`` less the input itself."""
+
+
+def _batches(items: Iterable[RawItem]) -> Iterator[list[RawItem]]:
+    batch: list[RawItem] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= BATCH_SIZE:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _readable(item: RawItem) -> bool:
+    """Not a source left alone on purpose (it is reported, not read)."""
+    return item.format != "skipped"
 
 
 class _Known(NamedTuple):
