@@ -18,13 +18,18 @@ def _told(engine: Engine) -> list[tuple[str, str | None, dict[str, str]]]:
         return [(kind, case_id, facts) for kind, case_id, facts in conn.execute(query)]
 
 
-def test_triage_tells_of_a_case_opened_once_and_of_each_stage_it_moves_to(engine: Engine, now: datetime) -> None:
+def test_triage_tells_of_a_case_opened_once_and_of_each_stage_it_moves_to(
+    engine: Engine, now: datetime
+) -> None:
     (first,) = triage(engine, now, mail_bytes(NOTICE))
     triage(engine, now, mail_bytes(NOTICE))  # read again: nothing new to tell
     ((kind, case_id, facts),) = _told(engine)
     assert (kind, case_id) == ("case.opened", str(first.case_id))
     assert facts["case_kind"] == "abuse-report" and facts["stage"] == "notice"
-    assert facts["deadline"] == (SENT + timedelta(hours=24)).isoformat() and facts["deadline_label"] == "reply_by"
+    assert (
+        facts["deadline"] == (SENT + timedelta(hours=24)).isoformat()
+        and facts["deadline_label"] == "reply_by"
+    )
     triage(engine, now, REMINDER)
     triage(engine, now, FINAL)
     triage(engine, now, FINAL)
@@ -41,7 +46,9 @@ def test_a_registered_accounts_case_is_told_in_its_language_and_name(engine: Eng
         save_account(conn, Account("111122223333", "Shop", language="ja", channels=("ops",)), now=now)
     triage(engine, now, mail_bytes(NOTICE))
     with engine.connect() as conn:
-        ((channel, language, facts),) = conn.execute(select(outbox.c.channel, outbox.c.language, outbox.c.facts))
+        ((channel, language, facts),) = conn.execute(
+            select(outbox.c.channel, outbox.c.language, outbox.c.facts)
+        )
     assert (channel, language, facts["account_name"]) == ("ops", "ja", "Shop")
 
 
