@@ -61,10 +61,19 @@ COMMAND_MODULES: dict[str, tuple[str, str]] = {
         "What AWS said, what it means, the clocks, what was found and done, what is left and by when.",
     ),
     "ses": ("ses", "The SES feedback loop: bounces and complaints → suppression list, rates, alarms."),
+    "watch": (
+        "watch",
+        "Watch the mailbox, Maildirs and Health queue of [watch]: file what arrives, run the clocks, notify.",
+    ),
     "accounts": (
         "accounts",
         "The accounts registry: names, owners, language, channels and role of each AWS account.",
     ),
+    "notifications": (
+        "notify",
+        "The notifications outbox, newest first: sent, waiting to be retried, failed.",
+    ),
+    "notify": ("notify", "Try a notification channel, retry a failed notification, send what is due."),
     "worker": (
         "worker",
         "Consume SES feedback, AWS Health events and notice mails from SQS ([worker] in the config).",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -362,4 +363,14 @@ web_keys = Table(
     Column("name", String(40), primary_key=True),
     Column("secret", Text, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+)
+
+# `noticedesk watch`: how far each mailbox was read (IMAP UIDVALIDITY and the last UID filed).
+watch_cursors = Table(
+    "watch_cursors",
+    metadata,
+    Column("source", String(300), primary_key=True),
+    Column("uid_validity", BigInteger, nullable=False),
+    Column("last_uid", BigInteger, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
