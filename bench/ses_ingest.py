@@ -23,8 +23,8 @@ from pathlib import Path
 
 from noticedesk.feedback.events import FeedbackDocument, parse_line
 from noticedesk.feedback.files import read_documents
-from noticedesk.feedback.policy import PolicySettings
-from noticedesk.feedback.store import COUNTED_ONLY, EVENT_COLUMNS, counted_key, event_row, ingest_batches
+from noticedesk.feedback.ingest import COUNTED_ONLY, EVENT_COLUMNS, counted_key, event_row, ingest_batches
+from noticedesk.feedback.verdicts import PolicySettings
 from noticedesk.store.db import open_store
 from noticedesk.store.types import sqlite_text
 

@@ -1,11 +1,23 @@
 """Benchmark: signed SNS POSTs on loopback against the running server (``noticedesk serve``).
 
-    .venv/bin/python bench/ses_webhook.py [--count 10000] [--workers 1] [--concurrency 32]
+    .venv/bin/python bench/ses_webhook.py [--seconds 10]           # beside the reference, with wrk
+    .venv/bin/python bench/ses_webhook.py --count 10000 [--workers 1] [--concurrency 32]
     .venv/bin/python bench/ses_webhook.py --rate 1000 [--seconds 10]
 
 Starts the real server in a subprocess (SQLite, certificate pre-seeded in ``certificate_dir``)
 and posts distinct signed notifications (a bounce each, SignatureVersion 2) over keep-alive
-loopback connections. Two modes:
+loopback connections.
+
+**Side by side** (default, no ``--count``/``--rate``): wrk (``/usr/bin/wrk``, one thread, 16
+connections, ``bench/wrk_post.lua``) posts 2,000 distinct signed messages in turn for
+``--seconds``, first to the reference (bench/webhook_reference.py: a minimal Starlette app, the
+same signature check, one SQLite insert committed per message), then to ``noticedesk serve`` on
+SQLite, then on PostgreSQL (``--postgres``, a fresh database; skipped if it does not answer).
+Each gets a warm-up of 200 other messages first. Printed: req/s, p50/p99, what was refused
+(connection errors, non-200, timeouts), and NoticeDesk's ratio to the reference (target >= 0.5,
+p99 < 50 ms, nothing refused, on SQLite).
+
+With ``--count``/``--rate``, a load generator of this file's own instead:
 
 - **closed loop** (default): ``--concurrency`` connections each post the next request as soon
   as the previous one is answered: the most the server does. With C connections the mean
@@ -31,11 +43,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,15 +58,16 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.sns_signing import TOPIC, bounce, certificate_pem, notification, seed_certificate
+from bench.webhook_side_by_side import (
+    POSTGRES_ADMIN,
+    free_port,
+    noticedesk_server,
+    side_by_side,
+    signed_bodies,
+)
+from tests.sns_signing import certificate_pem, seed_certificate
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def process_tree_cpu(root: int) -> float:
@@ -176,51 +186,18 @@ async def open_loop(port: int, requests: list[bytes], rate: float, connections_c
     return Outcome(latencies, failures, elapsed)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--count", type=int, default=10_000, help="requests (closed loop)")
-    parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--concurrency", type=int, default=32, help="connections (closed loop)")
-    parser.add_argument("--rate", type=float, help="open loop: requests due per second")
-    parser.add_argument("--seconds", type=float, default=10.0, help="open loop: duration; closed: cap")
-    parser.add_argument("--connections", type=int, default=64, help="connections (open loop)")
-    parser.add_argument("--warmup", type=int, default=200, help="requests posted before the timer starts")
-    arguments = parser.parse_args()
+def local_main(arguments: argparse.Namespace) -> None:
     count = int(arguments.rate * arguments.seconds) if arguments.rate else arguments.count
     now = datetime.now(UTC)
     with tempfile.TemporaryDirectory() as directory:
         base = Path(directory)
         seed_certificate(base / "certs", certificate_pem(now - timedelta(days=1), 30))
-        config = base / "noticedesk.toml"
-        config.write_text(f'[sns]\ncertificate_dir = "{base / "certs"}"\nallowed_topics = ["{TOPIC}"]\n')
         database = base / "webhook.db"
         port = free_port()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "noticedesk",
-                "--db",
-                f"sqlite:///{database}",
-                "--config",
-                str(config),
-                "serve",
-                "--port",
-                str(port),
-                "--workers",
-                str(arguments.workers),
-            ],
-        )
+        server = noticedesk_server(f"sqlite:///{database}", base, port, arguments.workers)
         try:
             # Signed and framed before the timer starts: signing costs the client ~1 ms a request.
-            requests = [
-                request_bytes(
-                    json.dumps(
-                        notification(bounce(f"u{index}@example.org", f"fb-{index}"), now, version="2")
-                    ).encode()
-                )
-                for index in range(arguments.warmup + count)
-            ]
+            requests = [request_bytes(body) for body in signed_bodies(now, "u", arguments.warmup + count)]
             warmup, requests = requests[: arguments.warmup], requests[arguments.warmup :]
             for _ in range(300):
                 try:
@@ -267,6 +244,23 @@ def main() -> None:
         f"({sent / server_cpu:,.0f} req per server CPU-second), "
         f"load generator {client_cpu / sent * 1000:.2f} s; load average {os.getloadavg()[0]:.1f}"
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, help="requests (closed loop of this file's own client)")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--concurrency", type=int, default=32, help="connections (closed loop)")
+    parser.add_argument("--rate", type=float, help="open loop: requests due per second")
+    parser.add_argument("--seconds", type=float, default=10.0, help="wrk and open loop: duration")
+    parser.add_argument("--connections", type=int, default=64, help="connections (open loop)")
+    parser.add_argument("--warmup", type=int, default=200, help="requests posted before the timer starts")
+    parser.add_argument("--postgres", default=POSTGRES_ADMIN, help="side by side: PostgreSQL server URL")
+    arguments = parser.parse_args()
+    if arguments.count or arguments.rate:
+        local_main(arguments)
+    else:
+        side_by_side(arguments.seconds, arguments.warmup, arguments.postgres)
 
 
 if __name__ == "__main__":

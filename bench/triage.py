@@ -29,9 +29,9 @@ from email.header import Header
 from email.parser import BytesParser
 from pathlib import Path
 
-from noticedesk.cases.triage import Triage
-from noticedesk.mail.sources import read_sources, split_mbox
+from noticedesk.mail.readers import read_sources, split_mbox
 from noticedesk.store.db import open_store
+from noticedesk.triage import Triage
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 FILLER = (

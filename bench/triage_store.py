@@ -27,9 +27,9 @@ from sqlalchemy import Engine, create_engine, text
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.triage import write_mbox
-from noticedesk.cases.triage import BATCH_SIZE, Triage
-from noticedesk.mail.sources import read_sources
+from noticedesk.mail.readers import read_sources
 from noticedesk.store.db import normalise_url, open_store
+from noticedesk.triage import BATCH_SIZE, Triage
 
 
 @contextmanager

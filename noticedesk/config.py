@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from noticedesk.errors import ConfigError
 
@@ -127,6 +128,31 @@ class WebConfig(_Section):
     """Connections served at once; beyond, a request is answered 503 at once."""
 
 
+class WorkerConfig(_Section):
+    """``[worker]``: the queues ``noticedesk worker`` consumes (docs/deploy.md). Unset: not consumed."""
+
+    ses_queue_url: str | None = None
+    """SES feedback: an SNS topic of bounces, complaints, deliveries subscribed by this queue."""
+    health_queue_url: str | None = None
+    """AWS Health events: an EventBridge rule (source aws.health) targeting this queue."""
+    mail_queue_url: str | None = None
+    """Inbound notice mail: the S3 event notifications of the bucket SES receiving writes to."""
+    dead_letter_queue_url: str | None = None
+    """Where poison messages go (their reason is stored either way); unset: the queue's redrive policy."""
+    batch_size: int = Field(default=10, ge=1, le=10)
+    """Messages per receive (SQS gives at most 10)."""
+    visibility_timeout_seconds: int = Field(default=60, ge=2, le=43_200)
+    """How long a received batch stays invisible to other workers; extended while it is worked on."""
+    wait_seconds: int = Field(default=10, ge=0, le=20)
+    """Long-poll wait; also how long a stopping worker may wait for a receive in flight to return."""
+    max_receives: int = Field(default=5, ge=1)
+    """A message received more often than this without success is dead-lettered."""
+    metrics_port: int | None = Field(default=None, ge=0, le=65_535)
+    """Serve /healthz, /readyz and /metrics on 127.0.0.1:PORT (``--metrics-port`` wins)."""
+    metrics_host: str = "127.0.0.1"
+    """Address of that listener (0.0.0.0 in a container, so Prometheus can scrape it)."""
+
+
 class DisplayConfig(_Section):
     timezone: str | None = None
     """IANA time zone of the times a terminal shows (``Asia/Tokyo``); unset: the system's. JSON
@@ -148,6 +174,100 @@ def zone_of(name: str) -> ZoneInfo:
         raise ValueError(f"unknown time zone {name!r} (an IANA name such as Asia/Tokyo or UTC)") from error
 
 
+class SecretRef(_Section):
+    """Where a secret is read from, never the secret itself: ``{ env = "NAME" }`` or ``{ file = "PATH" }``."""
+
+    env: str | None = None
+    file: Path | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SecretRef:
+        if (self.env is None) == (self.file is None):
+            raise ValueError('give exactly one of env = "VARIABLE" or file = "PATH"')
+        return self
+
+
+class _HttpChannel(_Section):
+    url: SecretRef
+    """The webhook URL (it grants posting: a secret), from an environment variable or a file."""
+    timeout_seconds: float = Field(default=10.0, gt=0)
+
+
+class SlackChannel(_HttpChannel):
+    type: Literal["slack"]
+
+
+class TeamsChannel(_HttpChannel):
+    type: Literal["teams"]
+
+
+class WebhookChannel(_HttpChannel):
+    type: Literal["webhook"]
+    secret: SecretRef
+    """The HMAC-SHA256 key the receiver checks ``X-NoticeDesk-Signature`` with."""
+
+
+class EmailChannel(_Section):
+    type: Literal["email"]
+    host: str
+    port: int | None = None
+    """Default: 465 with ``security = "tls"``, 587 with ``starttls``, 25 with ``none``."""
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    password: SecretRef | None = None
+    sender: str
+    to: list[str] = Field(default_factory=list)
+    owners: bool = True
+    """Also write to the owner contacts of the event's account."""
+    timeout_seconds: float = Field(default=20.0, gt=0)
+
+
+ChannelConfig = Annotated[
+    SlackChannel | TeamsChannel | WebhookChannel | EmailChannel, Field(discriminator="type")
+]
+
+
+class NotifyConfig(_Section):
+    """``[notify]``: the channels notifications go to and how hard delivery tries."""
+
+    channels: dict[str, ChannelConfig] = Field(default_factory=dict)
+    """``[notify.channels.NAME]``; a channel named ``default`` gets what no account routes."""
+    default_channel: str | None = None
+    """The channel for events of unregistered accounts or accounts without channels (else ``default``)."""
+    language: Literal["en", "ja"] = "en"
+    """The language of messages about accounts not in the registry."""
+    max_tries: int = Field(default=8, ge=1)
+    """Attempts per message before it is marked failed (then `noticedesk notifications --failed`)."""
+    backoff_seconds: float = Field(default=30.0, gt=0)
+    """Wait after the first failed attempt; doubled after each further one, with jitter."""
+    backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    deadline_warnings_hours: list[float] = Field(default_factory=lambda: [12.0, 2.0])
+    """How long before a reply-by or enforcement time the watcher sends ``deadline.approaching``."""
+
+    @model_validator(mode="after")
+    def _default_is_a_channel(self) -> NotifyConfig:
+        if self.default_channel is not None and self.default_channel not in self.channels:
+            raise ValueError(f"default_channel {self.default_channel!r} is not in [notify.channels]")
+        return self
+
+    @property
+    def default_name(self) -> str:
+        return self.default_channel or "default"
+
+
+class AccountConfig(_Section):
+    """One ``[[accounts]]`` entry: an AWS account NoticeDesk looks after."""
+
+    id: str = Field(pattern=r"^\d{12}$")
+    name: str = Field(min_length=1)
+    contacts: list[str] = Field(default_factory=list)
+    language: Literal["en", "ja"] = "en"
+    channels: list[str] = Field(default_factory=list)
+    role_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")
+    external_id: str | None = None
+    regions: list[str] = Field(default_factory=list)
+
+
 class Config(_Section):
     dkim: DkimConfig = DkimConfig()
     input: InputConfig = InputConfig()
@@ -159,8 +279,23 @@ class Config(_Section):
     fixes: FixesConfig = FixesConfig()
     web: WebConfig = WebConfig()
     display: DisplayConfig = DisplayConfig()
+    worker: WorkerConfig = WorkerConfig()
     clocks: dict[str, ClockDefaults] = Field(default_factory=dict)
     """Per-kind overrides of the default clocks, e.g. ``[clocks.abuse-report] reply_by_hours = 12``."""
+    notify: NotifyConfig = NotifyConfig()
+    accounts: list[AccountConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _accounts_route_to_channels(self) -> Config:
+        seen: set[str] = set()
+        for account in self.accounts:
+            if account.id in seen:
+                raise ValueError(f"account {account.id} is listed twice in [[accounts]]")
+            seen.add(account.id)
+            unknown = [name for name in account.channels if name not in self.notify.channels]
+            if unknown:
+                raise ValueError(f"account {account.id}: channel {unknown[0]!r} is not in [notify.channels]")
+        return self
 
 
 def load_config(path: Path | None) -> Config:

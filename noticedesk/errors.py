@@ -12,7 +12,9 @@
     ├── SnsRejected                 an SNS message whose origin or freshness cannot be proven
     │   └── SnsUnavailable          …cannot be proven now (certificate fetch failed or rationed)
     ├── RemediationError            a fix that was refused or failed
-    └── ReplyError                  a reply that cannot be drafted as asked (resolution too early)
+    ├── ReplyError                  a reply that cannot be drafted as asked (resolution too early)
+    └── NotifyError                 a notification that cannot be sent, or a channel not usable
+        └── DeliveryError           one attempt failed (``permanent``: no later try can succeed)
 
 Command-line code catches ``NoticeDeskError`` and prints its one-line message; anything else
 is a bug and keeps its traceback.
@@ -80,3 +82,15 @@ class SnsUnavailable(SnsRejected):
 
 class ReplyError(NoticeDeskError):
     pass
+
+
+class NotifyError(NoticeDeskError):
+    pass
+
+
+class DeliveryError(NotifyError):
+    """One send failed; the message never holds a webhook URL, a password or a token."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        self.permanent = permanent
+        super().__init__(message)

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from noticedesk.cases.triage import Triage
-from noticedesk.mail.sources import read_sources
+from noticedesk.triage import Triage
+from noticedesk.mail.readers import read_sources
 from noticedesk.store.db import open_store
 
 DIMENSIONS = ("kind", "stage", "abuse_types", "facts")

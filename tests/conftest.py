@@ -92,8 +92,6 @@ def no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(URLLib3Session, "send", _local_send)
 
 
-MOTO_ACCOUNT = "123456789012"
-"""moto's default account: the one the testing credentials belong to."""
 FAKE_AWS_ENV = {**AWS_TEST_ENV, "MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}  # a region sweep 7x faster
 """What a process reaching the fake AWS needs in its environment (a CLI run in a subprocess too)."""
 

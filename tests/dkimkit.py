@@ -10,9 +10,9 @@ import dkim
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from noticedesk.authenticity import Verdict, assess
+from noticedesk.authenticity.keys import KeyLookup, PinnedKeys
 from noticedesk.config import Config
-from noticedesk.mail.auth import Verdict, assess
-from noticedesk.mail.auth.keys import KeyLookup, PinnedKeys
 from noticedesk.mail.forwarded import original_of
 from noticedesk.mail.parse import parse_bytes
 from noticedesk.notices.classify import classify

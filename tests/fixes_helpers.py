@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import Engine, insert
 
-from noticedesk.aws.remediation import ApplyRequest, Remediation, RunReport
 from noticedesk.config import FixesConfig
+from noticedesk.remediation.runner import ApplyRequest, Remediation, RunReport
 from noticedesk.store.tables import cases, checklist_items, findings
 
 ACCOUNT = "123456789012"

@@ -12,7 +12,7 @@ import pytest
 from fixes_helpers import ACCOUNT, CHECK_FOR
 
 from noticedesk.aws.actions import ACTIONS, get_action, mask_secrets, propose
-from noticedesk.aws.actions.policy import fix_permissions, fix_policy
+from noticedesk.aws.actions.permissions import fix_permissions, fix_policy
 from noticedesk.aws.findings import Finding
 from noticedesk.errors import NotFoundError
 
@@ -249,7 +249,7 @@ def test_docs_name_every_action_and_command() -> None:
     from pathlib import Path
 
     from noticedesk.cli.fix import actions_command, fix_group
-    from noticedesk.cli.policy import policy_fix
+    from noticedesk.cli.iam_policy import policy_fix
 
     docs = (Path(__file__).parent.parent / "docs" / "fixes.md").read_text(encoding="utf-8")
     assert all(f"`{action.name}`" in docs or action.name in docs for action in ACTIONS)

@@ -11,8 +11,8 @@ from fixes_helpers import add_findings, apply_all, finding, make_case, remediati
 from sqlalchemy import Engine, select, text
 
 from noticedesk.aws.clients import ClientFactory
-from noticedesk.aws.remediation import ApplyRequest
 from noticedesk.errors import RemediationError
+from noticedesk.remediation.runner import ApplyRequest
 from noticedesk.store.tables import checklist_items
 
 USER = "ci-deployer"

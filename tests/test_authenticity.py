@@ -14,8 +14,8 @@ import dns.resolver
 import pytest
 from dkimkit import arc_seal, codes, fixture, judge_mail, key_pair, pinned, sign
 
+from noticedesk.authenticity.keys import DnsKeys
 from noticedesk.config import AuthenticityConfig, Config, SendersConfig
-from noticedesk.mail.auth.keys import DnsKeys
 from noticedesk.notices.model import Authenticity
 
 AWS_KEY = "s1._domainkey.amazon.com"

@@ -12,17 +12,17 @@ from pathlib import Path
 import dns.resolver
 import pytest
 
+from noticedesk.authenticity import assess
+from noticedesk.authenticity.keys import DnsKeys, key_lookup_for, parse_keys_file
+from noticedesk.authenticity.knowledge import auth_policy
 from noticedesk.config import Config, DkimConfig
 from noticedesk.errors import ConfigError
-from noticedesk.mail.auth import assess
-from noticedesk.mail.auth.keys import DnsKeys, key_lookup_for, parse_keys_file
-from noticedesk.mail.auth.policy import auth_policy
 from noticedesk.mail.forwarded import original_of
 from noticedesk.mail.parse import parse_bytes
 from noticedesk.notices.classify import classify
 from noticedesk.notices.model import Kind
 
-PACKAGE = Path(__file__).parents[1] / "noticedesk" / "mail" / "auth"
+PACKAGE = Path(__file__).parents[1] / "noticedesk" / "authenticity"
 
 
 def _fields(template: str) -> set[str]:

@@ -7,13 +7,13 @@ from dkimkit import fixture, judge_mail, key_pair, sign
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from noticedesk.authenticity.arc import ArcCheck
+from noticedesk.authenticity.dkim import SignatureCheck
+from noticedesk.authenticity.keys import KeyAnswer
+from noticedesk.authenticity.knowledge import auth_policy, within
+from noticedesk.authenticity.receivers import ReceiverResult
+from noticedesk.authenticity.verdict import Evidence, judge
 from noticedesk.config import AuthenticityConfig, Config
-from noticedesk.mail.auth.arc import ArcCheck
-from noticedesk.mail.auth.dkim import SignatureCheck
-from noticedesk.mail.auth.keys import KeyAnswer
-from noticedesk.mail.auth.policy import auth_policy, within
-from noticedesk.mail.auth.receivers import ReceiverResult
-from noticedesk.mail.auth.verdict import Evidence, judge
 from noticedesk.notices.model import Authenticity, Kind
 from noticedesk.notices.rules import rule_table
 

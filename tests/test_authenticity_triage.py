@@ -12,11 +12,11 @@ from dkimkit import fixture, keys_file, sign
 from sqlalchemy import Engine, select
 
 from noticedesk.cases.queries import get_case
-from noticedesk.cases.triage import Triage
 from noticedesk.cli import cli
 from noticedesk.config import Config, DkimConfig
-from noticedesk.mail.sources import RawItem
+from noticedesk.mail.readers import RawItem
 from noticedesk.store.tables import cases, messages
+from noticedesk.triage import Triage
 
 
 def _config(tmp_path: Path) -> Config:

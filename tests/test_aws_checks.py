@@ -14,14 +14,15 @@ from noticedesk.aws.actions import propose
 from noticedesk.aws.checks import Context, Gathered
 from noticedesk.aws.checks.catalogue import BY_ID, CATALOGUE
 from noticedesk.aws.checks.compute import ACCELERATED, risky_rules
-from noticedesk.aws.diagnose import Diagnosis, checks_for, store_diagnosis
+from noticedesk.aws.diagnose import Diagnosis, checks_for
 from noticedesk.aws.findings import Finding
 from noticedesk.aws.gather import GatherError
 from noticedesk.aws.gather.cloudtrail import AddressEvent, Trail
 from noticedesk.aws.gather.ec2 import Address, Instance, Instances, Network, OpenRule, SecurityGroup
 from noticedesk.aws.gather.ses import SesStanding
-from noticedesk.cli.policy import policy_statement
+from noticedesk.cli.iam_policy import policy_statement
 from noticedesk.notices.model import Facts
+from noticedesk.remediation.diagnoses import store_diagnosis
 from noticedesk.store.tables import case_events, cases, findings
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)

@@ -11,11 +11,11 @@ from sqlalchemy import Connection, Engine, select, update
 from test_cases import NOTICE, REMINDER, SENT, follow_up, triage
 from triage_helpers import mail_bytes
 
-from noticedesk.cases import triage as triage_module
 from noticedesk.cases.batch import load_book
 from noticedesk.cases.filing import CaseBook
 from noticedesk.cases.queries import get_case
 from noticedesk.store.tables import case_events, cases, checklist_items, messages
+from noticedesk.triage import run as triage_module
 
 REPLY = (
     b"From: AWS Abuse <ec2-abuse@amazon.com>\nSubject: Re: Your AWS Abuse Report\n"

@@ -14,8 +14,8 @@ from noticedesk.aws.caller import quarantined_caller
 from noticedesk.aws.checks.catalogue import select as select_checks
 from noticedesk.aws.clients import ClientFactory
 from noticedesk.aws.diagnose import run_diagnosis
-from noticedesk.aws.remediation import ApplyRequest
 from noticedesk.errors import AwsError, RemediationError
+from noticedesk.remediation.runner import ApplyRequest
 from noticedesk.store.tables import actions
 
 DENY_ALL = json.dumps(

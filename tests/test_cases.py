@@ -10,10 +10,10 @@ from sqlalchemy import Engine, func, select
 from triage_helpers import HEALTH, mail_bytes, make_app
 
 from noticedesk.cases.queries import get_case, list_cases
-from noticedesk.cases.triage import Triage, TriageResult
 from noticedesk.cli import cli
-from noticedesk.mail.sources import RawItem
+from noticedesk.mail.readers import RawItem
 from noticedesk.store.tables import case_events, cases, messages
+from noticedesk.triage import Triage, TriageResult
 
 NOTICE = "abuse-subject-portscan.eml"  # sent 2026-11-27 03:00 UTC, "reply within 24 hours"
 SENT = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)

@@ -18,7 +18,7 @@ from fixes_helpers import add_findings, finding, make_case, public_rds_snapshot
 from noticedesk.aws.actions import ACTIONS
 from noticedesk.cases.queries import get_case
 from noticedesk.cli import cli
-from noticedesk.cli.policy import policy_fix
+from noticedesk.cli.iam_policy import policy_fix
 from noticedesk.store.db import open_store
 
 USER = "ci-deployer"
@@ -166,10 +166,10 @@ def test_actions_catalogue_and_policy_commands() -> None:
 def test_the_override_line_says_recorded_only_when_something_is_applied() -> None:
     from rich.console import Console
 
-    from noticedesk.aws.remediation import RunReport
     from noticedesk.cli import App
     from noticedesk.cli.fix import print_report
     from noticedesk.config import Config
+    from noticedesk.remediation.runner import RunReport
 
     override = {"by": "sato", "reason": "notice not verified", "authenticity": "unverified"}
     lines = {}

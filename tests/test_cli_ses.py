@@ -6,9 +6,12 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
+from sqlalchemy import create_engine, delete, select
 
 from noticedesk.cli import cli
+from noticedesk.store.tables import case_events, cases, checklist_items, ses_alarms
 from tests.conftest import DATA
+from tests.test_feedback_alarms import line
 
 FEEDBACK = str(DATA / "ses" / "feedback.jsonl")
 BAD = str(DATA / "ses" / "bad-lines.jsonl")
@@ -63,14 +66,74 @@ def test_rates_json(tmp_path: Path) -> None:
     assert config_set["bounce_rate"] == 0.4
 
 
+def test_rates_only_read_and_alarms_check_raises(tmp_path: Path) -> None:
+    burst = tmp_path / "burst.jsonl"
+    burst.write_text(
+        "".join(
+            line(kind, index) + "\n"
+            for kind, count in (("send", 200), ("bounce", 12))
+            for index in range(count)
+        )
+    )
+    run(tmp_path, "ses", "ingest", str(burst))  # raises the alarms of the import
+    store = create_engine(f"sqlite:///{tmp_path / 'n.db'}")
+    with store.begin() as connection:
+        connection.execute(delete(case_events))
+        connection.execute(delete(checklist_items))
+        connection.execute(delete(ses_alarms))
+        connection.execute(delete(cases))
+    code, out, _ = run(tmp_path, "ses", "rates", "--no-cloudwatch")
+    assert (
+        code == 0 and "alarm: bounce rate 6.00% ≥ 4.00% (critical)" in out and "early-warning case" not in out
+    )
+    with store.connect() as connection:
+        assert connection.execute(select(cases.c.id)).all() == []
+        assert connection.execute(select(ses_alarms.c.id)).all() == []
+    code, out, _ = run(tmp_path, "ses", "alarms", "list")
+    assert code == 0 and "0 raised alarm(s)" in out
+    code, out, _ = run(tmp_path, "ses", "alarms", "check")
+    assert code == 0 and "early-warning case 1 opened: ses-bounce for account 111122223333" in out
+    code, out, _ = run(tmp_path, "ses", "alarms", "list", "--json")
+    listed = [json.loads(row) for row in out.splitlines()]
+    assert {(row["scope"], row["case_id"]) for row in listed} == {
+        ("account", 1),
+        ("region", 1),
+        ("identity", 1),
+    }
+    code, out, _ = run(tmp_path, "ses", "alarms", "check", "--json")
+    rows = [json.loads(row) for row in out.splitlines()]
+    assert [row["alarm"]["level"] for row in rows] == ["critical"] * 3  # raised already today: no change
+    store.dispose()
+
+
 def test_every_ses_command_has_help() -> None:
-    for name in ("ingest", "suppressed", "check", "rates", "serve", "consume", "sync"):
-        result = CliRunner().invoke(cli, ["ses", name, "--help"])
+    for name in (
+        "ingest",
+        "suppressed",
+        "check",
+        "rates",
+        "alarms check",
+        "alarms list",
+        "serve",
+        "consume",
+        "sync",
+    ):
+        result = CliRunner().invoke(cli, ["ses", *name.split(), "--help"])
         assert result.exit_code == 0 and len(result.stdout) > 100
     assert CliRunner().invoke(cli, ["serve", "--help"]).exit_code == 0
 
 
 def test_every_ses_command_is_in_the_docs() -> None:
     text = (Path(__file__).parent.parent / "docs" / "ses-feedback.md").read_text()
-    for name in ("ingest", "suppressed", "check", "rates", "serve", "consume", "sync"):
+    for name in (
+        "ingest",
+        "suppressed",
+        "check",
+        "rates",
+        "alarms check",
+        "alarms list",
+        "serve",
+        "consume",
+        "sync",
+    ):
         assert f"noticedesk ses {name}" in text

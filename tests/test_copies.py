@@ -10,10 +10,10 @@ from sqlalchemy import Engine, select
 from triage_helpers import mail_bytes
 
 from noticedesk.cases.queries import get_case
-from noticedesk.cases.triage import Triage, TriageResult
 from noticedesk.config import Config, DkimConfig
-from noticedesk.mail.sources import RawItem
+from noticedesk.mail.readers import RawItem
 from noticedesk.store.tables import messages
+from noticedesk.triage import Triage, TriageResult
 
 FULL = mail_bytes("abuse-subject-portscan.eml").replace(b"\r\n", b"\n")
 TRUNCATED = FULL.split(b"Instance Id:")[0]  # cut before the instance, IP and port

@@ -18,10 +18,11 @@ from sqlalchemy import Engine
 
 from noticedesk.aws.crosscheck import check_support_case, cross_check
 from noticedesk.cases.queries import get_case
-from noticedesk.cases.triage import Triage
-from noticedesk.cases.verification import verify_case
-from noticedesk.cli import cli
-from noticedesk.mail.sources import RawItem
+from noticedesk.cli import App, cli
+from noticedesk.config import Config
+from noticedesk.mail.readers import RawItem
+from noticedesk.remediation.verification import verify_case
+from noticedesk.triage import Triage
 
 
 class StubbedClients:
@@ -146,23 +147,23 @@ def test_no_credentials_is_not_checked() -> None:
     assert check.status == "not-checked" and "NoCredentialsError" in check.detail
 
 
-def test_cli_case_verify(tmp_path: Any, monkeypatch: pytest.MonkeyPatch, now: datetime) -> None:
+def test_cli_case_verify(tmp_path: Any, now: datetime) -> None:
     stubbed = StubbedClients()
     stubbed.stubbers["health"].add_client_error("describe_events", "SubscriptionRequiredException")
     stubbed.stubbers["support"].add_response("describe_cases", {"cases": [SUPPORT_CASE]}, None)
-    # `case verify` imports the factory when it runs (boto3 is not loaded at start)
-    monkeypatch.setattr("noticedesk.aws.clients.ClientFactory", lambda **kwargs: stubbed)
+    # The command gets its AWS clients from the runtime it is handed: a fake here, no patching.
+    app = App(f"sqlite:///{tmp_path / 'nd.db'}", Config(), aws=lambda **_: stubbed)
     mail = tmp_path / "notice.eml"
     mail.write_bytes(fixture("compromised.eml"))
-    base = ["--db", f"sqlite:///{tmp_path / 'nd.db'}"]
     runner = CliRunner()
-    case_id = json.loads(runner.invoke(cli, [*base, "triage", "--json", str(mail)]).output)["case_id"]
-    result = runner.invoke(cli, [*base, "case", "verify", str(case_id), "--json"])
+    case_id = json.loads(runner.invoke(cli, ["triage", "--json", str(mail)], obj=app).output)["case_id"]
+    result = runner.invoke(cli, ["case", "verify", str(case_id), "--json"], obj=app)
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.output.splitlines()]
     assert [(r["source"], r["status"]) for r in rows] == [("health", "not-checked"), ("support", "confirmed")]
-    shown = runner.invoke(cli, [*base, "case", "show", str(case_id)]).output
+    shown = runner.invoke(cli, ["case", "show", str(case_id)], obj=app).output
     assert "AWS cross-check" in shown and "aws_cross_check" in shown
-    missing = runner.invoke(cli, [*base, "case", "verify", "999"])
+    missing = runner.invoke(cli, ["case", "verify", "999"], obj=app)
     assert missing.exit_code == 2 and "no case 999" in missing.output
+    app.close()
     stubbed.verify_done()

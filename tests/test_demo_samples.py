@@ -12,10 +12,10 @@ from sqlalchemy import Engine
 
 from noticedesk.cases.queries import get_case
 from noticedesk.cases.runbooks import checklist_for
-from noticedesk.cases.triage import Triage, TriageResult
 from noticedesk.cli.demo import sample_paths
-from noticedesk.mail.sources import read_sources
+from noticedesk.mail.readers import read_sources
 from noticedesk.store.db import open_store
+from noticedesk.triage import Triage, TriageResult
 
 NOW = datetime(2026, 11, 29, 0, 30, tzinfo=UTC)
 ACCOUNT = "111122223333"

@@ -24,17 +24,18 @@ from botocore.awsrequest import AWSResponse
 from sqlalchemy import Engine, select
 
 from noticedesk.aws.clients import ClientFactory
-from noticedesk.aws.diagnose import checks_for, run_diagnosis, store_diagnosis
+from noticedesk.aws.diagnose import checks_for, run_diagnosis
 from noticedesk.aws.findings import mask_key
-from noticedesk.aws.remediation import ApplyRequest, Remediation
 from noticedesk.cases.queries import get_case
-from noticedesk.cases.triage import Triage
 from noticedesk.config import Config
 from noticedesk.demo.aws import seed_demo_account
-from noticedesk.mail.sources import read_sources
+from noticedesk.mail.readers import read_sources
+from noticedesk.remediation.diagnoses import store_diagnosis
+from noticedesk.remediation.runner import ApplyRequest, Remediation
 from noticedesk.replies import draft_reply, owner_summary
 from noticedesk.replies.phrasebook import action_phrase
 from noticedesk.store.tables import actions
+from noticedesk.triage import Triage
 
 DATA = Path(__file__).parent / "data" / "integration"
 ACCOUNT = "111122223333"

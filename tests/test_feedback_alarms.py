@@ -8,12 +8,12 @@ from sqlalchemy import Engine, select
 
 from noticedesk.aws.clients import ClientFactory
 from noticedesk.config import SesConfig
+from noticedesk.feedback.alarm_state import check_alarms
 from noticedesk.feedback.alarms import Thresholds, evaluate
 from noticedesk.feedback.events import parse_line
-from noticedesk.feedback.files import check_alarms
-from noticedesk.feedback.policy import PolicySettings
+from noticedesk.feedback.ingest import ingest_batches
 from noticedesk.feedback.rates import Rate, cloudwatch_rates, local_rates
-from noticedesk.feedback.store import ingest_batches
+from noticedesk.feedback.verdicts import PolicySettings
 from noticedesk.notices.levels import SES_LEVELS
 from noticedesk.store.tables import case_events, cases
 
@@ -117,13 +117,12 @@ def test_critical_bounce_rate_opens_one_early_warning_case(engine: Engine) -> No
         rates = local_rates(connection, NOW, timedelta(days=14))
     account = next(item for item in rates if item.scope == "account")
     assert (account.sends, account.hard_bounces, account.bounce_rate) == (200, 12, 0.06)
-    alarms, case_ids = check_alarms(engine, SesConfig(), NOW)
-    assert {alarm.level for alarm in alarms} == {"critical"} and len(
-        case_ids
-    ) == 3  # account, region, identity
-    assert len(set(case_ids)) == 1
-    again, none = check_alarms(engine, SesConfig(), NOW)
-    assert again and none == []  # raised once a day
+    check = check_alarms(engine, SesConfig(), now=NOW)
+    assert {alarm.level for alarm in check.alarms} == {"critical"}
+    assert len(check.raised) == 3  # account, region, identity
+    assert len(check.case_ids) == 1
+    again = check_alarms(engine, SesConfig(), now=NOW)
+    assert again.alarms and again.raised == [] and again.case_ids == []  # raised once a day
     with engine.connect() as connection:
         case = connection.execute(select(cases)).one()
         notes = connection.execute(select(case_events.c.type)).scalars().all()

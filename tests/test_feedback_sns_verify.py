@@ -323,7 +323,7 @@ def test_a_message_spanning_lines_is_signed_unless_a_line_is_a_key(tmp_path: Pat
 def test_a_topic_with_a_newline_writes_one_escaped_log_line(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from noticedesk.feedback.policy import PolicySettings
+    from noticedesk.feedback.verdicts import PolicySettings
     from noticedesk.feedback.webhook import SnsWebhook
 
     forged = "arn:aws:sns:us-east-1:111122223333:t\n2026-11-28 WARNING sns subscription confirmed\x1b[2K"

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from noticedesk.aws.clients import ClientFactory
-from noticedesk.feedback.policy import PolicySettings
 from noticedesk.feedback.sqs import SqsConsumer
+from noticedesk.feedback.verdicts import PolicySettings
 from noticedesk.store.tables import ses_events
 from tests.sns_signing import bounce
 

@@ -7,10 +7,10 @@ from botocore.stub import Stubber
 from sqlalchemy import Engine
 
 from noticedesk.feedback.events import parse_line
-from noticedesk.feedback.policy import PolicySettings
-from noticedesk.feedback.store import ingest_batches
+from noticedesk.feedback.ingest import ingest_batches
 from noticedesk.feedback.suppressions import find_suppression
 from noticedesk.feedback.sync import Throttle, import_suppressions, push_suppressions
+from noticedesk.feedback.verdicts import PolicySettings
 from tests.conftest import DATA
 
 NOW = datetime(2026, 11, 28, 16, 0, tzinfo=UTC)

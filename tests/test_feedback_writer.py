@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from noticedesk.feedback.events import FeedbackDocument, parse_document
-from noticedesk.feedback.policy import PolicySettings
-from noticedesk.feedback.store import ingest
+from noticedesk.feedback.ingest import ingest
+from noticedesk.feedback.verdicts import PolicySettings
 from noticedesk.feedback.writer import BatchWriter, Stored
 from noticedesk.store.tables import ses_events
 from tests.sns_signing import bounce
@@ -49,32 +49,52 @@ def test_a_failed_commit_fails_the_waiting_request(
         writer.submit(document(1), "t")
 
 
-def test_documents_arriving_within_the_linger_share_one_transaction(
+def test_documents_arriving_during_a_commit_share_the_next_transaction(
     sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """No fixed wait: the first document is committed alone at once; the five that arrive while
+    that commit is in flight go together into the next transaction."""
     batches: list[int] = []
+    first_in_flight, release = threading.Event(), threading.Event()
 
     def counting(connection: Any, documents: Any, *rest: Any) -> Any:
         batches.append(len(documents))
+        if len(batches) == 1:
+            first_in_flight.set()
+            release.wait(10)
         return ingest(connection, documents, *rest)
 
     monkeypatch.setattr("noticedesk.feedback.writer.ingest", counting)
-    writer = BatchWriter(sqlite_engine, PolicySettings(), lambda: NOW, linger_seconds=0.5)
-
-    def staggered(index: int) -> Stored:
-        time.sleep(index * 0.02)  # all well inside the half-second window
-        return writer.submit(document(index), "t")
-
-    with ThreadPoolExecutor(5) as pool:
-        stored = list(pool.map(staggered, range(5)))
-    assert batches == [5]
+    writer = BatchWriter(sqlite_engine, PolicySettings(), lambda: NOW)
+    with ThreadPoolExecutor(6) as pool:
+        first = pool.submit(writer.submit, document(0), "t")
+        assert first_in_flight.wait(10)
+        rest = [pool.submit(writer.submit, document(index), "t") for index in range(1, 6)]
+        while writer._queue.qsize() < 5:
+            time.sleep(0.005)
+        release.set()
+        stored = [first.result(10)] + [future.result(10) for future in rest]
+    assert batches == [1, 5]
     assert all(item.new_events == 1 for item in stored)
+
+
+def test_a_lone_document_is_committed_without_waiting(sqlite_engine: Engine) -> None:
+    """An idle writer commits at once: a request alone is answered in one commit's time (the
+    writer used to wait 10 ms for company first, so no answer came sooner than that)."""
+    writer = BatchWriter(sqlite_engine, PolicySettings(), lambda: NOW)
+    writer.submit(document(0), "t")  # thread started, pages cached
+    timings = []
+    for index in range(1, 21):
+        started = time.perf_counter()
+        writer.submit(document(index), "t")
+        timings.append(time.perf_counter() - started)
+    assert min(timings) < 0.010
 
 
 def test_a_coroutine_is_answered_only_after_its_transaction_committed(engine: Engine) -> None:
     """Acknowledge after commit: a crash before the commit leaves SNS unanswered, so it redelivers."""
     release = threading.Event()
-    writer = BatchWriter(engine, PolicySettings(), lambda: NOW, linger_seconds=0)
+    writer = BatchWriter(engine, PolicySettings(), lambda: NOW)
     original = writer._write
 
     def held_write(batch: Any) -> Any:
@@ -106,12 +126,22 @@ def test_a_failed_commit_fails_every_coroutine_of_the_batch(
         raise RuntimeError("disk full")
 
     monkeypatch.setattr("noticedesk.feedback.writer.ingest", broken)
-    writer = BatchWriter(sqlite_engine, PolicySettings(), lambda: NOW, linger_seconds=0.2)
+    writer = BatchWriter(sqlite_engine, PolicySettings(), lambda: NOW)
+    hold = threading.Lock()
+    original = writer._write
+
+    def held_write(batch: Any) -> Any:
+        with hold:  # the three arrive while a first commit is held: they share the next one
+            return original(batch)
+
+    writer._write = held_write  # type: ignore[method-assign]
 
     async def scenario() -> list[Stored | BaseException]:
-        return await asyncio.gather(
-            *(writer.store(document(index), "t") for index in range(3)), return_exceptions=True
-        )
+        hold.acquire()
+        tasks = [asyncio.ensure_future(writer.store(document(index), "t")) for index in range(3)]
+        await asyncio.sleep(0.1)
+        hold.release()
+        return await asyncio.gather(*tasks, return_exceptions=True)
 
     outcomes = asyncio.run(scenario())
     assert len(outcomes) == 3

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from noticedesk.cases.triage import Triage
 from noticedesk.gcrun import YOUNG_THRESHOLD, batch_gc
-from noticedesk.mail.sources import RawItem
+from noticedesk.mail.readers import RawItem
+from noticedesk.triage import Triage
 
 
 def test_batch_gc_restores_the_thresholds_and_thaws_what_it_froze() -> None:

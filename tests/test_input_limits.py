@@ -18,7 +18,7 @@ from triage_helpers import mail_bytes, make_app, mbox_of
 
 from noticedesk.cli import cli
 from noticedesk.config import Config, InputConfig
-from noticedesk.mail.sources import read_sources
+from noticedesk.mail.readers import read_sources
 from noticedesk.store.tables import messages, ses_feedback_messages
 from tests.conftest import DATA
 
@@ -234,7 +234,7 @@ def test_an_unexpected_failure_on_an_input_is_one_line_without_verbose(tmp_path:
     path.write_bytes(mail_bytes("compromised-subject.eml"))
     program = (
         "import sys\n"
-        "from noticedesk.cases.triage import Triage\n"
+        "from noticedesk.triage import Triage\n"
         "def broken(self, item):\n"
         "    raise RecursionError('maximum recursion depth exceeded')\n"
         "Triage._understand = broken\n"

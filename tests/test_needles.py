@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from triage_helpers import MAILS, original
 
-from noticedesk.mail.auth.bait import matcher_for
-from noticedesk.mail.auth.policy import auth_policy
+from noticedesk.authenticity.bait import matcher_for
+from noticedesk.authenticity.knowledge import auth_policy
 from noticedesk.notices.needles import Matcher, Text, needles_of
 from noticedesk.notices.rules import rule_table
 from noticedesk.notices.scanner import Scanner

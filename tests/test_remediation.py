@@ -15,8 +15,8 @@ from fixes_helpers import add_findings, apply_all, finding, make_case, remediati
 from sqlalchemy import Engine, select, update
 
 from noticedesk.aws.clients import ClientFactory
-from noticedesk.aws.remediation import ApplyRequest
 from noticedesk.errors import AuthenticityError, NotFoundError, RemediationError
+from noticedesk.remediation.runner import ApplyRequest
 from noticedesk.store.tables import actions, case_events, cases
 
 USER = "ci-deployer"
@@ -342,7 +342,7 @@ def test_two_runs_naming_one_action_apply_it_once_each_credited_to_its_person(
 
 def _claim(engine: Engine, action_id: str, now: datetime, host: str, pid: int) -> None:
     """A run's intent as written before its first call, by a run that then stopped answering."""
-    from noticedesk.aws.claims import CLAIM_LEASE
+    from noticedesk.remediation.claims import CLAIM_LEASE
 
     with engine.begin() as connection:
         connection.execute(
@@ -383,7 +383,7 @@ def test_a_claim_whose_process_is_gone_is_interrupted_and_the_new_run_is_credite
 def test_a_claim_from_another_host_holds_until_its_lease_runs_out(
     aws: ClientFactory, engine: Engine, now: datetime
 ) -> None:
-    from noticedesk.aws.claims import CLAIM_LEASE
+    from noticedesk.remediation.claims import CLAIM_LEASE
 
     case_id, _ = _setup(aws, engine, now)
     action_id = _deactivation(remediation(engine, aws, now), case_id)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from triage_helpers import HEALTH, MAILS, mail_bytes, mbox_of
 
-from noticedesk.mail.sources import RawItem, read_sources, split_health, split_mbox
+from noticedesk.mail.readers import RawItem, read_sources, split_health, split_mbox
 
 NAMES = ("abuse-subject-portscan.eml", "compromised-subject.eml", "ses-bounce-subject.eml")
 

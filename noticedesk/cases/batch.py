@@ -130,6 +130,15 @@ def load_book(connection: Connection, notices: Sequence[Notice], case_ids: Itera
     return book
 
 
+class EarlyWarning(NamedTuple):
+    """A warning NoticeDesk raises itself (an SES rate alarm): the notice it stands for, and the
+    note it puts on its case's timeline."""
+
+    notice: Notice
+    summary: str
+    detail: dict[str, Any]
+
+
 class MessageRow(NamedTuple):
     """A ``messages`` row but its case (whose id a new case gets when the batch is written)."""
 
@@ -249,6 +258,17 @@ def write(
     writer.execute(
         _INSERT_ITEM, _ITEM_COLUMNS, [(case.id, *item) for case, items in book.items for item in items]
     )
+
+
+def file_warnings(connection: Connection, warnings: Sequence[EarlyWarning], at: datetime) -> list[int]:
+    """NoticeDesk's own warnings filed as notices are (``CaseBook.warn``), in the caller's
+    transaction (begun with ``store.db.begin_writing``): the id of each one's case, in order."""
+    if not warnings:
+        return []
+    book = load_book(connection, [warning.notice for warning in warnings])
+    filed = [book.warn(warning.notice, at, warning.summary, warning.detail) for warning in warnings]
+    write(connection, book, [])
+    return [case.id for case in filed if case.id is not None]
 
 
 def _id(case: CaseState | None) -> int | None:

@@ -29,7 +29,7 @@ from noticedesk.cases.runbooks import checklist_for
 from noticedesk.cases.timeline import SYSTEM_ACTOR
 from noticedesk.notices.clocks import Clocks
 from noticedesk.notices.model import Authenticity, Facts, Notice
-from noticedesk.store.bulk import JsonText, json_object_text
+from noticedesk.store.bulk import JsonText, json_object_text, json_text
 
 _STRENGTH = {"failed": 0, "suspicious": 0, "unverified": 1, "verified": 2}
 
@@ -224,9 +224,6 @@ class CaseBook:
         if existing is None:
             case = self._open(notice, key, clocks, facts, sent_at, received, (kind, stage, authenticity))
             self._event(case, received, summary, detail_text)
-            items = self._opening_items(case.kind, notice.facts.abuse_types)
-            self.items.append((case, items))
-            case.checklist = {item.item_key for item in items}
             return case
         known = Facts.from_json(existing.facts)
         merged = known.merged_with(notice.facts)
@@ -282,6 +279,30 @@ class CaseBook:
         )
         self.opened.append(case)
         self._index(case)
+        items = self._opening_items(kind, notice.facts.abuse_types)
+        self.items.append((case, items))
+        case.checklist = {item.item_key for item in items}
+        return case
+
+    def warn(self, notice: Notice, at: datetime, summary: str, detail: dict[str, Any]) -> CaseState:
+        """NoticeDesk's own early warning (no mail from AWS): the case it belongs to, by the rules a
+        notice joins one (else its own key's case), gets it as a note; a resolved one opens again
+        at the warning's stage, with the warning's facts added. Nothing else of a case moves: its
+        stage, clocks and last notice are AWS's to set. With no case to join, it opens one as a
+        notice does (its runbook checklist included), with no clock and no notice from AWS yet."""
+        key = case_key(notice)
+        self.note = None
+        case = self.find(notice, key) or self._by_key.get(key)
+        if case is None:
+            facts = notice.facts.json_fields()
+            values = (notice.kind.value, notice.stage.value, notice.authenticity.value)
+            case = self._open(notice, key, Clocks(None, None), (facts, json_text(facts)), at, at, values)
+            case.last_notice_at = None
+        elif case.status == "resolved":
+            case.stage, case.status = moved(case.stage, case.status, notice.stage, newest=True)
+            case.facts = Facts.from_json(case.facts).merged_with(notice.facts).json_fields()
+            case.facts_text, case.updated_at, case.changed = None, at, case.id is not None
+        self.events.append((case, EventRow(at, "note", SYSTEM_ACTOR, summary, detail)))
         return case
 
     def _open_count(self, account: str, kind: str) -> int:

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, Row, func, select, upd
 
 from noticedesk.cases.runbooks import Runbook, runbooks_for
 from noticedesk.cases.timeline import record
+from noticedesk.cases.urgency import URGENCIES, urgency
 from noticedesk.errors import NotFoundError
 from noticedesk.notices.clocks import clock_rule
 from noticedesk.notices.model import Facts, Kind
@@ -201,6 +202,17 @@ def list_cases(engine: Engine, include_resolved: bool = False) -> list[CaseSumma
     with engine.connect() as connection:
         summaries = [_summary(row) for row in connection.execute(query)]
     return sorted(summaries, key=lambda case: (case.next_deadline is None, case.next_deadline or 0, case.id))
+
+
+def open_cases_by_urgency(engine: Engine, now: datetime) -> dict[str, int]:
+    """How many cases are open in each urgency (every label present, zero or not)."""
+    counts = dict.fromkeys(URGENCIES, 0)
+    query = select(cases.c.reply_by, cases.c.enforcement_at).where(cases.c.status != "resolved")
+    with engine.connect() as connection:
+        for reply_by, enforcement_at in connection.execute(query):
+            deadline = min((t for t in (reply_by, enforcement_at) if t is not None), default=None)
+            counts[urgency(deadline, now)] += 1
+    return counts
 
 
 def case_messages(connection: Connection, case_id: int, *columns: ColumnElement[Any]) -> Sequence[Row[Any]]:

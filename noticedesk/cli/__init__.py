@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -21,11 +20,10 @@ import click
 from noticedesk.cli.render import SafeConsole, echo
 from noticedesk.errors import NoticeDeskError
 from noticedesk.printable import PrintableFormatter, printable
+from noticedesk.runtime import Runtime
 from noticedesk.store import DEFAULT_URL
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
     from noticedesk.config import Config
 
 # Each command's module and the one line `noticedesk --help` shows for it. The modules are imported
@@ -53,7 +51,7 @@ COMMAND_MODULES: dict[str, tuple[str, str]] = {
         "fix",
         "The catalogue of fixes: what each changes, the IAM permissions it needs, how it is undone.",
     ),
-    "policy": ("policy", "Print the IAM policies NoticeDesk needs: `diagnose` (read-only) and `fix`."),
+    "policy": ("iam_policy", "Print the IAM policies NoticeDesk needs: `diagnose` (read-only) and `fix`."),
     "reply": (
         "reply",
         "Draft the English reply to AWS for case CASE_ID, built only from what the case holds.",
@@ -64,39 +62,22 @@ COMMAND_MODULES: dict[str, tuple[str, str]] = {
     ),
     "ses": ("ses", "The SES feedback loop: bounces and complaints → suppression list, rates, alarms."),
     "serve": ("serve", "Serve the web app: the SNS webhook (POST /webhooks/sns) and the JSON API."),
+    "worker": (
+        "worker",
+        "Consume SES feedback, AWS Health events and notice mails from SQS ([worker] in the config).",
+    ),
+    "dead-letters": ("worker", "SQS messages the worker could not process, newest first, with the reason."),
+    "db": ("db", "The store's schema: upgrade it before starting workers of a newer version."),
 }
 
 
-def utc_now() -> datetime:
-    """The clock commands read unless a caller hands in its own."""
-    return datetime.now(UTC)
-
-
 @dataclass
-class App:
-    """What every command gets: settings, the store (opened on first use), the clock, the console."""
+class App(Runtime):
+    """What every command gets: the runtime (settings, store, AWS clients, clock) and the terminal."""
 
-    db_url: str
-    config: Config
-    now: Callable[[], datetime] = utc_now
     console: SafeConsole = field(default_factory=lambda: SafeConsole(highlight=False))
     tz: tzinfo = UTC
     """The zone times are shown in on a terminal (``--tz``, ``[display] timezone``, the system's)."""
-    _engine: Engine | None = None
-
-    def close(self) -> None:
-        """Release the store's connections when the command is done."""
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
-
-    @property
-    def engine(self) -> Engine:
-        if self._engine is None:
-            from noticedesk.store.db import open_store
-
-            self._engine = open_store(self.db_url)
-        return self._engine
 
 
 pass_app = click.make_pass_decorator(App)

@@ -19,7 +19,6 @@ import click
 from rich.text import Text
 
 from noticedesk.cases.queries import CaseSummary, list_cases
-from noticedesk.cases.triage import Triage
 from noticedesk.cli import App, pass_app
 from noticedesk.cli.cases import cases_command
 from noticedesk.cli.diagnose import print_diagnosis
@@ -27,10 +26,11 @@ from noticedesk.cli.fix import print_report
 from noticedesk.cli.wrap import for_terminal, wrap
 from noticedesk.demo.fake_aws import DEMO_ROLE, diagnose_and_fix, fake_aws_available
 from noticedesk.demo.timeshift import shift_for, shift_sample
-from noticedesk.mail.sources import RawItem, read_sources
+from noticedesk.mail.readers import RawItem, read_sources
 from noticedesk.printable import printable
 from noticedesk.replies import draft_reply, owner_summary
 from noticedesk.replies.formats import as_text
+from noticedesk.triage import Triage
 
 DEMO_DATABASE = Path("noticedesk-demo.db")
 """The demo's own SQLite file: a second run starts again from nothing instead of mixing two fake

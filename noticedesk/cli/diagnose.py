@@ -11,13 +11,11 @@ from rich.table import Table
 from rich.text import Text
 
 from noticedesk.aws.checks.catalogue import CATALOGUE
-from noticedesk.aws.clients import ClientFactory
 from noticedesk.aws.diagnose import (
     Diagnosis,
     Progress,
     checks_for,
     run_diagnosis,
-    store_diagnosis,
 )
 from noticedesk.aws.findings import Finding
 from noticedesk.cases.queries import get_case
@@ -27,6 +25,7 @@ from noticedesk.cli.render import echo_json
 from noticedesk.cli.wrap import wrap
 from noticedesk.notices.model import Facts
 from noticedesk.printable import printable
+from noticedesk.remediation.diagnoses import store_diagnosis
 
 FULL_LIST_LIMIT = 50
 """Beyond this many findings the terminal shows what needs a person, unless ``--all``."""
@@ -87,7 +86,7 @@ def diagnose(
         kind, facts = case.summary.kind, case.facts
         account_id = account_id or case.summary.account_id
     checks = checks_for(kind, facts, _split(check_ids) or None)
-    factory = ClientFactory(profile=profile, role_name=role_name or app.config.diagnose.role_name)
+    factory = app.clients(profile=profile, role_name=role_name or app.config.diagnose.role_name)
     region_list = tuple(_split(regions)) or None
     show = app.console.is_terminal and not as_json
     with _progress(app, show) as progress:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from noticedesk.cases.triage import TriageResult
 from noticedesk.notices.model import Decision
 from noticedesk.notices.rules import rule_table
+from noticedesk.triage import TriageResult
 
 
 def explanation(result: TriageResult) -> list[str]:

@@ -10,20 +10,19 @@ from rich.text import Text
 
 from noticedesk.aws.actions import ACTIONS, mask_secrets
 from noticedesk.aws.actions.base import Call
-from noticedesk.aws.audit import ActionRecord
-from noticedesk.aws.clients import ClientFactory
-from noticedesk.aws.remediation import ApplyRequest, Remediation, RunReport
 from noticedesk.cli import App, pass_app
 from noticedesk.cli.params import CASE_ID
 from noticedesk.cli.progress import progress
 from noticedesk.cli.render import echo_json
 from noticedesk.cli.wrap import wrap
 from noticedesk.printable import printable
+from noticedesk.remediation.audit import ActionRecord
+from noticedesk.remediation.runner import ApplyRequest, Remediation, RunReport
 
 
 def _remediation(app: App, profile: str | None = None, role_name: str | None = None) -> Remediation:
     """The runner, acting as ``--role-name`` (else ``[fixes] role_name``) in the case's account."""
-    clients = ClientFactory(profile=profile, role_name=role_name or app.config.fixes.role_name)
+    clients = app.clients(profile=profile, role_name=role_name or app.config.fixes.role_name)
     return Remediation(app.engine, clients, app.config.fixes, app.now, reveal=_reveal)
 
 

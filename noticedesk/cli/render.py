@@ -14,6 +14,7 @@ import click
 from rich.console import Console
 from rich.text import Text
 
+from noticedesk.cases.urgency import urgency
 from noticedesk.printable import printable, printable_json
 
 
@@ -51,17 +52,17 @@ def time_left(deadline: datetime | None, now: datetime) -> str:
     return sign + text
 
 
+_URGENCY_STYLES = {
+    "overdue": "bold red",
+    "under-24h": "red",
+    "under-72h": "yellow",
+    "later": "green",
+    "no-deadline": "dim",
+}
+
+
 def urgency_style(deadline: datetime | None, now: datetime) -> str:
-    if deadline is None:
-        return "dim"
-    hours = (deadline - now).total_seconds() / 3600
-    if hours < 0:
-        return "bold red"
-    if hours < 24:
-        return "red"
-    if hours < 72:
-        return "yellow"
-    return "green"
+    return _URGENCY_STYLES[urgency(deadline, now)]
 
 
 def short_time(value: datetime | None, tz: tzinfo = UTC) -> str:

@@ -1,27 +1,29 @@
-"""``noticedesk ses …``: the SES feedback loop (ingest, suppressed, check, rates, serve, consume, sync)."""
+"""``noticedesk ses …``: the SES feedback loop (ingest, suppressed, check, rates, alarms, serve, sync…)."""
 
 from __future__ import annotations
 
 import csv
 import sys
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import click
 from rich.markup import escape
 from rich.table import Table
 
-from noticedesk.aws.clients import ClientFactory
-from noticedesk.cases.queries import get_case
 from noticedesk.cli import App, pass_app
 from noticedesk.cli.progress import progress
 from noticedesk.cli.render import echo, echo_json
+from noticedesk.cli.ses_alarms import alarms_group, echo_check
+from noticedesk.feedback.alarm_state import check_alarms
+from noticedesk.feedback.alarms import Thresholds, evaluate
 from noticedesk.feedback.events import normalise_address
-from noticedesk.feedback.files import check_alarms, import_files
-from noticedesk.feedback.policy import PolicySettings
+from noticedesk.feedback.files import import_files
 from noticedesk.feedback.rates import NO_CREDENTIALS, cloudwatch_rates, local_rates
 from noticedesk.feedback.sqs import SqsConsumer
 from noticedesk.feedback.suppressions import find_suppression, list_suppressions
 from noticedesk.feedback.sync import Throttle, import_suppressions, push_suppressions
+from noticedesk.feedback.verdicts import PolicySettings
+from noticedesk.queues.consumer import region_of_queue
 
 
 @click.group("ses")
@@ -49,10 +51,7 @@ def ingest_command(app: App, paths: tuple[str, ...]) -> None:
         f"{result.duplicate_documents} duplicate SNS message(s), "
         f"{result.addresses_decided} address(es) decided, {len(outcome.bad_lines)} bad line(s)"
     )
-    alarms, case_ids = check_alarms(app.engine, app.config.ses, now)
-    for alarm in alarms:
-        echo(f"alarm: {alarm.sentence}")
-    _echo_early_warning_cases(app, case_ids, now)
+    echo_check(app, check_alarms(app.engine, app.config.ses, now=now), now)
     if outcome.bad_lines:
         sys.exit(1)
 
@@ -140,13 +139,16 @@ def check_command(app: App, address: str, as_json: bool) -> None:
 @click.option("--cloudwatch/--no-cloudwatch", default=True, help="Also SES's own Reputation.* metrics.")
 @pass_app
 def rates_command(app: App, as_json: bool, cloudwatch: bool) -> None:
-    """Bounce and complaint rates over the window, ours and (when credentials allow) SES's."""
+    """Bounce and complaint rates over the window, ours and (when credentials allow) SES's.
+
+    Read only: the alarms the rates would raise are shown; `ses alarms check` raises them.
+    """
     now = app.now()
     ses = app.config.ses
     with app.engine.connect() as connection:
         rates = local_rates(connection, now, timedelta(days=ses.rate_window_days))
-    alarms, case_ids = check_alarms(app.engine, ses, now)
-    reputation = cloudwatch_rates(ClientFactory(), ses.regions, now) if cloudwatch else []
+    alarms = evaluate(rates, Thresholds.from_config(ses))
+    reputation = cloudwatch_rates(app.clients(), ses.regions, now) if cloudwatch else []
     if as_json:
         for rate in rates:
             echo_json(rate.to_json())
@@ -185,15 +187,6 @@ def rates_command(app: App, as_json: bool, cloudwatch: bool) -> None:
             f"authoritative rates skipped: {NO_CREDENTIALS} (SES's Reputation.* metrics in CloudWatch "
             "need them; --no-cloudwatch does not ask)"
         )
-    _echo_early_warning_cases(app, case_ids, now)
-
-
-def _echo_early_warning_cases(app: App, case_ids: list[int], now: datetime) -> None:
-    """Each case the alarms opened or added a note to, once, with its kind and account."""
-    for case_id in dict.fromkeys(case_ids):
-        case = get_case(app.engine, case_id).summary
-        done = "opened" if case.opened_at == now else "updated"
-        click.echo(f"early-warning case {case_id} {done}: {case.kind} for account {case.account_id or '-'}")
 
 
 def _percent(value: float | None) -> str:
@@ -207,10 +200,10 @@ def _percent(value: float | None) -> str:
 @pass_app
 def consume_command(app: App, queue_url: str, once: bool, region: str | None) -> None:
     """Consume SES feedback from SQS: long polling, delete only after commit."""
-    queue_region = region or _region_of_queue(queue_url)
+    queue_region = region or region_of_queue(queue_url)
     consumer = SqsConsumer(
         app.engine,
-        ClientFactory().client("sqs", queue_region),
+        app.clients().client("sqs", queue_region),
         queue_url,
         PolicySettings.from_config(app.config.ses),
         app.now,
@@ -222,12 +215,6 @@ def consume_command(app: App, queue_url: str, once: bool, region: str | None) ->
     )
 
 
-def _region_of_queue(url: str) -> str | None:
-    host = url.split("//", 1)[-1].split("/", 1)[0]
-    parts = host.split(".")
-    return parts[1] if len(parts) > 3 and parts[0] == "sqs" else None
-
-
 @ses_group.command("sync")
 @click.option("--import", "import_", is_flag=True, help="Import the SES account-level list instead.")
 @click.option("--region", default=None, help="SES region (default: the first of [ses] regions).")
@@ -235,7 +222,7 @@ def _region_of_queue(url: str) -> str | None:
 def sync_command(app: App, import_: bool, region: str | None) -> None:
     """Push suppressions for good to the SES account-level suppression list (or import it)."""
     ses = app.config.ses
-    sesv2 = ClientFactory().client("sesv2", region or ses.regions[0])
+    sesv2 = app.clients().client("sesv2", region or ses.regions[0])
     throttle = Throttle(ses.sync_calls_per_second)
     if import_:
         result = import_suppressions(app.engine, sesv2, app.now(), throttle)
@@ -256,5 +243,6 @@ def _attach_serve() -> None:
 
 
 _attach_serve()
+ses_group.add_command(alarms_group, "alarms")
 
 COMMANDS = [ses_group]

@@ -7,14 +7,15 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from noticedesk.cases.triage import Triage, TriageResult
 from noticedesk.cli import App, pass_app
 from noticedesk.cli.board import AUTHENTICITY_MARKS, KIND_LABELS
 from noticedesk.cli.explain import explanation
 from noticedesk.cli.progress import progress
 from noticedesk.cli.render import echo, echo_json
-from noticedesk.mail.sources import read_sources
+from noticedesk.mail.readers import read_sources
 from noticedesk.printable import printable
+from noticedesk.procpool import available_cores
+from noticedesk.triage import Triage, TriageResult
 
 
 @click.command()
@@ -25,14 +26,22 @@ from noticedesk.printable import printable
     is_flag=True,
     help="Say which cues decided kind, stage and abuse types, with their weights; store nothing.",
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 256),
+    default=available_cores,
+    show_default="the number of cores",
+    help="Processes that read inputs (parse, authenticate, classify); one files them, in order.",
+)
 @pass_app
-def triage(app: App, paths: tuple[str, ...], as_json: bool, explain: bool) -> None:
+def triage(app: App, paths: tuple[str, ...], as_json: bool, explain: bool, jobs: int) -> None:
     """Read .eml files, mbox files, Maildir folders, AWS Health JSON or - (stdin), and file cases.
 
     Exit 0 when every input was read, 1 when some could not be (each is named on stderr and its
     raw bytes are kept in the store). With --explain, each input is read the same way and the
     cues behind its reading are printed (with --json: the objects, "evidence" included); nothing
-    is stored.
+    is stored. With --jobs N (default: the number of cores), N processes read the inputs while
+    this one files them: the same results, in the same order, as --jobs 1.
     """
     if explain:
         sources = read_sources(paths, max_bytes=app.config.input.max_message_bytes)
@@ -40,13 +49,15 @@ def triage(app: App, paths: tuple[str, ...], as_json: bool, explain: bool) -> No
             _explain(result, as_json) for result in Triage(app.engine, app.config, app.now).explain(sources)
         )
         raise SystemExit(1 if unread else 0)
-    run = Triage(app.engine, app.config, app.now)
+    run = Triage(app.engine, app.config, app.now, jobs=jobs)
     failures = 0
     filed: set[int] = set()
     rows: list[TriageResult] = []
     show = app.console.is_terminal and not as_json
+    # Started before the progress bar's thread: the reading processes fork here.
+    results = run.run(read_sources(paths, max_bytes=app.config.input.max_message_bytes))
     with progress(app.console, show, "messages read") as advance:
-        for result in run.run(read_sources(paths, max_bytes=app.config.input.max_message_bytes)):
+        for result in results:
             if result.case_id is not None:
                 filed.add(result.case_id)
             advance(note=f"{len(filed)} case(s) filed")

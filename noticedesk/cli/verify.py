@@ -27,10 +27,9 @@ def verify(app: App, case_id: int, profile: str | None, role_name: str | None, a
     """Ask AWS Health and AWS Support whether the notice of a case is real (needs a Business
     support plan; otherwise says "not checked" and why). Recorded on the case as a note and a fact."""
     configured = app.config.diagnose.role_name or app.config.fixes.role_name
-    from noticedesk.aws.clients import ClientFactory  # boto3: only when a case is verified
-    from noticedesk.cases.verification import verify_case
+    from noticedesk.remediation.verification import verify_case
 
-    clients = ClientFactory(profile=profile, role_name=role_name or configured)
+    clients = app.clients(profile=profile, role_name=role_name or configured)
     checks = verify_case(app.engine, case_id, clients, app.now(), getpass.getuser())
     for check in checks:
         if as_json:

@@ -16,12 +16,13 @@ from unittest.mock import patch
 from sqlalchemy import Engine
 
 from noticedesk.aws.clients import ClientFactory
-from noticedesk.aws.diagnose import Diagnosis, checks_for, run_diagnosis, store_diagnosis
-from noticedesk.aws.remediation import ApplyRequest, Remediation, RunReport
+from noticedesk.aws.diagnose import Diagnosis, checks_for, run_diagnosis
 from noticedesk.cases.queries import get_case
 from noticedesk.config import Config
 from noticedesk.demo.aws import ABUSE_REGION, DEMO_ACCOUNT, GPU_REGION, seed_demo_account
 from noticedesk.demo.moto_routes import build_routes_one_at_a_time
+from noticedesk.remediation.diagnoses import store_diagnosis
+from noticedesk.remediation.runner import ApplyRequest, Remediation, RunReport
 
 DEMO_REGIONS = (ABUSE_REGION, GPU_REGION)
 DEMO_ROLE = "NoticeDeskDemo"

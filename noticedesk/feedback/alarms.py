@@ -1,30 +1,20 @@
-"""Alarms on our own rates, before AWS acts: warn, then critical → a case at stage early-warning.
+"""Alarms on our own rates, before AWS acts: warn, then critical (an early-warning case). Pure.
 
 The defaults warn at 2.5 % bounces / 0.05 % complaints and page at 4 % / 0.08 %, below the levels
 at which AWS may start a review (5 % / 0.1 % or more); each alarm says which AWS level it guards.
-
-``evaluate`` is pure. ``open_cases`` records each critical alarm once per scope, metric and
-day (table ``ses_alarms``), opening a case of kind ``ses-bounce`` / ``ses-complaint`` or adding
-a note to the open one. Such a case has authenticity ``unverified``: no AWS notice proves it,
-so remediation asks a person to confirm.
+Raising and clearing them in the store: ``feedback/alarm_state.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
-
-from noticedesk.cases.timeline import record
 from noticedesk.config import SesConfig
 from noticedesk.feedback.rates import Rate
-from noticedesk.feedback.store import insert_for
 from noticedesk.notices.levels import SES_LEVELS, Metric
-from noticedesk.notices.model import Facts, Kind, Stage
-from noticedesk.store.tables import cases, ses_alarms
+from noticedesk.notices.model import Authenticity, Facts, Kind, Notice, Stage
 
 _DEFAULTS = SesConfig()  # one source for the default thresholds: the configuration's
 
@@ -125,79 +115,22 @@ def evaluate(rates: Iterable[Rate], thresholds: Thresholds) -> list[Alarm]:
     return alarms
 
 
-def open_cases(connection: Connection, alarms: Iterable[Alarm], now: datetime) -> list[int]:
-    """A case (or a note on the open one) for each critical alarm not yet raised today."""
-    case_ids = []
-    for alarm in alarms:
-        if alarm.level != "critical":
-            continue
-        alarm_key = f"{alarm.metric}|{alarm.scope}|{alarm.key}|{alarm.level}|{now.date().isoformat()}"
-        statement = (
-            insert_for(connection, ses_alarms)
-            .values(
-                alarm_key=alarm_key,
-                raised_at=now,
-                level=alarm.level,
-                metric=alarm.metric,
-                scope=alarm.scope,
-                scope_key=alarm.key,
-                value=alarm.value,
-                threshold=alarm.threshold,
-            )
-            .on_conflict_do_nothing(index_elements=["alarm_key"])
-            .returning(ses_alarms.c.id)
-        )
-        alarm_id = connection.execute(statement).scalar()
-        if alarm_id is None:
-            continue  # already raised today
-        case_id = _case_for(connection, alarm, now)
-        connection.execute(ses_alarms.update().where(ses_alarms.c.id == alarm_id).values(case_id=case_id))
-        case_ids.append(case_id)
-    return case_ids
-
-
-def _case_for(connection: Connection, alarm: Alarm, now: datetime) -> int:
+def warning_notice(alarm: Alarm) -> Notice:
+    """What a critical alarm stands for, as a notice: a case of kind ``ses-bounce`` /
+    ``ses-complaint`` at stage ``early-warning``, ``unverified`` (no AWS notice proves it)."""
     kind = Kind.SES_BOUNCE if alarm.metric == "bounce" else Kind.SES_COMPLAINT
-    account = alarm.account_id or None
-    case_key = f"{account or '-'}|{kind.value}|-"
-    detail = alarm.to_json()
-    existing = connection.execute(
-        select(cases.c.id, cases.c.status).where(cases.c.case_key == case_key)
-    ).first()
-    if existing is not None and existing.status != "resolved":
-        record(connection, existing.id, now, "note", f"early warning: {alarm.sentence}", detail)
-        return int(existing.id)
     region = alarm.key.split("/")[1] if alarm.key.count("/") >= 1 else None
     facts = Facts(
-        account_id=account,
+        account_id=alarm.account_id or None,
         regions=(region,) if region and region != "-" else (),
         bounce_rate=alarm.value if alarm.metric == "bounce" else None,
         complaint_rate=alarm.value if alarm.metric == "complaint" else None,
     )
-    if existing is not None:  # a resolved case of that key: open it again
-        connection.execute(
-            cases.update()
-            .where(cases.c.id == existing.id)
-            .values(status="new", stage=Stage.EARLY_WARNING.value, facts=facts.to_json(), updated_at=now)
-        )
-        record(connection, existing.id, now, "note", f"early warning: {alarm.sentence}", detail)
-        return int(existing.id)
-    case_id = connection.execute(
-        insert(cases)
-        .values(
-            case_key=case_key,
-            account_id=account,
-            kind=kind.value,
-            case_ref=None,
-            stage=Stage.EARLY_WARNING.value,
-            status="new",
-            title=f"NoticeDesk early warning: {alarm.headline}",
-            authenticity="unverified",
-            facts=facts.to_json(),
-            opened_at=now,
-            updated_at=now,
-        )
-        .returning(cases.c.id)
-    ).scalar_one()
-    record(connection, case_id, now, "note", f"early warning: {alarm.sentence}", detail)
-    return int(case_id)
+    return Notice(
+        kind,
+        Stage.EARLY_WARNING,
+        facts,
+        rule_id=None,
+        authenticity=Authenticity.UNVERIFIED,
+        title=f"NoticeDesk early warning: {alarm.headline}",
+    )

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from noticedesk.store.types import without_nul
+from noticedesk.text import without_nul
 
 # Lenient match of event type names: "Rendering Failure", "DeliveryDelay", "BOUNCE" all work.
 _TYPES = {

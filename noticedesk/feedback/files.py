@@ -1,4 +1,4 @@
-"""File import (JSON lines) and the after-ingest alarm check, for the CLI and the benchmarks."""
+"""File import (JSON lines), for the CLI and the benchmarks."""
 
 from __future__ import annotations
 
@@ -7,19 +7,17 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
 from sqlalchemy import Engine
 
 from noticedesk.config import SesConfig
-from noticedesk.feedback.alarms import Alarm, Thresholds, evaluate, open_cases
 from noticedesk.feedback.events import FeedbackDocument, FeedbackFormatError, parse_line
-from noticedesk.feedback.policy import PolicySettings
-from noticedesk.feedback.rates import local_rates
-from noticedesk.feedback.store import IngestResult, ingest_batches
-from noticedesk.mail.sources import source_label
+from noticedesk.feedback.ingest import IngestResult, ingest_batches
+from noticedesk.feedback.verdicts import PolicySettings
+from noticedesk.mail.readers import source_label
 from noticedesk.printable import loggable
 
 log = logging.getLogger(__name__)
@@ -95,11 +93,3 @@ def _counted(
     for document in documents:
         progress(len(document[0].events))
         yield document
-
-
-def check_alarms(engine: Engine, config: SesConfig, now: datetime) -> tuple[list[Alarm], list[int]]:
-    """Evaluate the rates over the window; open early-warning cases for critical alarms."""
-    with engine.begin() as connection:
-        rates = local_rates(connection, now, timedelta(days=config.rate_window_days))
-        alarms = evaluate(rates, Thresholds.from_config(config))
-        return alarms, open_cases(connection, alarms, now)

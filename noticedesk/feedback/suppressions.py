@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from noticedesk.feedback.policy import in_force
+from noticedesk.feedback.verdicts import in_force
 from noticedesk.store.tables import ses_suppressions
 
 

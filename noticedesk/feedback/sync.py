@@ -19,7 +19,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import Engine, select, update
 
-from noticedesk.feedback.store import insert_for
+from noticedesk.feedback.ingest import insert_for
 from noticedesk.store.tables import ses_suppressions
 
 log = logging.getLogger(__name__)

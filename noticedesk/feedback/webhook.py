@@ -18,8 +18,8 @@ from starlette.concurrency import run_in_threadpool
 
 from noticedesk.errors import SnsRejected, SnsUnavailable
 from noticedesk.feedback.events import FeedbackFormatError, parse_document
-from noticedesk.feedback.policy import PolicySettings
 from noticedesk.feedback.sns_verify import CertificateNotCached, SnsVerifier
+from noticedesk.feedback.verdicts import PolicySettings
 from noticedesk.feedback.writer import BatchWriter
 from noticedesk.printable import loggable
 

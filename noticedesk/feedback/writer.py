@@ -4,14 +4,14 @@ A request is answered 200 only after the transaction holding its message has com
 acknowledged message is never lost; a failed commit fails every request of the batch (SNS
 retries them). One writer thread per process also means one SQLite writer per process.
 
-A batch stays open ``linger_seconds`` after its first document (PostgreSQL's ``commit_delay``,
-in effect). A transaction costs about a millisecond of CPU whatever it holds and a document a
-tenth of that, so without the wait a moderate load (a few hundred requests a second) commits
-one or two documents at a time and the writer spends most of a core on per-transaction
-overhead: measured, about 1 ms of CPU per request at 300 req/s. Ten milliseconds of latency
-(SNS waits 15 s for an answer by default) gather about ten messages per transaction at 1,000
-req/s instead of one or two; measured at 600 req/s, the writer thread's CPU per request fell
-from 0.61 ms to 0.34 ms with a 5 ms wait and to 0.27-0.29 ms with 10 ms.
+A batch is committed as soon as the writer is free: the first document waits for nothing, and
+whatever arrives while a commit is in flight goes into the next one (all of it, up to
+``max_batch``). So a lone request costs one commit's latency, and under load the batches grow by
+themselves to what arrived during a commit: 16 connections, each waiting for its answer, fill a
+batch of up to 16 while the previous one commits. The earlier fixed wait (``commit_delay``, 10 ms
+after a batch's first document) saved CPU at a few hundred requests a second but capped
+throughput at connections ÷ (wait + commit): about 1,200 req/s with 16 connections
+(bench/ses_webhook.py measures it beside a reference app).
 
 Waiters are either threads (``submit``) or coroutines (``store``). A coroutine's future is
 settled from the event loop with one ``call_soon_threadsafe`` per batch rather than one
@@ -25,7 +25,6 @@ import asyncio
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -34,8 +33,8 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from noticedesk.feedback.events import FeedbackDocument
-from noticedesk.feedback.policy import PolicySettings
-from noticedesk.feedback.store import ingest
+from noticedesk.feedback.ingest import ingest
+from noticedesk.feedback.verdicts import PolicySettings
 from noticedesk.store.refusals import REFUSED, driver_message, each_alone_if_refused
 
 log = logging.getLogger(__name__)
@@ -57,7 +56,6 @@ class BatchWriter:
     settings: PolicySettings
     clock: Callable[[], datetime]
     max_batch: int = 500
-    linger_seconds: float = 0.010
     _queue: queue.SimpleQueue[tuple[FeedbackDocument, str, Waiter]] = field(default_factory=queue.SimpleQueue)
     _thread: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -85,12 +83,10 @@ class BatchWriter:
 
     def _run(self) -> None:
         while True:
-            batch = [self._queue.get()]
-            closes = time.monotonic() + self.linger_seconds
+            batch = [self._queue.get()]  # idle until a document comes, then no wait at all
             while len(batch) < self.max_batch:
-                wait = closes - time.monotonic()
-                try:
-                    batch.append(self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait())
+                try:  # what arrived during the previous commit
+                    batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
             self._settle(batch, self._write(batch))

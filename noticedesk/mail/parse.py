@@ -38,7 +38,7 @@ from noticedesk.errors import ParseError
 from noticedesk.mail.contenttype import charset_of, content_type_of
 from noticedesk.mail.fastmime import parse_fast
 from noticedesk.mail.html import html_to_text
-from noticedesk.store.types import without_nul
+from noticedesk.text import without_nul
 
 _TRUNCATION_DEFECTS = (CloseBoundaryNotFoundDefect, StartBoundaryNotFoundDefect)
 _PARSER = BytesParser()  # compat32 policy: fast, lenient

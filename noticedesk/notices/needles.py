@@ -14,10 +14,7 @@ import importlib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from noticedesk.notices.scanner import Scanner
+from typing import Any, Protocol
 
 # ``re``'s own parser: no public API exposes a pattern's structure. Without it, no shortcut.
 try:
@@ -25,6 +22,20 @@ try:
     _OPS: Any = importlib.import_module("re._constants")
 except ImportError:  # pragma: no cover - every supported Python has them
     _PARSER = _OPS = None
+
+
+class OnePassScan(Protocol):
+    """What a ``Text`` asks of a scanner (scanner.py, which builds on this module): the patterns it
+    answers for, those whose match it proves, and the matches in one folded text."""
+
+    @property
+    def covered(self) -> frozenset[int]: ...
+
+    @property
+    def exact(self) -> set[int]: ...
+
+    def matched(self, folded: str) -> frozenset[int] | None: ...
+
 
 # Case-insensitive ``re`` also equates these with ASCII letters; ``str.lower`` does not.
 _FOLD = str.maketrans({"ı": "i", "ſ": "s", "K": "k"})
@@ -39,7 +50,7 @@ class Text:
 
     __slots__ = ("_answers", "_folded", "_holds", "_matched", "_scanned", "scanner", "value")
 
-    def __init__(self, value: str, scanner: Scanner | None = None) -> None:
+    def __init__(self, value: str, scanner: OnePassScan | None = None) -> None:
         self.value = value
         self.scanner = scanner
         self._folded: str | None = None
@@ -81,7 +92,7 @@ class Text:
             return matchers
         return tuple(matcher for matcher in matchers if id(matcher) in matched or id(matcher) not in covered)
 
-    def _matches(self, scanner: Scanner) -> frozenset[int] | None:
+    def _matches(self, scanner: OnePassScan) -> frozenset[int] | None:
         """The scanner's matches in this text: scanned once, the first time they are asked."""
         if not self._scanned:
             self._matched, self._scanned = scanner.matched(self.folded), True

@@ -33,10 +33,9 @@ from noticedesk.replies.phrasebook import (
     kinds,
     mask_keys,
     render,
-    time_left,
-    utc,
     word,
 )
+from noticedesk.timetext import time_left, utc
 
 Style = Literal["text", "md"]
 Variant = Literal["acknowledgement", "resolution"]

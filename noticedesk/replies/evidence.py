@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from noticedesk.aws.findings import mask_key
 from noticedesk.replies.gather import ActionRecord, FindingRow, ReplyContext
-from noticedesk.replies.phrasebook import abuse_words, mask_keys, prevention_table, utc, word
+from noticedesk.replies.phrasebook import abuse_words, mask_keys, prevention_table, word
+from noticedesk.timetext import utc
 
 CAUSE_CHECKS = {
     "abuse-report": ("security-groups", "instances"),

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -17,8 +16,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from noticedesk.aws.findings import mask_key
+from noticedesk.timetext import jst, utc
 
-JST = timezone(timedelta(hours=9), "JST")  # Japan keeps no daylight saving time
 _KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
 
 
@@ -86,30 +85,6 @@ def word(section: str, key: str, lang: str, default: str | None = None) -> str:
 def mask_keys(text: str, keep: tuple[str, ...] = ()) -> str:
     """Every access key id in ``text`` shown as AKIA…WXYZ, except those in ``keep``."""
     return _KEY_ID.sub(lambda match: match[0] if match[0] in keep else mask_key(match[0]), text)
-
-
-def time_left(deadline: datetime, now: datetime, lang: str) -> str:
-    """How long until ``deadline`` (or how long past it), as the summaries and the reply warn."""
-    seconds = int((deadline - now).total_seconds())
-    overdue, seconds = seconds < 0, abs(seconds)
-    days, rest = divmod(seconds, 86_400)
-    hours, minutes = rest // 3600, rest % 3600 // 60
-    if lang == "ja":
-        span = f"{days} 日 {hours} 時間" if days else f"{hours} 時間 {minutes:02d} 分"
-        return f"{span}超過" if overdue else f"あと {span}"
-    span = f"{days} d {hours} h" if days else f"{hours} h {minutes:02d} min"
-    return f"overdue by {span}" if overdue else f"{span} left"
-
-
-def utc(value: datetime | None) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else "-"
-
-
-def jst(value: datetime | None) -> str:
-    if value is None:
-        return "-"
-    local = value.astimezone(JST)
-    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}（日本時間）"
 
 
 @cache

@@ -15,16 +15,14 @@ from noticedesk.replies.compose import action_sentence, masked_facts
 from noticedesk.replies.gather import ActionRecord, FindingRow, ReplyContext, addresses
 from noticedesk.replies.phrasebook import (
     abuse_words,
-    jst,
     kinds,
     mask_keys,
     phrases,
     render,
     render_string,
-    time_left,
-    utc,
     word,
 )
+from noticedesk.timetext import jst, time_left, utc
 
 Lang = Literal["en", "ja"]
 LANGUAGES: tuple[Lang, ...] = ("en", "ja")

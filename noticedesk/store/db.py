@@ -177,3 +177,18 @@ def open_store(url: str = DEFAULT_URL) -> Engine:
     engine = make_engine(url)
     migrate(engine)
     return engine
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision the store is at (None: no schema yet)."""
+    from alembic.runtime.migration import MigrationContext
+
+    try:
+        with engine.connect() as connection:
+            heads = MigrationContext.configure(connection).get_current_heads()
+    except OperationalError as error:
+        url = engine.url.render_as_string(hide_password=False)
+        raise StoreError(
+            f"cannot reach the database: {_first_line(_without_password(str(error.orig), url))}"
+        ) from error
+    return ",".join(sorted(heads)) or None

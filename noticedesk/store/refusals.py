@@ -3,7 +3,7 @@
 PostgreSQL refuses NUL in text and a value longer than its column; SQLite and the drivers refuse a
 lone surrogate; both refuse a unique key another writer took meanwhile. A batch that meets one is
 stored again input by input (``each_alone_if_refused``), so that the refused input costs only
-itself (cases/triage.py, feedback/store.py, feedback/writer.py). A lost connection or a read-only
+itself (triage/run.py, feedback/ingest.py, feedback/writer.py). A lost connection or a read-only
 store is not a refusal: it ends the command.
 """
 
@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
-from noticedesk.store.types import storable_text
+from noticedesk.text import storable_text
 
 log = logging.getLogger(__name__)
 REFUSED = (DataError, IntegrityError, UnicodeError)

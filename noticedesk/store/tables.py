@@ -207,7 +207,7 @@ Index("ix_ses_events_address", ses_events.c.address)
 # Sends, deliveries, opens and clicks are most of the feedback and nothing reads them one by one
 # (rates read the hourly counters, the policy reads bounces and complaints): each is kept only as
 # its dedupe key, so a redelivery is still recognised and never counted twice. The key starts
-# with the event's hour (see feedback.store.counted_key): new keys land at the end of the index,
+# with the event's hour (see feedback.ingest.counted_key): new keys land at the end of the index,
 # so an insert costs the same in a table of a billion keys as in an empty one. WITHOUT ROWID on
 # SQLite: the key is the table, no second B-tree.
 ses_event_keys = Table(
@@ -278,4 +278,62 @@ ses_alarms = Table(
     Column("value", Float, nullable=False),
     Column("threshold", Float, nullable=False),
     Column("case_id", Integer, ForeignKey("cases.id")),
+)
+
+# The accounts registry (noticedesk/accounts): who an account is, who hears of it and how (0008).
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("contacts", JSON, nullable=False),  # owner e-mail addresses
+    Column("language", String(2), nullable=False),  # ja | en
+    Column("channels", JSON, nullable=False),  # channel names of [notify.channels]; empty: the default
+    Column("role_arn", String(2048)),
+    Column("external_id", String(1224)),
+    Column("regions", JSON, nullable=False),
+    Column("source", String(10), nullable=False),  # cli | config | org
+    Column("added_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# The notifications outbox (noticedesk/notify): one row per (event, channel), written in the
+# transaction of the change it tells of, sent and retried by `deliver_due` (0008).
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("dedupe_key", String(300), nullable=False),
+    Column("channel", String(80), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("case_id", String(40)),
+    Column("account_id", String(12)),
+    Column("language", String(2)),  # the account's; NULL: [notify] language
+    Column("facts", JSON, nullable=False),
+    Column("status", String(10), nullable=False),  # pending | sending | sent | failed
+    Column("tries", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
+    Column("claim_until", UtcDateTime()),  # a sender's lease while status is sending
+    Column("last_error", Text),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("sent_at", UtcDateTime()),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("dedupe_key", "channel", name="uq_outbox_dedupe_key_channel"),
+)
+Index("ix_outbox_status_next_attempt_at", outbox.c.status, outbox.c.next_attempt_at)
+
+# Queued inputs (noticedesk/queues): SQS messages no worker could process, with the reason (0009).
+queue_dead_letters = Table(
+    "queue_dead_letters",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("letter_key", String(200), nullable=False, unique=True),  # "<queue>:<SQS MessageId>"
+    Column("queue", String(20), nullable=False),  # ses | health | mail
+    Column("queue_url", String(1000), nullable=False),
+    Column("message_id", String(100), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("receive_count", Integer, nullable=False),
+    Column("sent_at", UtcDateTime()),
+    Column("dead_at", UtcDateTime(), nullable=False),
 )

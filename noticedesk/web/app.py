@@ -26,14 +26,14 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from noticedesk.aws.clients import ClientFactory
-from noticedesk.cases.triage import utc_now
+from noticedesk.clock import utc_now
 from noticedesk.config import Config, load_config
 from noticedesk.feedback.events import normalise_address
-from noticedesk.feedback.policy import PolicySettings
 from noticedesk.feedback.sns_verify import CertificateCache, SnsVerifier
 from noticedesk.feedback.suppressions import find_suppression
+from noticedesk.feedback.verdicts import PolicySettings
 from noticedesk.feedback.webhook import Confirm, SnsWebhook, sns_confirmer
+from noticedesk.runtime import boto3_clients
 from noticedesk.store.db import DEFAULT_URL, open_store
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def create_app(
     webhook = SnsWebhook(
         engine,
         verifier,
-        confirm or sns_confirmer(ClientFactory()),
+        confirm or sns_confirmer(boto3_clients()),
         PolicySettings.from_config(config.ses),
         clock,
     )

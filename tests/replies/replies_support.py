@@ -21,11 +21,11 @@ from noticedesk.aws.findings import mask_key
 from noticedesk.cases import filing as filing_module  # where triage reads the runbook checklist
 from noticedesk.cases.runbooks import Step
 from noticedesk.cases.timeline import record
-from noticedesk.cases.triage import Triage
-from noticedesk.mail.sources import read_sources
+from noticedesk.mail.readers import read_sources
 from noticedesk.replies.gather import ReplyContext
-from noticedesk.replies.phrasebook import JST
 from noticedesk.store.tables import findings
+from noticedesk.timetext import JST
+from noticedesk.triage import Triage
 
 DATA = Path(__file__).parent.parent / "data" / "replies"
 KINDS = (

@@ -4,7 +4,7 @@ An ``Action`` declares its name, the resource type it fixes, the IAM permissions
 runbook checklist items it completes and how it is undone (or why it cannot be). ``plan`` is pure:
 a finding (and the clock) in, a ``PlannedAction`` out, with the exact API calls. ``apply`` and
 ``undo`` read the resource before, make the calls, read it again and say whether the wanted state
-was reached. Only the runner in ``noticedesk.aws.remediation`` calls them.
+was reached. Only the runner in ``noticedesk.remediation.runner`` calls them.
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ depends_on = None
 
 _BATCH = 5_000
 
-# Frozen copies of what feedback/store.py did when this revision was written: the migration keeps
-# producing these keys whatever the live code becomes.
+# Frozen copies of what feedback/store.py (now feedback/ingest.py) did when this revision was
+# written: the migration keeps producing these keys whatever the live code becomes.
 COUNTED_ONLY = frozenset({"send", "delivery", "open", "click"})
 
 

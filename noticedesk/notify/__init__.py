@@ -1,0 +1,1 @@
+"""Notifications: events worth telling someone, an outbox in the store, channels that deliver."""
