@@ -126,6 +126,69 @@ class WebConfig(_Section):
     """A request must arrive whole (headers and body) this soon after the server waits for it."""
     max_connections: int = Field(default=1000, ge=1)
     """Connections served at once; beyond, a request is answered 503 at once."""
+    session_idle_minutes: float = Field(default=30.0, gt=0)
+    """A dashboard session ends after this long without a request."""
+    session_max_hours: float = Field(default=12.0, gt=0)
+    """…and this long after its login, however busy."""
+    login_attempts: int = Field(default=5, ge=1)
+    """Failed logins allowed per user name and per client address in ``login_window_minutes``;
+    beyond, ``POST /login`` answers 429 until the window has passed."""
+    login_window_minutes: float = Field(default=15.0, gt=0)
+    api_token_role: Literal["viewer", "operator", "admin"] = "viewer"
+    """What a caller presenting one of ``api_tokens`` may do (a machine: read by default)."""
+    trusted_proxies: list[str] = Field(default_factory=list)
+    """Addresses of reverse proxies in front of the server: only from these are
+    ``X-Forwarded-Proto``/``-For`` believed, and ``user_header`` when set."""
+    user_header: str | None = None
+    """SSO behind a trusted proxy: the header naming the logged-in user (``X-Forwarded-User``);
+    the name must be a user of ``noticedesk users`` (their role applies). Ignored from any
+    address not in ``trusted_proxies``."""
+
+
+class ImapConfig(_Section):
+    """``[watch.imap]``: the mailbox ``noticedesk watch`` reads (the password never in the file)."""
+
+    host: str
+    port: int | None = Field(default=None, ge=1, le=65535)
+    """Default 993 with ``tls`` (implicit TLS), else 143."""
+    username: str
+    password_env: str | None = None
+    """The environment variable holding the password."""
+    password_file: Path | None = None
+    """A file holding the password (its first line), e.g. a systemd credential or a mounted secret."""
+    folder: str = "INBOX"
+    processed_folder: str | None = None
+    """Filed mails are moved here (created when missing); unset: they stay, flagged ``\\Seen`` and
+    ``$NoticeDeskFiled``."""
+    tls: bool = True
+    """Implicit TLS (port 993). With ``tls = false``, ``starttls`` upgrades the connection; a
+    connection with neither is allowed to a loopback address only (a password never crosses a
+    network in clear)."""
+    starttls: bool = False
+    ca_file: Path | None = None
+    """Certificates to trust for the server (a self-signed one); unset: the system's."""
+    idle: bool = True
+    """Wait with IMAP IDLE when the server offers it (new mail is read within a second); else poll."""
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+
+class WatchConfig(_Section):
+    """``[watch]``: what ``noticedesk watch`` reads and how often it looks."""
+
+    maildirs: list[Path] = Field(default_factory=list)
+    """Maildir folders: each mail in ``new/`` is filed, then moved to ``cur/`` (flagged seen)."""
+    health_queue_url: str | None = None
+    """The SQS queue an EventBridge rule sends AWS Health events to (docs/watch.md)."""
+    imap: ImapConfig | None = None
+    poll_seconds: float = Field(default=10.0, gt=0)
+    """How often the Maildirs, the queue, and a mailbox without IDLE are looked at."""
+    clock_seconds: float = Field(default=60.0, gt=0)
+    """How often the deadlines (``[notify] deadline_warnings_hours``) and the SES alarms are checked."""
+    missed_within_hours: float = Field(default=72.0, ge=0)
+    """A deadline missed longer ago than this raises no ``deadline.missed`` (a store full of old
+    cases, watched for the first time, does not page about each of them)."""
+    batch_size: int = Field(default=25, ge=1, le=500)
+    """Messages filed in one transaction, then marked read; a stop waits for at most one batch."""
 
 
 class WorkerConfig(_Section):
@@ -279,6 +342,7 @@ class Config(_Section):
     fixes: FixesConfig = FixesConfig()
     web: WebConfig = WebConfig()
     display: DisplayConfig = DisplayConfig()
+    watch: WatchConfig = WatchConfig()
     worker: WorkerConfig = WorkerConfig()
     clocks: dict[str, ClockDefaults] = Field(default_factory=dict)
     """Per-kind overrides of the default clocks, e.g. ``[clocks.abuse-report] reply_by_hours = 12``."""

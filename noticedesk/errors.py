@@ -12,7 +12,9 @@
     ├── SnsRejected                 an SNS message whose origin or freshness cannot be proven
     │   └── SnsUnavailable          …cannot be proven now (certificate fetch failed or rationed)
     ├── RemediationError            a fix that was refused or failed
+    ├── WatchError                  a watched mailbox or queue cannot be read now (the watcher retries)
     ├── ReplyError                  a reply that cannot be drafted as asked (resolution too early)
+    ├── UserError                   a dashboard user that cannot be added, changed or found as asked
     └── NotifyError                 a notification that cannot be sent, or a channel not usable
         └── DeliveryError           one attempt failed (``permanent``: no later try can succeed)
 
@@ -82,6 +84,14 @@ class SnsUnavailable(SnsRejected):
 
 class ReplyError(NoticeDeskError):
     pass
+
+
+class WatchError(NoticeDeskError):
+    """``noticedesk watch`` logs it with the source's name and tries that source again later."""
+
+
+class UserError(NoticeDeskError):
+    """Adding, changing or removing a dashboard user could not be done (name taken, weak password)."""
 
 
 class NotifyError(NoticeDeskError):

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, delete, select
 
 from noticedesk.cli import cli
+from noticedesk.feedback.suppressions import COLUMNS
 from noticedesk.store.tables import case_events, cases, checklist_items, ses_alarms
 from tests.conftest import DATA
 from tests.test_feedback_alarms import line
@@ -54,6 +55,37 @@ def test_suppressed_exports_json_and_csv(tmp_path: Path) -> None:
     table = list(csv.DictReader(io.StringIO(out)))
     assert {row["address"] for row in table} >= {"happy@example.net", "odd@example.org"}
     assert next(row for row in table if row["address"] == "odd@example.org")["flagged"] == "True"
+
+
+def test_repeated_undetermined_bounces_suppress_for_a_while_and_show_why(tmp_path: Path) -> None:
+    first = (DATA / "ses" / "feedback.jsonl").read_text().splitlines()[8]  # odd@example.org, Undetermined
+    assert "fb-undet-1" in first
+    more = [
+        first.replace("fb-undet-1", f"fb-undet-{day + 1}").replace(
+            "2026-11-28T12:04", f"2026-11-{28 + day}T12:04"
+        )
+        for day in (1, 2)
+    ]
+    path = tmp_path / "undetermined.jsonl"
+    path.write_text("\n".join([first]) + "\n")
+    run(tmp_path, "ses", "ingest", str(path))
+    code, out, _ = run(tmp_path, "ses", "check", "odd@example.org")
+    assert code == 0 and "not suppressed (Undetermined/Undetermined)" in out  # flagged only
+    path.write_text("\n".join(more) + "\n")
+    run(tmp_path, "ses", "ingest", str(path))
+    code, out, _ = run(tmp_path, "ses", "check", "odd@example.org")
+    assert code == 1
+    assert (
+        "SUPPRESSED (repeated-undetermined-bounce: Undetermined/Undetermined) until 2026-12-30T12:04" in out
+    )
+    _, out, _ = run(tmp_path, "ses", "suppressed", "--csv")
+    [row] = list(csv.DictReader(io.StringIO(out)))
+    assert (row["cause"], row["flagged"], row["undetermined_count"]) == (
+        "repeated-undetermined-bounce",
+        "True",
+        "3",
+    )
+    assert tuple(out.splitlines()[0].split(",")) == COLUMNS  # every column, as --json has them
 
 
 def test_rates_json(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 from sqlalchemy import Engine, select
@@ -9,7 +10,7 @@ from sqlalchemy import Engine, select
 from noticedesk.cases.batch import load_book, write
 from noticedesk.cases.runbooks import checklist_for
 from noticedesk.config import SesConfig
-from noticedesk.feedback.alarm_state import check_alarms, raised_alarms
+from noticedesk.feedback.alarm_state import AlarmCheck, check_alarms, raised_alarms
 from noticedesk.feedback.events import parse_line
 from noticedesk.feedback.ingest import ingest_batches
 from noticedesk.feedback.verdicts import PolicySettings
@@ -162,3 +163,23 @@ def test_an_alarm_clears_when_the_rate_is_back_under_and_is_raised_again_after(e
     assert again.case_ids == [case_id]
     with engine.connect() as connection:
         assert len(raised_alarms(connection)) == 3
+
+
+def test_two_checkers_at_once_raise_each_alarm_once(engine: Engine) -> None:
+    burst(engine)
+    start = threading.Barrier(2)
+    checks: list[AlarmCheck] = []
+
+    def check() -> None:
+        start.wait()
+        checks.append(check_alarms(engine, SesConfig(), now=NOW))
+
+    threads = [threading.Thread(target=check) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(len(item.raised) for item in checks) == [0, 3]
+    with engine.connect() as connection:
+        assert len(connection.execute(select(cases.c.id)).all()) == 1
+        assert len(connection.execute(select(ses_alarms.c.id)).all()) == 3

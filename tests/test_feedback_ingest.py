@@ -14,7 +14,7 @@ from sqlalchemy import Engine, delete, func, inspect, select
 from noticedesk.feedback.events import FeedbackDocument, FeedbackEvent, parse_document, parse_line
 from noticedesk.feedback.ingest import COUNTED_ONLY, EVENT_COLUMNS, counted_key, ingest, ingest_batches
 from noticedesk.feedback.suppressions import find_suppression, list_suppressions
-from noticedesk.feedback.verdicts import PolicySettings, decide
+from noticedesk.feedback.verdicts import PolicySettings, decide, in_force
 from noticedesk.store.db import alembic_config, migrate, open_store
 from noticedesk.store.tables import (
     ses_event_keys,
@@ -27,6 +27,12 @@ from tests.conftest import DATA
 
 NOW = datetime(2026, 11, 28, 16, 0, tzinfo=UTC)
 SETTINGS = PolicySettings()
+
+
+def decided(address: str, events: list[FeedbackEvent]) -> tuple[bool, datetime | None]:
+    """Whether the policy suppresses the address, and until when (``in_force`` reads the two)."""
+    verdict = decide(address, events, SETTINGS)
+    return verdict.suppressed, verdict.expires_at
 
 
 def fixture_documents() -> list[tuple[FeedbackDocument, str]]:
@@ -175,9 +181,7 @@ def _check_property(engine: Engine) -> None:
         expected = {
             address
             for address in ADDRESSES
-            if decide(address, [item for item in stream if item.address == address], SETTINGS).suppressed_at(
-                now
-            )
+            if in_force(*decided(address, [item for item in stream if item.address == address]), now)
         }
         with engine.connect() as connection:
             stored = {item.address for item in list_suppressions(connection, now)}

@@ -13,7 +13,7 @@ from botocore.stub import Stubber
 from sqlalchemy import Engine, func, select
 
 from noticedesk.aws.clients import ClientFactory
-from noticedesk.config import Config, SnsConfig
+from noticedesk.config import Config, SnsConfig, WebConfig
 from noticedesk.feedback.webhook import sns_confirmer
 from noticedesk.store.tables import ses_events, ses_feedback_messages
 from noticedesk.web.app import MAX_SNS_BODY, create_app
@@ -21,6 +21,8 @@ from tests.live_server import running
 from tests.sns_signing import TOPIC, bounce, confirmation, notification, seed_certificate
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+TOKEN = "machine-token-for-tests"
+AUTH = {"authorization": f"Bearer {TOKEN}"}
 
 
 class Confirmations:
@@ -40,7 +42,9 @@ def confirmations() -> Confirmations:
 def server(engine: Engine, tmp_path: Path, confirmations: Confirmations) -> Iterator[str]:
     """The real server over the store of ``engine``: every webhook test runs on SQLite and PostgreSQL."""
     seed_certificate(tmp_path)
-    config = Config(sns=SnsConfig(certificate_dir=tmp_path, allowed_topics=[TOPIC]))
+    config = Config(
+        sns=SnsConfig(certificate_dir=tmp_path, allowed_topics=[TOPIC]), web=WebConfig(api_tokens=[TOKEN])
+    )
     app = create_app(engine, config, clock=lambda: NOW, confirm=confirmations)
     with running(app) as url:
         yield url
@@ -66,18 +70,18 @@ def test_signed_notification_is_stored_once_and_answers_the_api(
     again = post(server, message)
     assert again.status_code == 200 and again.json()["duplicate"] is True
     assert count(engine, ses_events) == 1 and count(engine, ses_feedback_messages) == 1
-    answer = httpx.get(f"{server}/api/ses/suppressed/NOBODY@example.ORG")
+    answer = httpx.get(f"{server}/api/ses/suppressed/NOBODY@example.ORG", headers=AUTH)
     assert answer.status_code == 200
     assert answer.json()["suppressed"] is True and answer.json()["reason"] == "BOUNCE"
-    unknown = httpx.get(f"{server}/api/ses/suppressed/someone@example.org").json()
+    unknown = httpx.get(f"{server}/api/ses/suppressed/someone@example.org", headers=AUTH).json()
     assert unknown == {"address": "someone@example.org", "suppressed": False, "known": False}
 
 
 def test_api_refuses_what_is_not_an_address(server: str) -> None:
-    assert httpx.get(f"{server}/api/ses/suppressed/not-an-address").status_code == 400
+    assert httpx.get(f"{server}/api/ses/suppressed/not-an-address", headers=AUTH).status_code == 400
     # A control character is no part of an address (and PostgreSQL would refuse a NUL in the query).
     for odd in ("a%00b@example.org", "a%07b@example.org", "a%7Fb@example.org"):
-        response = httpx.get(f"{server}/api/ses/suppressed/{odd}")
+        response = httpx.get(f"{server}/api/ses/suppressed/{odd}", headers=AUTH)
         assert response.status_code == 400 and response.json() == {"error": "not an e-mail address"}
 
 
@@ -233,11 +237,10 @@ def test_a_body_over_the_cap_is_413_and_nothing_is_stored(
     assert post(server, message).status_code == 200 and count(engine, ses_events) == 1
 
 
-def test_the_root_page_says_what_runs_here(server: str) -> None:
+def test_the_root_page_asks_for_a_login_and_the_webhook_does_not(server: str) -> None:
     page = httpx.get(f"{server}/")
-    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert "/webhooks/sns" in page.text and "topics allowed: 1" in page.text
-    assert "no dashboard here yet" in page.text
+    assert page.status_code == 303 and page.headers["location"] == "/login?next=/"
+    assert "set-cookie" not in post(server, confirmation(NOW)).headers  # the webhook: no session
 
 
 def test_serve_says_where_it_listens_and_warns_when_no_topic_is_allowed(

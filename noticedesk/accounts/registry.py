@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
 
+from noticedesk.aws.clients import RoleToAssume
+from noticedesk.config import AccountConfig
 from noticedesk.errors import NotFoundError
 from noticedesk.store.tables import accounts
 
@@ -47,6 +49,21 @@ class Account:
             "regions": list(self.regions),
             "source": self.source,
         }
+
+
+def account_of(entry: AccountConfig) -> Account:
+    """An ``[[accounts]]`` entry as the registry holds it."""
+    return Account(
+        entry.id,
+        entry.name,
+        tuple(entry.contacts),
+        entry.language,
+        tuple(entry.channels),
+        entry.role_arn,
+        entry.external_id,
+        tuple(entry.regions),
+        "config",
+    )
 
 
 def _account(record: Any) -> Account:
@@ -116,3 +133,13 @@ def sync_config(conn: Connection, configured: Sequence[Account], *, now: datetim
     for account_id, account in stored.items():
         if account.source == "config" and account_id not in wanted:
             conn.execute(delete(accounts).where(accounts.c.account_id == account_id))
+
+
+def registered_roles(conn: Connection) -> dict[str, RoleToAssume]:
+    """Account id → its registered role, for the client factory (accounts without one left out)."""
+    query = select(accounts.c.account_id, accounts.c.role_arn, accounts.c.external_id).where(
+        accounts.c.role_arn.is_not(None)
+    )
+    return {
+        account_id: RoleToAssume(arn, external_id) for account_id, arn, external_id in conn.execute(query)
+    }

@@ -61,13 +61,22 @@ COMMAND_MODULES: dict[str, tuple[str, str]] = {
         "What AWS said, what it means, the clocks, what was found and done, what is left and by when.",
     ),
     "ses": ("ses", "The SES feedback loop: bounces and complaints → suppression list, rates, alarms."),
-    "serve": ("serve", "Serve the web app: the SNS webhook (POST /webhooks/sns) and the JSON API."),
+    "watch": (
+        "watch",
+        "Watch the mailbox, Maildirs and Health queue of [watch]: file what arrives, run the clocks, notify.",
+    ),
+    "accounts": (
+        "accounts",
+        "The accounts registry: names, owners, language, channels and role of each AWS account.",
+    ),
     "worker": (
         "worker",
         "Consume SES feedback, AWS Health events and notice mails from SQS ([worker] in the config).",
     ),
     "dead-letters": ("worker", "SQS messages the worker could not process, newest first, with the reason."),
     "db": ("db", "The store's schema: upgrade it before starting workers of a newer version."),
+    "serve": ("serve", "Serve the web app: the dashboard, the JSON API and the SNS webhook."),
+    "users": ("users", "Who may log in to the web dashboard (noticedesk serve), and with which role."),
 }
 
 

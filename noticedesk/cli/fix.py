@@ -21,8 +21,9 @@ from noticedesk.remediation.runner import ApplyRequest, Remediation, RunReport
 
 
 def _remediation(app: App, profile: str | None = None, role_name: str | None = None) -> Remediation:
-    """The runner, acting as ``--role-name`` (else ``[fixes] role_name``) in the case's account."""
-    clients = app.clients(profile=profile, role_name=role_name or app.config.fixes.role_name)
+    """The runner, acting as ``--role-name`` (else the account's registered role, else ``[fixes]
+    role_name``) in the case's account."""
+    clients = app.clients(profile=profile, role_name=role_name, default_role=app.config.fixes.role_name)
     return Remediation(app.engine, clients, app.config.fixes, app.now, reveal=_reveal)
 
 

@@ -1,4 +1,4 @@
-"""``noticedesk serve``: the web app (SNS webhook at POST /webhooks/sns, JSON API)."""
+"""``noticedesk serve``: the web app (dashboard, JSON API, SNS webhook at POST /webhooks/sns)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from noticedesk.cli import App, pass_app
 @click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
 @pass_app
 def serve_command(app: App, host: str, port: int, workers: int) -> None:
-    """Serve the web app: the SNS webhook (POST /webhooks/sns) and the JSON API."""
+    """Serve the web app: the dashboard, the JSON API and the SNS webhook."""
     from noticedesk.web.server import serve
 
     serve(app.db_url, app.config, host, port, workers, announce=click.echo)

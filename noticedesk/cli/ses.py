@@ -20,7 +20,7 @@ from noticedesk.feedback.events import normalise_address
 from noticedesk.feedback.files import import_files
 from noticedesk.feedback.rates import NO_CREDENTIALS, cloudwatch_rates, local_rates
 from noticedesk.feedback.sqs import SqsConsumer
-from noticedesk.feedback.suppressions import find_suppression, list_suppressions
+from noticedesk.feedback.suppressions import COLUMNS, find_suppression, list_suppressions
 from noticedesk.feedback.sync import Throttle, import_suppressions, push_suppressions
 from noticedesk.feedback.verdicts import PolicySettings
 from noticedesk.queues.consumer import region_of_queue
@@ -72,25 +72,13 @@ def suppressed_command(app: App, as_json: bool, as_csv: bool, include_inactive: 
         for row in rows:
             echo_json(row)
         return
-    columns = [
-        "address",
-        "suppressed",
-        "reason",
-        "cause",
-        "expires_at",
-        "flagged",
-        "first_event_at",
-        "last_event_at",
-        "hard_bounce_count",
-        "soft_bounce_count",
-        "complaint_count",
-        "at_ses",
-    ]
-    if as_csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=[*columns, "reasons"], extrasaction="ignore")
+    if as_csv:  # every column, lists joined with ";"
+        writer = csv.DictWriter(sys.stdout, fieldnames=COLUMNS)
         writer.writeheader()
         for row in rows:
-            writer.writerow({**row, "reasons": ";".join(row["reasons"])})
+            writer.writerow(
+                {name: ";".join(value) if isinstance(value, list) else value for name, value in row.items()}
+            )
         return
     table = Table(title=f"{len(rows)} address(es)")
     for column in ("address", "suppressed", "cause", "reasons", "last event", "expires", "at SES"):

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from noticedesk.cases.queries import get_case
 from noticedesk.cli import App, pass_app
-from noticedesk.cli.render import echo, echo_json
+from noticedesk.cli.render import echo, echo_json, short_time
 from noticedesk.feedback.alarm_state import AlarmCheck, check_alarms, raised_alarms
 
 
@@ -53,8 +53,7 @@ def list_command(app: App, as_json: bool) -> None:
     for column in ("alarm", "last raised", "case"):
         table.add_column(column, overflow="fold")
     for change in raised:
-        at = change.at.isoformat()[:19] if change.at else "-"
-        table.add_row(escape(change.sentence), at, str(change.case_id or "-"))
+        table.add_row(escape(change.sentence), short_time(change.at, app.tz), str(change.case_id or "-"))
     app.console.print(table)
 
 

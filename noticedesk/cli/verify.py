@@ -29,7 +29,7 @@ def verify(app: App, case_id: int, profile: str | None, role_name: str | None, a
     configured = app.config.diagnose.role_name or app.config.fixes.role_name
     from noticedesk.remediation.verification import verify_case
 
-    clients = app.clients(profile=profile, role_name=role_name or configured)
+    clients = app.clients(profile=profile, role_name=role_name, default_role=configured)
     checks = verify_case(app.engine, case_id, clients, app.now(), getpass.getuser())
     for check in checks:
         if as_json:

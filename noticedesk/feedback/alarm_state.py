@@ -27,7 +27,7 @@ from noticedesk.cases.timeline import record
 from noticedesk.config import SesConfig
 from noticedesk.feedback.alarms import Alarm, Thresholds, evaluate, scope_place, warning_notice
 from noticedesk.feedback.ingest import insert_for
-from noticedesk.feedback.rates import local_rates
+from noticedesk.feedback.rates import SCOPES, local_rates
 from noticedesk.store.db import begin_writing
 from noticedesk.store.tables import ses_alarms
 
@@ -155,7 +155,7 @@ def _transition(connection: Connection, change: AlarmChange, now: datetime) -> A
 
 def raised_alarms(connection: Connection) -> list[AlarmChange]:
     """The alarms raised now (not cleared since), as their last raise recorded them. Read only."""
-    return [
+    raised = [
         AlarmChange(
             "raised",
             row.metric,
@@ -171,6 +171,7 @@ def raised_alarms(connection: Connection) -> list[AlarmChange]:
         for row in _latest_rows(connection).values()
         if row.level == "critical"
     ]
+    return sorted(raised, key=lambda change: (change.metric, SCOPES.index(change.scope), change.scope_key))
 
 
 def _account(scope_key: str) -> str:

@@ -39,7 +39,6 @@ _TYPES = {
     "click": "click",
     "subscription": "subscription",
 }
-EVENT_TYPES = frozenset(_TYPES.values()) | {"other"}
 
 
 class FeedbackFormatError(ValueError):

@@ -18,12 +18,14 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 from noticedesk.feedback.events import FeedbackDocument, FeedbackEvent
+from noticedesk.feedback.suppressions import COLUMNS
 from noticedesk.feedback.verdicts import AddressVerdict, PolicySettings, decide
 from noticedesk.gcrun import batch_gc
 from noticedesk.store import bulk
@@ -275,25 +277,9 @@ _HISTORY_COLUMNS = (
     "configuration_set",
     "sns_message_id",
 )
-_VERDICT_COLUMNS = (
-    "address",
-    "suppressed",
-    "reason",
-    "cause",
-    "expires_at",
-    "flagged",
-    "first_event_at",
-    "last_event_at",
-    "hard_bounce_count",
-    "soft_bounce_count",
-    "complaint_count",
-    "undetermined_count",
-    "reasons",
-    "source_message_ids",
-    "at_ses",
-    "synced_at",
-    "updated_at",
-)
+_VERDICT_COLUMNS = (*COLUMNS, "updated_at")
+_DECIDED = attrgetter(*(name for name in COLUMNS if name != "synced_at"))
+"""A verdict's values in ``COLUMNS`` order (its fields are those columns but ``synced_at``)."""
 _VERDICT_UPDATES = {
     **{
         name: f"excluded.{name}"
@@ -335,28 +321,8 @@ def event_from_row(row: Sequence[Any]) -> FeedbackEvent:
 
 
 def _save_verdicts(connection: Connection, verdicts: Sequence[AddressVerdict], now: datetime) -> None:
-    rows = [
-        (
-            verdict.address,
-            verdict.suppressed,
-            verdict.reason,
-            verdict.cause,
-            verdict.expires_at,
-            verdict.flagged,
-            verdict.first_event_at,
-            verdict.last_event_at,
-            verdict.hard_bounce_count,
-            verdict.soft_bounce_count,
-            verdict.complaint_count,
-            verdict.undetermined_count,
-            verdict.reasons,  # a tuple is stored as the same JSON array as a list
-            verdict.source_message_ids,
-            verdict.already_at_ses,
-            None,
-            now,
-        )
-        for verdict in verdicts
-    ]
+    # ``reasons`` is a tuple, stored as the same JSON array as a list; ``synced_at`` stays as it was.
+    rows = [(*_DECIDED(verdict), None, now) for verdict in verdicts]
     bulk.upsert(connection, ses_suppressions, _VERDICT_COLUMNS, rows, "address", _VERDICT_UPDATES)
 
 

@@ -5,7 +5,7 @@ letters) are ``queues/consumer.py``'s; the worker (``noticedesk worker``) runs t
 A message that is not feedback, or that the store refuses, is poison: stored with its reason in
 the dead letters and left to the queue's redrive policy (or moved to the dead-letter queue when
 one is configured). SQS messages are not signature-checked: with SNS→SQS, authenticity rests on
-the queue policy (who may send), as AWS-FACTS §A.1 says.
+the queue policy (who may send): SQS does not sign what it delivers.
 """
 
 from __future__ import annotations

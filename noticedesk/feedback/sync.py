@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import Engine, select, update
 
 from noticedesk.feedback.ingest import insert_for
+from noticedesk.feedback.suppressions import Suppression
 from noticedesk.store.tables import ses_suppressions
 
 log = logging.getLogger(__name__)
@@ -106,19 +107,16 @@ def import_suppressions(engine: Engine, sesv2: Any, now: datetime, throttle: Thr
         page = sesv2.list_suppressed_destinations(**arguments)
         rows = [
             {
-                "address": summary["EmailAddress"].lower(),
-                "suppressed": False,
-                "reason": summary.get("Reason"),
-                "cause": "ses-account-list",
-                "flagged": False,
-                "hard_bounce_count": 0,
-                "soft_bounce_count": 0,
-                "complaint_count": 0,
-                "undetermined_count": 0,
-                "reasons": [f"SES/{summary.get('Reason')}"],
-                "source_message_ids": [],
-                "at_ses": True,
-                "synced_at": now,
+                **asdict(
+                    Suppression(
+                        summary["EmailAddress"].lower(),
+                        cause="ses-account-list",
+                        reasons=[f"SES/{summary.get('Reason')}"],
+                        reason=summary.get("Reason"),
+                        at_ses=True,
+                        synced_at=now,
+                    )
+                ),
                 "updated_at": now,
             }
             for summary in page.get("SuppressedDestinationSummaries", [])

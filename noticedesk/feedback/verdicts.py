@@ -1,4 +1,4 @@
-"""The suppression decision (AWS-FACTS §A.4). Pure: events in, a verdict per address out.
+"""The suppression verdict of an address (docs/ses-feedback.md). Pure: events in, a verdict out.
 
 The verdict is a function of the *set* of an address's events, so the order in which feedback
 arrives, and how often it is redelivered, cannot change it.
@@ -10,7 +10,9 @@ arrives, and how often it is redelivered, cannot change it.
 - Transient bounces are counted: ``transient_limit`` within ``transient_window`` (or
   ``mailbox_full_limit`` MailboxFull within ``mailbox_full_window``) suppress the address until
   ``transient_expiry`` after the bounce that completed the run.
-- ``Undetermined`` bounces flag the address (escalated after ``undetermined_escalate_after``).
+- ``Undetermined`` bounces flag the address; ``undetermined_escalate_after`` of them within
+  ``transient_window`` suppress it as soft bounces do (until ``transient_expiry`` after the last
+  of the run): SES could not say why, and an address that keeps failing so is not reached.
 - ``MessageTooLarge``, ``ContentRejected``, ``AttachmentRejected``, rejects and rendering
   failures are content problems: they say nothing about the address.
 - ``DeliveryDelay`` never suppresses.
@@ -64,14 +66,17 @@ def treatment(event: FeedbackEvent) -> Treatment:
     return Treatment.UNDETERMINED
 
 
+_DEFAULTS = SesConfig()  # one source for the defaults: the configuration's
+
+
 @dataclass(frozen=True)
 class PolicySettings:
-    transient_limit: int = 3
-    transient_window: timedelta = timedelta(days=7)
-    mailbox_full_limit: int = 5
-    mailbox_full_window: timedelta = timedelta(days=30)
-    transient_expiry: timedelta = timedelta(days=30)
-    undetermined_escalate_after: int = 3
+    transient_limit: int = _DEFAULTS.transient_limit
+    transient_window: timedelta = timedelta(days=_DEFAULTS.transient_window_days)
+    mailbox_full_limit: int = _DEFAULTS.mailbox_full_limit
+    mailbox_full_window: timedelta = timedelta(days=_DEFAULTS.mailbox_full_window_days)
+    transient_expiry: timedelta = timedelta(days=_DEFAULTS.transient_expiry_days)
+    undetermined_escalate_after: int = _DEFAULTS.undetermined_escalate_after
 
     @classmethod
     def from_config(cls, config: SesConfig) -> PolicySettings:
@@ -87,15 +92,16 @@ class PolicySettings:
 
 @dataclass(frozen=True)
 class AddressVerdict:
+    """An address's row of the suppression list as its events decide it (``feedback/suppressions.py``
+    ``COLUMNS``, in that order, but ``synced_at``, which only a sync to SES sets)."""
+
     address: str
     suppressed: bool
-    """Suppressed when decided; ``expires_at`` (if set) lifts it: use ``suppressed_at(now)``."""
+    """Suppressed when decided; ``expires_at`` (if set) lifts it: see ``in_force``."""
     reason: str | None  # BOUNCE | COMPLAINT, as the SES suppression list names it
     cause: str | None
     expires_at: datetime | None
     flagged: bool
-    escalated: bool
-    already_at_ses: bool
     first_event_at: datetime | None
     last_event_at: datetime | None
     hard_bounce_count: int
@@ -104,9 +110,7 @@ class AddressVerdict:
     undetermined_count: int
     reasons: tuple[str, ...]
     source_message_ids: tuple[str, ...]
-
-    def suppressed_at(self, now: datetime) -> bool:
-        return in_force(self.suppressed, self.expires_at, now)
+    at_ses: bool
 
 
 def in_force(suppressed: bool, expires_at: datetime | None, now: datetime) -> bool:
@@ -139,6 +143,11 @@ def decide(address: str, events: Iterable[FeedbackEvent], settings: PolicySettin
         [event.occurred_at for event in full], settings.mailbox_full_limit, settings.mailbox_full_window
     )
     run_ends = [end for end in (soft_until, full_until) if end is not None]
+    undetermined_until = _latest_run_end(
+        [event.occurred_at for event in undetermined],
+        settings.undetermined_escalate_after,
+        settings.transient_window,
+    )
     reason: str | None = None
     cause: str | None = None
     expires_at: datetime | None = None
@@ -148,9 +157,11 @@ def decide(address: str, events: Iterable[FeedbackEvent], settings: PolicySettin
         reason, cause = "BOUNCE", "permanent-bounce"
     elif at_ses:
         reason, cause = "BOUNCE", "ses-suppressed"
-    elif run_ends:
-        reason, cause = "BOUNCE", "repeated-soft-bounce"
-        expires_at = max(run_ends) + settings.transient_expiry
+    elif run_ends or undetermined_until:
+        reason = "BOUNCE"
+        cause = "repeated-soft-bounce" if run_ends else "repeated-undetermined-bounce"
+        ends = [*run_ends, *([undetermined_until] if undetermined_until else [])]
+        expires_at = max(ends) + settings.transient_expiry
     times = [event.occurred_at for event in relevant]
     source_ids = sorted(
         {
@@ -166,8 +177,6 @@ def decide(address: str, events: Iterable[FeedbackEvent], settings: PolicySettin
         cause=cause,
         expires_at=expires_at,
         flagged=bool(undetermined),
-        escalated=len(undetermined) >= settings.undetermined_escalate_after,
-        already_at_ses=bool(at_ses),
         first_event_at=min(times) if times else None,
         last_event_at=max(times) if times else None,
         hard_bounce_count=sum(1 for event in suppressing + at_ses if event.event_type == "bounce"),
@@ -176,6 +185,7 @@ def decide(address: str, events: Iterable[FeedbackEvent], settings: PolicySettin
         undetermined_count=len(undetermined),
         reasons=tuple(sorted({_reason_text(event) for event in relevant})),
         source_message_ids=tuple(source_ids[:SOURCE_IDS_KEPT]),
+        at_ses=bool(at_ses),
     )
 
 

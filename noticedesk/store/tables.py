@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -269,7 +270,8 @@ ses_alarms = Table(
     "ses_alarms",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("alarm_key", String(400), nullable=False, unique=True),  # metric|scope|key|level|day
+    # A log of transitions (feedback/alarm_state.py): level critical = raised, cleared = cleared.
+    Column("alarm_key", String(400), nullable=False, unique=True),  # metric|scope|key|level|day or |after-N
     Column("raised_at", UtcDateTime(), nullable=False),
     Column("level", String(10), nullable=False),
     Column("metric", String(20), nullable=False),
@@ -336,4 +338,39 @@ queue_dead_letters = Table(
     Column("receive_count", Integer, nullable=False),
     Column("sent_at", UtcDateTime()),
     Column("dead_at", UtcDateTime(), nullable=False),
+)
+
+# The web dashboard's local users (noticedesk/users): Argon2 hashes only, never a password.
+# ``session_version`` grows on each password change or removal: older sessions stop working.
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(10), nullable=False),  # viewer | operator | admin
+    Column("lang", String(2)),  # ja | en; None: from the browser
+    Column("timezone", String(64)),  # IANA zone; None: Asia/Tokyo for ja, else [display] timezone
+    Column("session_version", Integer, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# Keys the web app signs its session cookies with, made once and shared by every worker and host.
+web_keys = Table(
+    "web_keys",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("secret", Text, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+# `noticedesk watch`: how far each mailbox was read (IMAP UIDVALIDITY and the last UID filed).
+watch_cursors = Table(
+    "watch_cursors",
+    metadata,
+    Column("source", String(300), primary_key=True),
+    Column("uid_validity", BigInteger, nullable=False),
+    Column("last_uid", BigInteger, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )

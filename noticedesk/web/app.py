@@ -4,12 +4,12 @@
   Content-Type (SNS sends ``text/plain``), up to 1 MiB (``MAX_SNS_BODY``; beyond: 413).
 - ``GET /api/ses/suppressed/{address}``: may this address be mailed? For applications to ask
   before sending.
-- ``GET /``: a small page saying what runs here (until the dashboard exists).
+- the dashboard (``GET /``, ``/cases/{id}``, ``/ses``), its JSON API under ``/api/`` and
+  ``GET /openapi.json``: behind a login (``noticedesk users``) or an API token.
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
 import os
 from collections.abc import Callable
@@ -21,13 +21,17 @@ import orjson
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse
-from starlette.routing import Route
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
+from noticedesk.aws.actions.base import Clients
 from noticedesk.clock import utc_now
 from noticedesk.config import Config, load_config
+from noticedesk.errors import NotFoundError, NoticeDeskError
 from noticedesk.feedback.events import normalise_address
 from noticedesk.feedback.sns_verify import CertificateCache, SnsVerifier
 from noticedesk.feedback.suppressions import find_suppression
@@ -35,6 +39,10 @@ from noticedesk.feedback.verdicts import PolicySettings
 from noticedesk.feedback.webhook import Confirm, SnsWebhook, sns_confirmer
 from noticedesk.runtime import boto3_clients
 from noticedesk.store.db import DEFAULT_URL, open_store
+from noticedesk.web import case_actions, pages, ses
+from noticedesk.web.auth import Gatekeeper, LoginThrottle
+from noticedesk.web.context import WebContext
+from noticedesk.web.security import SessionCodec, SessionSettings, WebGuard, session_key
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +54,10 @@ def create_app(
     clock: Callable[[], datetime] = utc_now,
     certificates: CertificateCache | None = None,
     confirm: Confirm | None = None,
+    clients: Callable[[], Clients] | None = None,
 ) -> Starlette:
+    """The whole app; ``clients`` builds the AWS clients fixes are applied with (default: the
+    standard chain, acting as ``[fixes] role_name``)."""
     verifier = SnsVerifier(config.sns, certificates or CertificateCache.from_config(config.sns), clock)
     webhook = SnsWebhook(
         engine,
@@ -55,17 +66,16 @@ def create_app(
         PolicySettings.from_config(config.ses),
         clock,
     )
-
-    def authorised(request: Request) -> bool:
-        """With ``[web] api_tokens`` set, the API answers only a caller that presents one."""
-        if not config.web.api_tokens:
-            return True
-        presented = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        return any(hmac.compare_digest(presented, token) for token in config.web.api_tokens)
+    context = WebContext(
+        engine=engine,
+        config=config,
+        clock=clock,
+        gate=Gatekeeper(engine, config.web),
+        throttle=LoginThrottle(config.web.login_attempts, config.web.login_window_minutes * 60),
+        clients=clients or (lambda: boto3_clients(role_name=config.fixes.role_name)),
+    )
 
     async def suppressed_endpoint(request: Request) -> JSONResponse:
-        if not authorised(request):
-            return JSONResponse({"error": "a valid API token is required"}, status_code=401)
         address = normalise_address(request.path_params["address"])
         if address is None:
             return JSONResponse({"error": "not an e-mail address"}, status_code=400)
@@ -79,38 +89,54 @@ def create_app(
 
         return JSONResponse(await run_in_threadpool(look_up))
 
-    async def home(_request: Request) -> HTMLResponse:
-        return HTMLResponse(_HOME.format(items="".join(f"<li>{item}</li>" for item in what_runs(config))))
-
+    codec = SessionCodec(
+        SessionSettings(
+            key=session_key(engine, clock()),
+            idle_seconds=int(config.web.session_idle_minutes * 60),
+            max_seconds=int(config.web.session_max_hours * 3600),
+        ),
+        clock,
+    )
     app = Starlette(
         routes=[
-            Route("/", home, methods=["GET"]),
             Route("/webhooks/sns", SnsEndpoint(webhook), methods=["POST"]),
-            Route("/api/ses/suppressed/{address}", suppressed_endpoint, methods=["GET"]),
-        ]
+            Route(
+                "/api/ses/suppressed/{address}",
+                context.gate.guard("viewer", suppressed_endpoint),
+                methods=["GET"],
+            ),
+            *pages.routes(context),
+            *case_actions.routes(context),
+            *ses.routes(context),
+            Mount("/static", StaticFiles(packages=[("noticedesk.web", "static")]), name="static"),
+        ],
+        middleware=[Middleware(WebGuard, codec=codec, clock=clock)],
+        exception_handlers={NoticeDeskError: _refusal},
     )
     app.state.engine = engine
     app.state.config = config
     return app
 
 
+async def _refusal(request: Request, error: Exception) -> Response:
+    """A refusal of the use case (no such case, not verified, nothing to plan) as 404 or 409."""
+    status = 404 if isinstance(error, NotFoundError) else 409
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": str(error)}, status_code=status)
+    return Response(f"{status}: {error}\n", status_code=status, media_type="text/plain; charset=utf-8")
+
+
 def what_runs(config: Config, base_url: str = "") -> list[str]:
-    """What this server accepts, one sentence each: for ``GET /`` and for ``serve``'s first lines."""
+    """What this server accepts, one sentence each: for ``serve``'s first lines."""
     topics = len(config.sns.allowed_topics)
     webhook = f"  SNS webhook at {base_url}/webhooks/sns (POST), topics allowed: {topics}"
     if topics == 0:
         webhook += " — every message will be refused until [sns] allowed_topics is set"
-    api = f"  suppression look-up at {base_url}/api/ses/suppressed/ADDRESS (GET)"
-    api += ", API token required" if config.web.api_tokens else ", no token asked (loopback only)"
-    return [webhook, api]
-
-
-_HOME = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>NoticeDesk</title></head>
-<body><h1>NoticeDesk</h1><p>This server runs:</p><ul>{items}</ul>
-<p>There is no dashboard here yet: the cases are on the command line (<code>noticedesk cases</code>).</p>
-</body></html>
-"""
+    dashboard = f"  dashboard at {base_url}/ (log in as a user of `noticedesk users`)"
+    api = (
+        f"  JSON API under {base_url}/api/ (a logged-in session or an API token), described at /openapi.json"
+    )
+    return [webhook, dashboard, api]
 
 
 class SnsEndpoint:

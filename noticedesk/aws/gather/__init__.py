@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -191,7 +191,3 @@ def item_or_error(
         return function()
     except (GatherFailed, *AWS_FAILURES) as error:
         return classify(service, operation, region, error)
-
-
-def first_error(values: Iterator[object]) -> GatherError | None:
-    return next((value for value in values if isinstance(value, GatherError)), None)

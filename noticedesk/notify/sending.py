@@ -1,0 +1,42 @@
+"""One pass of sending, as the configuration says: its channels, its backoff, its language."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from noticedesk.clock import Clock
+from noticedesk.config import NotifyConfig
+from noticedesk.notify.channels.base import Channel
+from noticedesk.notify.channels.build import build_channels
+from noticedesk.notify.outbox import DeliveryReport, backoff_of, deliver_due
+
+
+class Sender:
+    """Built once (the channels' secrets read once, a ConfigError if one is missing), then
+    ``send_due(now)`` on every pass of the watcher."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        config: NotifyConfig,
+        *,
+        clock: Clock | None = None,
+        channels: dict[str, Channel] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.config = config
+        self.clock = clock
+        self.channels = channels if channels is not None else build_channels(config, clock=clock)
+
+    def send_due(self, now: datetime, *, limit: int = 50) -> DeliveryReport:
+        return deliver_due(
+            self.engine,
+            now=now,
+            channels=self.channels,
+            backoff=backoff_of(self.config),
+            limit=limit,
+            language=self.config.language,
+            clock=self.clock,
+        )
