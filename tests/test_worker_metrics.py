@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import httpx
 import pytest
-from moto import mock_aws
 from sqlalchemy import Engine, insert
 
 from noticedesk.aws.clients import ClientFactory
@@ -22,9 +20,8 @@ NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def queue_url() -> Iterator[str]:
-    with mock_aws():
-        yield boto3.client("sqs", region_name="us-east-1").create_queue(QueueName="ses")["QueueUrl"]
+def queue_url(aws: ClientFactory) -> str:
+    return str(aws.client("sqs").create_queue(QueueName="ses")["QueueUrl"])
 
 
 def open_case(engine: Engine, number: int, reply_by: datetime | None, status: str = "new") -> None:

@@ -20,17 +20,10 @@ import botocore.session
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
+from noticedesk.aws.roles import RoleToAssume
 from noticedesk.errors import AwsError
 
 RETRIES = BotoConfig(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
-
-
-@dataclass(frozen=True)
-class RoleToAssume:
-    """A role registered for one account: its ARN and the external id its trust policy asks for."""
-
-    arn: str
-    external_id: str | None = None
 
 
 @dataclass

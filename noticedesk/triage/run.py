@@ -29,6 +29,7 @@ from noticedesk.gcrun import batch_gc
 from noticedesk.mail.readers import RawItem
 from noticedesk.notices.clocks import clocks_for
 from noticedesk.notices.model import Authenticity, Decision, Evidence, Kind, Stage
+from noticedesk.notify.outbox import enqueue_many
 from noticedesk.procpool import OrderedPool, Reducer
 from noticedesk.store.bulk import JsonText, json_text
 from noticedesk.store.db import begin_writing
@@ -37,6 +38,7 @@ from noticedesk.store.tables import messages
 from noticedesk.text import storable_text
 from noticedesk.triage.reading import Read, Understood, read_input, understand
 from noticedesk.triage.result import Filed, TriageResult, result_of
+from noticedesk.triage.telling import batch_events
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 500
@@ -183,6 +185,7 @@ class Triage:
             message_rows: list[tuple[CaseState | None, MessageRow]] = []
             filed = [self._file(entry, known, firsts, book, message_rows) for entry in read]
             write(connection, book, message_rows)
+            enqueue_many(connection, batch_events(book, filed), now=self.now())  # told iff filed
         return [result_of(entry) for entry in filed]
 
     def _read(self, item: RawItem) -> Read:
