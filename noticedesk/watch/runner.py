@@ -133,7 +133,8 @@ class Watcher:
         for queue in self.queues:
             self._consume(queue, report)
         now = self.clock()
-        if self._next_tick is None or now >= self._next_tick:
+        # Also after filing: a notice that arrives with its deadline already near warns at once.
+        if self._next_tick is None or now >= self._next_tick or report.filed:
             self._tick(now, report)
             self._next_tick = now + timedelta(seconds=self.settings.clock_seconds)
         if self.notifier is not None:
