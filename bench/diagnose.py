@@ -23,6 +23,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -113,7 +115,14 @@ def main() -> None:
         help="simulated network round trip added to every HTTP request of the diagnosis (default 0)",
     )  # fmt: skip
     args = parser.parse_args()
-    # The server runs in its own process so that it does not share the benchmark's GIL.
+    with moto_server():
+        run(args)
+
+
+@contextmanager
+def moto_server() -> Iterator[None]:
+    """A moto server in its own process (it does not share the benchmark's GIL), the environment
+    pointed at it while the block runs."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -131,25 +140,29 @@ def main() -> None:
                 break
         time.sleep(0.1)
     try:
-        started = time.perf_counter()
-        seed(ClientFactory(role_name="noticedesk"), args.n)
-        print(f"seeded N={args.n} (AMIs, snapshots, keys) over {len(REGIONS)} regions in "
-              f"{time.perf_counter() - started:.1f} s")  # fmt: skip
-        if args.latency_ms:
-            print(f"latency model: each HTTP request of the diagnosis (retries included) waits "
-                  f"{args.latency_ms:g} ms before it is sent, plus moto's own time per call")  # fmt: skip
-        else:
-            print("latency model: none (moto server on localhost; a call costs moto's CPU time)")
-        results = {}
-        for concurrency in (args.concurrency, 1):
-            results[concurrency] = wall, calls, sends, found = measure(concurrency, args.latency_ms)
-            print(f"concurrency {concurrency:>2}: {wall:6.2f} s, {calls} API calls "
-                  f"({sends} HTTP requests), {found} findings")  # fmt: skip
-        ratio = results[1][0] / results[args.concurrency][0]
-        print(f"speed-up (concurrency 1 / concurrency {args.concurrency}): {ratio:.1f}x")
+        yield
     finally:
         server.terminate()
         server.wait()
+
+
+def run(args: argparse.Namespace) -> None:
+    started = time.perf_counter()
+    seed(ClientFactory(role_name="noticedesk"), args.n)
+    print(f"seeded N={args.n} (AMIs, snapshots, keys) over {len(REGIONS)} regions in "
+          f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+    if args.latency_ms:
+        print(f"latency model: each HTTP request of the diagnosis (retries included) waits "
+              f"{args.latency_ms:g} ms before it is sent, plus moto's own time per call")  # fmt: skip
+    else:
+        print("latency model: none (moto server on localhost; a call costs moto's CPU time)")
+    results = {}
+    for concurrency in (args.concurrency, 1):
+        results[concurrency] = wall, calls, sends, found = measure(concurrency, args.latency_ms)
+        print(f"concurrency {concurrency:>2}: {wall:6.2f} s, {calls} API calls "
+              f"({sends} HTTP requests), {found} findings")  # fmt: skip
+    ratio = results[1][0] / results[args.concurrency][0]
+    print(f"speed-up (concurrency 1 / concurrency {args.concurrency}): {ratio:.1f}x")
 
 
 if __name__ == "__main__":

@@ -282,7 +282,13 @@ class EmailChannel(_Section):
     to: list[str] = Field(default_factory=list)
     owners: bool = True
     """Also write to the owner contacts of the event's account."""
+    ca_file: Path | None = None
+    """CA certificates to trust for the server's TLS certificate (default: the system's)."""
     timeout_seconds: float = Field(default=20.0, gt=0)
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or {"tls": 465, "starttls": 587, "none": 25}[self.security]
 
 
 ChannelConfig = Annotated[

@@ -17,9 +17,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.reduction import ForkingPickler
 from typing import Any, Generic, TypeVar
 
 from noticedesk.errors import NoticeDeskError
@@ -53,9 +54,23 @@ def _nothing() -> None:
     return None
 
 
+Reducer = Callable[[Any], tuple[Any, tuple[Any, ...]]]
+
+
 class OrderedPool(Generic[T, R]):
-    def __init__(self, work: Callable[[T], R], jobs: int, ahead: int = 2) -> None:
+    def __init__(
+        self,
+        work: Callable[[T], R],
+        jobs: int,
+        ahead: int = 2,
+        reducers: Mapping[type, Reducer] | None = None,
+    ) -> None:
+        """``reducers``: faster ways to pickle some types of the results (``copyreg`` style: object
+        → (callable, args) that rebuild it), for types whose default is slow (an enum member, a
+        slotted dataclass: Python-level ``__reduce_ex__`` / ``__getstate__`` per object)."""
         self.ahead = ahead
+        for kind, reducer in (reducers or {}).items():
+            ForkingPickler.register(kind, reducer)  # before the fork: the workers pickle with them
         self._executor = ProcessPoolExecutor(
             max_workers=jobs,
             mp_context=multiprocessing.get_context("fork"),

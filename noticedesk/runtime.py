@@ -14,7 +14,8 @@ from noticedesk.clock import Clock, utc_now
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from noticedesk.aws.clients import ClientFactory, RoleToAssume
+    from noticedesk.aws.clients import ClientFactory
+    from noticedesk.aws.roles import RoleToAssume
     from noticedesk.config import Config
 
 

@@ -27,40 +27,43 @@ def sns_envelope(
     )
 
 
-def feedback_body(index: int) -> str:
-    """SES feedback number ``index``: mostly deliveries, every tenth a bounce, every 50th a complaint."""
-    address = f"user{index % 5000}@example.org"
+def feedback_body(index: int, recipients: int = 1) -> str:
+    """SES notification number ``index`` for ``recipients`` addresses (one event each): mostly
+    deliveries, every tenth a bounce, every 50th a complaint; wrapped by SNS as SQS receives it."""
+    addresses = [f"user{(index * recipients + n) % 5000}@example.org" for n in range(recipients)]
     at = f"2026-11-28T{10 + index % 2:02d}:{index % 60:02d}:00.000Z"
     if index % 50 == 0:
         document: dict[str, Any] = {
             "notificationType": "Complaint",
             "complaint": {
                 "feedbackId": f"fb-c-{index}",
-                "complainedRecipients": [{"emailAddress": address}],
+                "complainedRecipients": [{"emailAddress": address} for address in addresses],
                 "timestamp": at,
                 "complaintFeedbackType": "abuse",
             },
-            "mail": _mail(index, address, at),
+            "mail": _mail(index, addresses, at),
         }
     elif index % 10 == 0:
-        document = bounce(address, f"fb-b-{index}", at=at)
+        document = bounce(addresses[0], f"fb-b-{index}", at=at)
+        document["bounce"]["bouncedRecipients"] = [{"emailAddress": address} for address in addresses]
+        document["mail"] = _mail(index, addresses, at)
     else:
         document = {
             "notificationType": "Delivery",
-            "delivery": {"timestamp": at, "recipients": [address], "processingTimeMillis": 100},
-            "mail": _mail(index, address, at),
+            "delivery": {"timestamp": at, "recipients": addresses, "processingTimeMillis": 100},
+            "mail": _mail(index, addresses, at),
         }
     return sns_envelope(document, f"sns-{index:08d}")
 
 
-def _mail(index: int, address: str, at: str) -> dict[str, Any]:
+def _mail(index: int, addresses: list[str], at: str) -> dict[str, Any]:
     return {
         "timestamp": at,
         "messageId": f"ses-msg-{index}",
         "source": "noreply@mail.example.jp",
         "sourceArn": "arn:aws:ses:us-east-1:111122223333:identity/mail.example.jp",
         "sendingAccountId": "111122223333",
-        "destination": [address],
+        "destination": addresses,
     }
 
 

@@ -15,7 +15,8 @@ from sqlalchemy import Engine
 
 from noticedesk.accounts.organizations import import_accounts, organization_accounts
 from noticedesk.accounts.registry import Account, account_name, account_names, list_accounts, save_account
-from noticedesk.aws.clients import ClientFactory, RoleToAssume
+from noticedesk.aws.clients import ClientFactory
+from noticedesk.aws.roles import RoleToAssume
 from noticedesk.cli import App, cli
 from noticedesk.config import Config, load_config
 from noticedesk.errors import AwsError

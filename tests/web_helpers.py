@@ -10,11 +10,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, insert, update
 
 from noticedesk.cli.demo import samples_told_at
 from noticedesk.config import Config
-from noticedesk.store.tables import cases
+from noticedesk.feedback.manual import suppress
+from noticedesk.store.tables import cases, ses_send_counts
 from noticedesk.triage import Triage
 from noticedesk.users import add_user
 from noticedesk.web.app import create_app
@@ -110,3 +111,43 @@ class Session:
 def live(engine: Engine, clock: Clock, config: Config | None = None) -> Iterator[str]:
     with running(create_app(engine, config or Config(), clock=clock)) as url:
         yield url
+
+
+def seed_ses(engine: Engine, now: datetime = NOW, days: int = 14) -> None:
+    """Hourly send counters for two identities of one account over ``days``: one sender's bounce
+    rate climbing past AWS's review level, the other's steady and low."""
+    rows = []
+    for day in range(days):
+        bucket = (now - timedelta(days=days - 1 - day)).replace(minute=0, second=0, microsecond=0)
+        climbing = 0.02 + 0.005 * day
+        for identity, bounce, complaint in (
+            ("news.example.com", climbing, 0.0004 + 0.00005 * day),
+            ("example.com", 0.008, 0.0002),
+        ):
+            sends = 4000
+            rows.append(
+                {
+                    "bucket_start": bucket,
+                    "account_id": "123456789012",
+                    "region": "us-east-1",
+                    "identity": identity,
+                    "configuration_set": "",
+                    "sends": sends,
+                    "deliveries": int(sends * (1 - bounce)),
+                    "hard_bounces": int(sends * bounce),
+                    "soft_bounces": 3,
+                    "complaints": int(sends * complaint),
+                    "rejects": 0,
+                }
+            )
+    with engine.begin() as connection:
+        connection.execute(insert(ses_send_counts), rows)
+        suppress(
+            connection,
+            "bounced@example.org",
+            "BOUNCE",
+            "mailbox does not exist (seen in the logs)",
+            "olive",
+            now,
+        )
+        suppress(connection, "=cmd@example.org", "COMPLAINT", "complained by phone", "olive", now)

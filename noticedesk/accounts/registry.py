@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
 
-from noticedesk.aws.clients import RoleToAssume
+from noticedesk.aws.roles import RoleToAssume
 from noticedesk.config import AccountConfig
 from noticedesk.errors import NotFoundError
 from noticedesk.store.tables import accounts
@@ -76,6 +76,15 @@ def _account(record: Any) -> Account:
 def find_account(conn: Connection, account_id: str) -> Account | None:
     record = conn.execute(select(accounts).where(accounts.c.account_id == account_id)).first()
     return _account(record) if record is not None else None
+
+
+def find_accounts(conn: Connection, account_ids: Iterable[str]) -> dict[str, Account]:
+    """The registered ones of ``account_ids``, by id (one query)."""
+    wanted = sorted(set(account_ids))
+    if not wanted:
+        return {}
+    query = select(accounts).where(accounts.c.account_id.in_(wanted))
+    return {account.account_id: account for account in map(_account, conn.execute(query))}
 
 
 def account_name(conn: Connection, account_id: str | None) -> str | None:

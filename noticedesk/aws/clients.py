@@ -11,25 +11,19 @@ is entered through that role instead of ``role_name``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
+from noticedesk.aws.roles import RoleToAssume
 from noticedesk.errors import AwsError
 
 RETRIES = BotoConfig(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
-
-
-@dataclass(frozen=True)
-class RoleToAssume:
-    """A role registered for one account: its ARN and the external id its trust policy asks for."""
-
-    arn: str
-    external_id: str | None = None
 
 
 @dataclass
@@ -45,12 +39,19 @@ class ClientFactory:
     _sessions: dict[str, boto3.Session] = field(default_factory=dict, repr=False)
     _clients: dict[tuple[str, str, str], Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _build_lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
-    """Held while a session or client is built: boto3 sessions are not thread-safe, and threads
-    gathering in parallel must not each assume the same role."""
     _own_account: str | None = field(default=None, init=False, repr=False)
+    _account_locks: dict[str, threading.RLock] = field(default_factory=dict, init=False, repr=False)
     calls: int = field(default=0, init=False)
     """AWS API calls made through this factory's clients (retries not counted), for benchmarks."""
+    calls_by_account: dict[str, int] = field(default_factory=dict, init=False)
+    """The same per account ("" for the base credentials' clients)."""
+
+    def _account_lock(self, account_id: str) -> threading.RLock:
+        """Held while that account's session or one of its clients is built: boto3 sessions are not
+        thread-safe, and threads gathering in parallel must not each assume the same role; other
+        accounts' (``diagnose --all-accounts``) go on meanwhile."""
+        with self._lock:
+            return self._account_locks.setdefault(account_id, threading.RLock())
 
     def _base(self) -> boto3.Session:
         with self._lock:
@@ -90,12 +91,12 @@ class ClientFactory:
             cached = self._sessions.get(account_id)
         if cached is not None:
             return cached
-        with self._build_lock:
+        with self._account_lock(account_id):
             with self._lock:
                 cached = self._sessions.get(account_id)
             if cached is not None:
                 return cached  # another thread assumed the role while this one waited
-            sts = self._base().client("sts", region_name=self.default_region, config=RETRIES)
+            sts = self.client("sts", self.default_region)
             role_arn = registered.arn if registered else f"arn:aws:iam::{account_id}:role/{self.role_name}"
             extra = {"ExternalId": registered.external_id} if registered and registered.external_id else {}
             try:
@@ -104,7 +105,7 @@ class ClientFactory:
                 ]
             except (ClientError, BotoCoreError) as error:
                 raise AwsError(f"cannot assume {role_arn}: {_one_line(error)}") from error
-            session = boto3.Session(
+            session = self._sharing_models(
                 aws_access_key_id=credentials["AccessKeyId"],
                 aws_secret_access_key=credentials["SecretAccessKey"],
                 aws_session_token=credentials["SessionToken"],
@@ -113,9 +114,21 @@ class ClientFactory:
                 self._sessions[account_id] = session
         return session
 
-    def _count(self, **_: Any) -> None:
-        with self._lock:
-            self.calls += 1
+    def _sharing_models(self, **credentials: str) -> boto3.Session:
+        """A session with these credentials that reads API models through the base session's
+        loader: a session of its own would parse each service's model again (0.1 s of CPU for
+        EC2's) once per account assumed into, which bounds how many accounts are read at once."""
+        core = botocore.session.Session()
+        core.register_component("data_loader", self._base()._session.get_component("data_loader"))
+        return boto3.Session(botocore_session=core, **credentials)
+
+    def _count(self, account: str) -> Callable[..., None]:
+        def count(**_: Any) -> None:
+            with self._lock:
+                self.calls += 1
+                self.calls_by_account[account] = self.calls_by_account.get(account, 0) + 1
+
+        return count
 
     def client(self, service: str, region: str | None = None, account_id: str | None = None) -> Any:
         key = (account_id or "", service, region or self.default_region)
@@ -123,13 +136,14 @@ class ClientFactory:
             cached = self._clients.get(key)
         if cached is not None:
             return cached
-        with self._build_lock:
+        session = self.session(account_id)  # outside the lock: assuming a role takes a round trip
+        with self._account_lock(key[0]):
             with self._lock:
                 cached = self._clients.get(key)
             if cached is not None:
                 return cached
-            client = self.session(account_id).client(service, region_name=key[2], config=RETRIES)
-            client.meta.events.register("before-call.*.*", self._count)
+            client = session.client(service, region_name=key[2], config=RETRIES)
+            client.meta.events.register("before-call.*.*", self._count(key[0]))
             with self._lock:
                 self._clients[key] = client
         return client

@@ -148,8 +148,9 @@ def run_diagnosis(
     facts = facts or Facts()
     workers = concurrency or settings.concurrency
     started = time.perf_counter()
-    calls_before = factory.calls
     account = account_id or caller_account(factory)
+    # The calls made in this account: others may be read at the same time through the same factory.
+    calls_before = factory.calls_by_account.get(account, 0)
     refusal = quarantined_caller(factory, account)
     if refusal is not None:
         raise AwsError(f"not diagnosing {account}: {refusal}")
@@ -167,6 +168,6 @@ def run_diagnosis(
         regions=region_list,
         checks=tuple(check.id for check in checks),
         findings=found,
-        calls=factory.calls - calls_before,
+        calls=factory.calls_by_account.get(account, 0) - calls_before,
         seconds=time.perf_counter() - started,
     )

@@ -131,6 +131,8 @@ class CaseBook:
     opened: list[CaseState] = field(default_factory=list)
     events: list[tuple[CaseState, EventRow]] = field(default_factory=list)
     items: list[tuple[CaseState, tuple[ItemRow, ...]]] = field(default_factory=list)
+    stages_at_start: dict[int, str] = field(default_factory=dict)
+    """Stored case id -> its stage when the batch first saw it (what a stage change is told against)."""
     _by_id: dict[int, CaseState] = field(default_factory=dict)
     _by_key: dict[str, CaseState] = field(default_factory=dict)
     _by_account: dict[tuple[str, str], list[CaseState]] = field(default_factory=dict)
@@ -145,6 +147,7 @@ class CaseBook:
         if known is not None:
             return known
         self._by_id[case.id] = case
+        self.stages_at_start[case.id] = case.stage
         self._index(case)
         return case
 

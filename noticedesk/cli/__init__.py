@@ -69,6 +69,11 @@ COMMAND_MODULES: dict[str, tuple[str, str]] = {
         "accounts",
         "The accounts registry: names, owners, language, channels and role of each AWS account.",
     ),
+    "notifications": (
+        "notify",
+        "The notifications outbox, newest first: sent, waiting to be retried, failed.",
+    ),
+    "notify": ("notify", "Try a notification channel, retry a failed notification, send what is due."),
     "worker": (
         "worker",
         "Consume SES feedback, AWS Health events and notice mails from SQS ([worker] in the config).",

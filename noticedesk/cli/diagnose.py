@@ -57,7 +57,14 @@ def _progress(app: App, show: bool) -> Iterator[Progress | None]:
 @click.option("--profile", help="AWS profile for the base credentials.")
 @click.option("--role-name", help="Role to assume in the account (for accounts other than the caller's).")
 @click.option(
-    "--concurrency", type=click.IntRange(1, 64), help="Parallel AWS reads ([diagnose] concurrency)."
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    help="Parallel AWS reads ([diagnose] concurrency); with --all-accounts, accounts read at once (4).",
+)
+@click.option(
+    "--all-accounts",
+    is_flag=True,
+    help="Every account of the registry, through its role: one summary table (accounts x failed checks).",
 )
 @click.option(
     "--only-failed/--all",
@@ -76,9 +83,27 @@ def diagnose(
     profile: str | None,
     role_name: str | None,
     concurrency: int | None,
+    all_accounts: bool,
     only_failed: bool | None,
 ) -> None:
-    """Read an AWS account (read-only) and report what is wrong; findings are stored, on the case if any."""
+    """Read an AWS account (read-only) and report what is wrong; findings are stored, on the case if any.
+
+    With --all-accounts, every account of the registry ([[accounts]], `accounts add`) is read,
+    --concurrency at once (4), each through --role-name, else its role_arn, else [diagnose]
+    role_name; one that cannot be read is named with why and the others go on (exit 1 if any
+    could not be read).
+    """
+    if all_accounts:
+        if case_id is not None or account_id is not None:
+            raise click.UsageError("--all-accounts reads every registered account: no CASE_ID or --account")
+        from noticedesk.cli.diagnose_all import diagnose_all
+
+        factory = app.clients(
+            profile=profile, role_name=role_name, default_role=app.config.diagnose.role_name
+        )
+        checks = checks_for(None, Facts(), _split(check_ids) or None)
+        diagnose_all(app, factory, checks, tuple(_split(regions)) or None, concurrency, as_json)
+        return
     kind: str | None = None
     facts = Facts()
     if case_id is not None:

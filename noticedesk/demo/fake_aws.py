@@ -23,6 +23,7 @@ from noticedesk.demo.aws import ABUSE_REGION, DEMO_ACCOUNT, GPU_REGION, seed_dem
 from noticedesk.demo.moto_routes import build_routes_one_at_a_time
 from noticedesk.remediation.diagnoses import store_diagnosis
 from noticedesk.remediation.runner import ApplyRequest, Remediation, RunReport
+from noticedesk.runtime import boto3_clients
 
 DEMO_REGIONS = (ABUSE_REGION, GPU_REGION)
 DEMO_ROLE = "NoticeDeskDemo"
@@ -57,7 +58,7 @@ def fake_aws() -> Iterator[ClientFactory]:
 
         build_routes_one_at_a_time()
         with mock_aws():
-            yield ClientFactory(role_name=DEMO_ROLE)
+            yield boto3_clients(role_name=DEMO_ROLE)  # the real factory, against moto
 
 
 @dataclass(frozen=True)

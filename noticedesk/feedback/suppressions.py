@@ -75,3 +75,11 @@ def list_suppressions(
     rows = connection.execute(select(ses_suppressions).order_by(ses_suppressions.c.address))
     found = [_suppression(row) for row in rows]
     return found if include_inactive else [item for item in found if item.active_at(now)]
+
+
+def search_suppressions(connection: Connection, needle: str, limit: int = 200) -> list[Suppression]:
+    """Addresses containing ``needle`` (every address with history, active or not), the first ``limit``."""
+    query = select(ses_suppressions).order_by(ses_suppressions.c.address).limit(limit)
+    if needle.strip():
+        query = query.where(ses_suppressions.c.address.contains(needle.strip().lower(), autoescape=True))
+    return [_suppression(row) for row in connection.execute(query)]

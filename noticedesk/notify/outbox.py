@@ -17,20 +17,22 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from noticedesk.accounts.registry import find_account
+from noticedesk.accounts.registry import find_account, find_accounts
 from noticedesk.clock import Clock
 from noticedesk.config import NotifyConfig
 from noticedesk.errors import DeliveryError, NotFoundError, NotifyError
-from noticedesk.notify.channels.base import Channel
 from noticedesk.notify.events import Event
 from noticedesk.notify.messages import Message, render
 from noticedesk.store.db import begin_writing
 from noticedesk.store.tables import outbox
+
+if TYPE_CHECKING:
+    from noticedesk.notify.channels.base import Channel
 
 log = logging.getLogger(__name__)
 
@@ -54,39 +56,44 @@ def enqueue(
     ``[notify] language`` at sending. A row already there for the same (dedupe key, channel) is
     left alone: enqueueing again is a no-op.
     """
-    account = find_account(conn, event.account_id) if event.account_id else None
-    facts = dict(event.facts)
-    if account is not None:
-        facts.setdefault("account_name", account.name)
-    elif event.account_id:
-        facts.setdefault("unknown_account", "yes")
-    names = list(channels) if channels is not None else list(account.channels if account else [])
-    if not names:
-        names = [DEFAULT_CHANNEL]
-    language = account.language if account is not None else None
-    rows = [
-        {
-            "dedupe_key": event.dedupe_key,
-            "channel": name,
-            "kind": event.kind,
-            "case_id": event.case_id,
-            "account_id": event.account_id,
-            "language": language,
-            "facts": facts,
-            "status": "pending",
-            "tries": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for name in dict.fromkeys(names)
-    ]
-    statement = _insert_ignoring_repeats(conn)
-    added = 0
-    for row in rows:  # a repeat inserts nothing and so returns no id
-        added += len(conn.execute(statement.returning(outbox.c.id), row).all())
+    return enqueue_many(conn, [event], now=now, channels=channels)
+
+
+def enqueue_many(
+    conn: Connection, events: Sequence[Event], *, now: datetime, channels: Sequence[str] | None = None
+) -> int:
+    """``enqueue`` for a batch of events: one read of the registry, one insert."""
+    if not events:
+        return 0
+    registered = find_accounts(conn, {event.account_id for event in events if event.account_id})
+    rows = []
+    for event in events:
+        account = registered.get(event.account_id or "")
+        facts = dict(event.facts)
+        if account is not None:
+            facts.setdefault("account_name", account.name)
+        names = list(channels) if channels is not None else list(account.channels if account else [])
+        for name in dict.fromkeys(names or [DEFAULT_CHANNEL]):
+            rows.append(
+                {
+                    "dedupe_key": event.dedupe_key,
+                    "channel": name,
+                    "kind": event.kind,
+                    "case_id": event.case_id,
+                    "account_id": event.account_id,
+                    "language": account.language if account is not None else None,
+                    "facts": facts,
+                    "status": "pending",
+                    "tries": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+    # A repeat inserts nothing and so returns no id: the ids returned count the new rows.
+    added = len(conn.execute(_insert_ignoring_repeats(conn).returning(outbox.c.id), rows).all())
     if added:
-        log.info("outbox: %s %s queued for %d channel(s)", event.kind, event.dedupe_key, added)
+        log.info("outbox: %d notification(s) queued for %d event(s)", added, len(events))
     return added
 
 

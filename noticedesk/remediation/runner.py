@@ -31,11 +31,11 @@ from noticedesk.aws.caller import quarantined_caller
 from noticedesk.cases.queries import check_item
 from noticedesk.config import FixesConfig
 from noticedesk.errors import AuthenticityError, AwsError, NotFoundError, RemediationError
-from noticedesk.remediation.audit import (
-    ActionRecord,
-    case_records,
+from noticedesk.remediation.audit import ActionRecord, case_records, get_record
+from noticedesk.remediation.claims import Claimer, Heartbeat, release
+from noticedesk.remediation.diagnoses import latest_diagnosis
+from noticedesk.remediation.recording import (
     event,
-    get_record,
     sync_plan,
     write_intent,
     write_outcome,
@@ -43,8 +43,6 @@ from noticedesk.remediation.audit import (
     write_undo,
     write_undo_intent,
 )
-from noticedesk.remediation.claims import Claimer, Heartbeat, release
-from noticedesk.remediation.diagnoses import latest_diagnosis
 from noticedesk.store.tables import cases, checklist_items
 
 log = logging.getLogger(__name__)

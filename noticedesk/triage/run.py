@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
+from enum import Enum
 from functools import lru_cache
 from itertools import chain
 from typing import Any, NamedTuple
@@ -26,7 +28,9 @@ from noticedesk.config import Config
 from noticedesk.gcrun import batch_gc
 from noticedesk.mail.readers import RawItem
 from noticedesk.notices.clocks import clocks_for
-from noticedesk.procpool import OrderedPool
+from noticedesk.notices.model import Authenticity, Decision, Evidence, Kind, Stage
+from noticedesk.notify.outbox import enqueue_many
+from noticedesk.procpool import OrderedPool, Reducer
 from noticedesk.store.bulk import JsonText, json_text
 from noticedesk.store.db import begin_writing
 from noticedesk.store.refusals import driver_message, each_alone_if_refused
@@ -34,6 +38,7 @@ from noticedesk.store.tables import messages
 from noticedesk.text import storable_text
 from noticedesk.triage.reading import Read, Understood, read_input, understand
 from noticedesk.triage.result import Filed, TriageResult, result_of
+from noticedesk.triage.telling import batch_events
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 500
@@ -75,7 +80,11 @@ class Triage:
         first = next(batches, [])
         if len(first) < SERIAL_BELOW:
             return self._run_serially(iter([first]))
-        return self._run_in_pool(chain([first], batches), OrderedPool(self._read_fields, self.jobs))
+        # One input read here first: what reading builds on first use (the rule table, the
+        # scanner's database) is then built once, and every worker inherits it with the fork.
+        self._warm_up(first)
+        pool = OrderedPool(self._read_fields, self.jobs, reducers=_REDUCERS)
+        return self._run_in_pool(chain([first], batches), pool)
 
     def _run_serially(self, batches: Iterator[list[RawItem]]) -> Iterator[TriageResult]:
         with batch_gc():
@@ -89,6 +98,13 @@ class Triage:
             for batch, fields in pool.map(batches):
                 read = [Read(item, *found) for item, found in zip(batch, fields, strict=True) if found]
                 yield from self._run_batch(batch, read)
+
+    def _warm_up(self, batch: list[RawItem]) -> None:
+        """Understand the first mail of ``batch`` and forget it (nothing logged, nothing kept)."""
+        mail = next((item for item in batch if item.format == "mail" and item.error is None), None)
+        if mail is not None:
+            with suppress(Exception):  # it is read again, and its failure reported, in its turn
+                self._understand(mail)
 
     def _read_fields(self, item: RawItem) -> _Fields | None:
         """In a worker process: ``_read`` without the input's bytes (the filer has them already)."""
@@ -169,6 +185,7 @@ class Triage:
             message_rows: list[tuple[CaseState | None, MessageRow]] = []
             filed = [self._file(entry, known, firsts, book, message_rows) for entry in read]
             write(connection, book, message_rows)
+            enqueue_many(connection, batch_events(book, filed), now=self.now())  # told iff filed
         return [result_of(entry) for entry in filed]
 
     def _read(self, item: RawItem) -> Read:
@@ -253,6 +270,20 @@ class Triage:
 
 _Fields = tuple[str, str, "Understood | None", "str | None"]
 """What a worker process sends back for one input: ``Read`` less the input itself."""
+
+
+def _member(member: Enum) -> tuple[Any, tuple[Any, ...]]:
+    return getattr, (type(member), member.name)
+
+
+_REDUCERS: dict[type, Reducer] = {
+    # What a worker sends back, pickled without Python-level code per object (half the cost).
+    Decision: lambda d: (Decision, (d.value, d.score, d.cues, d.others)),
+    Evidence: lambda e: (Evidence, (e.kind, e.stage, e.abuse_types, e.abuse_lines)),
+    Kind: _member,
+    Stage: _member,
+    Authenticity: _member,
+}
 
 
 def _batches(items: Iterable[RawItem]) -> Iterator[list[RawItem]]:

@@ -20,7 +20,6 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -32,14 +31,12 @@ from noticedesk.aws.actions.base import Clients
 from noticedesk.clock import utc_now
 from noticedesk.config import Config, load_config
 from noticedesk.errors import NotFoundError, NoticeDeskError
-from noticedesk.feedback.events import normalise_address
 from noticedesk.feedback.sns_verify import CertificateCache, SnsVerifier
-from noticedesk.feedback.suppressions import find_suppression
 from noticedesk.feedback.verdicts import PolicySettings
 from noticedesk.feedback.webhook import Confirm, SnsWebhook, sns_confirmer
 from noticedesk.runtime import boto3_clients
 from noticedesk.store.db import DEFAULT_URL, open_store
-from noticedesk.web import case_actions, pages
+from noticedesk.web import api, case_actions, pages, ses
 from noticedesk.web.auth import Gatekeeper, LoginThrottle
 from noticedesk.web.context import WebContext
 from noticedesk.web.security import SessionCodec, SessionSettings, WebGuard, session_key
@@ -75,20 +72,6 @@ def create_app(
         clients=clients or (lambda: boto3_clients(role_name=config.fixes.role_name)),
     )
 
-    async def suppressed_endpoint(request: Request) -> JSONResponse:
-        address = normalise_address(request.path_params["address"])
-        if address is None:
-            return JSONResponse({"error": "not an e-mail address"}, status_code=400)
-
-        def look_up() -> dict[str, object]:
-            with engine.connect() as connection:
-                found = find_suppression(connection, address)
-            if found is None:
-                return {"address": address, "suppressed": False, "known": False}
-            return {**found.to_json(clock()), "known": True}
-
-        return JSONResponse(await run_in_threadpool(look_up))
-
     codec = SessionCodec(
         SessionSettings(
             key=session_key(engine, clock()),
@@ -100,13 +83,10 @@ def create_app(
     app = Starlette(
         routes=[
             Route("/webhooks/sns", SnsEndpoint(webhook), methods=["POST"]),
-            Route(
-                "/api/ses/suppressed/{address}",
-                context.gate.guard("viewer", suppressed_endpoint),
-                methods=["GET"],
-            ),
+            *api.routes(context),
             *pages.routes(context),
             *case_actions.routes(context),
+            *ses.routes(context),
             Mount("/static", StaticFiles(packages=[("noticedesk.web", "static")]), name="static"),
         ],
         middleware=[Middleware(WebGuard, codec=codec, clock=clock)],

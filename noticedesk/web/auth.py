@@ -112,6 +112,7 @@ class Gatekeeper:
 
         guarded.__name__ = getattr(handler, "__name__", "guarded")
         guarded.__doc__ = handler.__doc__
+        guarded.role = role  # type: ignore[attr-defined]  # read by the role tests and the route list
         return guarded
 
 

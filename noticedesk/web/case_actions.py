@@ -17,8 +17,7 @@ from noticedesk.replies import draft_reply
 from noticedesk.replies.formats import as_eml
 from noticedesk.replies.record import mark_sent
 from noticedesk.replies.saved import save_draft, saved_draft
-from noticedesk.web.context import WebContext, principal
-from noticedesk.web.pages import _case_id
+from noticedesk.web.context import WebContext, case_id_of, principal
 from noticedesk.web.render import labels, page
 
 
@@ -58,7 +57,7 @@ def eml(ctx: WebContext, case_id: int) -> str:
 
 def routes(ctx: WebContext) -> list[Route]:
     async def tick(request: Request) -> Response:
-        case_id = _case_id(request)
+        case_id = case_id_of(request)
         form = await request.form()
         done = form.get("done", "1") != "0"
         await ctx.run(
@@ -73,12 +72,12 @@ def routes(ctx: WebContext) -> list[Route]:
         return RedirectResponse(f"/cases/{case_id}#checklist", status_code=303)
 
     async def plan(request: Request) -> Response:
-        case_id = _case_id(request)
+        case_id = case_id_of(request)
         report = await ctx.run(dry_run, ctx, case_id, principal(request).name, True)
         return _result(ctx, request, case_id, report)
 
     async def apply_confirm(request: Request) -> Response:
-        case_id = _case_id(request)
+        case_id = case_id_of(request)
         override = request.query_params.get("override") == "1"
         report = await ctx.run(dry_run, ctx, case_id, principal(request).name, override)
         reader = ctx.reader(request)
@@ -98,7 +97,7 @@ def routes(ctx: WebContext) -> list[Route]:
         )
 
     async def apply(request: Request) -> Response:
-        case_id = _case_id(request)
+        case_id = case_id_of(request)
         form = await request.form()
         chosen = tuple(str(value) for value in form.getlist("action"))
         request_ = ApplyRequest(
@@ -135,7 +134,7 @@ def routes(ctx: WebContext) -> list[Route]:
         return RedirectResponse(f"/cases/{record.case_id}#actions", status_code=303)
 
     async def reply(request: Request) -> Response:
-        case_id = _case_id(request)
+        case_id = case_id_of(request)
         form = await request.form()
         text = str(form.get("text") or "")
         who = principal(request).name
@@ -153,7 +152,7 @@ def routes(ctx: WebContext) -> list[Route]:
         return RedirectResponse(f"/cases/{case_id}#reply", status_code=303)
 
     async def reply_eml(request: Request) -> Response:
-        case_id = _case_id(request)
+        case_id = case_id_of(request)
         body = await ctx.run(eml, ctx, case_id)
         return Response(
             body,

@@ -13,6 +13,7 @@ from starlette.requests import Request
 
 from noticedesk.aws.actions.base import Clients
 from noticedesk.config import Config
+from noticedesk.errors import NotFoundError
 from noticedesk.web.auth import Gatekeeper, LoginThrottle, Principal
 from noticedesk.web.render import Reader, reader_of
 
@@ -39,3 +40,11 @@ class WebContext:
 def principal(request: Request) -> Principal:
     found: Principal = request.state.principal
     return found
+
+
+def case_id_of(request: Request) -> int:
+    """The ``{case_id}`` of the path; anything but a plausible id is no case (404)."""
+    raw = str(request.path_params["case_id"])
+    if not raw.isdigit() or len(raw) > 12:
+        raise NotFoundError(f"no case {raw}")
+    return int(raw)

@@ -15,7 +15,7 @@ from noticedesk.cases.board import STATUSES, BoardFilter, board_page
 from noticedesk.notices.model import Kind
 from noticedesk.users import authenticate
 from noticedesk.web.auth import client_address, safe_next
-from noticedesk.web.context import WebContext, principal
+from noticedesk.web.context import WebContext, case_id_of, principal
 from noticedesk.web.render import LANGS, labels, page
 from noticedesk.web.security import CSRF_FIELD, csrf_matches
 from noticedesk.web.views import case_view
@@ -68,7 +68,7 @@ def routes(ctx: WebContext) -> list[Route]:
         )
 
     async def case_page(request: Request) -> Response:
-        case_id = _case_id(request)
+        case_id = case_id_of(request)
         reader = ctx.reader(request)
         now = ctx.clock()
         view = await ctx.run(case_view, ctx.engine, case_id, now, reader.lang, principal(request).role)
@@ -127,15 +127,6 @@ def routes(ctx: WebContext) -> list[Route]:
         Route("/logout", logout, methods=["POST"]),
         Route("/lang", switch_language, methods=["POST"]),
     ]
-
-
-def _case_id(request: Request) -> int:
-    from noticedesk.errors import NotFoundError
-
-    raw = request.path_params["case_id"]
-    if not raw.isdigit() or len(raw) > 12:
-        raise NotFoundError(f"no case {raw}")
-    return int(raw)
 
 
 def _lang(ctx: WebContext, request: Request) -> str:

@@ -10,6 +10,7 @@ from noticedesk.config import TeamsChannel as TeamsSettings
 from noticedesk.config import WebhookChannel as WebhookSettings
 from noticedesk.errors import ConfigError
 from noticedesk.notify.channels.base import Channel
+from noticedesk.notify.channels.email import EmailChannel
 from noticedesk.notify.channels.slack import SlackChannel
 from noticedesk.notify.channels.teams import TeamsChannel
 from noticedesk.notify.channels.webhook import WebhookChannel
@@ -41,7 +42,22 @@ def build_channel(config: NotifyConfig, name: str, *, clock: Clock | None = None
             channel.clock = clock
         return channel
     assert isinstance(settings, EmailSettings)
-    raise ConfigError(f"{where}: e-mail channels are not available yet")
+    email = EmailChannel(
+        name,
+        settings.host,
+        settings.effective_port,
+        settings.sender,
+        tuple(settings.to),
+        settings.security,
+        settings.username,
+        read_secret(settings.password, f"{where} password") if settings.password else None,
+        settings.owners,
+        settings.ca_file,
+        settings.timeout_seconds,
+    )
+    if clock is not None:
+        email.clock = clock
+    return email
 
 
 def build_channels(config: NotifyConfig, *, clock: Clock | None = None) -> dict[str, Channel]:

@@ -3,6 +3,9 @@
 
 (function () {
   const lang = document.body.dataset.lang || "en";
+  // The server's clock, not this machine's: a countdown is right even where the PC's clock is not.
+  const served = Date.parse(document.body.dataset.now || "");
+  const skew = Number.isNaN(served) ? 0 : served - Date.now();
 
   function span(seconds) {
     const abs = Math.abs(seconds);
@@ -25,7 +28,7 @@
   }
 
   function tick() {
-    const now = Date.now();
+    const now = Date.now() + skew;
     for (const node of document.querySelectorAll("time.countdown[datetime]")) {
       const at = Date.parse(node.getAttribute("datetime"));
       if (Number.isNaN(at)) continue;
