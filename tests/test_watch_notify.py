@@ -71,6 +71,16 @@ def config(dovecot: Dovecot, user: str, sink: SmtpSink) -> Config:
     return Config(watch=WatchConfig(imap=imap), notify=notify)
 
 
+def posts(slack: Receiver, words: str) -> list[str]:
+    texts = [json.dumps(json.loads(request.body), ensure_ascii=False) for request in slack.delivered]
+    return [text for text in texts if words in text]
+
+
+def mails(sink: SmtpSink, words: str) -> list[str]:
+    subjects = [str(message_from_bytes(raw, policy=policy.default)["Subject"]) for _, raw in sink.mails]
+    return [subject for subject in subjects if words in subject]
+
+
 def deadline_posts(slack: Receiver) -> list[str]:
     texts = [json.dumps(json.loads(request.body), ensure_ascii=False) for request in slack.delivered]
     return [text for text in texts if "reply-by time in" in text]
@@ -110,6 +120,8 @@ def test_appended_mail_to_slack_and_smtp_within_seconds_and_again_after_the_remi
         (post,) = deadline_posts(slack)
         assert '"blocks"' in post and "Prod" in post and "noticedesk reply" in post
         assert sink.mails[0][0] == ["ops@example.com", "owner@example.jp"]  # the owner hears too
+        # The case's opening, too: the Slack message and the first mail of its thread.
+        assert len(posts(slack, " opened: abuse-report for Prod")) == 1 and len(mails(sink, " opened: ")) == 1
         assert sink.logins and set(sink.logins) == {SMTP_USER}
         # AWS's reminder, half an hour later: the stage moves, so does the reply-by, and they hear again.
         dovecot.append(user, abuse_reminder(700, sent=sent + timedelta(minutes=30)))
@@ -121,9 +133,11 @@ def test_appended_mail_to_slack_and_smtp_within_seconds_and_again_after_the_remi
             stage, reply_by = connection.execute(select(cases.c.stage, cases.c.reply_by)).one()
         assert stage == "reminder" and reply_by != first_reply_by
         assert len(deadline_posts(slack)) == 2 and len(deadline_mails(sink)) == 2
+        assert len(posts(slack, "moved to reminder")) == 1 and len(mails(sink, "moved to reminder")) == 1
         # Passes go on: nothing is sent twice.
+        count = (len(slack.requests), len(sink.mails))
         for _ in range(5):
             watcher.run_once()
-        assert len(deadline_posts(slack)) == 2 and len(deadline_mails(sink)) == 2
+        assert (len(slack.requests), len(sink.mails)) == count
     finally:
         watcher.close()
