@@ -51,6 +51,7 @@ def run(folder: Path, count: int, runs: int) -> float:
     size = write_mbox(mbox, count)
     print(f"triage: {count:,} notices ({size / 1e6:.0f} MB mbox), runs alternated, fresh SQLite each")
     best: dict[int, float] = {}
+    cpu_used: dict[int, float] = {}
     for attempt in range(runs):
         counts = set()
         for jobs in JOBS:
@@ -58,6 +59,7 @@ def run(folder: Path, count: int, runs: int) -> float:
             wall, cpu = triage_once(mbox, database, jobs)
             counts.add(stored(database))
             best[jobs] = min(best.get(jobs, wall), wall)
+            cpu_used[jobs] = min(cpu_used.get(jobs, cpu), cpu)
             print(
                 f"  run {attempt + 1} --jobs {jobs}: {wall:6.1f} s, {count / wall:6,.0f} messages/s, "
                 f"CPU {cpu:5.1f} s; load average {os.getloadavg()[0]:.1f}"
@@ -68,5 +70,10 @@ def run(folder: Path, count: int, runs: int) -> float:
     print(
         f"  best: --jobs 1 {count / best[1]:,.0f}/s, --jobs 2 {count / best[2]:,.0f}/s: "
         f"{ratio:.2f}x (target >= 1.7x)"
+    )
+    overhead = cpu_used[2] / cpu_used[1]
+    print(
+        f"  CPU of --jobs 2 / --jobs 1: {overhead:.2f} (least of each): on two otherwise idle cores "
+        f"--jobs 2 could be at most {2 / overhead:.2f}x --jobs 1; load average {os.getloadavg()[0]:.1f}"
     )
     return ratio

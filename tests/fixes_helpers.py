@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-import pytest
-from moto import mock_aws
 from sqlalchemy import Engine, insert
 
-from noticedesk.aws.clients import ClientFactory
 from noticedesk.config import FixesConfig
 from noticedesk.remediation.runner import ApplyRequest, Remediation, RunReport
 from noticedesk.store.tables import cases, checklist_items, findings
@@ -96,26 +93,6 @@ def add_findings(engine: Engine, case_id: int, now: datetime, rows: Iterable[dic
         for row in rows:
             connection.execute(insert(findings).values(run_id=run_id, case_id=case_id, found_at=now, **row))
     return run_id
-
-
-MOTO_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
-}
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[ClientFactory]:
-    """An in-process moto account; the factory is the one the runner gets."""
-    for key, value in MOTO_ENV.items():
-        monkeypatch.setenv(key, value)
-    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(key, raising=False)
-    with mock_aws():
-        yield ClientFactory(default_region="us-east-1")
 
 
 def remediation(

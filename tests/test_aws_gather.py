@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from botocore.stub import ANY, Stubber
-from moto import mock_aws
 
 from noticedesk.aws.actions import propose
 from noticedesk.aws.checks.catalogue import CATALOGUE, select
@@ -26,18 +24,9 @@ REGIONS = ("ap-northeast-1", "us-west-2")
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[ClientFactory]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    with mock_aws():
-        yield ClientFactory(role_name="noticedesk")
+def customer(aws: ClientFactory) -> ClientFactory:
+    """The customer's account in the fake AWS, reached as NoticeDesk reaches it: a role assumed there."""
+    return ClientFactory(role_name="noticedesk")
 
 
 def now() -> datetime:
@@ -48,12 +37,12 @@ def by(diagnosis: Diagnosis, check: str) -> dict[str | None, Finding]:
     return {finding.resource_id: finding for finding in diagnosis.findings if finding.check == check}
 
 
-def test_demo_account_problems_are_found_and_look_alikes_pass(aws: ClientFactory) -> None:
-    planted = seed_demo_account(aws)
+def test_demo_account_problems_are_found_and_look_alikes_pass(customer: ClientFactory) -> None:
+    planted = seed_demo_account(customer)
     facts = Facts(access_key_ids=(planted["leaked_key"],), ip_addresses=(planted["reported_ip"],))
     settings = DiagnoseConfig(usual_regions=["ap-northeast-1"], recent_days=0)
     result = run_diagnosis(
-        aws, CATALOGUE, now(), account_id=ACCOUNT, regions=REGIONS, facts=facts, settings=settings
+        customer, CATALOGUE, now(), account_id=ACCOUNT, regions=REGIONS, facts=facts, settings=settings
     )
     assert by(result, "public-amis")[planted["public_ami"]].status == "fail"
     assert by(result, "public-amis")[planted["private_ami"]].status == "pass"
@@ -92,20 +81,22 @@ def test_demo_account_problems_are_found_and_look_alikes_pass(aws: ClientFactory
         json.dumps(finding.to_json())  # data is storable as JSON
 
 
-def test_recent_creations_are_persistence(aws: ClientFactory) -> None:
-    planted = seed_demo_account(aws)
+def test_recent_creations_are_persistence(customer: ClientFactory) -> None:
+    planted = seed_demo_account(customer)
     checks = select(["persistence", "instances"])
-    result = run_diagnosis(aws, checks, now(), account_id=ACCOUNT, regions=REGIONS, settings=DiagnoseConfig())
+    result = run_diagnosis(
+        customer, checks, now(), account_id=ACCOUNT, regions=REGIONS, settings=DiagnoseConfig()
+    )
     persistence = by(result, "persistence")
     assert persistence["ci-deployer"].data["resource_type"] == "iam-user"
     assert "launched" in by(result, "instances")[planted["clean_instance"]].detail
 
 
-def test_key_activity_from_cloudtrail_pages_and_denied_region(aws: ClientFactory) -> None:
+def test_key_activity_from_cloudtrail_pages_and_denied_region(customer: ClientFactory) -> None:
     key = "AKIAIOSFODNN7EXAMPLE"
     pages = json.loads((DATA / "lookup_events_leaked_key.json").read_text())["pages"]
-    tokyo = aws.client("cloudtrail", "ap-northeast-1", ACCOUNT)
-    oregon = aws.client("cloudtrail", "us-west-2", ACCOUNT)
+    tokyo = customer.client("cloudtrail", "ap-northeast-1", ACCOUNT)
+    oregon = customer.client("cloudtrail", "us-west-2", ACCOUNT)
     with Stubber(tokyo) as tokyo_stub, Stubber(oregon) as oregon_stub:
         expected = {
             "LookupAttributes": [{"AttributeKey": "AccessKeyId", "AttributeValue": key}],
@@ -116,7 +107,7 @@ def test_key_activity_from_cloudtrail_pages_and_denied_region(aws: ClientFactory
         tokyo_stub.add_response("lookup_events", _events(pages[1]), {**expected, "NextToken": "page-2"})
         oregon_stub.add_client_error("lookup_events", "AccessDeniedException", "not allowed")
         result = run_diagnosis(
-            aws, select(["key-activity"]), now(), account_id=ACCOUNT, regions=REGIONS,
+            customer, select(["key-activity"]), now(), account_id=ACCOUNT, regions=REGIONS,
             facts=Facts(access_key_ids=(key,)),
         )  # fmt: skip
     (finding,) = result.findings
@@ -129,51 +120,51 @@ def test_key_activity_from_cloudtrail_pages_and_denied_region(aws: ClientFactory
     assert finding.resource_id == "AKIA…MPLE"
 
 
-def test_key_activity_unreadable_everywhere_is_error_not_pass(aws: ClientFactory) -> None:
-    clients = [aws.client("cloudtrail", region, ACCOUNT) for region in REGIONS]
+def test_key_activity_unreadable_everywhere_is_error_not_pass(customer: ClientFactory) -> None:
+    clients = [customer.client("cloudtrail", region, ACCOUNT) for region in REGIONS]
     stubs = [Stubber(client) for client in clients]
     for stub in stubs:
         stub.add_client_error("lookup_events", "AccessDeniedException", "not allowed")
         stub.activate()
     result = run_diagnosis(
-        aws, select(["key-activity"]), now(), account_id=ACCOUNT, regions=REGIONS,
+        customer, select(["key-activity"]), now(), account_id=ACCOUNT, regions=REGIONS,
         facts=Facts(access_key_ids=("AKIAIOSFODNN7EXAMPLE",)),
     )  # fmt: skip
     (finding,) = result.findings
     assert finding.status == "error" and finding.data["error_kind"] == "access-denied"
 
 
-def test_iam_access_denied_makes_every_identity_check_an_error(aws: ClientFactory) -> None:
-    iam = aws.client("iam", None, ACCOUNT)
+def test_iam_access_denied_makes_every_identity_check_an_error(customer: ClientFactory) -> None:
+    iam = customer.client("iam", None, ACCOUNT)
     with Stubber(iam) as stub:
         stub.add_client_error("get_account_authorization_details", "AccessDenied", "no")
         stub.add_client_error("generate_credential_report", "AccessDenied", "no")
         checks = select(["access-keys", "root-access-keys", "console-mfa", "quarantine-policy"])
-        result = run_diagnosis(aws, checks, now(), account_id=ACCOUNT, regions=REGIONS)
+        result = run_diagnosis(customer, checks, now(), account_id=ACCOUNT, regions=REGIONS)
     assert [f.status for f in result.findings] == ["error"] * 4
     assert all("access-denied" in f.detail for f in result.findings)
 
 
-def test_block_public_access_state_through_stubber(aws: ClientFactory) -> None:
-    ec2 = aws.client("ec2", "ap-northeast-1", ACCOUNT)
+def test_block_public_access_state_through_stubber(customer: ClientFactory) -> None:
+    ec2 = customer.client("ec2", "ap-northeast-1", ACCOUNT)
     with Stubber(ec2) as stub:
         stub.add_response("get_snapshot_block_public_access_state", {"State": "unblocked"}, {})
         stub.add_response(
             "get_image_block_public_access_state", {"ImageBlockPublicAccessState": "block-new-sharing"}, {}
         )
         result = run_diagnosis(
-            aws, select(["block-public-access"]), now(), account_id=ACCOUNT, regions=("ap-northeast-1",)
+            customer, select(["block-public-access"]), now(), account_id=ACCOUNT, regions=("ap-northeast-1",)
         )
     states = {f.resource_id: f.status for f in result.findings}
     assert states == {"ap-northeast-1/snapshots": "fail", "ap-northeast-1/images": "pass"}
 
 
-def test_ses_standing_with_stubbed_sesv2_and_moto_metrics(aws: ClientFactory) -> None:
+def test_ses_standing_with_stubbed_sesv2_and_moto_metrics(customer: ClientFactory) -> None:
     region = "us-east-1"
     topic = "arn:aws:sns:us-east-1:111122223333:ses-feedback"
     wired = {"BounceTopic": topic, "ComplaintTopic": topic, "DeliveryTopic": "", "ForwardingEnabled": False}
     # moto stores identity notification topics but never returns them: SES v1 is stubbed too.
-    ses = aws.client("ses", region, ACCOUNT)
+    ses = customer.client("ses", region, ACCOUNT)
     ses_stub = Stubber(ses)
     ses_stub.add_response(
         "get_send_statistics", {"SendDataPoints": [{"DeliveryAttempts": 100, "Bounces": 8}]}, {}
@@ -191,13 +182,13 @@ def test_ses_standing_with_stubbed_sesv2_and_moto_metrics(aws: ClientFactory) ->
         {"Identities": ["mail.example.jp", "news.example.jp"]},
     )  # fmt: skip
     ses_stub.activate()
-    aws.client("cloudwatch", region, ACCOUNT).put_metric_data(
+    customer.client("cloudwatch", region, ACCOUNT).put_metric_data(
         Namespace="AWS/SES",
         MetricData=[
             {"MetricName": "Reputation.BounceRate", "Value": 0.08, "Timestamp": now() - timedelta(minutes=10)}
         ],
     )
-    sesv2 = aws.client("sesv2", region, ACCOUNT)
+    sesv2 = customer.client("sesv2", region, ACCOUNT)
     with Stubber(sesv2) as stub:
         stub.add_response(
             "get_account",
@@ -216,7 +207,7 @@ def test_ses_standing_with_stubbed_sesv2_and_moto_metrics(aws: ClientFactory) ->
             {"ConfigurationSetName": "marketing"},
         )
         result = run_diagnosis(
-            aws, select(["ses-account", "ses-suppression", "ses-reputation", "ses-feedback"]), now(),
+            customer, select(["ses-account", "ses-suppression", "ses-reputation", "ses-feedback"]), now(),
             account_id=ACCOUNT,
             regions=(region,),
         )  # fmt: skip
@@ -240,20 +231,22 @@ def test_ses_standing_with_stubbed_sesv2_and_moto_metrics(aws: ClientFactory) ->
     }
 
 
-def test_not_implemented_in_moto_is_error(aws: ClientFactory) -> None:
-    result = run_diagnosis(aws, select(["ses-account"]), now(), account_id=ACCOUNT, regions=("us-east-1",))
+def test_not_implemented_in_moto_is_error(customer: ClientFactory) -> None:
+    result = run_diagnosis(
+        customer, select(["ses-account"]), now(), account_id=ACCOUNT, regions=("us-east-1",)
+    )
     (finding,) = result.findings
     assert finding.status == "error" and finding.data["error_kind"] == "not-implemented"
 
 
-def test_regions_come_from_describe_regions_and_calls_are_counted(aws: ClientFactory) -> None:
-    result = run_diagnosis(aws, select(["root-access-keys"]), now(), account_id=ACCOUNT)
+def test_regions_come_from_describe_regions_and_calls_are_counted(customer: ClientFactory) -> None:
+    result = run_diagnosis(customer, select(["root-access-keys"]), now(), account_id=ACCOUNT)
     assert "ap-northeast-1" in result.regions and len(result.regions) > 10
     assert result.calls >= 3
     assert not any(region.startswith(("cn-", "us-gov-")) for region in result.regions)
 
 
-def test_only_enabled_regions_of_the_commercial_partition_unless_asked(aws: ClientFactory) -> None:
+def test_only_enabled_regions_of_the_commercial_partition_unless_asked(customer: ClientFactory) -> None:
     listed = [
         {"RegionName": name, "OptInStatus": status, "Endpoint": f"ec2.{name}.amazonaws.com"}
         for name, status in (
@@ -264,12 +257,12 @@ def test_only_enabled_regions_of_the_commercial_partition_unless_asked(aws: Clie
             ("us-gov-west-1", "opt-in-not-required"),
         )
     ]
-    ec2 = aws.client("ec2", None, ACCOUNT)
+    ec2 = customer.client("ec2", None, ACCOUNT)
     with Stubber(ec2) as stub:
         stub.add_response("describe_regions", {"Regions": listed}, {"AllRegions": True})
-        assert enabled_regions(aws, ACCOUNT) == ("me-central-1", "us-east-1")
+        assert enabled_regions(customer, ACCOUNT) == ("me-central-1", "us-east-1")
     asked = run_diagnosis(
-        aws, select(["root-access-keys"]), now(), account_id=ACCOUNT, regions=("cn-north-1",)
+        customer, select(["root-access-keys"]), now(), account_id=ACCOUNT, regions=("cn-north-1",)
     )
     assert asked.regions == ("cn-north-1",)
 

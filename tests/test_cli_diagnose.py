@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from moto.server import ThreadedMotoServer
 from rich.console import Console
 from sqlalchemy import insert, select
 
@@ -27,33 +26,28 @@ from noticedesk.config import Config
 from noticedesk.demo.aws import seed_demo_account
 from noticedesk.store.db import open_store
 from noticedesk.store.tables import case_events, cases, findings
+from tests.conftest import FAKE_AWS_ENV, moto_server
 
 REGIONS = "ap-northeast-1,us-west-2"
 
 
 @pytest.fixture(scope="module")
 def seeded() -> Iterator[tuple[dict[str, str], dict[str, Any]]]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    env = {
-        **{key: value for key, value in os.environ.items() if not key.startswith("AWS_")},
-        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
-    }
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)
-    try:
-        planted = seed_demo_account(ClientFactory(role_name="noticedesk"))
-    finally:
+    with moto_server() as endpoint:
+        env = {
+            **{key: value for key, value in os.environ.items() if not key.startswith("AWS_")},
+            **FAKE_AWS_ENV,
+            "AWS_ENDPOINT_URL": endpoint,
+        }
+        saved = dict(os.environ)
         os.environ.clear()
-        os.environ.update(saved)
-    yield env, planted
-    server.stop()
+        os.environ.update(env)
+        try:
+            planted = seed_demo_account(ClientFactory(role_name="noticedesk"))
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        yield env, planted
 
 
 def _run(env: dict[str, str], tmp_path: Path, *args: str) -> list[dict[str, Any]]:

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,8 +13,7 @@ from typing import Any
 import boto3
 import pytest
 from click.testing import CliRunner
-from fixes_helpers import MOTO_ENV, add_findings, finding, make_case, public_rds_snapshot
-from moto.server import ThreadedMotoServer
+from fixes_helpers import add_findings, finding, make_case, public_rds_snapshot
 
 from noticedesk.aws.actions import ACTIONS
 from noticedesk.cases.queries import get_case
@@ -28,17 +26,9 @@ TOKYO = "ap-northeast-1"
 
 
 @pytest.fixture
-def moto_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    for key, value in MOTO_ENV.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-    yield {**os.environ, "AWS_ENDPOINT_URL": endpoint}
-    server.stop()
+def moto_env(aws_endpoint: str) -> dict[str, str]:
+    """The environment of a CLI run in a subprocess: the fake AWS server as its endpoint."""
+    return dict(os.environ)
 
 
 def _seed() -> dict[str, str]:
@@ -83,7 +73,7 @@ def _run(env: dict[str, str], db: str, *args: str) -> subprocess.CompletedProces
 
 
 def test_plan_dry_run_apply_verify_undo_end_to_end(
-    moto_server: dict[str, str], tmp_path: Path, now: datetime
+    moto_env: dict[str, str], tmp_path: Path, now: datetime
 ) -> None:
     seeded = _seed()
     db = f"sqlite:///{tmp_path / 'e2e.db'}"
@@ -104,7 +94,7 @@ def test_plan_dry_run_apply_verify_undo_end_to_end(
     engine.dispose()
     initial = _state(seeded)
 
-    planned = _run(moto_server, db, "fix", "plan", str(case_id), "--json")
+    planned = _run(moto_env, db, "fix", "plan", str(case_id), "--json")
     assert planned.returncode == 0, planned.stderr
     plan = [json.loads(line) for line in planned.stdout.splitlines()]
     assert all({"id", "action", "resource_id", "region", "calls", "undo"} <= set(item) for item in plan)
@@ -117,12 +107,12 @@ def test_plan_dry_run_apply_verify_undo_end_to_end(
         "instance-isolate",
     ]
 
-    dry = _run(moto_server, db, "fix", "apply", str(case_id))
+    dry = _run(moto_env, db, "fix", "apply", str(case_id))
     assert dry.returncode == 0, dry.stderr
     assert "Nothing was changed" in dry.stdout
     assert _state(seeded) == initial
 
-    applied = _run(moto_server, db, "fix", "apply", str(case_id), "--yes", "--by", "e2e", "--json")
+    applied = _run(moto_env, db, "fix", "apply", str(case_id), "--yes", "--by", "e2e", "--json")
     assert applied.returncode == 0, applied.stderr + applied.stdout
     results = [json.loads(line) for line in applied.stdout.splitlines()]
     assert [(r["action"], r["status"], r["verified"]) for r in results] == [
@@ -142,14 +132,14 @@ def test_plan_dry_run_apply_verify_undo_end_to_end(
     assert {e["actor"] for e in timeline if e["type"] == "action-applied"} == {"e2e"}
     assert key not in json.dumps(timeline, ensure_ascii=False)
 
-    undone = _run(moto_server, db, "fix", "undo", *(r["id"] for r in results), "--yes", "--by", "e2e")
+    undone = _run(moto_env, db, "fix", "undo", *(r["id"] for r in results), "--yes", "--by", "e2e")
     assert undone.returncode == 0, undone.stderr + undone.stdout
     assert undone.stdout.count("undone and verified") == len(results)
     assert _state(seeded) == initial
 
 
 def test_unverified_case_exits_2_with_one_line(
-    moto_server: dict[str, str], tmp_path: Path, now: datetime
+    moto_env: dict[str, str], tmp_path: Path, now: datetime
 ) -> None:
     db = f"sqlite:///{tmp_path / 'gate.db'}"
     engine = open_store(db)

@@ -1,24 +1,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from click.testing import CliRunner
-from moto import mock_aws
 
+from noticedesk.aws.clients import ClientFactory
 from noticedesk.cli import cli
 from tests.queue_helpers import feedback_body
 
 
 @pytest.fixture
-def queues() -> Iterator[tuple[str, str]]:
-    with mock_aws():
-        sqs = boto3.client("sqs", region_name="us-east-1")
-        yield sqs.create_queue(QueueName="ses")["QueueUrl"], sqs.create_queue(QueueName="dead")["QueueUrl"]
+def queues(aws: ClientFactory) -> tuple[str, str]:
+    sqs = aws.client("sqs")
+    return sqs.create_queue(QueueName="ses")["QueueUrl"], sqs.create_queue(QueueName="dead")["QueueUrl"]
 
 
 def write_config(tmp_path: Path, ses: str, dead: str) -> Path:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
 from fixes_helpers import add_findings, apply_all, finding, make_case, remediation
-from moto import mock_aws
 from sqlalchemy import Engine, select, update
 
 from noticedesk.aws.clients import ClientFactory
@@ -19,21 +17,7 @@ OWN = "123456789012"  # moto's default account: the one the testing credentials 
 OTHER = "111122223333"
 
 
-@pytest.fixture
-def moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(key, value)
-    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(key, raising=False)
-    with mock_aws():
-        yield
-
-
-def test_own_account_without_a_role_another_only_with_one(moto: None) -> None:
+def test_own_account_without_a_role_another_only_with_one(aws: ClientFactory) -> None:
     factory = ClientFactory()
     assert factory.own_account() == OWN
     factory.client("iam", None, OWN).list_users()
@@ -44,7 +28,7 @@ def test_own_account_without_a_role_another_only_with_one(moto: None) -> None:
 
 
 def test_a_fix_for_another_account_fails_before_any_call(
-    moto: None, sqlite_engine: Engine, now: datetime
+    aws: ClientFactory, sqlite_engine: Engine, now: datetime
 ) -> None:
     factory = ClientFactory()
     iam = factory.client("iam")
@@ -64,12 +48,12 @@ def test_a_fix_for_another_account_fails_before_any_call(
     assert iam.list_access_keys(UserName="ci")["AccessKeyMetadata"][0]["Status"] == "Active"
 
 
-def test_cross_check_with_another_accounts_credentials_is_not_checked(moto: None) -> None:
+def test_cross_check_with_another_accounts_credentials_is_not_checked(aws: ClientFactory) -> None:
     checked = check_support_case(ClientFactory(), OTHER, "177012345600")
     assert checked.status == "not-checked" and f"not {OTHER}" in checked.detail
 
 
-def test_threads_asking_at_once_assume_the_role_once_and_share_one_client(moto: None) -> None:
+def test_threads_asking_at_once_assume_the_role_once_and_share_one_client(aws: ClientFactory) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     factory = ClientFactory(role_name="noticedesk")

@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from moto import mock_aws
-from moto.server import ThreadedMotoServer
 from sqlalchemy import Engine, select
 
 from noticedesk.accounts.registry import Account
@@ -27,6 +25,7 @@ from noticedesk.demo.aws import seed_demo_account
 from noticedesk.remediation import fleet
 from noticedesk.remediation.fleet import diagnose_accounts
 from noticedesk.store.tables import findings
+from tests.conftest import FAKE_AWS_ENV, moto_server
 
 SEEDED, CLEAN, EXTERNAL, NO_ROLE = "111122223333", "222233334444", "444455556666", "333344445555"
 REGIONS = ("us-east-1",)
@@ -53,18 +52,18 @@ ACCOUNTS = [
 
 
 @pytest.fixture
-def aws() -> Iterator[ClientFactory]:
-    with mock_aws():
-        seed_demo_account(ClientFactory(role_name="seeder"), SEEDED)
-        yield ClientFactory(roles=_roles(ACCOUNTS))
+def fleet_clients(aws: ClientFactory) -> ClientFactory:
+    """The fake AWS with one account seeded; the factory reaches each account through its own role."""
+    seed_demo_account(ClientFactory(role_name="seeder"), SEEDED)
+    return ClientFactory(roles=_roles(ACCOUNTS))
 
 
 def test_each_account_read_through_its_own_role_and_one_failure_stops_none(
-    aws: ClientFactory, sqlite_engine: Engine, now: datetime
+    fleet_clients: ClientFactory, sqlite_engine: Engine, now: datetime
 ) -> None:
     outcomes = list(
         diagnose_accounts(
-            aws, ACCOUNTS, CHECKS, sqlite_engine, lambda: now,
+            fleet_clients, ACCOUNTS, CHECKS, sqlite_engine, lambda: now,
             settings=DiagnoseConfig(recent_days=0), concurrency=3, regions=REGIONS,
         )
     )  # fmt: skip
@@ -83,7 +82,7 @@ def test_each_account_read_through_its_own_role_and_one_failure_stops_none(
 
 
 def test_at_most_concurrency_accounts_are_read_at_once(
-    aws: ClientFactory, sqlite_engine: Engine, now: datetime, monkeypatch: pytest.MonkeyPatch
+    fleet_clients: ClientFactory, sqlite_engine: Engine, now: datetime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     running, most = 0, 0
     lock = threading.Lock()
@@ -105,7 +104,13 @@ def test_at_most_concurrency_accounts_are_read_at_once(
     started = time.perf_counter()
     outcomes = list(
         diagnose_accounts(
-            aws, accounts, CHECKS, sqlite_engine, lambda: now, settings=DiagnoseConfig(), concurrency=3
+            fleet_clients,
+            accounts,
+            CHECKS,
+            sqlite_engine,
+            lambda: now,
+            settings=DiagnoseConfig(),
+            concurrency=3,
         )
     )
     assert most == 3
@@ -114,27 +119,22 @@ def test_at_most_concurrency_accounts_are_read_at_once(
 
 
 @pytest.fixture(scope="module")
-def moto_server() -> Iterator[dict[str, str]]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    env = {
-        **{key: value for key, value in os.environ.items() if not key.startswith("AWS_")},
-        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
-    }
-    saved = dict(os.environ)
-    os.environ.update(env)
-    try:
-        seed_demo_account(ClientFactory(role_name="seeder"), SEEDED)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    yield env
-    server.stop()
+def seeded_server() -> Iterator[dict[str, str]]:
+    """The fake AWS as a server, one account seeded: the environment of a CLI run reaching it."""
+    with moto_server() as endpoint:
+        env = {
+            **{key: value for key, value in os.environ.items() if not key.startswith("AWS_")},
+            **FAKE_AWS_ENV,
+            "AWS_ENDPOINT_URL": endpoint,
+        }
+        saved = dict(os.environ)
+        os.environ.update(env)
+        try:
+            seed_demo_account(ClientFactory(role_name="seeder"), SEEDED)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        yield env
 
 
 def _cli(env: dict[str, str], tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -154,10 +154,10 @@ def _cli(env: dict[str, str], tmp_path: Path, *args: str) -> subprocess.Complete
 
 
 def test_the_command_prints_one_table_and_names_the_account_it_could_not_read(
-    moto_server: dict[str, str], tmp_path: Path
+    seeded_server: dict[str, str], tmp_path: Path
 ) -> None:
     checks = ",".join(check.id for check in CHECKS)
-    completed = _cli(moto_server, tmp_path, "--concurrency", "2", "--checks", checks)
+    completed = _cli(seeded_server, tmp_path, "--concurrency", "2", "--checks", checks)
     assert completed.returncode == 1
     lines = completed.stdout.splitlines()
     assert "4 account(s): 3 read, 1 not read" in lines[0]
@@ -173,8 +173,8 @@ def test_the_command_prints_one_table_and_names_the_account_it_could_not_read(
     assert f"account {NO_ROLE} not read" in completed.stderr
 
 
-def test_the_json_lines_hold_one_object_per_account(moto_server: dict[str, str], tmp_path: Path) -> None:
-    completed = _cli(moto_server, tmp_path, "--json", "--checks", ",".join(check.id for check in CHECKS))
+def test_the_json_lines_hold_one_object_per_account(seeded_server: dict[str, str], tmp_path: Path) -> None:
+    completed = _cli(seeded_server, tmp_path, "--json", "--checks", ",".join(check.id for check in CHECKS))
     assert completed.returncode == 1
     lines = [json.loads(line) for line in completed.stdout.splitlines()]
     assert [line["account_id"] for line in lines] == [SEEDED, CLEAN, NO_ROLE, EXTERNAL]
@@ -184,6 +184,27 @@ def test_the_json_lines_hold_one_object_per_account(moto_server: dict[str, str],
     assert by_id[NO_ROLE]["run_id"] is None and "give a role" in by_id[NO_ROLE]["error"]
 
 
-def test_all_accounts_refuses_a_case_or_an_account(moto_server: dict[str, str], tmp_path: Path) -> None:
-    completed = _cli(moto_server, tmp_path, "--account", CLEAN)
+def test_all_accounts_refuses_a_case_or_an_account(seeded_server: dict[str, str], tmp_path: Path) -> None:
+    completed = _cli(seeded_server, tmp_path, "--account", CLEAN)
     assert completed.returncode == 2 and "--all-accounts reads every registered account" in completed.stderr
+
+
+def test_roles_of_different_accounts_are_assumed_at_the_same_time(fleet_clients: ClientFactory) -> None:
+    """Each AssumeRole waits 0.3 s (a slow network): four accounts' sessions built by four threads
+    take about one wait, not four; and the sessions share the API models already loaded."""
+    base = fleet_clients.session()
+    base.events.register("before-send.sts.AssumeRole", lambda **_: time.sleep(0.3))
+    accounts = [account.account_id for account in ACCOUNTS if account.role_arn]
+    started = time.perf_counter()
+    threads = [
+        threading.Thread(target=fleet_clients.client, args=("iam", None, account)) for account in accounts
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert time.perf_counter() - started < 0.3 * len(accounts) - 0.2
+    loaders = {
+        id(fleet_clients.session(account)._session.get_component("data_loader")) for account in accounts
+    }
+    assert loaders == {id(base._session.get_component("data_loader"))}

@@ -14,7 +14,6 @@ them can be ticked like on AWS.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from string import Template
@@ -22,7 +21,6 @@ from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
-from moto import mock_aws
 from sqlalchemy import Engine, select
 
 from noticedesk.aws.clients import ClientFactory
@@ -43,12 +41,6 @@ DATA = Path(__file__).parent / "data" / "integration"
 ACCOUNT = "111122223333"
 REGIONS = ("ap-northeast-1", "us-west-2")
 ROLE = "noticedesk"
-MOTO_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
-}
 
 
 BLOCK_PUBLIC_ACCESS_OPERATIONS: dict[str, tuple[str, str | None]] = {
@@ -83,15 +75,10 @@ class BlockPublicAccessStandIn:
 
 
 @pytest.fixture
-def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ClientFactory, dict[str, Any]]]:
-    for key, value in MOTO_ENV.items():
-        monkeypatch.setenv(key, value)
-    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(key, raising=False)
-    with mock_aws():
-        factory = ClientFactory(role_name=ROLE)
-        planted = seed_demo_account(factory, ACCOUNT)
-        yield factory, planted
+def account(aws: ClientFactory) -> tuple[ClientFactory, dict[str, Any]]:
+    """The demo account planted in the fake AWS, reached through a role assumed there."""
+    factory = ClientFactory(role_name=ROLE)
+    return factory, seed_demo_account(factory, ACCOUNT)
 
 
 def _notice(tmp_path: Path, template: str, **values: str) -> str:

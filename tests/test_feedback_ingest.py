@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ast
 import gc
 import json
 import tempfile
@@ -11,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, func, inspect, select
 
+import noticedesk.store
 from noticedesk.feedback.events import FeedbackDocument, FeedbackEvent, parse_document, parse_line
 from noticedesk.feedback.ingest import COUNTED_ONLY, EVENT_COLUMNS, counted_key, ingest, ingest_batches
 from noticedesk.feedback.suppressions import find_suppression, list_suppressions
@@ -299,3 +301,14 @@ def test_nul_and_over_long_addresses_do_not_stop_an_import(engine: Engine) -> No
     with engine.connect() as connection:
         assert find_suppression(connection, "nul\ufffd@example.net") is not None
         assert find_suppression(connection, "fine@example.net") is not None
+
+
+def test_no_migration_imports_the_feedback_code() -> None:
+    """A migration keeps a frozen copy of what it computes: the live code may change under it."""
+    folder = Path(noticedesk.store.__file__).parent / "migrations" / "versions"
+    for path in sorted(folder.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)} | {
+            alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+        }
+        assert not {name for name in imported if name.startswith("noticedesk.feedback")}, path.name

@@ -2,15 +2,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 from sqlalchemy import Engine, func, select
 
+from noticedesk.aws.clients import ClientFactory
 from noticedesk.feedback.sqs import SqsConsumer
 from noticedesk.feedback.verdicts import PolicySettings
 from noticedesk.store.tables import ses_events
@@ -19,21 +17,8 @@ from tests.sns_signing import bounce
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        yield
-
-
-def sns_to_sqs() -> tuple[Any, Any, str, str]:
-    sns = boto3.client("sns", region_name="us-east-1")
-    sqs = boto3.client("sqs", region_name="us-east-1")
+def sns_to_sqs(aws: ClientFactory) -> tuple[Any, Any, str, str]:
+    sns, sqs = aws.client("sns"), aws.client("sqs")
     topic = sns.create_topic(Name="ses-feedback")["TopicArn"]
     queue_url = sqs.create_queue(QueueName="ses-feedback")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
@@ -65,8 +50,10 @@ class Recording:
         return call
 
 
-def test_sns_to_sqs_feedback_is_stored_and_deleted_after_commit(aws: None, sqlite_engine: Engine) -> None:
-    sns, sqs, topic, queue_url = sns_to_sqs()
+def test_sns_to_sqs_feedback_is_stored_and_deleted_after_commit(
+    aws: ClientFactory, sqlite_engine: Engine
+) -> None:
+    sns, sqs, topic, queue_url = sns_to_sqs(aws)
     for index in range(3):
         sns.publish(TopicArn=topic, Message=json.dumps(bounce(f"u{index}@example.org", f"fb-{index}")))
     sqs.send_message(QueueUrl=queue_url, MessageBody="not feedback")
@@ -82,8 +69,8 @@ def test_sns_to_sqs_feedback_is_stored_and_deleted_after_commit(aws: None, sqlit
     assert left["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"  # the bad one, for the DLQ
 
 
-def test_redelivery_changes_nothing(aws: None, sqlite_engine: Engine) -> None:
-    sns, sqs, topic, queue_url = sns_to_sqs()
+def test_redelivery_changes_nothing(aws: ClientFactory, sqlite_engine: Engine) -> None:
+    sns, sqs, topic, queue_url = sns_to_sqs(aws)
     message = json.dumps(bounce("u@example.org", "fb-x"))
     sns.publish(TopicArn=topic, Message=message)
     sqs.send_message(QueueUrl=queue_url, MessageBody=message)  # the same feedback, raw
@@ -93,9 +80,9 @@ def test_redelivery_changes_nothing(aws: None, sqlite_engine: Engine) -> None:
 
 
 def test_a_failed_commit_deletes_nothing(
-    aws: None, sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+    aws: ClientFactory, sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sns, sqs, topic, queue_url = sns_to_sqs()
+    sns, sqs, topic, queue_url = sns_to_sqs(aws)
     sns.publish(TopicArn=topic, Message=json.dumps(bounce("u@example.org", "fb-y")))
 
     def broken(*_: Any, **__: Any) -> Any:
@@ -110,9 +97,9 @@ def test_a_failed_commit_deletes_nothing(
 
 
 def test_slow_batch_gets_its_visibility_extended(
-    aws: None, sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+    aws: ClientFactory, sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sns, sqs, topic, queue_url = sns_to_sqs()
+    sns, sqs, topic, queue_url = sns_to_sqs(aws)
     sns.publish(TopicArn=topic, Message=json.dumps(bounce("u@example.org", "fb-z")))
     from noticedesk.feedback import sqs as module
 
@@ -131,12 +118,12 @@ def test_slow_batch_gets_its_visibility_extended(
     assert "change_message_visibility_batch" in client.calls
 
 
-def test_consume_command_polls_once(aws: None, tmp_path: Any) -> None:
+def test_consume_command_polls_once(aws: ClientFactory, tmp_path: Any) -> None:
     from click.testing import CliRunner
 
     from noticedesk.cli import cli
 
-    sns, _, topic, queue_url = sns_to_sqs()
+    sns, _, topic, queue_url = sns_to_sqs(aws)
     sns.publish(TopicArn=topic, Message=json.dumps(bounce("cli@example.org", "fb-cli")))
     result = CliRunner().invoke(
         cli, ["--db", str(tmp_path / "n.db"), "ses", "consume", "--queue-url", queue_url, "--once"]
@@ -148,11 +135,11 @@ def test_consume_command_polls_once(aws: None, tmp_path: Any) -> None:
 
 
 def test_a_message_the_store_refuses_stays_queued_for_the_dead_letter_queue(
-    aws: None, postgres_engine: Engine
+    aws: ClientFactory, postgres_engine: Engine
 ) -> None:
     """PostgreSQL refuses a SES message id longer than its column: that one message is left in the
     queue (its redrive policy moves it on), the others are stored and deleted."""
-    sns, sqs, topic, queue_url = sns_to_sqs()
+    sns, sqs, topic, queue_url = sns_to_sqs(aws)
     refused = bounce("long@example.org", "fb-long")
     refused["mail"]["messageId"] = "m" * 300  # type: ignore[index]
     sns.publish(TopicArn=topic, Message=json.dumps(bounce("a@example.org", "fb-a")))

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
+from fixes_helpers import apply_all, remediation
 from sqlalchemy import Engine, select
 from test_cases import FINAL, NOTICE, REMINDER, SENT, triage
+from test_remediation import _setup
 from triage_helpers import mail_bytes
 
 from noticedesk.accounts.registry import Account, save_account
+from noticedesk.aws.clients import ClientFactory
+from noticedesk.aws.diagnose import Diagnosis
+from noticedesk.aws.findings import Finding
+from noticedesk.remediation.diagnoses import store_diagnosis
+from noticedesk.replies.record import mark_sent
 from noticedesk.store.tables import outbox
 
 
@@ -58,3 +66,63 @@ def test_a_mail_posing_as_aws_is_told_as_suspicious(engine: Engine, now: datetim
     ((kind, case_id, facts),) = _told(engine)
     assert (kind, case_id) == ("notice.suspicious", None)
     assert facts["sender"] and facts["reasons"] != "-" and facts["reasons_ja"] != "-"
+
+
+def test_fixes_tell_of_each_action_applied_and_undone_with_keys_masked(
+    aws: ClientFactory, engine: Engine, now: datetime
+) -> None:
+    case_id, key = _setup(aws, engine, now)
+    runner = remediation(engine, aws, now)
+    applied = apply_all(runner, case_id)
+    runner.undo(applied.results[0].id, confirmed=True, requested_by="tester")
+    told = [(kind, facts) for kind, _, facts in _told(engine)]
+    assert [kind for kind, _ in told] == ["action.applied", "action.applied", "action.undone"]
+    assert {facts["action_id"] for _, facts in told} == {result.id for result in applied.results}
+    assert key not in json.dumps(told) and key[-4:] in json.dumps(told)  # AKIA…WXYZ
+
+
+def test_a_refused_fix_is_told_as_failed(aws: ClientFactory, engine: Engine, now: datetime) -> None:
+    case_id, _ = _setup(aws, engine, now)
+    runner = remediation(engine, aws, now)
+    detach = next(record for record in runner.plan(case_id) if record.action == "detach-policy")
+    apply_all(runner, case_id, action_ids=(detach.id,))
+    ((kind, _, facts),) = _told(engine)
+    assert (kind, facts["action_id"]) == ("action.failed", detach.id)
+    assert "never detaches" in facts["error"]
+
+
+def test_a_diagnosis_tells_of_high_and_critical_problems_once(engine: Engine, now: datetime) -> None:
+    def run(run_id: str) -> Diagnosis:
+        found = (
+            Finding(
+                "key-owner", "fail", "critical", "123456789012", None, "AKIAIOSFODNN7EXAMPLE", "key used"
+            ),
+            Finding("public-amis", "fail", "medium", "123456789012", "us-east-1", "ami-1", "public image"),
+            Finding("persistence", "pass", "high", "123456789012", None, "u", "fine"),
+        )
+        return Diagnosis(run_id, "123456789012", ("us-east-1",), ("key-owner",), found, 3, 0.1)
+
+    store_diagnosis(engine, run("r1"), None, now)
+    store_diagnosis(engine, run("r2"), None, now)  # found again: not told again
+    ((kind, case_id, facts),) = _told(engine)
+    assert (kind, case_id, facts["severity"], facts["check"]) == (
+        "finding.severe",
+        None,
+        "critical",
+        "key-owner",
+    )
+    assert (
+        facts["resource"] == "AKIA…MPLE" and facts["command"] == "noticedesk diagnose --account 123456789012"
+    )
+
+
+def test_a_reply_marked_sent_is_told(engine: Engine, now: datetime) -> None:
+    (first,) = triage(engine, now, mail_bytes(NOTICE))
+    mark_sent(engine, first.case_id or 0, "Dear AWS, ...", now, "hanako")
+    kind, case_id, facts = _told(engine)[-1]
+    assert (kind, case_id, facts["by"], facts["case_kind"]) == (
+        "reply.sent",
+        str(first.case_id),
+        "hanako",
+        "abuse-report",
+    )

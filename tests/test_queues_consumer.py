@@ -2,16 +2,15 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
+from noticedesk.aws.clients import ClientFactory
 from noticedesk.queues.consumer import Outcome, QueueConsumer, QueueMessage, region_of_queue
 from noticedesk.queues.deadletters import list_dead_letters
 from noticedesk.queues.envelopes import EnvelopeError, health_event, s3_objects, unwrapped
@@ -21,9 +20,8 @@ NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def sqs() -> Iterator[Any]:
-    with mock_aws():
-        yield boto3.client("sqs", region_name="us-east-1")
+def sqs(aws: ClientFactory) -> Any:
+    return aws.client("sqs")
 
 
 def queue(sqs: Any, name: str) -> str:

@@ -10,7 +10,6 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.config import Config
-from moto.server import ThreadedMotoServer
 
 ROOT = Path(__file__).parent.parent
 ONE_FILE = ["tests/test_feedback_events.py"]  # imports `tests.conftest`
@@ -39,12 +38,18 @@ def test_a_test_cannot_reach_real_aws() -> None:
         client.get_caller_identity()
 
 
-def test_a_test_reaches_a_local_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
-        assert boto3.client("sts").get_caller_identity()["Account"]
-    finally:
-        server.stop()
+def test_a_test_reaches_a_local_endpoint(aws_endpoint: str) -> None:
+    assert os.environ["AWS_ENDPOINT_URL"] == aws_endpoint
+    assert boto3.client("sts").get_caller_identity()["Account"] == "123456789012"
+
+
+def test_the_fake_aws_is_set_up_in_one_place() -> None:
+    """conftest's ``aws`` (moto in-process) and ``aws_endpoint`` (moto server); no test makes its own."""
+    makers = ("mock_aws(", "ThreadedMotoServer(")
+    own = sorted(
+        path.name
+        for path in (ROOT / "tests").rglob("*.py")
+        if path.name not in ("conftest.py", "test_suite.py")
+        and any(m in path.read_text("utf-8") for m in makers)
+    )
+    assert own == []

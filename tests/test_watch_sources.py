@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 from sqlalchemy import Engine, func, select
 
 from noticedesk.config import Config, WatchConfig
@@ -79,19 +77,8 @@ def test_nothing_to_watch_is_a_configuration_error(sqlite_engine: Engine) -> Non
         build_watcher(sqlite_engine, Config(), lambda: NOW)
 
 
-@pytest.fixture
-def sqs_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-    yield endpoint
-    server.stop()
-
-
 def test_health_events_from_the_queue_become_cases_and_are_deleted_after(
-    engine: Engine, sqs_endpoint: str
+    engine: Engine, aws_endpoint: str
 ) -> None:
     sqs = boto3.client("sqs", region_name="us-east-1")
     # moto's state outlives its server in this process: a queue of this test's own.

@@ -133,6 +133,7 @@ def test_the_case_page_shows_clocks_findings_reply_summary_and_the_escaped_raw_n
     ):
         assert section in page
     assert "Received:" in page or "From:" in page  # the raw notice with its headers
+    assert ">Copy<" in page and "built-in method" not in page  # t.copy is the label, not dict.copy
     diagnosed = session.get(f"/cases/{seeded.verified}").text
     assert "ami-0123456789abcdef0" in diagnosed and "&lt;script&gt;" in diagnosed
     # a viewer sees the apply button disabled with the reason

@@ -1,14 +1,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 from sqlalchemy import Engine, func, select
 
 from noticedesk.aws.clients import ClientFactory
@@ -26,24 +23,21 @@ HEALTH = Path(__file__).parent / "data" / "health" / "risk-credentials-exposed.j
 
 
 @pytest.fixture
-def aws() -> Iterator[dict[str, Any]]:
-    with mock_aws():
-        sqs = boto3.client("sqs", region_name="us-east-1")
-        s3 = boto3.client("s3", region_name="us-east-1")
-        s3.create_bucket(Bucket="inbound")
-        urls = {
-            name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in ("ses", "health", "mail", "dead")
-        }
-        yield {"sqs": sqs, "s3": s3, **urls}
+def inbound(aws: ClientFactory) -> dict[str, Any]:
+    """In the fake AWS: the four queues and the bucket notice mails arrive in."""
+    sqs, s3 = aws.client("sqs"), aws.client("s3")
+    s3.create_bucket(Bucket="inbound")
+    urls = {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in ("ses", "health", "mail", "dead")}
+    return {"sqs": sqs, "s3": s3, **urls}
 
 
-def config_for(aws: dict[str, Any], **extra: Any) -> Config:
+def config_for(inbound: dict[str, Any], **extra: Any) -> Config:
     return Config(
         worker=WorkerConfig(
-            ses_queue_url=aws["ses"],
-            health_queue_url=aws["health"],
-            mail_queue_url=aws["mail"],
-            dead_letter_queue_url=aws["dead"],
+            ses_queue_url=inbound["ses"],
+            health_queue_url=inbound["health"],
+            mail_queue_url=inbound["mail"],
+            dead_letter_queue_url=inbound["dead"],
             wait_seconds=0,
             **extra,
         )
@@ -62,19 +56,19 @@ def drain(engine: Engine, config: Config, jobs: tuple[Job, ...] = ()) -> WorkerM
     return metrics
 
 
-def put_mail(aws: dict[str, Any], key: str, raw: bytes) -> None:
-    aws["s3"].put_object(Bucket="inbound", Key=key, Body=raw)
-    aws["sqs"].send_message(QueueUrl=aws["mail"], MessageBody=s3_event("inbound", key, len(raw)))
+def put_mail(inbound: dict[str, Any], key: str, raw: bytes) -> None:
+    inbound["s3"].put_object(Bucket="inbound", Key=key, Body=raw)
+    inbound["sqs"].send_message(QueueUrl=inbound["mail"], MessageBody=s3_event("inbound", key, len(raw)))
 
 
-def test_the_three_queues_are_drained_into_the_store(aws: dict[str, Any], engine: Engine) -> None:
-    sqs = aws["sqs"]
+def test_the_three_queues_are_drained_into_the_store(inbound: dict[str, Any], engine: Engine) -> None:
+    sqs = inbound["sqs"]
     for index in range(25):
-        sqs.send_message(QueueUrl=aws["ses"], MessageBody=feedback_body(index))
-    sqs.send_message(QueueUrl=aws["health"], MessageBody=HEALTH.read_text())
+        sqs.send_message(QueueUrl=inbound["ses"], MessageBody=feedback_body(index))
+    sqs.send_message(QueueUrl=inbound["health"], MessageBody=HEALTH.read_text())
     for index in range(4):
-        put_mail(aws, f"mail/{index} notice.eml", abuse_mail(index))
-    metrics = drain(engine, config_for(aws))
+        put_mail(inbound, f"mail/{index} notice.eml", abuse_mail(index))
+    metrics = drain(engine, config_for(inbound))
     assert rows(engine, ses_feedback_messages) == 25
     assert rows(engine, messages) == 5
     with engine.connect() as connection:
@@ -91,7 +85,7 @@ def test_the_three_queues_are_drained_into_the_store(aws: dict[str, Any], engine
     for name in ("ses", "health", "mail"):
         assert (
             int(
-                sqs.get_queue_attributes(QueueUrl=aws[name], AttributeNames=["All"])["Attributes"][
+                sqs.get_queue_attributes(QueueUrl=inbound[name], AttributeNames=["All"])["Attributes"][
                     "ApproximateNumberOfMessages"
                 ]
             )
@@ -99,15 +93,15 @@ def test_the_three_queues_are_drained_into_the_store(aws: dict[str, Any], engine
         )
 
 
-def test_redelivered_messages_change_nothing(aws: dict[str, Any], engine: Engine) -> None:
-    sqs = aws["sqs"]
+def test_redelivered_messages_change_nothing(inbound: dict[str, Any], engine: Engine) -> None:
+    sqs = inbound["sqs"]
     for _ in range(2):  # each message twice, as SQS may deliver it (or a worker died before deleting)
-        sqs.send_message(QueueUrl=aws["ses"], MessageBody=feedback_body(10))
+        sqs.send_message(QueueUrl=inbound["ses"], MessageBody=feedback_body(10))
         sqs.send_message(
-            QueueUrl=aws["health"], MessageBody=sns_envelope(json.loads(HEALTH.read_text()), "h-1")
+            QueueUrl=inbound["health"], MessageBody=sns_envelope(json.loads(HEALTH.read_text()), "h-1")
         )
-        put_mail(aws, "mail/one.eml", abuse_mail(7))
-    metrics = drain(engine, config_for(aws))
+        put_mail(inbound, "mail/one.eml", abuse_mail(7))
+    metrics = drain(engine, config_for(inbound))
     assert (rows(engine, ses_events), rows(engine, messages), rows(engine, cases)) == (1, 2, 2)
     assert (
         metrics.registry.get_sample_value(
@@ -117,28 +111,32 @@ def test_redelivered_messages_change_nothing(aws: dict[str, Any], engine: Engine
     )
 
 
-def test_poison_of_each_queue_is_dead_lettered_with_its_reason(aws: dict[str, Any], engine: Engine) -> None:
-    sqs = aws["sqs"]
-    sqs.send_message(QueueUrl=aws["ses"], MessageBody="not feedback")
-    sqs.send_message(QueueUrl=aws["health"], MessageBody='{"detail": 1}')
-    sqs.send_message(QueueUrl=aws["mail"], MessageBody=s3_event("inbound", "gone.eml", 10))
-    sqs.send_message(QueueUrl=aws["mail"], MessageBody="{}")
-    put_mail(aws, "good.eml", abuse_mail(1))  # the batch goes on past them
-    drain(engine, config_for(aws))
+def test_poison_of_each_queue_is_dead_lettered_with_its_reason(
+    inbound: dict[str, Any], engine: Engine
+) -> None:
+    sqs = inbound["sqs"]
+    sqs.send_message(QueueUrl=inbound["ses"], MessageBody="not feedback")
+    sqs.send_message(QueueUrl=inbound["health"], MessageBody='{"detail": 1}')
+    sqs.send_message(QueueUrl=inbound["mail"], MessageBody=s3_event("inbound", "gone.eml", 10))
+    sqs.send_message(QueueUrl=inbound["mail"], MessageBody="{}")
+    put_mail(inbound, "good.eml", abuse_mail(1))  # the batch goes on past them
+    drain(engine, config_for(inbound))
     reasons = {letter.queue + ":" + letter.reason for letter in list_dead_letters(engine)}
     assert any(reason.startswith("ses:not SES feedback") for reason in reasons)
     assert "health:not an AWS Health event: expected an object with a 'detail' object" in reasons
     assert "mail:s3://inbound/gone.eml: the object is gone (NoSuchKey)" in reasons
     assert any(reason.startswith("mail:not an S3 event notification") for reason in reasons)
     assert rows(engine, messages) == 1
-    dead = sqs.get_queue_attributes(QueueUrl=aws["dead"], AttributeNames=["ApproximateNumberOfMessages"])
+    dead = sqs.get_queue_attributes(QueueUrl=inbound["dead"], AttributeNames=["ApproximateNumberOfMessages"])
     assert dead["Attributes"]["ApproximateNumberOfMessages"] == "4"
 
 
-def test_a_mail_over_the_size_cap_is_kept_as_unreadable_not_read(aws: dict[str, Any], engine: Engine) -> None:
+def test_a_mail_over_the_size_cap_is_kept_as_unreadable_not_read(
+    inbound: dict[str, Any], engine: Engine
+) -> None:
     raw = abuse_mail(3) + b"x" * 2048
-    put_mail(aws, "big.eml", raw)
-    config = config_for(aws).model_copy(
+    put_mail(inbound, "big.eml", raw)
+    config = config_for(inbound).model_copy(
         update={"input": Config().input.model_copy(update={"max_message_mib": 0.001})}
     )
     drain(engine, config)
@@ -148,11 +146,11 @@ def test_a_mail_over_the_size_cap_is_kept_as_unreadable_not_read(aws: dict[str, 
 
 
 def test_jobs_run_on_the_worker_and_once_more_before_a_drained_exit(
-    aws: dict[str, Any], engine: Engine
+    inbound: dict[str, Any], engine: Engine
 ) -> None:
     runs: list[datetime] = []
-    aws["sqs"].send_message(QueueUrl=aws["ses"], MessageBody=feedback_body(1))
-    drain(engine, config_for(aws), (Job("outbox", 3600, runs.append),))
+    inbound["sqs"].send_message(QueueUrl=inbound["ses"], MessageBody=feedback_body(1))
+    drain(engine, config_for(inbound), (Job("outbox", 3600, runs.append),))
     assert runs == [NOW, NOW]
 
 

@@ -4,6 +4,7 @@ notifications of 30 recipients) and 300 notice mails in S3."""
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 import uuid
@@ -16,7 +17,9 @@ from sqlalchemy import Engine, text
 from noticedesk.store.db import make_engine
 from noticedesk.store.tables import messages, ses_events, ses_feedback_messages
 from tests.conftest import postgres_url
+from tests.notify_helpers import receiver
 from tests.worker_fleet import (
+    Fleet,
     Queues,
     count_rows,
     fill,
@@ -64,34 +67,48 @@ def test_three_workers_one_killed_end_where_one_worker_ends(
 ) -> None:
     alone, fleet_store = postgres_engine, second_postgres
     one = filled(endpoint, "alone")
-    solo = start_workers(1, db_url(alone), write_config(tmp_path / "alone.toml", one), endpoint, tmp_path)
-    assert solo.wait(timeout=300) == [0]
+    with receiver() as hook:
+        config = write_config(tmp_path / "alone.toml", one, webhook=hook.url + "/hook")
+        solo = start_workers(1, db_url(alone), config, endpoint, tmp_path)
+        assert solo.wait(timeout=300) == [0]
     expected = state(alone)
+    told = sorted(json.loads(request.body)["dedupe_key"] for request in hook.delivered)
     assert len(expected["feedback_messages"]) == NOTIFICATIONS
     assert len(expected["events"]) + len(expected["event_keys"]) == NOTIFICATIONS * RECIPIENTS
     assert len(expected["messages"]) == MAILS
     assert expected["dead_letters"] == []
+    assert len(told) == len(expected["outbox"]) > 0  # each case opened told once
+    assert {status for *_, status in expected["outbox"]} == {"sent"}
 
     three = filled(endpoint, "fleet")
     logs = tmp_path / "fleet"
     logs.mkdir()
-    fleet = start_workers(
-        3, db_url(fleet_store), write_config(tmp_path / "fleet.toml", three), endpoint, logs
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while count_rows(fleet_store, ses_feedback_messages) < NOTIFICATIONS // 3:
-            assert time.monotonic() < deadline, "the workers made no progress"
-            time.sleep(0.05)
-        fleet.kill(0)  # SIGKILL midway: whatever it held comes back after the visibility timeout
-        codes = fleet.wait(timeout=300)
-    finally:
-        fleet.stop()
+    with receiver() as hook:
+        # The worker to be killed does not send: a sender killed mid-send sends again once its lease
+        # runs out (at least once, by design); the others send every notification exactly once.
+        quiet = write_config(logs / "quiet.toml", three)
+        sending = write_config(logs / "sending.toml", three, webhook=hook.url + "/hook")
+        fleet = start_workers(3, db_url(fleet_store), [quiet, sending, sending], endpoint, logs)
+        codes = _kill_one_midway(fleet, fleet_store)
     assert codes == [-signal.SIGKILL, 0, 0], [log.read_text()[-2000:] for log in fleet.logs]
     assert three.waiting() == 0
     assert state(fleet_store) == expected
     assert count_rows(fleet_store, messages) == MAILS
     assert count_rows(fleet_store, ses_events) == len(expected["events"])
+    fleet_told = [json.loads(request.body)["dedupe_key"] for request in hook.delivered]
+    assert len(fleet_told) == len(set(fleet_told)) == len(told)
+
+
+def _kill_one_midway(fleet: Fleet, store: Engine) -> list[int]:
+    try:
+        deadline = time.monotonic() + 120
+        while count_rows(store, ses_feedback_messages) < NOTIFICATIONS // 3:
+            assert time.monotonic() < deadline, "the workers made no progress"
+            time.sleep(0.05)
+        fleet.kill(0)  # SIGKILL midway: whatever it held comes back after the visibility timeout
+        return fleet.wait(timeout=300)
+    finally:
+        fleet.stop()
 
 
 def test_sigterm_finishes_the_batch_in_hand_and_exits_0(

@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import httpx
 import pytest
-from moto import mock_aws
 from sqlalchemy import Engine, insert
 
 from noticedesk.aws.clients import ClientFactory
@@ -22,9 +20,8 @@ NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def queue_url() -> Iterator[str]:
-    with mock_aws():
-        yield boto3.client("sqs", region_name="us-east-1").create_queue(QueueName="ses")["QueueUrl"]
+def queue_url(aws: ClientFactory) -> str:
+    return str(aws.client("sqs").create_queue(QueueName="ses")["QueueUrl"])
 
 
 def open_case(engine: Engine, number: int, reply_by: datetime | None, status: str = "new") -> None:
@@ -92,3 +89,23 @@ def test_readyz_says_which_part_is_not_reachable(queue_url: str, tmp_path: Any) 
     assert list(answer.json()["failed"]) == ["store"]
     assert "noticedesk_open_cases{" not in text  # the scrape still answers, without what it cannot read
     assert 'noticedesk_queue_depth{queue="ses",state="visible"}' in text
+
+
+def test_the_store_side_alone_mounts_in_another_app(engine: Engine) -> None:
+    """What ``noticedesk serve`` mounts: open cases and notifications by status, the store probe."""
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    from noticedesk.monitoring import store_monitoring
+
+    open_case(engine, 1, NOW + timedelta(hours=30))
+    app = Starlette(routes=[Mount("/ops", store_monitoring(engine, lambda: NOW))])
+    listener = start_listener(app, "127.0.0.1", 0)
+    try:
+        base = f"http://127.0.0.1:{listener.port}/ops"
+        assert httpx.get(f"{base}/readyz").json() == {"status": "ready", "checked": ["store"]}
+        text = httpx.get(f"{base}/metrics").text
+    finally:
+        listener.stop()
+    assert 'noticedesk_open_cases{urgency="under-72h"} 1.0' in text
+    assert 'noticedesk_notifications{status="failed"} 0.0' in text

@@ -145,9 +145,22 @@ def fill(queues: Queues, notifications: int, mails: int, recipients: int = 1, th
             job.result()
 
 
-def write_config(path: Path, queues: Queues, *, visibility: int = 5, wait: int = 1) -> Path:
+def write_config(
+    path: Path, queues: Queues, *, visibility: int = 5, wait: int = 1, webhook: str | None = None
+) -> Path:
+    """The workers' TOML; with ``webhook``, a channel every notification is posted to."""
+    channel = ""
+    if webhook is not None:
+        (path.parent / f"{path.stem}-hook-url").write_text(webhook)
+        (path.parent / f"{path.stem}-hook-key").write_text("whsec-fleet")
+        channel = (
+            "[notify.channels.default]\n"
+            'type = "webhook"\n'
+            f'url = {{ file = "{path.parent / f"{path.stem}-hook-url"}" }}\n'
+            f'secret = {{ file = "{path.parent / f"{path.stem}-hook-key"}" }}\n'
+        )
     path.write_text(
-        "[worker]\n"
+        channel + "[worker]\n"
         f'ses_queue_url = "{queues.ses}"\n'
         f'mail_queue_url = "{queues.mail}"\n'
         f'dead_letter_queue_url = "{queues.dead}"\n'
@@ -181,7 +194,9 @@ class Fleet:
                 process.wait()
 
 
-def start_workers(count: int, db_url: str, config: Path, endpoint: str, logs: Path) -> Fleet:
+def start_workers(count: int, db_url: str, config: Path | list[Path], endpoint: str, logs: Path) -> Fleet:
+    """``count`` workers with ``--drain``; ``config`` one for all, or one each."""
+    configs = config if isinstance(config, list) else [config] * count
     fleet = Fleet()
     env = {**os.environ, **AWS_ENV, "AWS_ENDPOINT_URL": endpoint}
     for _ in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
@@ -191,7 +206,7 @@ def start_workers(count: int, db_url: str, config: Path, endpoint: str, logs: Pa
         log = logs / f"worker-{index}.log"
         with log.open("wb") as stream:
             process = subprocess.Popen(
-                [noticedesk, "--db", db_url, "--config", str(config), "worker", "--drain"],
+                [noticedesk, "--db", db_url, "--config", str(configs[index]), "worker", "--drain"],
                 stdout=stream,
                 stderr=subprocess.STDOUT,
                 env=env,
@@ -243,6 +258,19 @@ def state(engine: Engine) -> dict[str, Any]:
             "cases": rows(
                 cases.c.case_key, cases.c.kind, cases.c.account_id, cases.c.case_ref, cases.c.status
             ),
-            "outbox": rows(outbox.c.dedupe_key, outbox.c.channel, outbox.c.status),
+            "outbox": sorted(
+                (_by_case_key(key, case_id, case_keys), channel, status)
+                for key, case_id, channel, status in connection.execute(
+                    select(outbox.c.dedupe_key, outbox.c.case_id, outbox.c.channel, outbox.c.status)
+                )
+            ),
             "dead_letters": rows(queue_dead_letters.c.queue, queue_dead_letters.c.reason),
         }
+
+
+def _by_case_key(dedupe_key: str, case_id: str | None, case_keys: dict[int, str]) -> str:
+    """``case-opened:17`` → ``case-opened:<its case key>``: case ids depend on who filed first."""
+    if case_id is None or not case_id.isdigit():
+        return dedupe_key
+    prefix, _, rest = dedupe_key.partition(f":{case_id}")
+    return f"{prefix}:{case_keys[int(case_id)]}{rest}"

@@ -117,7 +117,14 @@ def check_command(app: App, address: str, as_json: bool) -> None:
         until = f" until {found.expires_at.isoformat()}" if found.expires_at else ""
         click.echo(f"{normalised}: SUPPRESSED ({found.cause}: {', '.join(found.reasons)}){until}")
     else:
-        click.echo(f"{normalised}: not suppressed ({', '.join(found.reasons) or 'no reason'})")
+        flagged = ""
+        if found.flagged:  # say how close repeated Undetermined bounces bring it to a suppression
+            ses = app.config.ses
+            flagged = (
+                f"; flagged: {found.undetermined_count} Undetermined bounce(s), "
+                f"{ses.undetermined_escalate_after} within {ses.transient_window_days:g} days suppress it"
+            )
+        click.echo(f"{normalised}: not suppressed ({', '.join(found.reasons) or 'no reason'}){flagged}")
     if record["suppressed"]:
         sys.exit(1)
 

@@ -78,7 +78,6 @@ def notice_suspicious(
 
 
 def finding_severe(
-    finding_id: int,
     case_id: int | None,
     account_id: str | None,
     *,

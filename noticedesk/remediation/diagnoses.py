@@ -6,9 +6,12 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, insert, select
 
+from noticedesk.aws.actions import mask_secrets
 from noticedesk.aws.diagnose import Diagnosis
 from noticedesk.aws.findings import Finding
 from noticedesk.cases.timeline import record
+from noticedesk.notify.emitters import finding_severe
+from noticedesk.notify.outbox import enqueue_many
 from noticedesk.store.tables import case_events
 from noticedesk.store.tables import findings as findings_table
 
@@ -36,6 +39,19 @@ def store_diagnosis(engine: Engine, diagnosis: Diagnosis, case_id: int | None, a
                     for finding in diagnosis.findings
                 ],
             )
+        severe = [
+            finding_severe(
+                case_id,
+                finding.account_id or diagnosis.account_id,
+                check=finding.check,
+                severity=finding.severity,
+                resource=str(mask_secrets(finding.resource_id or "")),
+                detail=str(mask_secrets(finding.detail)),
+            )
+            for finding in diagnosis.findings
+            if finding.status == "fail"
+        ]
+        enqueue_many(connection, [event for event in severe if event is not None], now=at)
         if case_id is not None:
             counts = diagnosis.counts
             record(

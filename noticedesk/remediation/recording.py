@@ -13,6 +13,8 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from noticedesk.aws.actions import Outcome, PlannedAction, get_action, mask_secrets
 from noticedesk.cases.timeline import record as record_event
+from noticedesk.notify.emitters import action_event
+from noticedesk.notify.outbox import enqueue
 from noticedesk.remediation.audit import REUSABLE, ActionRecord, case_records, get_record
 from noticedesk.remediation.claims import Claimer
 from noticedesk.store.tables import actions
@@ -284,3 +286,19 @@ def event(
         mask_secrets(detail),
         actor=actor or "noticedesk",
     )
+    outcome = _TOLD.get(type_)
+    if outcome is not None:  # told in the same transaction as the timeline event
+        told = action_event(
+            outcome,
+            record.id,
+            record.case_id,
+            record.plan.account_id,
+            action=record.plan.action,
+            resource=str(mask_secrets(record.plan.resource_id)),
+            error=str(mask_secrets(record.error)) if record.error else None,
+            at=now,
+        )
+        enqueue(connection, told, now=now)
+
+
+_TOLD = {"action-applied": "applied", "action-failed": "failed", "action-undone": "undone"}

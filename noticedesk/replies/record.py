@@ -16,6 +16,8 @@ from sqlalchemy import Engine, select, update
 from noticedesk.cases.queries import check_item
 from noticedesk.cases.timeline import record
 from noticedesk.errors import NotFoundError
+from noticedesk.notify.emitters import reply_sent
+from noticedesk.notify.outbox import enqueue
 from noticedesk.replies.compose import Draft
 from noticedesk.replies.phrasebook import mask_keys
 from noticedesk.store.tables import cases, checklist_items
@@ -55,7 +57,9 @@ def mark_sent(engine: Engine, case_id: int, text: str, now: datetime, actor: str
     """Record what was sent to AWS; the case is ``replied`` and waits on no reply-by clock."""
     with engine.begin() as connection:
         row = connection.execute(
-            select(cases.c.status, cases.c.reply_by).where(cases.c.id == case_id)
+            select(cases.c.status, cases.c.reply_by, cases.c.account_id, cases.c.kind).where(
+                cases.c.id == case_id
+            )
         ).first()
         if row is None:
             raise NotFoundError(f"no case {case_id}")
@@ -77,6 +81,8 @@ def mark_sent(engine: Engine, case_id: int, text: str, now: datetime, actor: str
             },
             actor=actor,
         )
+        told = reply_sent(case_id, row.account_id, kind=row.kind, by=actor, at=now)
+        enqueue(connection, told, now=now)
         reply_items = (
             connection.execute(
                 select(checklist_items.c.item_key).where(

@@ -12,7 +12,7 @@ from noticedesk.feedback.history import RateSeries
 from noticedesk.notices.levels import SesLevel
 
 WIDTH, HEIGHT = 720, 260
-LEFT, RIGHT, TOP, BOTTOM = 56, 150, 16, 34
+LEFT, RIGHT, TOP, BOTTOM = 56, 150, 30, 34
 COLOURS = ("#1f4fa3", "#1e6b3a", "#8a3ffc", "#b25e00", "#00739a", "#6b4e16")
 
 
@@ -42,6 +42,7 @@ def rate_chart(
         f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'width="{WIDTH}" height="{HEIGHT}" role="img" aria-label={quoteattr(title)}>',
         f"<title>{escape(title)}</title>",
+        f'<text x="{LEFT}" y="18" font-size="13" font-weight="bold" fill="#1d2330">{escape(title)}</text>',
         f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="#fafbfc" stroke="#d9dde5"/>',
     ]
     for step in range(5):  # the y axis: five gridlines with their percentages

@@ -26,9 +26,21 @@ DEFAULT_ZONE = {"ja": "Asia/Tokyo"}
 
 
 @cache
-def labels() -> dict[str, dict[str, str]]:
+def _tables() -> dict[str, Any]:
     text = resources.files("noticedesk.web").joinpath("labels.toml").read_text("utf-8")
-    return {lang: dict(table) for lang, table in tomllib.loads(text).items()}
+    return tomllib.loads(text)
+
+
+@cache
+def labels() -> dict[str, dict[str, str]]:
+    """The labels per language (``t.name`` in a template)."""
+    return {lang: {k: v for k, v in table.items() if k != "values"} for lang, table in _tables().items()}
+
+
+@cache
+def value_labels() -> dict[str, dict[str, str]]:
+    """Stored codes (kinds, stages, statuses, verdicts) as a language shows them (``tv(code)``)."""
+    return {lang: dict(table.get("values", {})) for lang, table in _tables().items()}
 
 
 @cache
@@ -41,6 +53,22 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     return env
+
+
+class Words:
+    """The labels of one language for a template: ``t.copy`` is the label, never ``dict.copy``."""
+
+    def __init__(self, table: Mapping[str, str]) -> None:
+        self._table = table
+
+    def __getattr__(self, name: str) -> str:
+        try:
+            return self._table[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __getitem__(self, name: str) -> str:
+        return self._table[name]
 
 
 @dataclass(frozen=True)
@@ -74,6 +102,7 @@ def page(
     request: Request, reader: Reader, template: str, now: datetime, status: int = 200, **values: Any
 ) -> HTMLResponse:
     words = labels()[reader.lang]
+    shown = value_labels()[reader.lang]
 
     def local(value: datetime | None, pattern: str = "%Y-%m-%d %H:%M %Z") -> str:
         return value.astimezone(reader.zone).strftime(pattern) if value else "-"
@@ -91,7 +120,8 @@ def page(
         environment()
         .get_template(template)
         .render(
-            t=words,
+            t=Words(words),
+            tv=lambda code: shown.get(code, code) if code else "-",
             lang=reader.lang,
             zone_name=reader.zone_name,
             user=reader.principal,

@@ -92,7 +92,7 @@ def routes(ctx: WebContext) -> list[Route]:
                 start=start,
                 days=CHART_DAYS,
                 level_words=(words["review_level"], words["pause_level"]),
-                title=f"{words[metric]} ({words['account']})",
+                title=words[f"{metric}_chart"],
             )
             for metric in ("bounce", "complaint")
         ]

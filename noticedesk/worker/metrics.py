@@ -1,41 +1,22 @@
-"""The worker's health and Prometheus metrics, as a small ASGI app ``noticedesk serve`` can mount too.
-
-``GET /healthz``: the process answers. ``GET /readyz``: the store and every queue answer (503 with
-what failed otherwise). ``GET /metrics``: Prometheus text; what the process counted (messages,
-events by kind, errors, queue lag) and what the store and queues hold when scraped (open cases
-by urgency, queue depth).
-"""
+"""What a worker counts (messages, events by kind, errors, queue lag) and its queues' depth and
+readiness, on top of ``noticedesk.monitoring`` (``/healthz``, ``/readyz``, ``/metrics``)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterator, Sequence
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
-from noticedesk.cases.queries import open_cases_by_urgency
 from noticedesk.clock import Clock
+from noticedesk.monitoring import Probe, StoreCollector, health_app, store_probe
 from noticedesk.queues.consumer import PollReport, QueueConsumer
-from noticedesk.store.refusals import driver_message
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Probe:
-    """One thing ``/readyz`` asks: its name and a call that raises when it is not reachable."""
-
-    name: str
-    check: Callable[[], object]
 
 
 class WorkerMetrics:
@@ -67,6 +48,12 @@ class WorkerMetrics:
             ["where"],
             registry=self.registry,
         )
+        self.notifications = Counter(
+            "noticedesk_notification_attempts",
+            "Notifications this process tried to send, by outcome (sent, retrying, failed).",
+            ["outcome"],
+            registry=self.registry,
+        )
 
     def observe(self, queue: str, report: PollReport) -> None:
         for outcome in ("done", "dead", "left", "released"):
@@ -75,28 +62,6 @@ class WorkerMetrics:
         for kind, count in report.kinds.items():
             self.events.labels(queue, kind).inc(count)
         self.lag.labels(queue).set(report.lag_seconds or 0.0)
-
-
-class StoreCollector(Collector):
-    """Read at scrape time: open cases by urgency (and, once the outbox exists, failed notifications)."""
-
-    def __init__(self, engine: Engine, clock: Clock) -> None:
-        self.engine, self.clock = engine, clock
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        family = GaugeMetricFamily(
-            "noticedesk_open_cases",
-            "Cases not resolved, by how near their next deadline is.",
-            labels=["urgency"],
-        )
-        try:
-            counts = open_cases_by_urgency(self.engine, self.clock())
-        except Exception as error:  # a scrape must not fail because the store is away: /readyz says so
-            log.warning("open cases not counted", extra={"reason": driver_message(error)})
-            return
-        for name, count in counts.items():
-            family.add_metric([name], count)
-        yield family
 
 
 class QueueCollector(Collector):
@@ -127,14 +92,6 @@ class QueueCollector(Collector):
         yield family
 
 
-def store_probe(engine: Engine) -> Probe:
-    def check() -> None:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-
-    return Probe("store", check)
-
-
 def queue_probe(consumer: QueueConsumer) -> Probe:
     return Probe(
         f"queue:{consumer.name}",
@@ -144,43 +101,11 @@ def queue_probe(consumer: QueueConsumer) -> Probe:
     )
 
 
-def health_app(registry: CollectorRegistry, probes: Sequence[Probe]) -> Starlette:
-    """``/healthz``, ``/readyz`` and ``/metrics`` over ``registry`` and ``probes``."""
-
-    async def healthz(_: Request) -> Response:
-        return JSONResponse({"status": "ok"})
-
-    def readyz(_: Request) -> Response:  # sync: Starlette runs it in a thread (the probes block)
-        failed: dict[str, str] = {}
-        for probe in probes:
-            try:
-                probe.check()
-            except Exception as error:
-                failed[probe.name] = _reason(error)
-        body: dict[str, Any] = {
-            "status": "unready" if failed else "ready",
-            "checked": [p.name for p in probes],
-        }
-        if failed:
-            body["failed"] = failed
-        return JSONResponse(body, status_code=503 if failed else 200)
-
-    def metrics(_: Request) -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
-
-    return Starlette(
-        routes=[Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics)]
-    )
-
-
 def worker_app(
     metrics: WorkerMetrics, engine: Engine, consumers: Sequence[QueueConsumer], clock: Clock
 ) -> Starlette:
     """The worker's app: its counters, the store and queue collectors, readiness of all three."""
+
     metrics.registry.register(StoreCollector(engine, clock))
     metrics.registry.register(QueueCollector(consumers))
     return health_app(metrics.registry, [store_probe(engine), *(queue_probe(c) for c in consumers)])
-
-
-def _reason(error: Exception) -> str:
-    return " ".join(driver_message(error).split())[:300] if error.args else type(error).__name__

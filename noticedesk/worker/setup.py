@@ -6,6 +6,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import uvicorn
@@ -17,6 +18,8 @@ from noticedesk.config import Config
 from noticedesk.errors import ConfigError
 from noticedesk.feedback.sqs import feedback_handler
 from noticedesk.feedback.verdicts import PolicySettings
+from noticedesk.notify.channels.build import build_channels
+from noticedesk.notify.outbox import backoff_of, deliver_due
 from noticedesk.queues.consumer import Handler, QueueConsumer, region_of_queue
 from noticedesk.triage.queued import health_handler, mail_handler
 from noticedesk.triage.run import Triage
@@ -80,9 +83,46 @@ def _handler(
     return mail_handler(triage, clients.client("s3", region_of_queue(url)), config.input.max_message_bytes)
 
 
-def build_jobs(engine: Engine, config: Config) -> list[Job]:
-    """Claimed work every worker runs (the outbox, clocks, scans) once those parts exist."""
-    return []
+def build_jobs(engine: Engine, config: Config, clock: Clock, metrics: WorkerMetrics) -> list[Job]:
+    """Claimed work every worker runs: the notification outbox when channels are configured."""
+    jobs: list[Job] = []
+    if config.notify.channels:
+        jobs.append(Job("outbox", OUTBOX_INTERVAL_SECONDS, outbox_sender(engine, config, clock, metrics)))
+    return jobs
+
+
+OUTBOX_INTERVAL_SECONDS = 5.0
+_OUTBOX_BATCH = 50
+
+
+def outbox_sender(
+    engine: Engine, config: Config, clock: Clock, metrics: WorkerMetrics
+) -> Callable[[datetime], object]:
+    """Sends what is due in the outbox, a claimed batch at a time, until nothing due is left."""
+    channels = build_channels(config.notify, clock=clock)
+    backoff = backoff_of(config.notify)
+
+    def send(now: datetime) -> int:
+        attempted = 0
+        while True:
+            report = deliver_due(
+                engine,
+                now=now,
+                channels=channels,
+                backoff=backoff,
+                limit=_OUTBOX_BATCH,
+                language=config.notify.language,
+                clock=clock,
+            )
+            for outcome in ("sent", "retrying", "failed"):
+                if ids := getattr(report, outcome):
+                    metrics.notifications.labels(outcome).inc(len(ids))
+            attempted += report.attempted
+            if report.attempted < _OUTBOX_BATCH:
+                return attempted
+            now = clock()
+
+    return send
 
 
 @dataclass
@@ -129,7 +169,7 @@ def run_worker(
     """Build the worker, serve its metrics if asked, run it until stopped (or drained)."""
     consumers = build_consumers(engine, config, clock, clients, only)
     metrics = WorkerMetrics()
-    worker = Worker(consumers, metrics, clock, build_jobs(engine, config), drain=drain)
+    worker = Worker(consumers, metrics, clock, build_jobs(engine, config, clock, metrics), drain=drain)
     listener = None
     port = metrics_port if metrics_port is not None else config.worker.metrics_port
     if port is not None:
