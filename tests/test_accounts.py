@@ -159,3 +159,24 @@ def test_cases_summaries_and_replies_name_the_account(engine: Engine, now: datet
     assert "Shop" in _run(app, "cases")[1]
     assert "account 111122223333 (Shop)" in _run(app, "summary", str(first.case_id), "--lang", "en")[1]
     assert "111122223333 (Shop)" in _run(app, "reply", str(first.case_id))[1]
+
+
+def test_diagnose_reads_the_regions_registered_for_the_account(
+    aws: ClientFactory, sqlite_engine: Engine, now: datetime
+) -> None:
+    from fixes_helpers import make_case
+    from sqlalchemy import select
+
+    from noticedesk.store.tables import case_events
+
+    case_id = make_case(sqlite_engine, now)  # account 123456789012, moto's own
+    with sqlite_engine.begin() as conn:
+        save_account(conn, Account(PROD, "Prod", regions=("eu-west-1", "ap-northeast-1")), now=now)
+    app = make_app(sqlite_engine, now)
+    code, out = _run(app, "diagnose", str(case_id), "--checks", "public-amis", "--json")
+    assert code in (0, 1), out
+    with sqlite_engine.connect() as conn:
+        detail = conn.execute(
+            select(case_events.c.detail).where(case_events.c.type == "diagnosis")
+        ).scalar_one()
+    assert detail["regions"] == ["eu-west-1", "ap-northeast-1"]
