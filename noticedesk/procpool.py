@@ -14,6 +14,7 @@ module already imported. Only the items and the results cross between processes.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections import deque
@@ -24,6 +25,7 @@ from multiprocessing.reduction import ForkingPickler
 from typing import Any, Generic, TypeVar
 
 from noticedesk.errors import NoticeDeskError
+from noticedesk.gcrun import YOUNG_THRESHOLD
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -41,7 +43,12 @@ def available_cores() -> int:
 
 
 def _start(work: Callable[[Any], Any]) -> None:
+    """In each worker, first: what the fork copied is frozen (the collector never walks it, so its
+    pages stay shared with the parent instead of being copied when walked), and young collections
+    come as seldom as in a batch run of the parent (gcrun.py)."""
     global _work
+    gc.freeze()
+    gc.set_threshold(YOUNG_THRESHOLD, *gc.get_threshold()[1:])
     _work = work
 
 

@@ -136,3 +136,47 @@ def test_the_registered_role_is_assumed_with_its_external_id(sqlite_engine: Engi
     assert calls and calls[0]["ExternalId"] == "ext-1"
     assert ":assumed-role/Explicit/" in who(app.clients(role_name="Explicit", default_role="FromConfig"))
     assert registered.roles == {PROD: role}
+
+
+def test_cases_summaries_and_replies_name_the_account(engine: Engine, now: datetime) -> None:
+    from test_cases import NOTICE, triage
+    from triage_helpers import mail_bytes
+
+    (first,) = triage(engine, now, mail_bytes(NOTICE))  # about account 111122223333
+    app = make_app(engine, now)
+    app.console.width = 200
+    assert json.loads(_run(app, "cases", "--json")[1])["unknown_account"] is False  # no registry in use
+    with engine.begin() as conn:
+        save_account(conn, Account(PROD, "Other"), now=now)
+    board = json.loads(_run(app, "cases", "--json")[1])
+    assert (board["account_name"], board["unknown_account"]) == (None, True)
+    assert "111122223333 (unknown account)" in _run(app, "case", "show", str(first.case_id))[1]
+    assert "unknown account" in _run(app, "cases")[1]
+    with engine.begin() as conn:
+        save_account(conn, Account("111122223333", "Shop"), now=now)
+    assert json.loads(_run(app, "cases", "--json")[1])["account_name"] == "Shop"
+    assert "account 111122223333 (Shop)" in _run(app, "case", "show", str(first.case_id))[1]
+    assert "Shop" in _run(app, "cases")[1]
+    assert "account 111122223333 (Shop)" in _run(app, "summary", str(first.case_id), "--lang", "en")[1]
+    assert "111122223333 (Shop)" in _run(app, "reply", str(first.case_id))[1]
+
+
+def test_diagnose_reads_the_regions_registered_for_the_account(
+    aws: ClientFactory, sqlite_engine: Engine, now: datetime
+) -> None:
+    from fixes_helpers import make_case
+    from sqlalchemy import select
+
+    from noticedesk.store.tables import case_events
+
+    case_id = make_case(sqlite_engine, now)  # account 123456789012, moto's own
+    with sqlite_engine.begin() as conn:
+        save_account(conn, Account(PROD, "Prod", regions=("eu-west-1", "ap-northeast-1")), now=now)
+    app = make_app(sqlite_engine, now)
+    code, out = _run(app, "diagnose", str(case_id), "--checks", "public-amis", "--json")
+    assert code in (0, 1), out
+    with sqlite_engine.connect() as conn:
+        detail = conn.execute(
+            select(case_events.c.detail).where(case_events.c.type == "diagnosis")
+        ).scalar_one()
+    assert detail["regions"] == ["eu-west-1", "ap-northeast-1"]

@@ -7,8 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, insert
 
-from noticedesk.cases.board import BoardFilter, board_page, urgency
+from noticedesk.cases.board import BoardFilter, board_page
 from noticedesk.cases.queries import list_cases
+from noticedesk.cases.urgency import urgency
 from noticedesk.store.tables import cases, checklist_items
 from tests.web_helpers import NOW
 
@@ -90,11 +91,3 @@ def test_filters_and_search(engine: Engine) -> None:
         assert ids(account="100000000003", status="resolved") == [
             c.id for c in whole if c.account_id == "100000000003" and c.status == "resolved"
         ]
-
-
-def test_urgency_bands() -> None:
-    assert urgency(None, NOW) == "none"
-    assert urgency(NOW - timedelta(minutes=1), NOW) == "overdue"
-    assert urgency(NOW + timedelta(hours=23), NOW) == "day"
-    assert urgency(NOW + timedelta(hours=71), NOW) == "soon"
-    assert urgency(NOW + timedelta(hours=73), NOW) == "later"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 from click.testing import CliRunner
@@ -30,6 +31,30 @@ def test_help_loads_neither_boto3_nor_sqlalchemy_nor_a_command() -> None:
     assert not [
         name for name in modules if name.startswith("noticedesk.cli.") and name != "noticedesk.cli.render"
     ]
+
+
+CASES_AND_MODULES = """
+import sys
+from noticedesk.cli import cli
+cli.main(["--db", sys.argv[1], "cases"], prog_name="noticedesk", standalone_mode=False)
+print("\\n".join(sorted(sys.modules)))
+"""
+
+
+def test_the_board_loads_neither_aws_nor_alembic_nor_the_classifier(tmp_path: Path) -> None:
+    """`noticedesk cases` on a store at this version's schema: what it needs, nothing more.
+
+    The first run creates the store (Alembic migrates it); the second only reads the board.
+    """
+    command = [sys.executable, "-c", CASES_AND_MODULES, f"sqlite:///{tmp_path / 'n.db'}"]
+    subprocess.run(command, capture_output=True, text=True, timeout=60, check=True)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True)
+    modules = set(result.stdout.splitlines())
+    assert "0 open case(s)" in result.stdout and "sqlalchemy" in modules
+    assert {"boto3", "botocore", "alembic", "moto", "hyperscan", "dkim", "jinja2", "starlette"}.isdisjoint(
+        modules
+    )
+    assert {"noticedesk.notices.rules", "noticedesk.notices.classify", "noticedesk.demo"}.isdisjoint(modules)
 
 
 def test_the_listed_help_line_of_each_command_is_its_own() -> None:

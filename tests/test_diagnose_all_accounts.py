@@ -187,3 +187,24 @@ def test_the_json_lines_hold_one_object_per_account(seeded_server: dict[str, str
 def test_all_accounts_refuses_a_case_or_an_account(seeded_server: dict[str, str], tmp_path: Path) -> None:
     completed = _cli(seeded_server, tmp_path, "--account", CLEAN)
     assert completed.returncode == 2 and "--all-accounts reads every registered account" in completed.stderr
+
+
+def test_roles_of_different_accounts_are_assumed_at_the_same_time(fleet_clients: ClientFactory) -> None:
+    """Each AssumeRole waits 0.3 s (a slow network): four accounts' sessions built by four threads
+    take about one wait, not four; and the sessions share the API models already loaded."""
+    base = fleet_clients.session()
+    base.events.register("before-send.sts.AssumeRole", lambda **_: time.sleep(0.3))
+    accounts = [account.account_id for account in ACCOUNTS if account.role_arn]
+    started = time.perf_counter()
+    threads = [
+        threading.Thread(target=fleet_clients.client, args=("iam", None, account)) for account in accounts
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert time.perf_counter() - started < 0.3 * len(accounts) - 0.2
+    loaders = {
+        id(fleet_clients.session(account)._session.get_component("data_loader")) for account in accounts
+    }
+    assert loaders == {id(base._session.get_component("data_loader"))}

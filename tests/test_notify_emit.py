@@ -126,3 +126,19 @@ def test_a_reply_marked_sent_is_told(engine: Engine, now: datetime) -> None:
         "hanako",
         "abuse-report",
     )
+
+
+def test_an_ses_alarm_reads_as_percentages_in_both_languages(now: datetime) -> None:
+    from noticedesk.notify.emitters import ses_alarm
+    from noticedesk.notify.messages import render
+
+    event = ses_alarm(
+        "raised", "bounce|identity|shop.example|critical|2026-11-28", "123456789012", 9,
+        metric="bounce", scope="identity shop.example", value=0.0412, threshold=0.04,
+    )  # fmt: skip
+    en = render(event.kind, event.facts, language="en", now=now, case_id="9", account_id="123456789012")
+    ja = render(event.kind, event.facts, language="ja", now=now, case_id="9", account_id="123456789012")
+    assert (
+        "The SES bounce rate of identity shop.example is 4.12%, past the critical level of 4.00%" in en.what
+    )
+    assert "バウンス率が 4.12%" in ja.what and "危険水準" in ja.what and en.command == "noticedesk ses rates"

@@ -19,6 +19,7 @@ from noticedesk.notify.channels.build import build_channels
 from noticedesk.notify.channels.webhook import WebhookChannel
 from noticedesk.notify.events import Event
 from noticedesk.notify.outbox import Backoff, claim_due, deliver_due, enqueue, list_rows, retry
+from noticedesk.notify.sending import Sender
 from noticedesk.store.tables import outbox
 from tests.notify_helpers import receiver
 
@@ -236,3 +237,13 @@ def test_channels_are_built_from_the_configuration_with_secrets_from_env(
     channels = build_channels(config)
     assert channels["default"] is channels["ops"]
     assert "secret-path" not in repr(channels) and "secret-path" not in str(missing.value)
+
+
+def test_a_sender_pass_takes_batch_after_batch_until_nothing_is_due(engine: Engine, now: datetime) -> None:
+    with engine.begin() as conn:
+        for number in range(7):
+            enqueue(conn, _event(key=f"case-opened:{number}"), now=now)
+    with receiver() as hook:
+        sender = Sender(engine, NotifyConfig(), channels=dict(_webhook(hook.url)))
+        report = sender.send_due(now, limit=3)
+        assert len(report.sent) == 7 and len(hook.delivered) == 7

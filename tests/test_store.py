@@ -12,7 +12,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Column, Engine, Integer, MetaData, inspect, text
 
 from noticedesk.store import migrations
-from noticedesk.store.db import make_engine, migrate, normalise_url, open_store
+from noticedesk.store.db import alembic_config, make_engine, migrate, normalise_url, open_store
 from noticedesk.store.tables import metadata
 
 
@@ -197,3 +197,37 @@ def test_the_tables_module_is_the_migrated_schema(engine: Engine) -> None:
         table.to_metadata(drifted)
     drifted.tables["cases"].append_column(Column("not_migrated", Integer))
     assert [change[0] for change in schema_drift(engine, drifted)] == ["add_column"]
+
+
+def test_the_heads_read_from_the_migration_files_are_alembics() -> None:
+    from alembic.script import ScriptDirectory
+
+    from noticedesk.store.revisions import shipped_heads
+
+    with make_engine("sqlite://").connect() as connection:
+        script = ScriptDirectory.from_config(alembic_config(connection))
+    assert shipped_heads() == frozenset(script.get_heads())
+
+
+def test_the_stored_revisions_are_read_without_alembic(engine: Engine, tmp_path: Path) -> None:
+    from noticedesk.store.revisions import is_current, shipped_heads, stored_revisions
+
+    with engine.connect() as connection:
+        assert stored_revisions(engine) == frozenset(
+            MigrationContext.configure(connection).get_current_heads()
+        )
+    assert stored_revisions(engine) == shipped_heads() and is_current(engine)
+    fresh = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    assert stored_revisions(fresh) is None and not is_current(fresh)
+
+
+def test_a_store_behind_is_migrated_when_opened(engine: Engine) -> None:
+    from alembic import command
+
+    from noticedesk.store.revisions import is_current
+
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0005_ses_event_keys")
+    assert not is_current(engine)
+    open_store(engine.url.render_as_string(hide_password=False)).dispose()
+    assert is_current(engine)

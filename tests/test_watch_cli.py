@@ -122,7 +122,7 @@ def test_kill_9_in_the_middle_of_a_batch_then_restart_files_and_notifies_each_on
     first.wait(timeout=10)
     assert filed() < MAILS, "the watcher was done before it could be killed"
     second = start(db, config, hook, log, "--log-format", "json")
-    expected = 2 * MAILS
+    expected = 3 * MAILS  # case.opened, and the 12-hour warnings of reply-by and enforcement
     wait_for(
         lambda: len({r.headers.get("X-NoticeDesk-Delivery") for r in hook.delivered}) >= expected,
         90,
@@ -139,13 +139,41 @@ def test_kill_9_in_the_middle_of_a_batch_then_restart_files_and_notifies_each_on
     assert len(stored) == MAILS and set(stored.values()) == {1}  # and stored once
     assert inbox_size(dovecot, user, "Filed") == MAILS
     bodies = [json.loads(request.body) for request in hook.delivered]
-    sent_keys = Counter(
-        str(body["dedupe_key"]) for body in bodies if str(body["kind"]).startswith("deadline")
-    )
+    sent_keys = Counter(str(body["dedupe_key"]) for body in bodies)
     assert len(sent_keys) == expected and set(sent_keys.values()) == {1}, sent_keys.most_common(3)
+    kinds = Counter(str(body["kind"]) for body in bodies)
+    assert kinds == {"case.opened": MAILS, "deadline.approaching": 2 * MAILS}
     events = log_events(log)
     assert any(event.get("event") == "input.filed" for event in events)
     assert "secret-pass-1" not in log.read_text() and "whsec-e2e" not in log.read_text()
+
+
+def test_sigterm_in_the_middle_of_a_batch_commits_marks_and_exits_0(
+    dovecot: Dovecot, hook: Receiver, tmp_path: Path
+) -> None:
+    user = dovecot.add_user()
+    dovecot.append(user, *(abuse_report(1000 + number) for number in range(MAILS)))
+    db = f"sqlite:///{tmp_path / 'noticedesk.db'}"
+    engine = make_engine(db)
+    log = tmp_path / "watch.log"
+    watcher = start(db, write_config(tmp_path, dovecot, user, hook), hook, log)
+
+    def filed() -> int:
+        try:
+            with engine.connect() as connection:
+                return int(connection.execute(select(func.count()).select_from(messages)).scalar_one())
+        except Exception:  # the watcher is creating the store
+            return 0
+
+    wait_for(lambda: filed() >= 10, 60, "the first batches")
+    watcher.send_signal(signal.SIGTERM)
+    assert watcher.wait(timeout=15) == 0
+    done = filed()
+    engine.dispose()
+    assert done < MAILS, "the watcher was done before it was stopped"
+    # Every mail filed was marked (moved) before the exit, and no other was.
+    assert (inbox_size(dovecot, user), inbox_size(dovecot, user, "Filed")) == (MAILS - done, done)
+    assert "Traceback" not in log.read_text()
 
 
 def test_sigterm_while_waiting_exits_0_at_once(dovecot: Dovecot, hook: Receiver, tmp_path: Path) -> None:

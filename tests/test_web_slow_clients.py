@@ -44,7 +44,7 @@ def server(tmp_path: Path) -> Iterator[str]:
         deadline = time.monotonic() + 30
         while True:
             try:
-                if httpx.get(url, timeout=1).status_code == 200:
+                if httpx.get(f"{url}/login", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
@@ -70,7 +70,7 @@ def test_half_sent_requests_and_silent_connections_are_closed(server: str) -> No
     held += [_open(server, b"") for _ in range(5)]  # connected, nothing sent
     held += [_open(server, HALF_SENT + b"\r\n" + b"{")]  # headers whole, body never finished
     time.sleep(0.5)
-    assert httpx.get(server, timeout=5).status_code == 200  # served meanwhile
+    assert httpx.get(f"{server}/login", timeout=5).status_code == 200  # served meanwhile
     started = time.monotonic()
     for connection in held:
         connection.settimeout(TIMEOUT * 3)
@@ -97,10 +97,10 @@ def test_connections_beyond_the_cap_are_answered_503_at_once(server: str) -> Non
     time.sleep(0.5)
     try:
         started = time.monotonic()
-        answer = httpx.get(server, timeout=5)
+        answer = httpx.get(f"{server}/login", timeout=5)
         assert answer.status_code == 503 and time.monotonic() - started < 2
     finally:
         for connection in held:
             connection.close()
     time.sleep(TIMEOUT)
-    assert httpx.get(server, timeout=5).status_code == 200
+    assert httpx.get(f"{server}/login", timeout=5).status_code == 200

@@ -67,18 +67,6 @@ class BoardPage:
         }
 
 
-def urgency(deadline: datetime | None, now: datetime) -> str:
-    """``overdue``, ``day`` (under 24 h), ``soon`` (under 72 h), ``later`` or ``none``."""
-    if deadline is None:
-        return "none"
-    hours = (deadline - now).total_seconds() / 3600
-    if hours < 0:
-        return "overdue"
-    if hours < 24:
-        return "day"
-    return "soon" if hours < 72 else "later"
-
-
 def _conditions(filters: BoardFilter, now: datetime) -> list[Any]:
     found: list[Any] = []
     if filters.status == OPEN:

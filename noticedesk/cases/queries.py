@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Row, and_, func, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, Row, and_, exists, func, select, update
 
 from noticedesk.cases.runbooks import Runbook, runbooks_for
 from noticedesk.cases.timeline import record
@@ -15,7 +15,7 @@ from noticedesk.cases.urgency import URGENCIES, urgency
 from noticedesk.errors import NotFoundError
 from noticedesk.notices.clocks import clock_rule
 from noticedesk.notices.model import Facts, Kind
-from noticedesk.store.tables import case_events, cases, checklist_items, messages
+from noticedesk.store.tables import accounts, case_events, cases, checklist_items, messages
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,19 @@ class CaseSummary:
     enforcement_at: datetime | None
     opened_at: datetime
     open_items: int
+    account_name: str | None = None
+    """The account's name in the registry (noticedesk/accounts), None when not registered."""
+    unknown_account: bool = False
+    """The registry is in use and does not know this account (the case opened all the same)."""
+
+    @property
+    def account_label(self) -> str:
+        """``123456789012 (Shop)``, ``123456789012 (unknown account)``, the id, or ``-``."""
+        if not self.account_id:
+            return "-"
+        if self.account_name:
+            return f"{self.account_id} ({self.account_name})"
+        return f"{self.account_id} (unknown account)" if self.unknown_account else self.account_id
 
     @property
     def next_deadline(self) -> datetime | None:
@@ -54,6 +67,8 @@ class CaseSummary:
             "seconds_left": int((deadline - now).total_seconds()) if deadline else None,
             "opened_at": _iso(self.opened_at),
             "open_items": self.open_items,
+            "account_name": self.account_name,
+            "unknown_account": self.unknown_account,
         }
 
 
@@ -176,8 +191,16 @@ def _summary_query(case_id: int | None = None) -> Any:
         .group_by(checklist_items.c.case_id)
         .subquery()
     )
-    return select(cases, func.coalesce(counts.c.open_items, 0).label("open_items")).outerjoin(
-        counts, counts.c.case_id == cases.c.id
+    registry_in_use = exists(select(accounts.c.account_id)).label("registry_in_use")
+    return (
+        select(
+            cases,
+            func.coalesce(counts.c.open_items, 0).label("open_items"),
+            accounts.c.name.label("account_name"),
+            registry_in_use,
+        )
+        .outerjoin(counts, counts.c.case_id == cases.c.id)
+        .outerjoin(accounts, accounts.c.account_id == cases.c.account_id)
     )
 
 
@@ -195,6 +218,8 @@ def _summary(row: Any) -> CaseSummary:
         enforcement_at=row.enforcement_at,
         opened_at=row.opened_at,
         open_items=row.open_items,
+        account_name=row.account_name,
+        unknown_account=bool(row.account_id and row.account_name is None and row.registry_in_use),
     )
 
 

@@ -60,8 +60,12 @@ _AUTH = frozenset({"auth"})
 _BOTH = frozenset({"kind", "auth"})
 
 
-def layouts(now: datetime, tz: tzinfo) -> list[Layout]:
-    """The layouts from widest to narrowest; the board uses the first that fits."""
+def layouts(now: datetime, tz: tzinfo, named: bool = False) -> list[Layout]:
+    """The layouts from widest to narrowest; the board uses the first that fits.
+
+    ``named``: some case's account is in the registry (or flagged as not in it): the layouts with
+    room for it show the account's name beside its id.
+    """
     zone = now.astimezone(tz).strftime("%Z")
 
     def left(case: CaseSummary) -> Text:
@@ -85,13 +89,21 @@ def layouts(now: datetime, tz: tzinfo) -> list[Layout]:
     full_due = Column(f"due ({zone})", due("%Y-%m-%d %H:%M"))
     short_due = Column(f"due ({zone})", due("%m-%d %H:%M"))
     title = Column("title", lambda case: case.title)
+    name = Column(
+        "name", lambda case: case.account_name or ("unknown account" if case.unknown_account else "-")
+    )
+    names = (name,) if named else ()
     return [
         Layout(
             "wide",
-            (number, time, full_due, kind, stage, status, account, ref, todo, authenticity, title),
+            (number, time, full_due, kind, stage, status, account, *names, ref, todo, authenticity, title),
         ),
-        Layout("full", (number, time, full_due, kind, stage, status, account, ref, todo, authenticity)),
-        Layout("roomy", (number, time, short_due, kind, stage, status, account, ref, todo, mark), _AUTH),
+        Layout(
+            "full", (number, time, full_due, kind, stage, status, account, *names, ref, todo, authenticity)
+        ),
+        Layout(
+            "roomy", (number, time, short_due, kind, stage, status, account, *names, ref, todo, mark), _AUTH
+        ),
         Layout(
             "medium", (number, time, short_due, short_kind, stage, status, account, ref, todo, mark), _BOTH
         ),
@@ -136,7 +148,7 @@ def render_board(
     console: Console, board: Sequence[CaseSummary], title: str, now: datetime, tz: tzinfo, wide: bool
 ) -> tuple[RenderableType, int | None]:
     """The board and the width to print it at (``None``: the console's own)."""
-    choices = layouts(now, tz)
+    choices = layouts(now, tz, named=any(case.account_name or case.unknown_account for case in board))
     if wide:
         table = _table(choices[0], board, title)
         natural = Measurement.get(console, console.options.update(width=10_000), table).maximum

@@ -78,7 +78,7 @@ def print_case(app: App, detail: CaseDetail, lang: str) -> None:
         f"(authenticity: {case.authenticity})"
     )
     _paragraph(app, case.title, 2, "  ")
-    console.print(f"  account {case.account_id or '-'}   reference {escape(case.case_ref or '-')}")
+    console.print(f"  account {escape(case.account_label)}   reference {escape(case.case_ref or '-')}")
     _print_authenticity(app, detail, lang)
     words = _WORDS[lang]
     clocks = ((words["reply by"], case.reply_by), (words["AWS acts"], case.enforcement_at))

@@ -51,7 +51,10 @@ def _progress(app: App, show: bool) -> Iterator[Progress | None]:
 @click.command()
 @click.argument("case_id", type=CASE_ID, required=False)
 @click.option("--account", "account_id", help="Account to diagnose (default: the case's, else the caller's).")
-@click.option("--regions", help="Comma-separated regions (default: every region enabled for the account).")
+@click.option(
+    "--regions",
+    help="Comma-separated regions (default: those registered for the account, else all it has enabled).",
+)
 @click.option("--checks", "check_ids", help="Comma-separated check ids (default: the case's kind, or all).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON finding per line.")
 @click.option("--profile", help="AWS profile for the base credentials.")
@@ -112,7 +115,7 @@ def diagnose(
         account_id = account_id or case.summary.account_id
     checks = checks_for(kind, facts, _split(check_ids) or None)
     factory = app.clients(profile=profile, role_name=role_name, default_role=app.config.diagnose.role_name)
-    region_list = tuple(_split(regions)) or None
+    region_list = tuple(_split(regions)) or _registered_regions(app, account_id)
     show = app.console.is_terminal and not as_json
     with _progress(app, show) as progress:
         diagnosis = run_diagnosis(
@@ -152,6 +155,17 @@ def error_lines(errors: list[Finding]) -> list[str]:
             f"{checks} check{'s' if checks != 1 else ''} could not read {api} in {where} ({kind}): {message}"
         )
     return lines
+
+
+def _registered_regions(app: App, account_id: str | None) -> tuple[str, ...] | None:
+    """The regions registered for the account (as `--all-accounts` reads them); None: every enabled one."""
+    if account_id is None:
+        return None
+    from noticedesk.accounts.registry import find_account
+
+    with app.engine.connect() as connection:
+        account = find_account(connection, account_id)
+    return account.regions if account is not None and account.regions else None
 
 
 def print_diagnosis(app: App, diagnosis: Diagnosis, only_failed: bool | None = None) -> None:

@@ -138,13 +138,12 @@ def retry(app: App, notification_id: int) -> None:
 
 
 @notify_group.command("send")
-@click.option("--limit", type=click.IntRange(1, 10_000), default=200, show_default=True)
 @pass_app
-def send(app: App, limit: int) -> None:
+def send(app: App) -> None:
     """Send the notifications that are due now (what `noticedesk watch` does on every pass)."""
     from noticedesk.notify.sending import Sender
 
-    report = Sender(app.engine, app.config.notify, clock=app.now).send_due(app.now(), limit=limit)
+    report = Sender(app.engine, app.config.notify, clock=app.now).send_due(app.now())
     echo(f"{len(report.sent)} sent, {len(report.retrying)} to retry, {len(report.failed)} failed")
     if report.failed:
         raise click.exceptions.Exit(1)

@@ -7,9 +7,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
-from noticedesk.config import ClockDefaults
 from noticedesk.notices.model import Kind, Notice, Stage
+
+if TYPE_CHECKING:
+    from noticedesk.config import ClockDefaults
 
 
 @dataclass(frozen=True)

@@ -118,3 +118,29 @@ def action_event(
 def reply_sent(case_id: int, account_id: str | None, *, kind: str, by: str, at: datetime) -> Event:
     facts = {"case_kind": kind, "by": by}
     return Event("reply.sent", str(case_id), account_id, f"reply-sent:{case_id}:{at.isoformat()}", facts)
+
+
+def ses_alarm(
+    change: str,
+    alarm_key: str,
+    account_id: str | None,
+    case_id: int | None,
+    *,
+    metric: str,
+    scope: str,
+    value: float,
+    threshold: float,
+    level: str = "critical",
+) -> Event:
+    """An SES rate alarm ``raised`` or ``cleared``; ``scope`` as people read it ("identity shop.example")."""
+    facts = {
+        "metric": metric,
+        "level": level,
+        "scope": scope,
+        "value": f"{value:.2%}",
+        "threshold": f"{threshold:.2%}",
+    }
+    kind = "ses.alarm.raised" if change == "raised" else "ses.alarm.cleared"
+    return Event(
+        kind, str(case_id) if case_id else None, account_id or None, f"ses-alarm:{alarm_key}"[:300], facts
+    )

@@ -113,8 +113,9 @@ def render(
     values["case_id"] = case_id or PLACEHOLDER
     values["case"] = words["case"].format(case_id=case_id) if case_id else PLACEHOLDER
     values["account"] = _account(words, account_id, facts)
-    if "deadline_label" in facts:
-        values["deadline_label"] = words.get(facts["deadline_label"], facts["deadline_label"])
+    for worded in ("deadline_label", "metric", "level"):  # a word of the [words] tables
+        if worded in facts:
+            values[worded] = words.get(facts[worded], facts[worded])
     left = time_left(deadline, now, language) if deadline else None
     values["time_left"] = left or PLACEHOLDER
     values["deadline_at"] = (jst if language == "ja" else utc)(deadline)

@@ -26,6 +26,7 @@ from noticedesk.accounts.registry import find_account, find_accounts
 from noticedesk.clock import Clock
 from noticedesk.config import NotifyConfig
 from noticedesk.errors import DeliveryError, NotFoundError, NotifyError
+from noticedesk.notify.channels import DEFAULT_CHANNEL
 from noticedesk.notify.events import Event
 from noticedesk.notify.messages import Message, render
 from noticedesk.store.db import begin_writing
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CHANNEL = "default"
 LEASE = timedelta(minutes=5)
 """How long a sender holds the rows it claimed; a row still ``sending`` after that is taken again."""
 

@@ -30,13 +30,23 @@ class Sender:
         self.clock = clock
         self.channels = channels if channels is not None else build_channels(config, clock=clock)
 
-    def send_due(self, now: datetime, *, limit: int = 50) -> DeliveryReport:
-        return deliver_due(
-            self.engine,
-            now=now,
-            channels=self.channels,
-            backoff=backoff_of(self.config),
-            limit=limit,
-            language=self.config.language,
-            clock=self.clock,
-        )
+    def send_due(self, now: datetime, *, limit: int = 50, rounds: int = 20) -> DeliveryReport:
+        """Claimed batches of ``limit`` until nothing due is left, ``rounds`` batches at most (a
+        backlog does not hold the caller's other work up for long)."""
+        total = DeliveryReport()
+        for _ in range(rounds):
+            report = deliver_due(
+                self.engine,
+                now=now,
+                channels=self.channels,
+                backoff=backoff_of(self.config),
+                limit=limit,
+                language=self.config.language,
+                clock=self.clock,
+            )
+            total.sent += report.sent
+            total.retrying += report.retrying
+            total.failed += report.failed
+            if report.attempted < limit:
+                break
+        return total

@@ -1,4 +1,7 @@
-"""One engine factory for SQLite (default, WAL) and PostgreSQL, and the migration entry point."""
+"""One engine factory for SQLite (default, WAL) and PostgreSQL, and the migration entry point.
+
+Alembic is imported only to migrate: a store already at this version's schema opens without it.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +10,18 @@ import sqlite3
 import time
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.util.exc import CommandError
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from noticedesk.errors import StoreError
 from noticedesk.store import DEFAULT_URL as DEFAULT_URL
+from noticedesk.store.revisions import is_current
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 _USERINFO_PASSWORD = re.compile(r"(//[^/@:]*:)[^/@]*@")
 
@@ -128,6 +132,8 @@ def make_engine(url: str = DEFAULT_URL) -> Engine:
 
 def alembic_config(connection: Connection) -> AlembicConfig:
     """Alembic's configuration for the migrations shipped in the package, run on ``connection``."""
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(resources.files("noticedesk.store").joinpath("migrations")))
     config.attributes["connection"] = connection
@@ -154,6 +160,9 @@ def _lock_for_migrating(connection: Connection) -> None:
 
 def migrate(engine: Engine, revision: str = "heads") -> None:
     """Bring the schema to the newest revision (every head: features add their own migrations)."""
+    from alembic import command
+    from alembic.util.exc import CommandError
+
     url = engine.url.render_as_string(hide_password=False)
     try:
         with engine.begin() as connection:
@@ -174,8 +183,10 @@ def _first_line(text: str) -> str:
 
 
 def open_store(url: str = DEFAULT_URL) -> Engine:
+    """The engine of a store at this version's schema: migrated first when it is not (or is new)."""
     engine = make_engine(url)
-    migrate(engine)
+    if not is_current(engine):  # also when the store cannot be reached: migrate() says why
+        migrate(engine)
     return engine
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from importlib import resources
 
 from sqlalchemy import Engine
 
 from noticedesk.config import Config
 from noticedesk.errors import ConfigError
 from noticedesk.feedback.alarm_state import check_alarms
+from noticedesk.mail.readers import RawItem
 from noticedesk.queues.consumer import QueueConsumer
 from noticedesk.triage import Triage
 from noticedesk.triage.queued import health_handler
@@ -75,4 +77,17 @@ def build_watcher(
         warnings_hours=config.notify.deadline_warnings_hours,
         check_alarms=lambda now: check_alarms(engine, ses, now=now).case_ids,
         waiter=imap,
+        warm_up=lambda: _warm_up(triage),
     )
+
+
+def _warm_up(triage: Triage) -> None:
+    """Read the bundled sample notices as ``triage --explain`` does: nothing stored, nothing kept."""
+    samples = resources.files("noticedesk.demo").joinpath("samples")
+    items = [
+        RawItem(f"warm-up:{entry.name}", None, entry.read_bytes(), "mail")
+        for entry in sorted(samples.iterdir(), key=lambda entry: entry.name)
+        if entry.name.endswith(".eml")
+    ]
+    for _result in triage.explain(items):
+        pass

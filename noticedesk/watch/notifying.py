@@ -9,9 +9,9 @@ from sqlalchemy import Connection, Engine
 from noticedesk.clock import Clock
 from noticedesk.config import NotifyConfig
 from noticedesk.notify.channels.base import Channel
-from noticedesk.notify.channels.build import build_channels
 from noticedesk.notify.events import Event
-from noticedesk.notify.outbox import backoff_of, deliver_due, enqueue
+from noticedesk.notify.outbox import enqueue
+from noticedesk.notify.sending import Sender
 from noticedesk.watch.deadlines import DeadlineAlert
 
 _ROUNDS = 20
@@ -23,11 +23,7 @@ class OutboxNotifier:
     def __init__(
         self, engine: Engine, config: NotifyConfig, clock: Clock, channels: dict[str, Channel] | None = None
     ) -> None:
-        self.engine = engine
-        self.clock = clock
-        self.channels = build_channels(config, clock=clock) if channels is None else channels
-        self.backoff = backoff_of(config)
-        self.language = config.language
+        self.sender = Sender(engine, config, clock=clock, channels=channels)
 
     def enqueue_alert(self, connection: Connection, alert: DeadlineAlert, now: datetime) -> int:
         event = Event(
@@ -42,15 +38,7 @@ class OutboxNotifier:
     def deliver(self, now: datetime) -> tuple[int, int]:
         sent = failed = 0
         for _ in range(_ROUNDS):
-            report = deliver_due(
-                self.engine,
-                now=now,
-                channels=self.channels,
-                backoff=self.backoff,
-                limit=_BATCH,
-                language=self.language,
-                clock=self.clock,
-            )
+            report = self.sender.send_due(now, limit=_BATCH)
             sent += len(report.sent)
             failed += len(report.failed) + len(report.retrying)
             if report.attempted < _BATCH:

@@ -119,6 +119,9 @@ class Watcher:
     check_alarms: Callable[[datetime], list[int]] | None = None
     """The SES alarm check; returns the early-warning cases it opened or noted."""
     waiter: Waiter | None = None
+    warm_up: Callable[[], object] | None = None
+    """Builds what reading the first notice would (rule table, scanner databases): run at start,
+    so the first mail is not the one that waits for it."""
     stop: Stop = field(default_factory=Stop)
     _next_tick: datetime | None = None
 
@@ -133,7 +136,8 @@ class Watcher:
         for queue in self.queues:
             self._consume(queue, report)
         now = self.clock()
-        if self._next_tick is None or now >= self._next_tick:
+        # Also after filing: a notice that arrives with its deadline already near warns at once.
+        if self._next_tick is None or now >= self._next_tick or report.filed:
             self._tick(now, report)
             self._next_tick = now + timedelta(seconds=self.settings.clock_seconds)
         if self.notifier is not None:
@@ -209,6 +213,10 @@ class Watcher:
     def run(self) -> None:
         """Passes until asked to stop; a store or source outage is logged and tried again."""
         self.stop.install()
+        if self.warm_up is not None:
+            began = time.monotonic()
+            self.warm_up()
+            log.info("ready", extra={"event": "ready", "warm_up_seconds": round(time.monotonic() - began, 3)})
         names = [source.name for source in self.sources] + [f"sqs:{queue.name}" for queue in self.queues]
         log.info("watching", extra={"event": "started", "sources": names})
         try:

@@ -9,12 +9,12 @@ from noticedesk.config import SlackChannel as SlackSettings
 from noticedesk.config import TeamsChannel as TeamsSettings
 from noticedesk.config import WebhookChannel as WebhookSettings
 from noticedesk.errors import ConfigError
+from noticedesk.notify.channels import DEFAULT_CHANNEL
 from noticedesk.notify.channels.base import Channel
 from noticedesk.notify.channels.email import EmailChannel
 from noticedesk.notify.channels.slack import SlackChannel
 from noticedesk.notify.channels.teams import TeamsChannel
 from noticedesk.notify.channels.webhook import WebhookChannel
-from noticedesk.notify.outbox import DEFAULT_CHANNEL
 from noticedesk.notify.secrets import read_secret
 
 

@@ -1,0 +1,256 @@
+"""Benchmark: ``noticedesk watch`` from IMAP APPEND to the webhook, and its memory over 10,000 mails.
+
+    .venv/bin/python bench/watch.py [--mails 200] [--rate 4] [--memory-mails 10000]
+
+Everything is real and local: a Dovecot started for the run (tests/dovecot.py: its own config in
+a temp folder, TLS on a loopback port), a webhook receiver on 127.0.0.1, and the watcher as the
+command a user runs (``python -m noticedesk watch``, SQLite store) in a subprocess.
+
+**Latency** (twice: with IMAP IDLE, then polling every 5 s, the baseline): ``--mails`` abuse
+reports are APPENDed at ``--rate`` per second, open loop (one is due every 1/rate s whatever the
+watcher does). Each mail's latency runs from the end of its APPEND to the receiver getting the
+first notification about its case: ``case.opened`` where the outbox has it, else the 12-hour
+deadline warning (each mail is dated 13 h back, so its reply-by is 11 h away as it is filed; the
+clocks run after every pass that filed something). Printed: p50, p99, max, and polling's p99 over
+IDLE's. Target: p99 under 2 s with IDLE.
+
+**Memory**: ``--memory-mails`` mails APPENDed up front (dated now: no deadline warning), one
+watcher files them; its resident set size (``/proc/PID/status`` VmRSS) is read after every 1,000
+filed. Printed: RSS at each step, and the growth from the second thousand to the last (flat:
+a few MiB at most).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.dovecot import PASSWORD, Dovecot, running_dovecot
+from tests.watch_helpers import abuse_report
+
+_REF = re.compile(rb"\[18100(\d{6})-1\]")
+
+
+class Receiver:
+    """Records when the first notification about each case reference arrived (monotonic)."""
+
+    def __init__(self) -> None:
+        self.first: dict[int, float] = {}
+        self.posts = 0
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                at = time.monotonic()
+                match = _REF.search(json.dumps(json.loads(body), ensure_ascii=False).encode())
+                with receiver.lock:
+                    receiver.posts += 1
+                    if match:
+                        receiver.first.setdefault(int(match.group(1)), at)
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def config_file(folder: Path, dovecot: Dovecot, user: str, *, idle: bool, poll: float) -> Path:
+    path = folder / f"{user}.toml"
+    path.write_text(
+        f"""
+[watch]
+poll_seconds = {poll}
+clock_seconds = 60
+batch_size = 25
+
+[watch.imap]
+host = "127.0.0.1"
+port = {dovecot.imaps_port}
+username = "{user}"
+password_env = "BENCH_IMAP_PASSWORD"
+ca_file = "{dovecot.ca_file}"
+processed_folder = "Filed"
+idle = {"true" if idle else "false"}
+
+[notify.channels.default]
+type = "webhook"
+url = {{ env = "BENCH_HOOK_URL" }}
+secret = {{ env = "BENCH_HOOK_SECRET" }}
+"""
+    )
+    return path
+
+
+@contextmanager
+def watcher(folder: Path, config: Path, receiver: Receiver, name: str) -> Iterator[subprocess.Popen[bytes]]:
+    env = {
+        **os.environ,
+        "BENCH_IMAP_PASSWORD": PASSWORD,
+        "BENCH_HOOK_URL": receiver.url,
+        "BENCH_HOOK_SECRET": "whsec-bench",
+    }
+    db = folder / f"{name}.db"
+    command = [sys.executable, "-m", "noticedesk", "--db", f"sqlite:///{db}", "--config", str(config)]
+    log = (folder / f"{name}.log").open("wb")
+    process = subprocess.Popen([*command, "watch", "--log-format", "json"], env=env, stderr=log)
+    try:
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+        log.close()
+
+
+def wait_connected(folder: Path, name: str) -> None:
+    deadline = time.monotonic() + 60
+    while b"imap connected" not in (folder / f"{name}.log").read_bytes():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the watcher did not connect: {(folder / f'{name}.log').read_text()[-2000:]}")
+        time.sleep(0.05)
+
+
+def latency(
+    folder: Path, dovecot: Dovecot, receiver: Receiver, *, idle: bool, mails: int, rate: float
+) -> list[float]:
+    user = dovecot.add_user()
+    name = "idle" if idle else "poll"
+    config = config_file(folder, dovecot, user, idle=idle, poll=5.0)
+    first_number = 100_000 if idle else 200_000
+    sent = (datetime.now(UTC) - timedelta(hours=13)).replace(tzinfo=None)
+    raws = [abuse_report(first_number + index, sent=sent) for index in range(mails)]
+    appended: dict[int, float] = {}
+    with watcher(folder, config, receiver, name):
+        wait_connected(folder, name)
+        time.sleep(1.0)  # in IDLE (or between polls) now
+        client = dovecot.client(user)
+        start = time.monotonic()
+        for index, raw in enumerate(raws):
+            due = start + index / rate
+            pause = due - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            client.append("INBOX", raw)
+            appended[first_number + index] = time.monotonic()
+        client.logout()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not all(number in receiver.first for number in appended):
+            time.sleep(0.05)
+    missing = [number for number in appended if number not in receiver.first]
+    if missing:
+        raise RuntimeError(f"{len(missing)} mail(s) never notified (first: {missing[:3]})")
+    return sorted(receiver.first[number] - at for number, at in appended.items())
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    return values[min(len(values) - 1, round(fraction * (len(values) - 1)))]
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def memory(folder: Path, dovecot: Dovecot, receiver: Receiver, mails: int) -> list[tuple[int, float]]:
+    user = dovecot.add_user()
+    config = config_file(folder, dovecot, user, idle=True, poll=5.0)
+    sent = datetime.now(UTC).replace(tzinfo=None)
+    client = dovecot.client(user)
+    began = time.monotonic()
+    for index in range(mails):
+        client.append("INBOX", abuse_report(300_000 + index, sent=sent))
+    client.logout()
+    print(f"  {mails:,} mails appended in {time.monotonic() - began:.1f} s")
+    steps: list[tuple[int, float]] = []
+    db = folder / "memory.db"
+    began = time.monotonic()
+    with watcher(folder, config, receiver, "memory") as process:
+        next_step = 1000
+        while next_step <= mails:
+            time.sleep(0.2)
+            try:
+                with sqlite3.connect(db, timeout=10) as connection:
+                    filed = connection.execute("SELECT count(*) FROM messages").fetchone()[0]
+            except sqlite3.Error:
+                continue
+            if filed >= next_step:
+                steps.append((filed, rss_mib(process.pid)))
+                next_step += 1000
+            if process.poll() is not None:
+                raise RuntimeError("the watcher stopped")
+    print(f"  filed in {time.monotonic() - began:.1f} s ({mails / (time.monotonic() - began):.0f} mails/s)")
+    return steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--mails", type=int, default=200, help="mails per latency run (default 200)")
+    parser.add_argument("--rate", type=float, default=4.0, help="APPENDs per second (default 4)")
+    parser.add_argument("--memory-mails", type=int, default=10_000, help="mails of the memory run (0: skip)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="noticedesk-bench-watch-") as name, running_dovecot() as dovecot:
+        folder = Path(name)
+        receiver = Receiver()
+        try:
+            results = {}
+            for idle in (True, False):
+                label = "IDLE" if idle else "polling every 5 s"
+                values = latency(folder, dovecot, receiver, idle=idle, mails=args.mails, rate=args.rate)
+                results[label] = values
+                p50, p99 = percentile(values, 0.5) * 1000, percentile(values, 0.99) * 1000
+                print(
+                    f"APPEND → webhook, {label:>17}: {len(values)} mails at {args.rate:g}/s: "
+                    f"p50 {p50:,.0f} ms, p99 {p99:,.0f} ms, "
+                    f"max {max(values) * 1000:,.0f} ms, mean {statistics.mean(values) * 1000:,.0f} ms"
+                )
+            idle_p99 = percentile(results["IDLE"], 0.99)
+            poll_p99 = percentile(results["polling every 5 s"], 0.99)
+            verdict = "met" if idle_p99 < 2.0 else "NOT met"
+            print(f"p99 polling / IDLE: {poll_p99 / idle_p99:.1f}x; target p99 < 2 s with IDLE: {verdict}")
+            if args.memory_mails:
+                print(f"memory of one watcher over {args.memory_mails:,} mails:")
+                steps = memory(folder, dovecot, receiver, args.memory_mails)
+                for filed, rss in steps:
+                    print(f"  {filed:>6,} filed: RSS {rss:6.1f} MiB")
+                if len(steps) >= 3:
+                    growth = steps[-1][1] - steps[1][1]
+                    print(
+                        f"growth from {steps[1][0]:,} to {steps[-1][0]:,} filed: {growth:+.1f} MiB "
+                        f"({growth / ((steps[-1][0] - steps[1][0]) / 1000):+.2f} MiB per 1,000 mails)"
+                    )
+        finally:
+            receiver.close()
+
+
+if __name__ == "__main__":
+    main()
