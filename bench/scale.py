@@ -33,7 +33,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=SECTIONS, action="append", help="run only this section")
     parser.add_argument("--count", type=int, default=50_000, help="triage: notices (default 50,000)")
-    parser.add_argument("--runs", type=int, default=2, help="triage: alternated runs of each")
+    parser.add_argument("--runs", type=int, default=2, help="triage, workers: alternated runs of each")
     parser.add_argument("--accounts", type=int, default=50, help="diagnose: moto accounts")
     parser.add_argument("--latency-ms", type=float, default=50.0, help="diagnose: per HTTP request")
     parser.add_argument("--events", type=int, default=30_000, help="workers: SES events per run")
@@ -47,7 +47,7 @@ def main() -> None:
             scale_triage.run(folder, args.count, args.runs)
         if "workers" in chosen:
             counts = [int(part) for part in args.workers.split(",")]
-            scale_workers.run(args.events, args.recipients, counts)
+            scale_workers.run(args.events, args.recipients, counts, args.runs)
         if "diagnose" in chosen:
             scale_diagnose.run(args.accounts, args.latency_ms)
 

@@ -142,3 +142,22 @@ def test_an_ses_alarm_reads_as_percentages_in_both_languages(now: datetime) -> N
         "The SES bounce rate of identity shop.example is 4.12%, past the critical level of 4.00%" in en.what
     )
     assert "バウンス率が 4.12%" in ja.what and "危険水準" in ja.what and en.command == "noticedesk ses rates"
+
+
+def test_every_message_of_a_case_counts_down_to_its_deadline(engine: Engine, now: datetime) -> None:
+    (first,) = triage(engine, now, mail_bytes(NOTICE))
+    store_diagnosis(
+        engine,
+        Diagnosis(
+            "r", "111122223333", (), (), (Finding("c", "fail", "high", None, None, "x", "bad"),), 1, 0.0
+        ),
+        first.case_id,
+        now,
+    )
+    kind, _, facts = _told(engine)[-1]
+    assert kind == "finding.severe"
+    assert (facts["deadline"], facts["deadline_label"]) == (
+        (SENT + timedelta(hours=24)).isoformat(),
+        "reply_by",
+    )
+    assert facts["case_kind"] == "abuse-report"

@@ -83,7 +83,7 @@ def mails(sink: SmtpSink, words: str) -> list[str]:
 
 def deadline_posts(slack: Receiver) -> list[str]:
     texts = [json.dumps(json.loads(request.body), ensure_ascii=False) for request in slack.delivered]
-    return [text for text in texts if "reply-by time in" in text]
+    return [text for text in texts if "to the reply-by time" in text]
 
 
 def deadline_mails(sink: SmtpSink) -> list[str]:

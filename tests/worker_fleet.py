@@ -47,6 +47,20 @@ AWS_ENV = {
 }
 
 
+MOTO_PIDS: dict[str, int] = {}
+"""The moto server's process id by endpoint (benchmarks read its CPU time)."""
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a running process (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -65,6 +79,7 @@ def moto_server() -> Iterator[str]:
         env={**os.environ, **AWS_ENV},
     )
     endpoint = f"http://127.0.0.1:{port}"
+    MOTO_PIDS[endpoint] = process.pid
     try:
         for _ in range(200):
             try:
@@ -116,16 +131,29 @@ def make_queues(endpoint: str, prefix: str) -> Queues:
     return queues
 
 
-def fill(queues: Queues, notifications: int, mails: int, recipients: int = 1, threads: int = 4) -> None:
+def fill(
+    queues: Queues,
+    notifications: int,
+    mails: int,
+    recipients: int = 1,
+    threads: int = 4,
+    visible_at: float | None = None,
+) -> None:
     """``notifications`` SES notifications of ``recipients`` events each, and ``mails`` notice
-    mails (S3 object + its event)."""
+    mails (S3 object + its event); with ``visible_at`` (a ``time.time()``), SES messages are
+    delayed to become visible together then (whole seconds)."""
     ses_events = notifications
+
+    def delay() -> dict[str, int]:
+        return (
+            {} if visible_at is None else {"DelaySeconds": max(0, min(900, round(visible_at - time.time())))}
+        )
 
     def send_ses(start: int) -> None:
         sqs = queues.client("sqs")
         for first in range(start, ses_events, 10 * threads):
             entries = [
-                {"Id": str(index), "MessageBody": feedback_body(index, recipients)}
+                {"Id": str(index), "MessageBody": feedback_body(index, recipients), **delay()}
                 for index in range(first, min(first + 10, ses_events))
             ]
             sqs.send_message_batch(QueueUrl=queues.ses, Entries=entries)

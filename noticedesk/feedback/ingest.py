@@ -149,13 +149,16 @@ def ingest(
         recorded[key] for key in bulk.insert_new(connection, ses_events, EVENT_COLUMNS, rows, "dedupe_key")
     ]
     result.new_events = len(new_events)
-    _count_sends(connection, new_events)
     touched = {
         event.address
         for event in new_events
         if event.address is not None and event.event_type in ("bounce", "complaint")
     }
     result.addresses_decided = decide_addresses(connection, touched, settings, received_at)
+    # The hourly counters last: every concurrent writer (workers, the webhook) updates the same few
+    # rows of the current hour, and a row updated is locked until the commit. Last, it is held
+    # only for the commit, not for the verdicts as well.
+    _count_sends(connection, new_events)
     return result
 
 
@@ -245,9 +248,10 @@ def _count_sends(connection: Connection, events: Iterable[FeedbackEvent]) -> Non
         row[column] += count
     if not buckets:
         return
-    connection.execute(
-        _cached(connection, "counts", lambda: _counts_upsert(connection)), list(buckets.values())
-    )
+    # In one order (hour, scope) for every writer: two writers locking the same rows in opposite
+    # orders deadlock, and PostgreSQL notices only after deadlock_timeout (1 s) to abort one.
+    rows = [buckets[key] for key in sorted(buckets, key=lambda key: (key[0], key[1]))]
+    connection.execute(_cached(connection, "counts", lambda: _counts_upsert(connection)), rows)
 
 
 def _counts_upsert(connection: Connection) -> Any:

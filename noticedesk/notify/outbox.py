@@ -30,7 +30,7 @@ from noticedesk.notify.channels import DEFAULT_CHANNEL
 from noticedesk.notify.events import Event
 from noticedesk.notify.messages import Message, render
 from noticedesk.store.db import begin_writing
-from noticedesk.store.tables import outbox
+from noticedesk.store.tables import cases, outbox
 
 if TYPE_CHECKING:
     from noticedesk.notify.channels.base import Channel
@@ -66,10 +66,11 @@ def enqueue_many(
     if not events:
         return 0
     registered = find_accounts(conn, {event.account_id for event in events if event.account_id})
+    known = _case_facts(conn, [event for event in events if "deadline" not in event.facts])
     rows = []
     for event in events:
         account = registered.get(event.account_id or "")
-        facts = dict(event.facts)
+        facts = {**known.get(event.case_id or "", {}), **event.facts}
         if account is not None:
             facts.setdefault("account_name", account.name)
         names = list(channels) if channels is not None else list(account.channels if account else [])
@@ -95,6 +96,26 @@ def enqueue_many(
     if added:
         log.info("outbox: %d notification(s) queued for %d event(s)", added, len(events))
     return added
+
+
+def _case_facts(conn: Connection, events: Sequence[Event]) -> dict[str, dict[str, str]]:
+    """What every message of a case shows (its kind, title and the deadline it counts down to),
+    read from the cases of ``events`` that do not say it themselves: one query."""
+    ids = {int(event.case_id) for event in events if event.case_id and event.case_id.isdigit()}
+    if not ids:
+        return {}
+    query = select(cases.c.id, cases.c.kind, cases.c.title, cases.c.reply_by, cases.c.enforcement_at).where(
+        cases.c.id.in_(sorted(ids))
+    )
+    found: dict[str, dict[str, str]] = {}
+    for case_id, kind, title, reply_by, enforcement_at in conn.execute(query):
+        facts = {"case_kind": kind, "title": title or kind}
+        if reply_by is not None:
+            facts |= {"deadline": reply_by.isoformat(), "deadline_label": "reply_by"}
+        elif enforcement_at is not None:
+            facts |= {"deadline": enforcement_at.isoformat(), "deadline_label": "enforcement"}
+        found[str(case_id)] = facts
+    return found
 
 
 def _insert_ignoring_repeats(conn: Connection) -> Any:

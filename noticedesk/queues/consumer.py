@@ -243,14 +243,10 @@ class QueueConsumer:
         return total
 
     def in_flight(self) -> int:
-        """Messages waiting or being worked on anywhere (SQS's approximate counts)."""
-        attributes = self.client.get_queue_attributes(
-            QueueUrl=self.queue_url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        return int(attributes["ApproximateNumberOfMessages"]) + int(
-            attributes["ApproximateNumberOfMessagesNotVisible"]
-        )
+        """Messages in the queue (SQS's approximate counts): waiting, delayed, or being worked on."""
+        names = [f"ApproximateNumberOfMessages{state}" for state in ("", "Delayed", "NotVisible")]
+        attributes = self.client.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=names)
+        return sum(int(attributes["Attributes"].get(name, 0)) for name in names)
 
 
 def _message(raw: dict[str, Any]) -> QueueMessage:

@@ -18,8 +18,7 @@ from noticedesk.config import Config
 from noticedesk.errors import ConfigError
 from noticedesk.feedback.sqs import feedback_handler
 from noticedesk.feedback.verdicts import PolicySettings
-from noticedesk.notify.channels.build import build_channels
-from noticedesk.notify.outbox import backoff_of, deliver_due
+from noticedesk.notify.sending import Sender
 from noticedesk.queues.consumer import Handler, QueueConsumer, region_of_queue
 from noticedesk.triage.queued import health_handler, mail_handler
 from noticedesk.triage.run import Triage
@@ -99,21 +98,12 @@ def outbox_sender(
     engine: Engine, config: Config, clock: Clock, metrics: WorkerMetrics
 ) -> Callable[[datetime], object]:
     """Sends what is due in the outbox, a claimed batch at a time, until nothing due is left."""
-    channels = build_channels(config.notify, clock=clock)
-    backoff = backoff_of(config.notify)
+    sender = Sender(engine, config.notify, clock=clock)
 
     def send(now: datetime) -> int:
         attempted = 0
         while True:
-            report = deliver_due(
-                engine,
-                now=now,
-                channels=channels,
-                backoff=backoff,
-                limit=_OUTBOX_BATCH,
-                language=config.notify.language,
-                clock=clock,
-            )
+            report = sender.send_due(now, limit=_OUTBOX_BATCH)
             for outcome in ("sent", "retrying", "failed"):
                 if ids := getattr(report, outcome):
                     metrics.notifications.labels(outcome).inc(len(ids))
