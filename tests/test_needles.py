@@ -12,7 +12,8 @@ from triage_helpers import MAILS, original
 
 from noticedesk.authenticity.bait import matcher_for
 from noticedesk.authenticity.knowledge import auth_policy
-from noticedesk.notices.needles import Matcher, Text, needles_of
+from noticedesk.notices.needles import Matcher, Text
+from noticedesk.notices.pattern_words import needles_of
 from noticedesk.notices.rules import rule_table
 from noticedesk.notices.scanner import Scanner
 
@@ -101,7 +102,7 @@ def test_top_level_alternations_are_asked_branch_by_branch() -> None:
 
 
 def test_words_every_match_starts_with() -> None:
-    from noticedesk.notices.needles import starts_of
+    from noticedesk.notices.pattern_words import starts_of
 
     assert starts_of(r"\b(i-(?:[0-9a-f]{17}|[0-9a-f]{8}))\b", re.IGNORECASE) == ("i-",)
     assert starts_of(r"(?:public ip|ip)\s*(\d+)", re.IGNORECASE) == ("ip", "public ip")
@@ -228,3 +229,16 @@ def test_a_case_sensitive_group_is_ruled_out_by_the_scan_and_confirmed_by_re() -
     assert Text("belonging to iam user bob", scanner).scanned(matcher) is None  # a maybe: re decides
     assert not matcher.found(Text("belonging to iam user bob", scanner))
     assert list(matcher.values(Text("Belonging to IAM user Bob", scanner))) == ["Bob"]
+
+
+def test_without_the_hyperscan_package_re_answers_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Installed without the ``fast`` extra: the scanner answers for nothing, every pattern asks ``re``."""
+    from noticedesk.notices import scanner as scanning
+
+    monkeypatch.setattr(scanning, "hyperscan", None)
+    scanner = Scanner(MATCHERS)
+    assert not scanner.covered
+    text = Text("Your Amazon EC2 Abuse Report: spam from 54.1.2.3", scanner)
+    assert all(text.scanned(matcher) is None for matcher in MATCHERS)
+    for matcher in MATCHERS:
+        assert matcher.found(text) == (matcher.regex.search(text.value) is not None), matcher.pattern

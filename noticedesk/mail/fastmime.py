@@ -1,28 +1,8 @@
 """The same ``Message`` that compat32's ``BytesParser`` builds, for the plain shapes notices come in.
 
-``email.feedparser`` reads a message line by line through a generator, a deque and a stack of
-boundary predicates: ~200 us for a 5 KB notice, more than the rest of parsing. Here the header
-block is split with one regular expression and the body with string slicing; multipart bodies are
-cut on their boundary lines. Only shapes whose result is known to equal the feedparser's are read:
-anything else returns ``None``, and the caller runs the stdlib parser. That is: a "From " line, a
-header line that is neither a field nor a continuation, no blank line after the headers, a bare CR
-in a multipart body, a message/* part, a multipart/digest, an encoded multipart, a boundary
-missing, not closed, holding a line break or a prefix of an enclosing one, two boundary lines in
-a row, nesting deeper than ``_MAX_DEPTH``. Whatever the feedparser would record as a defect
-never takes this path.
-
-The feedparser's rules followed (Python 3.11 ``email/feedparser.py``; ``tests/test_fastmime.py``
-compares both parsers on every fixture and on generated messages):
-
-- a header field is ``name:value`` with the name in RFC 5322 ftext; compat32's
-  ``header_source_parse`` strips blanks after the colon, keeps continuation lines as they are and
-  drops the last line end; fields are stored with ``Message.set_raw``, as the parser does;
-- a non-multipart body is the text after the blank line, as it is;
-- a multipart body: lines before the first boundary are the preamble, the text after the close
-  boundary line is the epilogue; a boundary line is ``--boundary`` then an optional ``--``, blanks
-  and the line end; the line end before a boundary belongs to the boundary, so it is cut from the
-  preamble and from each part (from a nested multipart's epilogue, which becomes ``None`` when
-  empty).
+Any other shape (whatever the feedparser would record as a defect, too) returns ``None`` and the
+caller runs the stdlib parser. The feedparser rules followed, the shapes refused and what it
+saves: docs/performance.md; tests/test_fastmime.py compares both parsers.
 """
 
 from __future__ import annotations

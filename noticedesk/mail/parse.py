@@ -1,23 +1,8 @@
 """Bytes of one RFC 5322 message to a ``ParsedMail``: headers decoded, the best body as text.
 
 The stdlib compat32 ``Message`` with explicit decoding is used on purpose: ``email.policy.default``
-is about ten times slower, and a shared mailbox can hold tens of thousands of notices.
-
-Speed (``bench/triage.py`` triages 50,000 notices; parsing was ~2.4 times a bare compat32 parse):
-
-- ``fastmime.parse_fast`` builds the very ``Message`` compat32's ``BytesParser`` builds for the
-  shapes notices come in (a header block, then a body; multipart bodies cut on their boundary
-  lines, nested too) with a regular expression and string slicing, in about a fifth of the
-  feedparser's time; anything else (a defect the feedparser would record, an envelope "From "
-  line, message/* parts, an oversize message) is left to ``BytesParser``, so the result never
-  differs (``tests/test_fastmime.py`` compares both on every fixture and on generated messages).
-- What ``Message`` recomputes on every call is worked out once: the first value of each header
-  (one pass instead of a scan per ``get``), Content-Type parameters per header value
-  (``contenttype``), encoded words per header value, sender addresses per value.
-- The general readers run only where they can change the answer: ``parse_date`` reads the plain
-  RFC 5322 shape directly, ``_first_address`` a bare "<local@domain>", ``html_to_text`` runs for
-  links only when the HTML has an ``<a`` tag start, the case-blind URL pattern only around "://".
-  Each shortcut is held equal to the general reader by a property test.
+is about ten times slower, and a shared mailbox can hold tens of thousands of notices. Where this
+module takes a shortcut, each held equal to the general reader by a test: docs/performance.md.
 """
 
 from __future__ import annotations

@@ -1,27 +1,16 @@
-"""The rule table's regular expressions, each behind a cheap substring check.
+"""The rule table's regular expressions, each behind a cheap substring check of the words it needs.
 
-Python's ``re`` scans a 5 KB notice position by position for a case-insensitive alternation
-(about a millisecond each on a small machine); the table holds some sixty patterns. Most of
-them start with words: ``'\\bspam\\b|unsolicited …'`` cannot match a text that contains neither
-"spam" nor "unsolicited ". Those required words ("needles") are read from the parsed pattern
-once, and a pattern runs only on a text whose case-folded copy contains one of them. The result
-is the same as running every pattern; the test suite runs both ways to prove it.
+Same answers as ``re`` alone, sooner (docs/performance.md; tests/test_needles.py runs both ways).
 """
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
-# ``re``'s own parser: no public API exposes a pattern's structure. Without it, no shortcut.
-try:
-    _PARSER: Any = importlib.import_module("re._parser")
-    _OPS: Any = importlib.import_module("re._constants")
-except ImportError:  # pragma: no cover - every supported Python has them
-    _PARSER = _OPS = None
+from noticedesk.notices.pattern_words import FOLD, needles_of, starts_of
 
 
 class OnePassScan(Protocol):
@@ -35,10 +24,6 @@ class OnePassScan(Protocol):
     def exact(self) -> set[int]: ...
 
     def matched(self, folded: str) -> frozenset[int] | None: ...
-
-
-# Case-insensitive ``re`` also equates these with ASCII letters; ``str.lower`` does not.
-_FOLD = str.maketrans({"ı": "i", "ſ": "s", "K": "k"})
 
 
 class Text:
@@ -110,7 +95,7 @@ class Text:
         if self._folded is None:
             lowered = self.value.lower()
             # translate() looks every character up in a dict: only when there is one to fold.
-            self._folded = lowered if lowered.isascii() else lowered.translate(_FOLD)
+            self._folded = lowered if lowered.isascii() else lowered.translate(FOLD)
         return self._folded
 
     @property
@@ -319,110 +304,3 @@ def _top_level_branches(pattern: str) -> list[str]:
         index += 1
     branches.append(pattern[start:])
     return branches
-
-
-def _caseless_safe(needle: str) -> bool:
-    # Outside ASCII, case folding has more equivalences than _FOLD covers: no shortcut there,
-    # except for characters without case at all (Japanese).
-    return bool(needle) and all(char.isascii() or char.lower() == char.upper() for char in needle)
-
-
-def _caseless_piece(literal: str) -> str:
-    """The longest run of the literal that case folding cannot trip ("o paulo)" of "são paulo)")."""
-    if _caseless_safe(literal):
-        return literal
-    runs = re.split(r"[^\x00-\x7f]+", literal)
-    return max((run for run in runs if _caseless_safe(run)), key=len, default="")
-
-
-def _required(items: list[tuple[Any, Any]]) -> set[str] | None:
-    """Substrings one of which every match of this sequence contains (``None``: none known).
-
-    Each element of a sequence (a run of literal characters, a group, an alternation, a part
-    repeated at least once) must match, so each one's needles are necessary: the most
-    selective set is kept (the one whose shortest needle is longest).
-    """
-    candidates: list[set[str]] = []
-    literal = ""
-    for op, argument in items:
-        if op is _OPS.LITERAL:
-            literal += chr(argument)
-            continue
-        if literal:
-            candidates.append({_caseless_piece(literal)})
-            literal = ""
-        inner: set[str] | None = None
-        if op is _OPS.SUBPATTERN:
-            inner = _required(list(argument[-1]))
-        elif op is _OPS.BRANCH:
-            alternatives = [_required(list(branch)) for branch in argument[1]]
-            if all(alternative is not None for alternative in alternatives):
-                inner = set().union(*(alternative or set() for alternative in alternatives))
-        elif op in (_OPS.MAX_REPEAT, _OPS.MIN_REPEAT) and argument[0] >= 1:
-            inner = _required(list(argument[2]))
-        # Anything else (\b, a class, an optional part) adds nothing, and takes nothing away.
-        if inner:
-            candidates.append(inner)
-    if literal:
-        candidates.append({_caseless_piece(literal)})
-    safe = [candidate for candidate in candidates if all(map(_caseless_safe, candidate))]
-    return max(safe, key=lambda candidate: min(map(len, candidate))) if safe else None
-
-
-def _starts(items: list[tuple[Any, Any]]) -> set[str] | None:
-    """Literal words every match of this sequence starts with (``None``: not known)."""
-    for index, (op, argument) in enumerate(items):
-        if op is _OPS.AT:  # \b, ^: zero-width, the match still starts here
-            continue
-        if op is _OPS.LITERAL:
-            literal, end = "", index
-            while end < len(items) and items[end][0] is _OPS.LITERAL:
-                literal += chr(items[end][1])
-                end += 1
-            # re's parser factors "akia|asia" into "a" and (kia|sia): put the words back together.
-            following = _starts(items[end:]) if end < len(items) and items[end][0] is not _OPS.AT else None
-            return {literal + start for start in following} if following else {literal}
-        if op is _OPS.SUBPATTERN:
-            return _starts(list(argument[-1]))
-        if op is _OPS.BRANCH:
-            alternatives = [_starts(list(branch)) for branch in argument[1]]
-            if any(alternative is None for alternative in alternatives):
-                return None
-            return set().union(*(alternative or set() for alternative in alternatives))
-        if op in (_OPS.MAX_REPEAT, _OPS.MIN_REPEAT) and argument[0] >= 1:
-            return _starts(list(argument[2]))
-        return None
-    return None
-
-
-def starts_of(pattern: str, flags: int) -> tuple[str, ...]:
-    """The case-folded words every match of the pattern starts with; ``()`` when not known."""
-    if _PARSER is None:
-        return ()
-    try:
-        parsed = list(_PARSER.parse(pattern, flags))
-    except re.error:
-        return ()
-    if parsed and parsed[0][0] is _OPS.LITERAL:  # re scans for a literal prefix itself, faster
-        return ()
-    found = _starts(parsed)
-    # A single letter ("a" of "akia|asia", which re's parser factors out) starts too many places.
-    if not found or not all(
-        _caseless_safe(start) and (len(start) > 1 or not start.isalnum()) for start in found
-    ):
-        return ()
-    return tuple(sorted({start.lower().translate(_FOLD) for start in found}))
-
-
-def needles_of(pattern: str, flags: int) -> tuple[str, ...]:
-    """The case-folded needles of a pattern; ``()`` when it has none we can rely on."""
-    if _PARSER is None:
-        return ()
-    try:
-        parsed = _PARSER.parse(pattern, flags)
-    except re.error:
-        return ()
-    found = _required(list(parsed))
-    if not found:
-        return ()
-    return tuple(sorted({needle.lower().translate(_FOLD) for needle in found}))

@@ -1,22 +1,8 @@
-"""Which of the rule table's patterns match a text, all in one pass, before ``re`` runs any.
+"""Which of the rule table's patterns match a text, all in one Hyperscan pass, before ``re`` runs any.
 
-Python's ``re`` answers for one pattern at a time and scans the whole text each time; a notice
-meets some eighty patterns. Hyperscan compiles them into one automaton and tells in a single pass
-over a 5 KB notice (about 14 µs) which of them match somewhere. A pattern it says does not match
-is not run at all; a yes/no question (which kind, which stage, which abuse types) it answers on its
-own; values (a pattern's groups) are still read by ``re``, and only from the patterns that match.
-
-The two engines must agree, so Hyperscan is asked only where they define the same language:
-- patterns with a case-sensitive twin (needles.py), run on the folded text: no case folding rules
-  of either engine come into play; a pattern with a case-sensitive group (``(?-i:IAM)``) has no
-  twin, and is scanned loosened (``iam``): then a miss rules the text out, a match is a maybe that
-  ``re`` settles;
-- texts whose folded copy is ASCII without the separators \\x1c-\\x1f (``re`` counts those as
-  whitespace, Hyperscan does not): there ``\\w``, ``\\s``, ``\\d`` and ``\\b`` mean the same;
-- patterns without syntax the two read differently (``{,n}``, ``\\Z``, ``[[:alpha:]]``); a
-  pattern Hyperscan refuses (back references, lookarounds, atomic groups) stays with ``re``.
-tests/test_needles.py runs every pattern both ways. Without the ``hyperscan`` package (it has
-wheels for Linux on x86_64), nothing changes but the speed.
+Hyperscan comes with the ``fast`` extra; without it the scanner answers for nothing and ``re``
+alone gives the same results. Where the two engines are asked and why they agree:
+docs/performance.md; tests/test_needles.py runs every pattern both ways.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -28,7 +29,7 @@ from noticedesk.errors import StoreError, WatchError
 from noticedesk.mail.readers import RawItem
 from noticedesk.queues.consumer import QueueConsumer
 from noticedesk.triage.result import TriageResult
-from noticedesk.watch.deadlines import DeadlineAlert, cases_near_deadline, due_alerts
+from noticedesk.watch.deadlines import DeadlineAlert, raise_deadline_alerts
 from noticedesk.watch.sources import Source
 
 log = logging.getLogger("noticedesk.watch")
@@ -54,8 +55,8 @@ class Notifier(Protocol):
         """Queue the alert in this transaction; how many rows were new (0: sent before)."""
         ...
 
-    def deliver(self, now: datetime) -> tuple[int, int]:
-        """Send what is due; (sent, failed)."""
+    def deliver(self, now: datetime, stopping: Callable[[], bool]) -> tuple[int, int]:
+        """Send what is due, a few at a time until ``stopping()``; (sent, failed)."""
         ...
 
 
@@ -119,6 +120,11 @@ class Watcher:
     check_alarms: Callable[[datetime], list[int]] | None = None
     """The SES alarm check; returns the early-warning cases it opened or noted."""
     waiter: Waiter | None = None
+    posture: Callable[[datetime], object] | None = None
+    """The posture scan (``watch/posture.py``): run in a thread of its own by ``run``, in line by
+    ``run_once`` alone (``--once``), so a long scan never holds the mailbox up."""
+    posture_in_background: bool = False
+    _posture_thread: threading.Thread | None = None
     warm_up: Callable[[], object] | None = None
     """Builds what reading the first notice would (rule table, scanner databases): run at start,
     so the first mail is not the one that waits for it."""
@@ -141,7 +147,7 @@ class Watcher:
             self._tick(now, report)
             self._next_tick = now + timedelta(seconds=self.settings.clock_seconds)
         if self.notifier is not None:
-            sent, failed = self.notifier.deliver(self.clock())
+            sent, failed = self.notifier.deliver(self.clock(), lambda: self.stop.requested)
             report.sent += sent
             report.failed += failed
         return report
@@ -195,24 +201,42 @@ class Watcher:
             )
 
     def _tick(self, now: datetime, report: Report) -> None:
-        warnings = self.warnings_hours
-        with self.engine.begin() as connection:
+        if self.notifier is not None:
             missed_within = timedelta(hours=self.settings.missed_within_hours)
-            near = cases_near_deadline(connection, now, warnings, missed_within)
-            alerts = due_alerts(near, now, warnings, missed_within)
-            for alert in alerts:
-                if self.notifier is not None and self.notifier.enqueue_alert(connection, alert, now):
-                    report.alerts += 1
-                    log.info(alert.kind, extra=alert.to_log())
+            enqueue = self.notifier.enqueue_alert
+            for alert in raise_deadline_alerts(self.engine, enqueue, now, self.warnings_hours, missed_within):
+                report.alerts += 1
+                log.info(alert.kind, extra=alert.to_log())
         if self.check_alarms is not None:
             for case_id in self.check_alarms(now):
                 log.info("ses alarm", extra={"event": "ses.alarm", "case_id": case_id})
+        if self.posture is not None:
+            self._scan(now)
+
+    def _scan(self, now: datetime) -> None:
+        assert self.posture is not None
+        if not self.posture_in_background:
+            self.posture(now)
+            return
+        if self._posture_thread is not None and self._posture_thread.is_alive():
+            return  # the last scan is still reading
+        scan = self.posture
+
+        def guarded() -> None:
+            try:
+                scan(now)
+            except Exception:  # a scan that fails is logged; the next tick tries again
+                log.exception("posture scan failed", extra={"event": "posture.error"})
+
+        self._posture_thread = threading.Thread(target=guarded, name="posture-scan", daemon=True)
+        self._posture_thread.start()
 
     # -- the loop --------------------------------------------------------------------------------
 
     def run(self) -> None:
         """Passes until asked to stop; a store or source outage is logged and tried again."""
         self.stop.install()
+        self.posture_in_background = True
         if self.warm_up is not None:
             began = time.monotonic()
             self.warm_up()
