@@ -243,3 +243,36 @@ def test_the_board_on_postgresql(postgres_engine: Engine, clock: Clock) -> None:
         assert board.status_code == 200
         assert session.get(f"/cases/{seeded.verified}").status_code == 200
     assert clock() == NOW
+
+
+def test_the_cookie_is_secure_when_a_trusted_proxy_says_the_browser_came_over_tls(url: str) -> None:
+    # The test server trusts 127.0.0.1's X-Forwarded-Proto (uvicorn's default; serve: trusted_proxies).
+    behind_tls = Session(url).get("/login", headers={"x-forwarded-proto": "https"})
+    assert "Secure" in behind_tls.headers["set-cookie"] and "HttpOnly" in behind_tls.headers["set-cookie"]
+    assert "Secure" not in Session(url).get("/login").headers["set-cookie"]
+
+
+def test_serve_believes_forwarded_headers_from_the_configured_proxies_only() -> None:
+    from noticedesk.config import Config, WebConfig
+    from noticedesk.web.server import _limits
+
+    assert _limits(Config())["forwarded_allow_ips"] == ""
+    assert _limits(Config(web=WebConfig(trusted_proxies=["10.0.0.5"])))["forwarded_allow_ips"] == "10.0.0.5"
+
+
+def test_a_trusted_proxy_names_the_user_and_nobody_else_can(
+    sqlite_engine: Engine, seeded: Seeded, clock: Clock
+) -> None:
+    import httpx
+
+    from noticedesk.config import Config, WebConfig
+
+    config = Config(web=WebConfig(trusted_proxies=["127.0.0.1/32"], user_header="X-Forwarded-User"))
+    with live(sqlite_engine, clock, config) as base:
+        as_olive = httpx.get(f"{base}/api/me", headers={"x-forwarded-user": "olive"})
+        assert as_olive.json() == {"name": "olive", "role": "operator", "via": "proxy"}
+        assert httpx.get(f"{base}/api/me", headers={"x-forwarded-user": "mallory"}).status_code == 401
+        assert httpx.get(f"{base}/api/me").status_code == 401
+    elsewhere = Config(web=WebConfig(trusted_proxies=["192.0.2.1"], user_header="X-Forwarded-User"))
+    with live(sqlite_engine, clock, elsewhere) as base:  # the header from an address not trusted
+        assert httpx.get(f"{base}/api/me", headers={"x-forwarded-user": "olive"}).status_code == 401
