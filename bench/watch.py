@@ -9,10 +9,8 @@ command a user runs (``python -m noticedesk watch``, SQLite store) in a subproce
 **Latency** (twice: with IMAP IDLE, then polling every 5 s, the baseline): ``--mails`` abuse
 reports are APPENDed at ``--rate`` per second, open loop (one is due every 1/rate s whatever the
 watcher does). Each mail's latency runs from the end of its APPEND to the receiver getting the
-first notification about its case: ``case.opened`` where the outbox has it, else the 12-hour
-deadline warning (each mail is dated 13 h back, so its reply-by is 11 h away as it is filed; the
-clocks run after every pass that filed something). Printed: p50, p99, max, and polling's p99 over
-IDLE's. Target: p99 under 2 s with IDLE.
+``case.opened`` notification of its case (a signed JSON webhook). Printed: p50, p99, max, and
+polling's p99 over IDLE's. Target: p99 under 2 s with IDLE.
 
 **Memory**: ``--memory-mails`` mails APPENDed up front (dated now: no deadline warning), one
 watcher files them; its resident set size (``/proc/PID/status`` VmRSS) is read after every 1,000
@@ -27,21 +25,26 @@ import json
 import os
 import re
 import signal
-import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from noticedesk.store.db import make_engine
+from noticedesk.store.tables import messages
 from tests.dovecot import PASSWORD, Dovecot, running_dovecot
 from tests.watch_helpers import abuse_report
 
@@ -83,8 +86,17 @@ class Receiver:
         self.server.server_close()
 
 
-def config_file(folder: Path, dovecot: Dovecot, user: str, *, idle: bool, poll: float) -> Path:
-    path = folder / f"{user}.toml"
+def config_file(
+    folder: Path,
+    dovecot: Dovecot,
+    user: str,
+    *,
+    idle: bool,
+    poll: float,
+    read: str = "INBOX",
+    filed: str = "Filed",
+) -> Path:
+    path = folder / f"{user}-{read}.toml"
     path.write_text(
         f"""
 [watch]
@@ -98,7 +110,8 @@ port = {dovecot.imaps_port}
 username = "{user}"
 password_env = "BENCH_IMAP_PASSWORD"
 ca_file = "{dovecot.ca_file}"
-processed_folder = "Filed"
+folder = "{read}"
+processed_folder = "{filed}"
 idle = {"true" if idle else "false"}
 
 [notify.channels.default]
@@ -111,15 +124,17 @@ secret = {{ env = "BENCH_HOOK_SECRET" }}
 
 
 @contextmanager
-def watcher(folder: Path, config: Path, receiver: Receiver, name: str) -> Iterator[subprocess.Popen[bytes]]:
+def watcher(
+    folder: Path, config: Path, receiver: Receiver, name: str, db_url: str | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     env = {
         **os.environ,
         "BENCH_IMAP_PASSWORD": PASSWORD,
         "BENCH_HOOK_URL": receiver.url,
         "BENCH_HOOK_SECRET": "whsec-bench",
     }
-    db = folder / f"{name}.db"
-    command = [sys.executable, "-m", "noticedesk", "--db", f"sqlite:///{db}", "--config", str(config)]
+    db = db_url or f"sqlite:///{folder / f'{name}.db'}"
+    command = [sys.executable, "-m", "noticedesk", "--db", db, "--config", str(config)]
     log = (folder / f"{name}.log").open("wb")
     process = subprocess.Popen([*command, "watch", "--log-format", "json"], env=env, stderr=log)
     try:
@@ -145,7 +160,7 @@ def latency(
     name = "idle" if idle else "poll"
     config = config_file(folder, dovecot, user, idle=idle, poll=5.0)
     first_number = 100_000 if idle else 200_000
-    sent = (datetime.now(UTC) - timedelta(hours=13)).replace(tzinfo=None)
+    sent = datetime.now(UTC).replace(tzinfo=None)
     raws = [abuse_report(first_number + index, sent=sent) for index in range(mails)]
     appended: dict[int, float] = {}
     with watcher(folder, config, receiver, name):
@@ -181,9 +196,9 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def memory(folder: Path, dovecot: Dovecot, receiver: Receiver, mails: int) -> list[tuple[int, float]]:
+def append_all(dovecot: Dovecot, mails: int) -> str:
+    """A user whose INBOX holds ``mails`` notices dated now (no deadline warning)."""
     user = dovecot.add_user()
-    config = config_file(folder, dovecot, user, idle=True, poll=5.0)
     sent = datetime.now(UTC).replace(tzinfo=None)
     client = dovecot.client(user)
     began = time.monotonic()
@@ -191,25 +206,73 @@ def memory(folder: Path, dovecot: Dovecot, receiver: Receiver, mails: int) -> li
         client.append("INBOX", abuse_report(300_000 + index, sent=sent))
     client.logout()
     print(f"  {mails:,} mails appended in {time.monotonic() - began:.1f} s")
+    return user
+
+
+def memory(
+    folder: Path,
+    dovecot: Dovecot,
+    receiver: Receiver,
+    user: str,
+    mails: int,
+    db_url: str,
+    read: str,
+    filed: str,
+) -> list[tuple[int, float]]:
+    """One watcher files the ``mails`` of folder ``read`` (moving them to ``filed``) into ``db_url``."""
+    config = config_file(folder, dovecot, user, idle=True, poll=5.0, read=read, filed=filed)
     steps: list[tuple[int, float]] = []
-    db = folder / "memory.db"
+    engine = make_engine(db_url)
     began = time.monotonic()
-    with watcher(folder, config, receiver, "memory") as process:
+    with watcher(folder, config, receiver, f"memory-{read}", db_url) as process:
         next_step = 1000
         while next_step <= mails:
             time.sleep(0.2)
             try:
-                with sqlite3.connect(db, timeout=10) as connection:
-                    filed = connection.execute("SELECT count(*) FROM messages").fetchone()[0]
-            except sqlite3.Error:
+                with engine.connect() as connection:
+                    count = connection.execute(select(func.count()).select_from(messages)).scalar_one()
+            except SQLAlchemyError:  # the watcher is creating the store
                 continue
-            if filed >= next_step:
-                steps.append((filed, rss_mib(process.pid)))
+            if count >= next_step:
+                steps.append((count, rss_mib(process.pid)))
                 next_step += 1000
             if process.poll() is not None:
                 raise RuntimeError("the watcher stopped")
-    print(f"  filed in {time.monotonic() - began:.1f} s ({mails / (time.monotonic() - began):.0f} mails/s)")
+    engine.dispose()
+    took = time.monotonic() - began
+    print(f"  filed in {took:.1f} s ({mails / took:.0f} mails/s)")
+    for count, rss in steps:
+        print(f"  {count:>6,} filed: RSS {rss:6.1f} MiB")
+    if len(steps) >= 4:
+        half = steps[len(steps) // 2]
+        growth = steps[-1][1] - half[1]
+        per_thousand = growth / ((steps[-1][0] - half[0]) / 1000)
+        print(
+            f"  growth from {half[0]:,} to {steps[-1][0]:,} filed: {growth:+.1f} MiB "
+            f"({per_thousand:+.2f} MiB per 1,000)"
+        )
     return steps
+
+
+@contextmanager
+def postgres_database(admin_url: str) -> Iterator[str | None]:
+    """A fresh database on the PostgreSQL of ``admin_url`` (None when it does not answer); dropped after."""
+    name = f"noticedesk_bench_watch_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except SQLAlchemyError as error:
+        print(f"  PostgreSQL not used: {' '.join(str(error).split())[:200]}")
+        admin.dispose()
+        yield None
+        return
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def main() -> None:
@@ -217,6 +280,11 @@ def main() -> None:
     parser.add_argument("--mails", type=int, default=200, help="mails per latency run (default 200)")
     parser.add_argument("--rate", type=float, default=4.0, help="APPENDs per second (default 4)")
     parser.add_argument("--memory-mails", type=int, default=10_000, help="mails of the memory run (0: skip)")
+    parser.add_argument(
+        "--postgres",
+        default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        help="PostgreSQL to make the second memory run's database on (skipped if it does not answer)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="noticedesk-bench-watch-") as name, running_dovecot() as dovecot:
         folder = Path(name)
@@ -239,15 +307,15 @@ def main() -> None:
             print(f"p99 polling / IDLE: {poll_p99 / idle_p99:.1f}x; target p99 < 2 s with IDLE: {verdict}")
             if args.memory_mails:
                 print(f"memory of one watcher over {args.memory_mails:,} mails:")
-                steps = memory(folder, dovecot, receiver, args.memory_mails)
-                for filed, rss in steps:
-                    print(f"  {filed:>6,} filed: RSS {rss:6.1f} MiB")
-                if len(steps) >= 3:
-                    growth = steps[-1][1] - steps[1][1]
-                    print(
-                        f"growth from {steps[1][0]:,} to {steps[-1][0]:,} filed: {growth:+.1f} MiB "
-                        f"({growth / ((steps[-1][0] - steps[1][0]) / 1000):+.2f} MiB per 1,000 mails)"
-                    )
+                user = append_all(dovecot, args.memory_mails)
+                print("  on SQLite (RSS includes SQLite's page cache, capped at 64 MiB):")
+                sqlite_url = f"sqlite:///{folder / 'memory.db'}"
+                memory(folder, dovecot, receiver, user, args.memory_mails, sqlite_url, "INBOX", "Filed")
+                with postgres_database(args.postgres) as url:
+                    if url is not None:
+                        print("  on PostgreSQL (the store out of the process: the watcher's own memory):")
+                        # The same mails, read again from where the first run moved them.
+                        memory(folder, dovecot, receiver, user, args.memory_mails, url, "Filed", "Filed2")
         finally:
             receiver.close()
 

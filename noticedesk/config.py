@@ -172,6 +172,17 @@ class ImapConfig(_Section):
     timeout_seconds: float = Field(default=30.0, gt=0)
 
 
+class PostureConfig(_Section):
+    """``[watch.posture]``: the scheduled posture scan of every registered account (off when absent)."""
+
+    every_hours: float = Field(default=24.0, gt=0)
+    """An account is read again once nothing (this scan, ``noticedesk diagnose``) read it for this long."""
+    checks: list[str] = Field(default_factory=list)
+    """Diagnosis check ids to run (``noticedesk checks``); empty: every check."""
+    min_severity: Literal["low", "medium", "high", "critical"] = "high"
+    """A failed check at or above this opens (or notes) an early-warning case."""
+
+
 class WatchConfig(_Section):
     """``[watch]``: what ``noticedesk watch`` reads and how often it looks."""
 
@@ -180,6 +191,7 @@ class WatchConfig(_Section):
     health_queue_url: str | None = None
     """The SQS queue an EventBridge rule sends AWS Health events to (docs/watch.md)."""
     imap: ImapConfig | None = None
+    posture: PostureConfig | None = None
     poll_seconds: float = Field(default=10.0, gt=0)
     """How often the Maildirs, the queue, and a mailbox without IDLE are looked at."""
     clock_seconds: float = Field(default=60.0, gt=0)

@@ -76,7 +76,15 @@ def test_the_unauthenticated_routes_are_the_webhook_login_and_static_files(sqlit
     app = app_for(sqlite_engine)
     guarded = {path for _, path, _ in guarded_routes(app)}
     open_routes = {getattr(r, "path", "") for r in app.routes} - guarded
-    assert open_routes == {"/webhooks/sns", "/login", "/logout", "/lang", "/static"}
+    assert open_routes == {"/webhooks/sns", "/login", "/logout", "/lang", "/static", "/healthz", "/readyz"}
+
+
+def test_probes_answer_without_a_login_and_metrics_need_one(url: str) -> None:
+    assert httpx.get(f"{url}/healthz").json() == {"status": "ok"}
+    assert httpx.get(f"{url}/readyz").status_code == 200
+    assert httpx.get(f"{url}/metrics").status_code == 401
+    metrics = httpx.get(f"{url}/metrics", headers={"authorization": f"Bearer {TOKEN}"})
+    assert metrics.status_code == 200 and "noticedesk" in metrics.text
 
 
 def test_every_route_and_role(url: str, seeded: Seeded, sqlite_engine: Engine) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Row, exists, func, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, Row, and_, exists, func, select, update
 
 from noticedesk.cases.runbooks import Runbook, runbooks_for
 from noticedesk.cases.timeline import record
@@ -180,10 +180,14 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _summary_query() -> Any:
+def _summary_query(case_id: int | None = None) -> Any:
+    """Cases with their open checklist items; of one case only, its items only are counted."""
+    open_items: ColumnElement[bool] = checklist_items.c.done_at.is_(None)
+    if case_id is not None:
+        open_items = and_(open_items, checklist_items.c.case_id == case_id)
     counts = (
         select(checklist_items.c.case_id, func.count().label("open_items"))
-        .where(checklist_items.c.done_at.is_(None))
+        .where(open_items)
         .group_by(checklist_items.c.case_id)
         .subquery()
     )
@@ -249,7 +253,7 @@ def case_messages(connection: Connection, case_id: int, *columns: ColumnElement[
 
 def get_case(engine: Engine, case_id: int) -> CaseDetail:
     with engine.connect() as connection:
-        row = connection.execute(_summary_query().where(cases.c.id == case_id)).first()
+        row = connection.execute(_summary_query(case_id).where(cases.c.id == case_id)).first()
         if row is None:
             raise NotFoundError(f"no case {case_id}")
         items = connection.execute(

@@ -34,6 +34,7 @@ def watch(app: App, once: bool, log_format: str, verbose: bool) -> None:
         app.config,
         app.now,
         sqs_client=lambda url: app.clients().client("sqs", region_of_queue(url)),
+        aws_clients=lambda: app.clients(default_role=app.config.diagnose.role_name),
     )
     if once:
         try:

@@ -18,7 +18,14 @@ from sqlalchemy import Engine, select
 
 from noticedesk.aws.actions import get_action
 from noticedesk.aws.findings import mask_key
-from noticedesk.cases.queries import CaseSummary, ChecklistItem, TimelineEvent, case_messages, get_case
+from noticedesk.cases.queries import (
+    CaseDetail,
+    CaseSummary,
+    ChecklistItem,
+    TimelineEvent,
+    case_messages,
+    get_case,
+)
 from noticedesk.errors import NotFoundError
 from noticedesk.notices.model import Facts
 from noticedesk.store.tables import findings, messages
@@ -194,9 +201,13 @@ class ReplyContext:
         return tuple(n.message_id for n in self.notices if n.is_mail and n.message_id and not n.forwarded_by)
 
 
-def gather(engine: Engine, case_id: int) -> ReplyContext:
-    """Read one case and everything recorded about it. Raises ``NotFoundError`` for no such case."""
-    detail = get_case(engine, case_id)
+def gather(engine: Engine, case_id: int, detail: CaseDetail | None = None) -> ReplyContext:
+    """Read one case and everything recorded about it. Raises ``NotFoundError`` for no such case.
+
+    ``detail``: the case as the caller read it already (a page showing the case, its reply and its
+    summary reads it once)."""
+    if detail is None:
+        detail = get_case(engine, case_id)
     with engine.connect() as connection:
         message_rows = case_messages(
             connection,

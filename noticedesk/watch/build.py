@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
+
+if TYPE_CHECKING:
+    from noticedesk.aws.clients import ClientFactory
 
 from noticedesk.config import Config
 from noticedesk.errors import ConfigError
@@ -28,6 +32,7 @@ def build_watcher(
     *,
     sqs_client: Callable[[str], object] | None = None,
     notifier: Notifier | None = None,
+    aws_clients: Callable[[], ClientFactory] | None = None,
 ) -> Watcher:
     """``sqs_client(queue_url)`` makes the client of the Health queue (the composition root's)."""
     settings = config.watch
@@ -66,6 +71,16 @@ def build_watcher(
 
         notifier = OutboxNotifier(engine, config.notify, clock)
     ses = config.ses
+    posture = None
+    if settings.posture is not None:
+        if aws_clients is None:
+            raise ConfigError("[watch.posture] is set but no AWS client factory was given")
+        from noticedesk.aws.diagnose import checks_for
+        from noticedesk.notices.model import Facts
+        from noticedesk.watch.posture import PostureScan
+
+        checks = checks_for(None, Facts(), settings.posture.checks or None)
+        posture = PostureScan(engine, settings.posture, config.diagnose, aws_clients, checks, clock).run
     return Watcher(
         engine=engine,
         settings=settings,
@@ -78,6 +93,7 @@ def build_watcher(
         check_alarms=lambda now: check_alarms(engine, ses, now=now).case_ids,
         waiter=imap,
         warm_up=lambda: _warm_up(triage),
+        posture=posture,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -119,6 +120,11 @@ class Watcher:
     check_alarms: Callable[[datetime], list[int]] | None = None
     """The SES alarm check; returns the early-warning cases it opened or noted."""
     waiter: Waiter | None = None
+    posture: Callable[[datetime], object] | None = None
+    """The posture scan (``watch/posture.py``): run in a thread of its own by ``run``, in line by
+    ``run_once`` alone (``--once``), so a long scan never holds the mailbox up."""
+    posture_in_background: bool = False
+    _posture_thread: threading.Thread | None = None
     warm_up: Callable[[], object] | None = None
     """Builds what reading the first notice would (rule table, scanner databases): run at start,
     so the first mail is not the one that waits for it."""
@@ -207,12 +213,33 @@ class Watcher:
         if self.check_alarms is not None:
             for case_id in self.check_alarms(now):
                 log.info("ses alarm", extra={"event": "ses.alarm", "case_id": case_id})
+        if self.posture is not None:
+            self._scan(now)
+
+    def _scan(self, now: datetime) -> None:
+        assert self.posture is not None
+        if not self.posture_in_background:
+            self.posture(now)
+            return
+        if self._posture_thread is not None and self._posture_thread.is_alive():
+            return  # the last scan is still reading
+        scan = self.posture
+
+        def guarded() -> None:
+            try:
+                scan(now)
+            except Exception:  # a scan that fails is logged; the next tick tries again
+                log.exception("posture scan failed", extra={"event": "posture.error"})
+
+        self._posture_thread = threading.Thread(target=guarded, name="posture-scan", daemon=True)
+        self._posture_thread.start()
 
     # -- the loop --------------------------------------------------------------------------------
 
     def run(self) -> None:
         """Passes until asked to stop; a store or source outage is logged and tried again."""
         self.stop.install()
+        self.posture_in_background = True
         if self.warm_up is not None:
             began = time.monotonic()
             self.warm_up()

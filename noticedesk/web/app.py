@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy import Engine
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -34,6 +36,7 @@ from noticedesk.errors import NotFoundError, NoticeDeskError
 from noticedesk.feedback.sns_verify import CertificateCache, SnsVerifier
 from noticedesk.feedback.verdicts import PolicySettings
 from noticedesk.feedback.webhook import Confirm, SnsWebhook, sns_confirmer
+from noticedesk.monitoring import store_monitoring
 from noticedesk.runtime import boto3_clients
 from noticedesk.store.db import DEFAULT_URL, open_store
 from noticedesk.web import api, case_actions, pages, ses
@@ -72,6 +75,13 @@ def create_app(
         clients=clients or (lambda: boto3_clients(role_name=config.fixes.role_name)),
     )
 
+    registry = CollectorRegistry()
+    monitor = store_monitoring(engine, clock, registry)  # /healthz and /readyz: for probes, no login
+
+    async def metrics(_request: Request) -> Response:
+        """Prometheus text (open cases by urgency, the outbox): a viewer or an API token."""
+        return Response(await run_in_threadpool(generate_latest, registry), media_type=CONTENT_TYPE_LATEST)
+
     codec = SessionCodec(
         SessionSettings(
             key=session_key(engine, clock()),
@@ -84,6 +94,9 @@ def create_app(
         routes=[
             Route("/webhooks/sns", SnsEndpoint(webhook), methods=["POST"]),
             *api.routes(context),
+            Route("/healthz", monitor, methods=["GET"]),
+            Route("/readyz", monitor, methods=["GET"]),
+            Route("/metrics", context.gate.guard("viewer", metrics, api=True), methods=["GET"]),
             *pages.routes(context),
             *case_actions.routes(context),
             *ses.routes(context),

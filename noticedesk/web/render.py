@@ -15,7 +15,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from noticedesk.cases.board import urgency
+from noticedesk.cases.urgency import urgency
 from noticedesk.config import zone_of
 from noticedesk.timetext import time_left
 from noticedesk.web.auth import Principal

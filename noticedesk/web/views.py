@@ -14,8 +14,10 @@ from noticedesk.cases.queries import case_messages, get_case
 from noticedesk.errors import NoticeDeskError
 from noticedesk.remediation.audit import ActionRecord, case_records
 from noticedesk.remediation.diagnoses import latest_diagnosis
-from noticedesk.replies import draft_reply, owner_summary
+from noticedesk.replies import gather
+from noticedesk.replies.compose import compose_reply
 from noticedesk.replies.saved import saved_draft
+from noticedesk.replies.summary import compose_summary
 from noticedesk.store.tables import messages
 from noticedesk.users import may
 
@@ -49,12 +51,13 @@ def case_view(engine: Engine, case_id: int, now: datetime, lang: str, role: str)
         raw_rows = case_messages(connection, case_id, messages.c.subject, messages.c.raw)
         names = account_names(connection, [detail.summary.account_id])
     findings = sorted(found, key=lambda f: (_STATUS_ORDER.get(f.status, 3), f.check))
+    context = gather(engine, case_id, detail)  # the case read once for the reply and the summary
     saved = saved_draft(engine, case_id)
     if saved is not None:
         text = saved.text
     else:
         try:
-            text = draft_reply(engine, case_id, now).body
+            text = compose_reply(context, now).body
         except NoticeDeskError as error:
             text = str(error)
     facts = {k: v for k, v in detail.facts.to_json().items() if v not in (None, [], "")}
@@ -67,7 +70,7 @@ def case_view(engine: Engine, case_id: int, now: datetime, lang: str, role: str)
         "records": records,
         "saved": saved,
         "draft_text": text,
-        "owner_text": owner_summary(engine, case_id, "ja" if lang == "ja" else "en", now),
+        "owner_text": compose_summary(context, "ja" if lang == "ja" else "en", now),
         "raw": [{"subject": row.subject, "text": mask_secrets(raw_text(row.raw))} for row in raw_rows],
         "account_name": names.get(detail.summary.account_id or ""),
         "may_operate": may(role, "operator"),

@@ -23,8 +23,8 @@
 
   function urgency(seconds) {
     if (seconds < 0) return "u-overdue";
-    if (seconds < 86400) return "u-day";
-    return seconds < 3 * 86400 ? "u-soon" : "u-later";
+    if (seconds < 86400) return "u-under-24h";
+    return seconds < 3 * 86400 ? "u-under-72h" : "u-later";
   }
 
   function tick() {
@@ -36,7 +36,7 @@
       node.textContent = span(seconds);
       const row = node.closest("tr, dd");
       if (row) {
-        row.classList.remove("u-overdue", "u-day", "u-soon", "u-later");
+        row.classList.remove("u-overdue", "u-under-24h", "u-under-72h", "u-later", "u-no-deadline");
         row.classList.add(urgency(seconds));
       }
     }
