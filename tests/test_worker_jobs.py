@@ -44,7 +44,9 @@ def test_two_workers_send_each_notification_once(engine: Engine, tmp_path: Path)
     with receiver() as hook:
         config = notify_config(hook.url, tmp_path)
         metrics = [WorkerMetrics(), WorkerMetrics()]
-        senders = [build_jobs(engine, config, lambda: NOW, m)[0] for m in metrics]
+        senders = [
+            job for m in metrics for job in build_jobs(engine, config, lambda: NOW, m) if job.name == "outbox"
+        ]
         start = threading.Barrier(2)
 
         def run(index: int) -> None:
@@ -71,3 +73,34 @@ def test_a_draining_worker_without_queues_runs_its_jobs_and_exits() -> None:
     runs: list[datetime] = []
     Worker([], WorkerMetrics(), lambda: NOW, [Job("count", 60, runs.append)], drain=True).run()
     assert runs == [NOW]
+
+
+def test_the_deadline_clocks_on_every_worker_tell_each_deadline_once(engine: Engine, tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import insert
+
+    from noticedesk.store.tables import cases
+
+    with engine.begin() as connection:
+        connection.execute(
+            insert(cases).values(
+                case_key="k-1",
+                account_id="123456789012",
+                kind="abuse-report",
+                stage="notice",
+                status="new",
+                authenticity="verified",
+                facts={},
+                reply_by=NOW + timedelta(hours=1),
+                opened_at=NOW,
+                updated_at=NOW,
+            )
+        )
+    with receiver() as hook:
+        config = notify_config(hook.url, tmp_path)
+        for _ in range(2):  # two workers, one after the other, then both again
+            for job in build_jobs(engine, config, lambda: NOW, WorkerMetrics()):
+                job.run(NOW)
+        kinds = [json.loads(request.body)["kind"] for request in hook.delivered]
+    assert kinds == ["deadline.approaching"]

@@ -9,12 +9,12 @@ the 2-hour warning, not the 12-hour one as well.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import Column, ColumnElement, Connection, and_, or_, select
+from sqlalchemy import Column, ColumnElement, Connection, Engine, and_, or_, select
 
 from noticedesk.notices.model import Stage
 from noticedesk.store.tables import cases
@@ -135,3 +135,22 @@ def cases_near_deadline(
         .order_by(cases.c.id)
     )
     return [OpenCase(*row) for row in rows]
+
+
+def raise_deadline_alerts(
+    engine: Engine,
+    enqueue: Callable[[Connection, DeadlineAlert, datetime], int],
+    now: datetime,
+    warnings_hours: Sequence[float],
+    missed_within: timedelta,
+) -> list[DeadlineAlert]:
+    """One run of the clocks: the alerts due at ``now``, each handed to ``enqueue`` in one
+    transaction; the ones it took as new. Any number of processes may run it at once (the
+    watcher, every worker): an alert's dedupe key makes the outbox hold it once."""
+    with engine.begin() as connection:
+        near = cases_near_deadline(connection, now, warnings_hours, missed_within)
+        return [
+            alert
+            for alert in due_alerts(near, now, warnings_hours, missed_within)
+            if enqueue(connection, alert, now)
+        ]

@@ -29,7 +29,7 @@ from noticedesk.errors import StoreError, WatchError
 from noticedesk.mail.readers import RawItem
 from noticedesk.queues.consumer import QueueConsumer
 from noticedesk.triage.result import TriageResult
-from noticedesk.watch.deadlines import DeadlineAlert, cases_near_deadline, due_alerts
+from noticedesk.watch.deadlines import DeadlineAlert, raise_deadline_alerts
 from noticedesk.watch.sources import Source
 
 log = logging.getLogger("noticedesk.watch")
@@ -55,8 +55,8 @@ class Notifier(Protocol):
         """Queue the alert in this transaction; how many rows were new (0: sent before)."""
         ...
 
-    def deliver(self, now: datetime) -> tuple[int, int]:
-        """Send what is due; (sent, failed)."""
+    def deliver(self, now: datetime, stopping: Callable[[], bool]) -> tuple[int, int]:
+        """Send what is due, a few at a time until ``stopping()``; (sent, failed)."""
         ...
 
 
@@ -147,7 +147,7 @@ class Watcher:
             self._tick(now, report)
             self._next_tick = now + timedelta(seconds=self.settings.clock_seconds)
         if self.notifier is not None:
-            sent, failed = self.notifier.deliver(self.clock())
+            sent, failed = self.notifier.deliver(self.clock(), lambda: self.stop.requested)
             report.sent += sent
             report.failed += failed
         return report
@@ -201,15 +201,12 @@ class Watcher:
             )
 
     def _tick(self, now: datetime, report: Report) -> None:
-        warnings = self.warnings_hours
-        with self.engine.begin() as connection:
+        if self.notifier is not None:
             missed_within = timedelta(hours=self.settings.missed_within_hours)
-            near = cases_near_deadline(connection, now, warnings, missed_within)
-            alerts = due_alerts(near, now, warnings, missed_within)
-            for alert in alerts:
-                if self.notifier is not None and self.notifier.enqueue_alert(connection, alert, now):
-                    report.alerts += 1
-                    log.info(alert.kind, extra=alert.to_log())
+            enqueue = self.notifier.enqueue_alert
+            for alert in raise_deadline_alerts(self.engine, enqueue, now, self.warnings_hours, missed_within):
+                report.alerts += 1
+                log.info(alert.kind, extra=alert.to_log())
         if self.check_alarms is not None:
             for case_id in self.check_alarms(now):
                 log.info("ses alarm", extra={"event": "ses.alarm", "case_id": case_id})

@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import uvicorn
@@ -22,6 +22,8 @@ from noticedesk.notify.sending import Sender
 from noticedesk.queues.consumer import Handler, QueueConsumer, region_of_queue
 from noticedesk.triage.queued import health_handler, mail_handler
 from noticedesk.triage.run import Triage
+from noticedesk.watch.deadlines import raise_deadline_alerts
+from noticedesk.watch.notifying import OutboxNotifier
 from noticedesk.worker.metrics import WorkerMetrics, worker_app
 from noticedesk.worker.runner import Job, Worker
 
@@ -83,22 +85,30 @@ def _handler(
 
 
 def build_jobs(engine: Engine, config: Config, clock: Clock, metrics: WorkerMetrics) -> list[Job]:
-    """Claimed work every worker runs: the notification outbox when channels are configured."""
-    jobs: list[Job] = []
-    if config.notify.channels:
-        jobs.append(Job("outbox", OUTBOX_INTERVAL_SECONDS, outbox_sender(engine, config, clock, metrics)))
-    return jobs
+    """Work every worker runs, safe however many run it: the deadline clocks (each alert is held
+    once by the outbox, by its dedupe key) and the outbox (each row claimed ``FOR UPDATE SKIP
+    LOCKED``); both only when ``[notify.channels]`` has somewhere to send."""
+    if not config.notify.channels:
+        return []
+    notifier = OutboxNotifier(engine, config.notify, clock)
+    missed_within = timedelta(hours=config.watch.missed_within_hours)
+    warnings = config.notify.deadline_warnings_hours
+
+    def clocks(now: datetime) -> int:
+        return len(raise_deadline_alerts(engine, notifier.enqueue_alert, now, warnings, missed_within))
+
+    return [
+        Job("clocks", config.watch.clock_seconds, clocks),
+        Job("outbox", OUTBOX_INTERVAL_SECONDS, outbox_sender(notifier.sender, clock, metrics)),
+    ]
 
 
 OUTBOX_INTERVAL_SECONDS = 5.0
 _OUTBOX_BATCH = 50
 
 
-def outbox_sender(
-    engine: Engine, config: Config, clock: Clock, metrics: WorkerMetrics
-) -> Callable[[datetime], object]:
+def outbox_sender(sender: Sender, clock: Clock, metrics: WorkerMetrics) -> Callable[[datetime], object]:
     """Sends what is due in the outbox, a claimed batch at a time, until nothing due is left."""
-    sender = Sender(engine, config.notify, clock=clock)
 
     def send(now: datetime) -> int:
         attempted = 0
