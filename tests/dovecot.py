@@ -10,9 +10,7 @@ Debian package's ``dovenull`` and ``dovecot`` users; otherwise everything runs a
 
 from __future__ import annotations
 
-import datetime
 import grp
-import ipaddress
 import os
 import pwd
 import shutil
@@ -27,11 +25,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from imapclient import IMAPClient
+
+from tests.notify_helpers import self_signed
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 PASSWORD = "secret-pass-1"
@@ -75,35 +71,6 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _self_signed(folder: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    key_file.chmod(0o600)
-    return cert_file, key_file
-
-
 def _users() -> tuple[str, str, str, tuple[int, int]]:
     """(internal user, its group, login user, mail owner uid/gid) for this process."""
     if os.getuid() != 0:
@@ -120,7 +87,8 @@ def running_dovecot() -> Iterator[Dovecot]:
     folder = Path(tempfile.mkdtemp(prefix="nd-imap-", dir="/tmp"))
     folder.chmod(0o755)
     internal, group, login, owner = _users()
-    cert_file, key_file = _self_signed(folder)
+    cert_file, key_file = self_signed(folder)  # the SMTP sink's: a certificate for 127.0.0.1
+    key_file.chmod(0o600)
     (folder / "passwd").write_text("".join(f"user{n}:{{PLAIN}}{PASSWORD}\n" for n in range(1, USERS + 1)))
     (folder / "home").mkdir()
     os.chown(folder / "home", *owner)

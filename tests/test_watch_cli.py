@@ -14,7 +14,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from noticedesk.store.db import make_engine
 from noticedesk.store.tables import cases, messages
@@ -84,6 +85,15 @@ def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def filed(engine: Engine) -> int:
+    """Messages in the store (0 while the watcher is still creating it)."""
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(select(func.count()).select_from(messages)).scalar_one())
+    except SQLAlchemyError:
+        return 0
+
+
 def log_events(log: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
 
@@ -109,18 +119,11 @@ def test_kill_9_in_the_middle_of_a_batch_then_restart_files_and_notifies_each_on
     config = write_config(tmp_path, dovecot, user, hook)
     log = tmp_path / "watch.log"
 
-    def filed() -> int:
-        try:
-            with engine.connect() as connection:
-                return int(connection.execute(select(func.count()).select_from(messages)).scalar_one())
-        except Exception:  # the watcher is creating the store
-            return 0
-
     first = start(db, config, hook, log, "--log-format", "json")
-    wait_for(lambda: filed() >= 12, 60, "the first batches")
+    wait_for(lambda: filed(engine) >= 12, 60, "the first batches")
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=10)
-    assert filed() < MAILS, "the watcher was done before it could be killed"
+    assert filed(engine) < MAILS, "the watcher was done before it could be killed"
     second = start(db, config, hook, log, "--log-format", "json")
     expected = 3 * MAILS  # case.opened, and the 12-hour warnings of reply-by and enforcement
     wait_for(
@@ -158,17 +161,10 @@ def test_sigterm_in_the_middle_of_a_batch_commits_marks_and_exits_0(
     log = tmp_path / "watch.log"
     watcher = start(db, write_config(tmp_path, dovecot, user, hook), hook, log)
 
-    def filed() -> int:
-        try:
-            with engine.connect() as connection:
-                return int(connection.execute(select(func.count()).select_from(messages)).scalar_one())
-        except Exception:  # the watcher is creating the store
-            return 0
-
-    wait_for(lambda: filed() >= 10, 60, "the first batches")
+    wait_for(lambda: filed(engine) >= 10, 60, "the first batches")
     watcher.send_signal(signal.SIGTERM)
     assert watcher.wait(timeout=15) == 0
-    done = filed()
+    done = filed(engine)
     engine.dispose()
     assert done < MAILS, "the watcher was done before it was stopped"
     # Every mail filed was marked (moved) before the exit, and no other was.
@@ -200,6 +196,7 @@ def test_once_does_one_pass_with_json_log_lines(dovecot: Dovecot, hook: Receiver
     log = tmp_path / "watch.log"
     assert start(db, config, hook, log, "--once", "--log-format", "json").wait(timeout=60) == 0
     events = log_events(log)
-    filed = [event for event in events if event.get("event") == "input.filed"]
-    assert len(filed) == 1 and filed[0]["kind"] == "abuse-report" and filed[0]["case_id"] == 1
+    filed_events = [event for event in events if event.get("event") == "input.filed"]
+    assert len(filed_events) == 1
+    assert (filed_events[0]["kind"], filed_events[0]["case_id"]) == ("abuse-report", 1)
     assert inbox_size(dovecot, user) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine
@@ -14,9 +15,10 @@ from noticedesk.notify.outbox import enqueue
 from noticedesk.notify.sending import Sender
 from noticedesk.watch.deadlines import DeadlineAlert
 
-_ROUNDS = 20
-"""Batches sent per pass at most (50 rows each): a backlog does not hold the mailbox up for long."""
-_BATCH = 50
+_ROUNDS = 10
+"""Batches sent per pass at most: a backlog of notifications does not hold the mailbox up."""
+_BATCH = 10
+"""Rows claimed and sent at once: a stop waits for at most these sends."""
 
 
 class OutboxNotifier:
@@ -35,9 +37,11 @@ class OutboxNotifier:
         )
         return enqueue(connection, event, now=now)
 
-    def deliver(self, now: datetime) -> tuple[int, int]:
+    def deliver(self, now: datetime, stopping: Callable[[], bool] = lambda: False) -> tuple[int, int]:
         sent = failed = 0
         for _ in range(_ROUNDS):
+            if stopping():
+                break
             report = self.sender.send_due(now, limit=_BATCH)
             sent += len(report.sent)
             failed += len(report.failed) + len(report.retrying)

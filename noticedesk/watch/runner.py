@@ -55,8 +55,8 @@ class Notifier(Protocol):
         """Queue the alert in this transaction; how many rows were new (0: sent before)."""
         ...
 
-    def deliver(self, now: datetime) -> tuple[int, int]:
-        """Send what is due; (sent, failed)."""
+    def deliver(self, now: datetime, stopping: Callable[[], bool]) -> tuple[int, int]:
+        """Send what is due, a few at a time until ``stopping()``; (sent, failed)."""
         ...
 
 
@@ -147,7 +147,7 @@ class Watcher:
             self._tick(now, report)
             self._next_tick = now + timedelta(seconds=self.settings.clock_seconds)
         if self.notifier is not None:
-            sent, failed = self.notifier.deliver(self.clock())
+            sent, failed = self.notifier.deliver(self.clock(), lambda: self.stop.requested)
             report.sent += sent
             report.failed += failed
         return report
