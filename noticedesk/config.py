@@ -298,6 +298,12 @@ class EmailChannel(_Section):
     """CA certificates to trust for the server's TLS certificate (default: the system's)."""
     timeout_seconds: float = Field(default=20.0, gt=0)
 
+    @model_validator(mode="after")
+    def _password_only_over_tls(self) -> EmailChannel:
+        if self.security == "none" and (self.username or self.password):
+            raise ValueError('a login needs security = "starttls" or "tls": a password is not sent in clear')
+        return self
+
     @property
     def effective_port(self) -> int:
         return self.port or {"tls": 465, "starttls": 587, "none": 25}[self.security]
@@ -341,7 +347,7 @@ class AccountConfig(_Section):
 
     id: str = Field(pattern=r"^\d{12}$")
     name: str = Field(min_length=1)
-    contacts: list[str] = Field(default_factory=list)
+    contacts: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]] = Field(default_factory=list)
     language: Literal["en", "ja"] = "en"
     channels: list[str] = Field(default_factory=list)
     role_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")

@@ -180,3 +180,12 @@ def test_diagnose_reads_the_regions_registered_for_the_account(
             select(case_events.c.detail).where(case_events.c.type == "diagnosis")
         ).scalar_one()
     assert detail["regions"] == ["eu-west-1", "ap-northeast-1"]
+
+
+def test_a_contact_must_be_an_address(sqlite_engine: Engine, now: datetime, tmp_path: Path) -> None:
+    code, out = _run(make_app(sqlite_engine, now), "accounts", "add", PROD, "--name", "x", "--contact", "bob")
+    assert code == 2 and "'bob' is not an e-mail address" in out
+    config_file = tmp_path / "noticedesk.toml"
+    config_file.write_text(f'[[accounts]]\nid = "{PROD}"\nname = "Prod"\ncontacts = ["bob"]\n')
+    result = CliRunner().invoke(cli, ["--config", str(config_file), "accounts", "list"])
+    assert result.exit_code == 2 and "accounts.0.contacts.0" in result.output

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import os
+import subprocess
+import sys
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -15,6 +21,7 @@ from noticedesk.config import Config
 from noticedesk.notify.events import Event
 from noticedesk.notify.outbox import enqueue
 from tests.notify_helpers import receiver
+from tests.triage_helpers import MAILS
 
 ACCOUNT = "123456789012"
 
@@ -87,3 +94,44 @@ def test_failed_notifications_are_listed_and_retried(
     assert code == 2 and "nothing to retry" in out
     code, out = _run(app, "notify", "retry", "999")
     assert code == 2 and "no notification 999" in out
+
+
+def test_real_processes_triage_queues_and_notify_send_delivers(
+    tmp_path: Path, postgres_engine: Engine
+) -> None:
+    """`python -m noticedesk` on PostgreSQL: [[accounts]] routes a triaged notice to a signed webhook
+    in Japanese; the secret and the URL's token appear in no output."""
+    with receiver() as hook:
+        config = tmp_path / "noticedesk.toml"
+        config.write_text(
+            "[notify.channels.team]\n"
+            'type = "webhook"\nurl = { env = "TEAM_HOOK_URL" }\nsecret = { file = "'
+            + str(tmp_path / "hook-secret")
+            + '" }\n\n[[accounts]]\nid = "111122223333"\nname = "Shop"\n'
+            + 'language = "ja"\nchannels = ["team"]\n'
+        )
+        (tmp_path / "hook-secret").write_text("s3cr3t-hmac-key\n")
+        env = {**os.environ, "TEAM_HOOK_URL": hook.url + "/in/tok-abc123", "NOTICEDESK_CONFIG": str(config)}
+        db = postgres_engine.url.render_as_string(hide_password=False)
+
+        def run(*args: str) -> subprocess.CompletedProcess[str]:
+            command = [sys.executable, "-m", "noticedesk", "--db", db, *args]
+            return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False, env=env)
+
+        assert run("triage", str(MAILS / "abuse-subject-portscan.eml")).returncode == 0
+        sent = run("notify", "send")
+        assert (sent.returncode, sent.stdout) == (0, "1 sent, 0 to retry, 0 failed\n")
+        listed = run("notifications", "--json")
+        (request,) = hook.delivered
+    payload = json.loads(request.body)
+    assert payload["account"] == "Shop (111122223333)" and payload["kind"] == "case.opened"
+    assert "新しいケース" in payload["title"]
+    expected = hmac.new(
+        b"s3cr3t-hmac-key",
+        request.headers["X-NoticeDesk-Timestamp"].encode() + b"." + request.body,
+        hashlib.sha256,
+    ).hexdigest()
+    assert request.headers["X-NoticeDesk-Signature"] == f"v1={expected}"
+    assert json.loads(listed.stdout)["status"] == "sent"
+    for output in (sent.stdout, sent.stderr, listed.stdout, listed.stderr):
+        assert "tok-abc123" not in output and "s3cr3t" not in output

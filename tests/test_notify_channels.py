@@ -9,6 +9,7 @@ import email.policy
 import json
 import logging
 import re
+from dataclasses import replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -113,7 +114,7 @@ def test_email_is_sent_over_tls_with_auth_threaded_per_case(
             security, SMTP_USER, SMTP_PASSWORD, True, sink.ca_file,
         )  # fmt: skip
         opened = _message(now)
-        channel.send(opened.__class__(**{**opened.__dict__, "contacts": ("owner@example.jp",)}))
+        channel.send(replace(opened, contacts=("owner@example.jp",)))
         channel.send(_message(now, "case.stage", stage="reminder", previous_stage="notice"))
     assert sink.logins == [SMTP_USER, SMTP_USER]
     (first_to, first_raw), (_, second_raw) = sink.mails
@@ -185,3 +186,34 @@ def test_the_outbox_sends_email_with_the_password_from_a_file(
     ((recipients, raw),) = sink.mails
     assert recipients == ["owner@example.jp"]
     assert "新しいケース" in str(_parsed(raw)["Subject"])
+
+
+def test_a_subject_cannot_break_headers_nor_become_a_teams_link(tmp_path: Path, now: datetime) -> None:
+    hostile = "Urgent\r\nBcc: victim@example.com [Sign in](https://evil.example)"
+    message = _message(now, "notice.suspicious", subject=hostile, sender="x@evil.example", reasons="r")
+    hostile_title = replace(message, title=hostile)
+    channel = EmailChannel("mail", "127.0.0.1", 25, "noticedesk@example.com", ("ops@example.com",), "none")
+    mail = channel.compose(hostile_title)
+    assert mail["Bcc"] is None and "\n" not in str(mail["Subject"])
+    with receiver([202]) as hook:
+        TeamsChannel("teams", hook.url).send(hostile_title)
+        body = json.loads(hook.requests[0].body)["attachments"][0]["content"]["body"]
+    assert "](https://evil" not in json.dumps(body, ensure_ascii=False)
+
+
+def test_a_password_is_never_configured_without_tls() -> None:
+    with pytest.raises(ValueError, match="a password is not sent in clear"):
+        NotifyConfig.model_validate(
+            {
+                "channels": {
+                    "mail": {
+                        "type": "email",
+                        "host": "smtp.example.com",
+                        "security": "none",
+                        "username": "u",
+                        "password": {"env": "P"},
+                        "sender": "n@example.com",
+                    }
+                }
+            }
+        )

@@ -161,3 +161,22 @@ def test_every_message_of_a_case_counts_down_to_its_deadline(engine: Engine, now
         "reply_by",
     )
     assert facts["case_kind"] == "abuse-report"
+
+
+def test_an_ses_rate_alarm_raised_is_told_once(engine: Engine) -> None:
+    from test_feedback_alarms import NOW, line
+
+    from noticedesk.config import SesConfig
+    from noticedesk.feedback.alarm_state import check_alarms
+    from noticedesk.feedback.events import parse_line
+    from noticedesk.feedback.ingest import ingest_batches
+    from noticedesk.feedback.verdicts import PolicySettings
+
+    lines = [line("send", index) for index in range(200)] + [line("bounce", index) for index in range(12)]
+    ingest_batches(engine, [(parse_line(text), "x") for text in lines], PolicySettings(), NOW)
+    check_alarms(engine, SesConfig(), now=NOW)
+    check_alarms(engine, SesConfig(), now=NOW)
+    told = _told(engine)
+    assert [kind for kind, _, _ in told] == ["ses.alarm.raised"] * 3  # account, region, identity
+    assert {facts["value"] for _, _, facts in told} == {"6.00%"}
+    assert {case_id for _, case_id, _ in told} == {told[0][1]} and told[0][1] is not None

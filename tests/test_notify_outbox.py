@@ -247,3 +247,19 @@ def test_a_sender_pass_takes_batch_after_batch_until_nothing_is_due(engine: Engi
         sender = Sender(engine, NotifyConfig(), channels=dict(_webhook(hook.url)))
         report = sender.send_due(now, limit=3)
         assert len(report.sent) == 7 and len(hook.delivered) == 7
+
+
+class _Broken:
+    name = "default"
+
+    def send(self, message: object) -> None:
+        raise KeyError("https://hooks.example/secret-path")
+
+
+def test_a_channel_that_breaks_costs_its_message_a_try_not_the_pass(engine: Engine, now: datetime) -> None:
+    with engine.begin() as conn:
+        enqueue(conn, _event(), now=now)
+    report = deliver_due(engine, now=now, channels={"default": _Broken()})  # type: ignore[dict-item]
+    assert len(report.retrying) == 1
+    error = str(_rows(engine)[0]["last_error"])
+    assert "unexpected KeyError" in error and "secret-path" not in error

@@ -21,6 +21,7 @@ from noticedesk.cli.render import echo, echo_json
 from noticedesk.errors import ConfigError, NotFoundError
 
 ACCOUNT_ID = re.compile(r"^\d{12}$")
+CONTACT = re.compile(r"^[^@\s]+@[^@\s]+$")
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")
 
 
@@ -65,6 +66,9 @@ def add(
     regions: tuple[str, ...],
 ) -> None:
     """Register ACCOUNT_ID (or replace what is registered for it)."""
+    bad = [contact for contact in contacts if not CONTACT.match(contact)]
+    if bad:
+        raise click.BadParameter(f"{bad[0]!r} is not an e-mail address", param_hint="--contact")
     unknown = [channel for channel in channels if channel not in app.config.notify.channels]
     if unknown:
         raise ConfigError(f"channel {unknown[0]!r} is not in [notify.channels] of the configuration")

@@ -9,7 +9,7 @@ the window and records each change in ``ses_alarms``, a log of transitions per m
 - a raised alarm whose rate is back under its threshold (or no longer judged: fewer sends than
   ``min_sends`` in the window) is **cleared**: a row, and a note on its case.
 
-Each transition goes through ``_transition``, the one place that will also emit a notification.
+Each transition goes through ``_transition``, the one place that also queues its notification.
 A repeat of the same check (or two checkers at once) records nothing twice: every row has a key
 that the second writer finds taken.
 """
@@ -28,6 +28,8 @@ from noticedesk.config import SesConfig
 from noticedesk.feedback.alarms import Alarm, Thresholds, evaluate, scope_place, warning_notice
 from noticedesk.feedback.ingest import insert_for
 from noticedesk.feedback.rates import SCOPES, local_rates
+from noticedesk.notify.emitters import ses_alarm
+from noticedesk.notify.outbox import enqueue
 from noticedesk.store.db import begin_writing
 from noticedesk.store.tables import ses_alarms
 
@@ -146,10 +148,21 @@ def check_alarms_in(connection: Connection, config: SesConfig, *, now: datetime)
 
 def _transition(connection: Connection, change: AlarmChange, now: datetime) -> AlarmChange:
     """The one place an alarm is raised or cleared: its case's timeline hears of a clearing here
-    (a raise was noted by filing), and a notification will be emitted here, in this transaction."""
+    (a raise was noted by filing), and the notification is queued here, in this transaction."""
     if change.change == "cleared" and change.case_id is not None:
         summary = f"early warning cleared: {change.sentence}"
         record(connection, change.case_id, now, "note", summary, change.to_json())
+    told = ses_alarm(
+        change.change,
+        change.alarm_key,
+        change.account_id or None,
+        change.case_id,
+        metric=change.metric,
+        scope=scope_place(change.scope, change.scope_key),
+        value=change.value,
+        threshold=change.threshold,
+    )
+    enqueue(connection, told, now=now)
     return change
 
 

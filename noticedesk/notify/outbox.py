@@ -249,6 +249,13 @@ def deliver_due(
             finished = clock() if clock else now
             _record_failure(engine, row, error, finished, backoff, rng, report)
             continue
+        except Exception as error:  # a bug met on one message: logged, retried later, the pass goes on
+            log.exception("outbox: sending #%d to %s broke", row.id, row.channel)
+            # Only the type: an unknown error's text might quote a URL or an address.
+            failure = DeliveryError(f"channel {row.channel}: unexpected {type(error).__name__} (see the log)")
+            finished = clock() if clock else now
+            _record_failure(engine, row, failure, finished, backoff, rng, report)
+            continue
         finished = clock() if clock else now
         with engine.begin() as conn:
             conn.execute(

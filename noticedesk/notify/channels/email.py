@@ -34,6 +34,11 @@ def _html() -> Environment:
     )
 
 
+def _one_line(text: str) -> str:
+    """A header value: a notice's subject may carry line breaks or control characters."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
 def thread_root(case_id: str, domain: str) -> str:
     return f"<case-{case_id}.noticedesk@{domain}>"
 
@@ -90,7 +95,7 @@ class EmailChannel:
         mail = EmailMessage()
         mail["From"] = self.sender
         mail["To"] = ", ".join(self.recipients(message))
-        mail["Subject"] = f"[NoticeDesk] {message.title}"
+        mail["Subject"] = f"[NoticeDesk] {_one_line(message.title)}"
         mail["Date"] = format_datetime(self.clock())
         mail["Message-ID"] = message_id(message, self.domain)
         if message.case_id and message.kind != "case.opened":

@@ -14,6 +14,12 @@ from noticedesk.notify.messages import Message
 ADAPTIVE_CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 
 
+def _plain(text: str) -> str:
+    """Text a card shows as it is: Adaptive Cards render Markdown links, and a notice's subject
+    must not become one (``[Sign in](https://evil.example)``)."""
+    return text.replace("](", "]\u200b(")
+
+
 def card(message: Message) -> dict[str, Any]:
     """The Workflows payload: one Adaptive Card (1.4) with title, what, facts, the command."""
     facts = []
@@ -25,8 +31,14 @@ def card(message: Message) -> dict[str, Any]:
         "type": "AdaptiveCard",
         "version": "1.4",
         "body": [
-            {"type": "TextBlock", "text": message.title, "weight": "Bolder", "size": "Medium", "wrap": True},
-            {"type": "TextBlock", "text": message.what, "wrap": True},
+            {
+                "type": "TextBlock",
+                "text": _plain(message.title),
+                "weight": "Bolder",
+                "size": "Medium",
+                "wrap": True,
+            },
+            {"type": "TextBlock", "text": _plain(message.what), "wrap": True},
             {"type": "FactSet", "facts": facts},
             {
                 "type": "TextBlock",
