@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -9,7 +10,7 @@ from sqlalchemy import Engine, select
 
 from noticedesk.store.tables import case_events, cases, checklist_items
 from noticedesk.users import set_password
-from tests.web_helpers import NOW, Clock, Seeded, Session, live, seed
+from tests.web_helpers import NOW, PASSWORD, Clock, Seeded, Session, csrf_of, live, seed
 
 
 @pytest.fixture
@@ -71,10 +72,13 @@ def test_login_sets_a_hardened_cookie_and_every_answer_has_the_security_headers(
     assert "<script>" not in board.text.replace('<script src="/static/app.js" defer></script>', "")
 
 
-def test_wrong_passwords_are_refused_then_throttled(url: str) -> None:
+def test_wrong_passwords_are_refused_then_throttled(url: str, caplog: pytest.LogCaptureFixture) -> None:
     session = Session(url)
-    for _ in range(5):
-        assert session.login("vera", "not the password").status_code == 401
+    with caplog.at_level(logging.WARNING, "noticedesk.web"):
+        for _ in range(5):
+            assert session.login("vera", "not the password").status_code == 401
+    failed = [r for r in caplog.records if r.getMessage() == "login failed"]
+    assert len(failed) == 5 and failed[0].user == "vera" and "not the password" not in caplog.text  # type: ignore[attr-defined]
     assert session.login("vera").status_code == 429  # even the right one, until the window passed
     assert Session(url).login("olive").status_code == 303  # another name from the same address
     for attempt in range(16):  # one address guessing at many names stops at 4 x 5 failures
@@ -276,3 +280,28 @@ def test_a_trusted_proxy_names_the_user_and_nobody_else_can(
     elsewhere = Config(web=WebConfig(trusted_proxies=["192.0.2.1"], user_header="X-Forwarded-User"))
     with live(sqlite_engine, clock, elsewhere) as base:  # the header from an address not trusted
         assert httpx.get(f"{base}/api/me", headers={"x-forwarded-user": "olive"}).status_code == 401
+
+
+def test_after_login_only_a_path_of_this_site_is_followed(url: str) -> None:
+    for target, expected in (
+        ("/cases/1", "/cases/1"),
+        ("//evil.example/x", "/"),
+        ("/\\evil.example", "/"),
+        ("https://evil.example/", "/"),
+    ):
+        session = Session(url)
+        session.csrf = csrf_of(session.get("/login").text)
+        answer = session.client.post(
+            "/login",
+            data={"username": "vera", "password": PASSWORD, "csrf_token": session.csrf, "next": target},
+        )
+        assert answer.headers["location"] == expected, target
+
+
+def test_a_session_ends_twelve_hours_after_login_however_busy(url: str, clock: Clock) -> None:
+    session = logged_in(url, "vera")
+    for _ in range(35):  # a request every 20 minutes: never idle, 11 h 40 min in all
+        clock.advance(minutes=20)
+        assert session.get("/").status_code == 200
+    clock.advance(minutes=21)
+    assert session.get("/").status_code == 303

@@ -130,6 +130,7 @@ def serve(
         announce(line)
     # A server logs why it refused a request (403 from the webhook), whatever the CLI's verbosity.
     logging.getLogger("noticedesk.feedback").setLevel(logging.WARNING)
+    logging.getLogger("noticedesk.web").setLevel(logging.WARNING)  # failed and throttled logins
     if workers <= 1:
         uvicorn.run(
             create_app(open_store(db_url), config),
