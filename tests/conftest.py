@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from botocore.httpsession import URLLib3Session
+from postgres_copies import PostgresCopies
 from sqlalchemy import Engine, create_engine, text
 
 from noticedesk.aws.clients import ClientFactory
@@ -189,17 +190,21 @@ def postgres_template(postgres_admin: Engine) -> Iterator[str]:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture(scope="session")
+def postgres_copies(postgres_admin: Engine, postgres_template: str) -> Iterator[PostgresCopies]:
+    """This worker's copy of the template, emptied between tests (tests/postgres_copies.py)."""
+    copies = PostgresCopies(postgres_admin, postgres_template, postgres_url, lambda: database_name("test"))
+    yield copies
+    copies.drop()
+
+
 @pytest.fixture
-def postgres_engine(postgres_admin: Engine, postgres_template: str) -> Iterator[Engine]:
-    """A database of this test on the machine's PostgreSQL, a copy of the migrated template."""
-    name = database_name("test")
-    with postgres_admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"'))
-    engine = make_engine(postgres_url(name))
+def postgres_engine(postgres_copies: PostgresCopies) -> Iterator[Engine]:
+    """A database of this test on the machine's PostgreSQL, holding what the migrated template holds."""
+    engine = make_engine(postgres_url(postgres_copies.take()))
     yield engine
     engine.dispose()
-    with postgres_admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    postgres_copies.give_back()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

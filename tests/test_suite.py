@@ -5,11 +5,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import boto3
 import pytest
 from botocore.config import Config
+from fixes_helpers import make_case
+from postgres_copies import PostgresCopies
+from sqlalchemy import Engine, func, select
+
+from noticedesk.store.tables import cases, checklist_items
 
 ROOT = Path(__file__).parent.parent
 ONE_FILE = ["tests/test_feedback_events.py"]  # imports `tests.conftest`
@@ -53,3 +59,36 @@ def test_the_fake_aws_is_set_up_in_one_place() -> None:
         and any(m in path.read_text("utf-8") for m in makers)
     )
     assert own == []
+
+
+def test_a_postgres_copy_handed_on_holds_what_a_fresh_copy_holds(
+    postgres_admin: Engine, postgres_template: str, now: datetime
+) -> None:
+    from alembic import command
+
+    from noticedesk.store.db import alembic_config, make_engine
+    from tests.conftest import database_name, postgres_url
+
+    copies = PostgresCopies(postgres_admin, postgres_template, postgres_url, lambda: database_name("check"))
+    try:
+        first = copies.take()
+        engine = make_engine(postgres_url(first))
+        assert make_case(engine, now) == 1
+        assert make_case(engine, now) == 2
+        left_open = engine.connect()  # a session a test's thread left inside a transaction
+        left_open.execute(select(cases.c.id)).all()
+        copies.give_back()
+        left_open.invalidate()  # ended by give_back: let go here, not by the collector some time later
+        engine.dispose()
+        assert copies.take() == first  # kept: emptied, its sequences restarted
+        engine = make_engine(postgres_url(first))
+        with engine.connect() as connection:
+            assert connection.execute(select(func.count()).select_from(checklist_items)).scalar_one() == 0
+        assert make_case(engine, now) == 1
+        with engine.begin() as connection:  # a test that migrates the schema down
+            command.downgrade(alembic_config(connection), "0005_ses_event_keys")
+        engine.dispose()
+        copies.give_back()
+        assert copies.take() != first  # its schema changed: dropped, a new copy made
+    finally:
+        copies.drop()

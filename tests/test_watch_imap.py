@@ -229,3 +229,32 @@ def test_idle_wakes_the_watcher_within_a_second(sqlite_engine: Engine, dovecot: 
     thread.join(timeout=10)
     assert filed, "the mail was not filed within 10 s"
     assert filed[0] - appended < 2.0
+
+
+def test_a_new_uidvalidity_reads_the_folder_again_and_files_nothing_twice(
+    sqlite_engine: Engine, dovecot: Dovecot, user: str
+) -> None:
+    client = dovecot.client(user)
+    client.create_folder("Notices")
+    client.logout()
+    dovecot.append(user, abuse_report(70), folder="Notices")
+    imap = imap_config(dovecot, user, folder="Notices", processed_folder=None)
+    assert watcher_for(sqlite_engine, imap).run_once().filed == 1
+    # The folder is rebuilt (a restore, a migration): same mail again, and a new one, new UIDVALIDITY.
+    client = dovecot.client(user)
+    client.delete_folder("Notices")
+    client.create_folder("Notices")
+    client.logout()
+    dovecot.append(user, abuse_report(70), abuse_report(71), folder="Notices")
+    report = watcher_for(sqlite_engine, imap).run_once()
+    assert (report.filed, report.duplicates) == (1, 1)
+    assert (count(sqlite_engine, messages), count(sqlite_engine, cases)) == (2, 2)
+
+
+def test_without_idle_the_watcher_polls(sqlite_engine: Engine, dovecot: Dovecot, user: str) -> None:
+    watcher = watcher_for(sqlite_engine, imap_config(dovecot, user, idle=False), poll_seconds=0.2)
+    watcher.run_once()
+    assert watcher.waiter is not None and not watcher.waiter.can_idle
+    began = time.monotonic()
+    watcher._wait()  # a sleep of poll_seconds, not an IDLE
+    assert 0.15 < time.monotonic() - began < 2

@@ -3,13 +3,10 @@ an early-warning case, once; the account is not read again until it is due."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import boto3
 import pytest
-from moto import mock_aws
 from sqlalchemy import Engine, select
 
 from noticedesk.accounts.registry import Account, save_account
@@ -29,15 +26,14 @@ CHECKS = ["public-ebs-snapshots", "root-access-keys", "ses-suppression"]
 
 
 @pytest.fixture
-def aws() -> Iterator[None]:
-    with mock_aws():
-        ec2 = boto3.client("ec2", region_name="us-east-1")
-        volume = ec2.create_volume(AvailabilityZone="us-east-1a", Size=1)["VolumeId"]
-        snapshot = ec2.create_snapshot(VolumeId=volume)["SnapshotId"]
-        ec2.modify_snapshot_attribute(
-            SnapshotId=snapshot, Attribute="createVolumePermission", OperationType="add", GroupNames=["all"]
-        )
-        yield
+def public_snapshot(aws: ClientFactory) -> None:
+    """In the fake AWS: an EBS snapshot anyone may restore, a severe posture finding."""
+    ec2 = aws.client("ec2", "us-east-1")
+    volume = ec2.create_volume(AvailabilityZone="us-east-1a", Size=1)["VolumeId"]
+    snapshot = ec2.create_snapshot(VolumeId=volume)["SnapshotId"]
+    ec2.modify_snapshot_attribute(
+        SnapshotId=snapshot, Attribute="createVolumePermission", OperationType="add", GroupNames=["all"]
+    )
 
 
 def scan(engine: Engine, clock: list[datetime]) -> PostureScan:
@@ -46,7 +42,7 @@ def scan(engine: Engine, clock: list[datetime]) -> PostureScan:
     return PostureScan(engine, settings, DiagnoseConfig(), ClientFactory, checks, lambda: clock[0])
 
 
-def test_a_public_snapshot_opens_one_early_warning_case(engine: Engine, aws: None) -> None:
+def test_a_public_snapshot_opens_one_early_warning_case(engine: Engine, public_snapshot: None) -> None:
     with engine.begin() as connection:
         save_account(connection, Account(ACCOUNT, "Prod", regions=("us-east-1",)), now=NOW)
     clock = [NOW]
@@ -97,7 +93,9 @@ def test_only_failed_checks_at_or_above_the_floor_warn() -> None:
     }
 
 
-def test_the_scan_runs_in_the_watchers_clock_tick(engine: Engine, aws: None, tmp_path: Path) -> None:
+def test_the_scan_runs_in_the_watchers_clock_tick(
+    engine: Engine, public_snapshot: None, tmp_path: Path
+) -> None:
     with engine.begin() as connection:
         save_account(connection, Account(ACCOUNT, "Prod", regions=("us-east-1",)), now=NOW)
     folder = tmp_path / "Maildir"

@@ -142,10 +142,11 @@ class Watcher:
         for queue in self.queues:
             self._consume(queue, report)
         now = self.clock()
-        # Also after filing: a notice that arrives with its deadline already near warns at once.
-        if self._next_tick is None or now >= self._next_tick or report.filed:
+        if self._next_tick is None or now >= self._next_tick:
             self._tick(now, report)
             self._next_tick = now + timedelta(seconds=self.settings.clock_seconds)
+        elif report.filed:  # a notice that arrives with its deadline already near warns at once
+            self._deadlines(now, report)
         if self.notifier is not None:
             sent, failed = self.notifier.deliver(self.clock(), lambda: self.stop.requested)
             report.sent += sent
@@ -201,17 +202,21 @@ class Watcher:
             )
 
     def _tick(self, now: datetime, report: Report) -> None:
+        """Every ``clock_seconds``: the deadlines, the SES alarms, the posture scan when one is due."""
+        self._deadlines(now, report)
+        if self.check_alarms is not None:
+            for case_id in self.check_alarms(now):
+                log.info("ses alarm", extra={"event": "ses.alarm", "case_id": case_id})
+        if self.posture is not None:
+            self._scan(now)
+
+    def _deadlines(self, now: datetime, report: Report) -> None:
         if self.notifier is not None:
             missed_within = timedelta(hours=self.settings.missed_within_hours)
             enqueue = self.notifier.enqueue_alert
             for alert in raise_deadline_alerts(self.engine, enqueue, now, self.warnings_hours, missed_within):
                 report.alerts += 1
                 log.info(alert.kind, extra=alert.to_log())
-        if self.check_alarms is not None:
-            for case_id in self.check_alarms(now):
-                log.info("ses alarm", extra={"event": "ses.alarm", "case_id": case_id})
-        if self.posture is not None:
-            self._scan(now)
 
     def _scan(self, now: datetime) -> None:
         assert self.posture is not None
