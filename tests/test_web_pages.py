@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -9,7 +10,7 @@ from sqlalchemy import Engine, select
 
 from noticedesk.store.tables import case_events, cases, checklist_items
 from noticedesk.users import set_password
-from tests.web_helpers import NOW, Clock, Seeded, Session, live, seed
+from tests.web_helpers import NOW, PASSWORD, Clock, Seeded, Session, csrf_of, live, seed
 
 
 @pytest.fixture
@@ -71,10 +72,13 @@ def test_login_sets_a_hardened_cookie_and_every_answer_has_the_security_headers(
     assert "<script>" not in board.text.replace('<script src="/static/app.js" defer></script>', "")
 
 
-def test_wrong_passwords_are_refused_then_throttled(url: str) -> None:
+def test_wrong_passwords_are_refused_then_throttled(url: str, caplog: pytest.LogCaptureFixture) -> None:
     session = Session(url)
-    for _ in range(5):
-        assert session.login("vera", "not the password").status_code == 401
+    with caplog.at_level(logging.WARNING, "noticedesk.web"):
+        for _ in range(5):
+            assert session.login("vera", "not the password").status_code == 401
+    failed = [r for r in caplog.records if r.getMessage() == "login failed"]
+    assert len(failed) == 5 and failed[0].user == "vera" and "not the password" not in caplog.text  # type: ignore[attr-defined]
     assert session.login("vera").status_code == 429  # even the right one, until the window passed
     assert Session(url).login("olive").status_code == 303  # another name from the same address
     for attempt in range(16):  # one address guessing at many names stops at 4 x 5 failures
@@ -243,3 +247,61 @@ def test_the_board_on_postgresql(postgres_engine: Engine, clock: Clock) -> None:
         assert board.status_code == 200
         assert session.get(f"/cases/{seeded.verified}").status_code == 200
     assert clock() == NOW
+
+
+def test_the_cookie_is_secure_when_a_trusted_proxy_says_the_browser_came_over_tls(url: str) -> None:
+    # The test server trusts 127.0.0.1's X-Forwarded-Proto (uvicorn's default; serve: trusted_proxies).
+    behind_tls = Session(url).get("/login", headers={"x-forwarded-proto": "https"})
+    assert "Secure" in behind_tls.headers["set-cookie"] and "HttpOnly" in behind_tls.headers["set-cookie"]
+    assert "Secure" not in Session(url).get("/login").headers["set-cookie"]
+
+
+def test_serve_believes_forwarded_headers_from_the_configured_proxies_only() -> None:
+    from noticedesk.config import Config, WebConfig
+    from noticedesk.web.server import _limits
+
+    assert _limits(Config())["forwarded_allow_ips"] == ""
+    assert _limits(Config(web=WebConfig(trusted_proxies=["10.0.0.5"])))["forwarded_allow_ips"] == "10.0.0.5"
+
+
+def test_a_trusted_proxy_names_the_user_and_nobody_else_can(
+    sqlite_engine: Engine, seeded: Seeded, clock: Clock
+) -> None:
+    import httpx
+
+    from noticedesk.config import Config, WebConfig
+
+    config = Config(web=WebConfig(trusted_proxies=["127.0.0.1/32"], user_header="X-Forwarded-User"))
+    with live(sqlite_engine, clock, config) as base:
+        as_olive = httpx.get(f"{base}/api/me", headers={"x-forwarded-user": "olive"})
+        assert as_olive.json() == {"name": "olive", "role": "operator", "via": "proxy"}
+        assert httpx.get(f"{base}/api/me", headers={"x-forwarded-user": "mallory"}).status_code == 401
+        assert httpx.get(f"{base}/api/me").status_code == 401
+    elsewhere = Config(web=WebConfig(trusted_proxies=["192.0.2.1"], user_header="X-Forwarded-User"))
+    with live(sqlite_engine, clock, elsewhere) as base:  # the header from an address not trusted
+        assert httpx.get(f"{base}/api/me", headers={"x-forwarded-user": "olive"}).status_code == 401
+
+
+def test_after_login_only_a_path_of_this_site_is_followed(url: str) -> None:
+    for target, expected in (
+        ("/cases/1", "/cases/1"),
+        ("//evil.example/x", "/"),
+        ("/\\evil.example", "/"),
+        ("https://evil.example/", "/"),
+    ):
+        session = Session(url)
+        session.csrf = csrf_of(session.get("/login").text)
+        answer = session.client.post(
+            "/login",
+            data={"username": "vera", "password": PASSWORD, "csrf_token": session.csrf, "next": target},
+        )
+        assert answer.headers["location"] == expected, target
+
+
+def test_a_session_ends_twelve_hours_after_login_however_busy(url: str, clock: Clock) -> None:
+    session = logged_in(url, "vera")
+    for _ in range(35):  # a request every 20 minutes: never idle, 11 h 40 min in all
+        clock.advance(minutes=20)
+        assert session.get("/").status_code == 200
+    clock.advance(minutes=21)
+    assert session.get("/").status_code == 303

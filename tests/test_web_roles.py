@@ -27,8 +27,8 @@ class NoAws:
         raise AwsError("no AWS in this test")
 
 
-def app_for(engine: Engine) -> Any:
-    config = Config(web=WebConfig(api_tokens=[TOKEN], api_token_role="operator"))
+def app_for(engine: Engine, token_role: str = "operator") -> Any:
+    config = Config(web=WebConfig(api_tokens=[TOKEN], api_token_role=token_role))  # type: ignore[arg-type]
     return create_app(engine, config, clock=Clock(), clients=NoAws)
 
 

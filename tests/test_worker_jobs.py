@@ -104,3 +104,37 @@ def test_the_deadline_clocks_on_every_worker_tell_each_deadline_once(engine: Eng
                 job.run(NOW)
         kinds = [json.loads(request.body)["kind"] for request in hook.delivered]
     assert kinds == ["deadline.approaching"]
+
+
+def test_a_scheduled_scan_runs_on_one_worker_at_a_time(postgres_engine: Engine) -> None:
+    from noticedesk.worker.setup import one_at_a_time
+
+    inside, release, ran = threading.Event(), threading.Event(), []
+
+    def scan(now: datetime) -> None:
+        ran.append(now)
+        inside.set()
+        release.wait(10)
+
+    first = threading.Thread(target=one_at_a_time(postgres_engine, "posture", scan), args=(NOW,))
+    first.start()
+    assert inside.wait(10)
+    assert one_at_a_time(postgres_engine, "posture", scan)(NOW) is None  # another worker: skipped
+    release.set()
+    first.join()
+    assert len(ran) == 1
+    one_at_a_time(postgres_engine, "posture", lambda now: ran.append(now))(NOW)  # free again
+    assert len(ran) == 2
+
+
+def test_the_posture_scan_is_a_job_when_configured(sqlite_engine: Engine) -> None:
+    from noticedesk.aws.clients import ClientFactory
+    from noticedesk.config import PostureConfig, WatchConfig
+
+    config = Config(watch=WatchConfig(posture=PostureConfig(every_hours=12)))
+    names = [
+        job.name for job in build_jobs(sqlite_engine, config, lambda: NOW, WorkerMetrics(), ClientFactory())
+    ]
+    assert names == ["posture"]
+    # no accounts registered: nothing is due, nothing is read from AWS
+    assert build_jobs(sqlite_engine, config, lambda: NOW, WorkerMetrics(), ClientFactory())[0].run(NOW) == []

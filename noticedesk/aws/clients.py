@@ -1,11 +1,12 @@
 """The one way NoticeDesk gets a boto3 client: account, region, role → client with standard retries.
 
-Credentials, profiles and ``AWS_ENDPOINT_URL`` come from the standard boto3 chain. For another
-account, a role is assumed (``role_name`` in that account) and its clients act there. Without a
-role, a client for a named account is only handed out when the credentials belong to that
-account: a case about account A must never be diagnosed or fixed in account B by mistake.
-An account with a registered role (``roles``: the accounts registry's role ARN and external id)
-is entered through that role instead of ``role_name``.
+Credentials, profiles and ``AWS_ENDPOINT_URL`` come from the standard boto3 chain (how moto is
+reached in AWS's place: docs/aws-facts.md, 5). For another account, a role is assumed
+(``role_name`` in that account) and its clients act there. Without a role, a client for a named
+account is only handed out when the credentials belong to that account: a case about account A
+must never be diagnosed or fixed in account B by mistake. An account with a registered role
+(``roles``: the accounts registry's role ARN and external id) is entered through that role
+instead of ``role_name``.
 """
 
 from __future__ import annotations

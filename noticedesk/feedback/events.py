@@ -3,7 +3,7 @@
 Three shapes arrive: an SNS envelope (``Type`` + ``Message``, the message a JSON *string*), a
 bare identity notification (``notificationType``) and a configuration-set event record
 (``eventType``). Unknown fields are ignored (SES adds fields at any time); unknown event types
-are kept as ``other`` rather than dropped.
+are kept as ``other`` rather than dropped. What SNS and SES send: docs/aws-facts.md, 1 and 3.
 
 Addresses: the domain is lower-cased (it is case-insensitive by RFC 5321), and so is the local
 part. The local part is case-sensitive in theory, but no large mailbox provider treats it so,

@@ -5,7 +5,8 @@ and configuration set. The denominator is the number of sends (Send events, wher
 configuration set publishes them) or, when larger, deliveries + bounces (the mail SES tried to
 deliver, known from identity notifications too). Like SES, only hard (permanent)
 bounces count toward the bounce rate. SES itself uses a "representative volume" with no fixed
-window, so its ``Reputation.*`` metrics are the authoritative numbers: both are shown side by side.
+window, so its ``Reputation.*`` metrics are the authoritative numbers: both are shown side by side
+(docs/aws-facts.md, 4).
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ is fetched: shape, ``Type``, ``SignatureVersion``, ``TopicArn`` on the allow-lis
 ``SigningCertURL`` parsed and pinned to ``sns.<region>.amazonaws.com(.cn)`` (the region of the
 topic), the ``Timestamp`` fresh. Only then the certificate (memory → ``certificate_dir`` → HTTPS
 with no redirects, a timeout and a size cap) and the signature. Any failure raises
-``SnsRejected`` with the reason (docs/ses-feedback.md, "How a webhook request is judged").
+``SnsRejected`` with the reason (docs/ses-feedback.md, "How a webhook request is judged"; the
+signing rules: docs/aws-facts.md, 2).
 """
 
 from __future__ import annotations

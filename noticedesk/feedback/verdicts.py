@@ -16,6 +16,8 @@ arrives, and how often it is redelivered, cannot change it.
 - ``MessageTooLarge``, ``ContentRejected``, ``AttachmentRejected``, rejects and rendering
   failures are content problems: they say nothing about the address.
 - ``DeliveryDelay`` never suppresses.
+
+What each bounce and complaint type means: docs/aws-facts.md, 3.
 """
 
 from __future__ import annotations

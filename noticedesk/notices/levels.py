@@ -2,7 +2,7 @@
 
 Both are reached *at* the figure ("5 % or more"), not above it. Sources: "Reputation metrics
 messages" (SES Developer Guide) and "Why is my Amazon SES sending account under review or
-paused?" (re:Post Knowledge Center); docs/runbooks.md lists them.
+paused?" (re:Post Knowledge Center); docs/aws-facts.md, 4, and docs/runbooks.md.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ made with older parameters is replaced at the next login. A password change or a
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +22,7 @@ from noticedesk.config import zone_of
 from noticedesk.errors import NotFoundError, UserError
 from noticedesk.store.tables import users
 
+log = logging.getLogger(__name__)
 Role = Literal["viewer", "operator", "admin"]
 ROLES: tuple[Role, ...] = ("viewer", "operator", "admin")
 """Each role may do what the roles before it may: viewer reads; operator ticks the checklist,
@@ -130,6 +132,7 @@ def add_user(
             connection.execute(insert(users).values(**values))
     except IntegrityError as error:
         raise UserError(f"there is a user {name!r} already (change it with `users passwd`)") from error
+    log.info("user added", extra={"user": name, "role": role})
     found = find_user(engine, name)
     assert found is not None
     return found
@@ -154,6 +157,7 @@ def remove_user(engine: Engine, name: str) -> None:
     with engine.begin() as connection:
         if connection.execute(delete(users).where(users.c.name == name)).rowcount == 0:
             raise NotFoundError(f"no user {name!r}")
+    log.info("user removed", extra={"user": name})
 
 
 def set_password(engine: Engine, name: str, password: str, now: datetime) -> User:
@@ -171,6 +175,7 @@ def set_password(engine: Engine, name: str, password: str, now: datetime) -> Use
         ).rowcount
     if changed == 0:
         raise NotFoundError(f"no user {name!r}")
+    log.info("password changed", extra={"user": name})
     found = find_user(engine, name)
     assert found is not None
     return found

@@ -75,12 +75,10 @@ def build_watcher(
     if settings.posture is not None:
         if aws_clients is None:
             raise ConfigError("[watch.posture] is set but no AWS client factory was given")
-        from noticedesk.aws.diagnose import checks_for
-        from noticedesk.notices.model import Facts
-        from noticedesk.watch.posture import PostureScan
+        from noticedesk.watch.posture import build_posture_scan
 
-        checks = checks_for(None, Facts(), settings.posture.checks or None)
-        posture = PostureScan(engine, settings.posture, config.diagnose, aws_clients, checks, clock).run
+        scan = build_posture_scan(engine, config, aws_clients, clock)
+        posture = scan.run if scan is not None else None
     return Watcher(
         engine=engine,
         settings=settings,

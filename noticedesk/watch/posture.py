@@ -22,10 +22,11 @@ from sqlalchemy import Engine, func, select
 from noticedesk.accounts.registry import Account, list_accounts
 from noticedesk.aws.checks import Check
 from noticedesk.aws.clients import ClientFactory
+from noticedesk.aws.diagnose import checks_for
 from noticedesk.aws.findings import Finding
 from noticedesk.cases.batch import EarlyWarning, file_warnings
 from noticedesk.clock import Clock
-from noticedesk.config import DiagnoseConfig, PostureConfig
+from noticedesk.config import Config, DiagnoseConfig, PostureConfig
 from noticedesk.notices.model import Authenticity, Facts, Kind, Notice, Stage
 from noticedesk.notify.emitters import case_opened
 from noticedesk.notify.outbox import enqueue_many
@@ -159,3 +160,14 @@ class PostureScan:
         for case_id in dict.fromkeys(case_ids):
             log.info("early warning filed", extra={"event": "posture.warning", "case_id": case_id})
         return list(dict.fromkeys(case_ids))
+
+
+def build_posture_scan(
+    engine: Engine, config: Config, clients: Callable[[], ClientFactory], clock: Clock
+) -> PostureScan | None:
+    """The scan ``[watch.posture]`` asks for (None when it is absent): for the watcher and the workers."""
+    settings = config.watch.posture
+    if settings is None:
+        return None
+    checks = checks_for(None, Facts(), settings.checks or None)
+    return PostureScan(engine, settings, config.diagnose, clients, checks, clock)

@@ -37,7 +37,7 @@ from noticedesk.feedback.sns_verify import CertificateCache, SnsVerifier
 from noticedesk.feedback.verdicts import PolicySettings
 from noticedesk.feedback.webhook import Confirm, SnsWebhook, sns_confirmer
 from noticedesk.monitoring import store_monitoring
-from noticedesk.runtime import boto3_clients
+from noticedesk.runtime import Runtime, boto3_clients
 from noticedesk.store.db import DEFAULT_URL, open_store
 from noticedesk.web import api, case_actions, pages, ses
 from noticedesk.web.auth import Gatekeeper, LoginThrottle
@@ -57,7 +57,7 @@ def create_app(
     clients: Callable[[], Clients] | None = None,
 ) -> Starlette:
     """The whole app; ``clients`` builds the AWS clients fixes are applied with (default: the
-    standard chain, acting as ``[fixes] role_name``)."""
+    standard chain, acting as the account's registered role, else ``[fixes] role_name``)."""
     verifier = SnsVerifier(config.sns, certificates or CertificateCache.from_config(config.sns), clock)
     webhook = SnsWebhook(
         engine,
@@ -66,13 +66,15 @@ def create_app(
         PolicySettings.from_config(config.ses),
         clock,
     )
+    # Fixes act in a case's account as the CLI's do: its registered role, else [fixes] role_name.
+    runtime = Runtime("", config, clock, _engine=engine)
     context = WebContext(
         engine=engine,
         config=config,
         clock=clock,
         gate=Gatekeeper(engine, config.web),
         throttle=LoginThrottle(config.web.login_attempts, config.web.login_window_minutes * 60),
-        clients=clients or (lambda: boto3_clients(role_name=config.fixes.role_name)),
+        clients=clients or (lambda: runtime.clients(default_role=config.fixes.role_name)),
     )
 
     registry = CollectorRegistry()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,6 +21,7 @@ from noticedesk.web.render import LANGS, labels, page
 from noticedesk.web.security import CSRF_FIELD, csrf_matches
 from noticedesk.web.views import case_view
 
+log = logging.getLogger(__name__)
 PAGE_SIZE = 100
 KINDS = tuple(kind.value for kind in Kind)
 
@@ -86,12 +88,15 @@ def routes(ctx: WebContext) -> list[Route]:
         password = str(form.get("password") or "")[:1024]
         address = client_address(request)
         if ctx.throttle.blocked(name, address) > 0:
+            log.warning("login throttled", extra={"user": name, "client": address})
             return _login_page(ctx, request, target, labels()[_lang(ctx, request)]["login_throttled"], 429)
         user = await ctx.run(authenticate, ctx.engine, name, password, ctx.clock())
         if user is None:
             ctx.throttle.failed(name, address)
+            log.warning("login failed", extra={"user": name, "client": address})
             return _login_page(ctx, request, target, labels()[_lang(ctx, request)]["login_failed"], 401)
         ctx.throttle.succeeded(name)
+        log.info("login", extra={"user": user.name, "role": user.role, "client": address})
         lang = request.session.get("lang")
         request.session.clear()  # a new session (and CSRF token) at login: no fixation
         request.session.update(

@@ -104,6 +104,10 @@ def _limits(config: Config) -> dict[str, Any]:
         "http": functools.partial(DeadlineProtocol, request_timeout=config.web.request_timeout_seconds),
         "limit_concurrency": config.web.max_connections,
         "timeout_keep_alive": 5,
+        # X-Forwarded-Proto/-For believed from [web] trusted_proxies only (uvicorn's default is
+        # 127.0.0.1): a session cookie is Secure when the proxy says the browser came over TLS.
+        "proxy_headers": True,
+        "forwarded_allow_ips": ",".join(config.web.trusted_proxies),
     }
 
 
@@ -126,6 +130,7 @@ def serve(
         announce(line)
     # A server logs why it refused a request (403 from the webhook), whatever the CLI's verbosity.
     logging.getLogger("noticedesk.feedback").setLevel(logging.WARNING)
+    logging.getLogger("noticedesk.web").setLevel(logging.WARNING)  # failed and throttled logins
     if workers <= 1:
         uvicorn.run(
             create_app(open_store(db_url), config),

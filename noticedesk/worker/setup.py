@@ -20,10 +20,12 @@ from noticedesk.feedback.sqs import feedback_handler
 from noticedesk.feedback.verdicts import PolicySettings
 from noticedesk.notify.sending import Sender
 from noticedesk.queues.consumer import Handler, QueueConsumer, region_of_queue
+from noticedesk.store.locks import exclusive
 from noticedesk.triage.queued import health_handler, mail_handler
 from noticedesk.triage.run import Triage
 from noticedesk.watch.deadlines import raise_deadline_alerts
 from noticedesk.watch.notifying import OutboxNotifier
+from noticedesk.watch.posture import build_posture_scan
 from noticedesk.worker.metrics import WorkerMetrics, worker_app
 from noticedesk.worker.runner import Job, Worker
 
@@ -84,12 +86,21 @@ def _handler(
     return mail_handler(triage, clients.client("s3", region_of_queue(url)), config.input.max_message_bytes)
 
 
-def build_jobs(engine: Engine, config: Config, clock: Clock, metrics: WorkerMetrics) -> list[Job]:
-    """Work every worker runs, safe however many run it: the deadline clocks (each alert is held
-    once by the outbox, by its dedupe key) and the outbox (each row claimed ``FOR UPDATE SKIP
-    LOCKED``); both only when ``[notify.channels]`` has somewhere to send."""
+def build_jobs(
+    engine: Engine, config: Config, clock: Clock, metrics: WorkerMetrics, clients: ClientFactory | None = None
+) -> list[Job]:
+    """Work every worker runs, safe however many run it: the scheduled posture scan (one worker at
+    a time: ``store/locks.py``), the deadline clocks (each alert held once by the outbox, by its
+    dedupe key) and the outbox (each row claimed ``FOR UPDATE SKIP LOCKED``)."""
+    jobs: list[Job] = []
+    if config.watch.posture is not None and clients is not None:
+        scan = build_posture_scan(engine, config, lambda: clients, clock)
+        if scan is not None:
+            jobs.append(
+                Job("posture", config.watch.clock_seconds, one_at_a_time(engine, "posture", scan.run))
+            )
     if not config.notify.channels:
-        return []
+        return jobs
     notifier = OutboxNotifier(engine, config.notify, clock)
     missed_within = timedelta(hours=config.watch.missed_within_hours)
     warnings = config.notify.deadline_warnings_hours
@@ -98,9 +109,25 @@ def build_jobs(engine: Engine, config: Config, clock: Clock, metrics: WorkerMetr
         return len(raise_deadline_alerts(engine, notifier.enqueue_alert, now, warnings, missed_within))
 
     return [
+        *jobs,
         Job("clocks", config.watch.clock_seconds, clocks),
         Job("outbox", OUTBOX_INTERVAL_SECONDS, outbox_sender(notifier.sender, clock, metrics)),
     ]
+
+
+def one_at_a_time(
+    engine: Engine, name: str, work: Callable[[datetime], object]
+) -> Callable[[datetime], object]:
+    """``work``, skipped while another process runs it (its turn comes at its next interval)."""
+
+    def run(now: datetime) -> object:
+        with exclusive(engine, name) as held:
+            if not held:
+                log.info("job held by another worker job=%s", name)
+                return None
+            return work(now)
+
+    return run
 
 
 OUTBOX_INTERVAL_SECONDS = 5.0
@@ -169,7 +196,9 @@ def run_worker(
     """Build the worker, serve its metrics if asked, run it until stopped (or drained)."""
     consumers = build_consumers(engine, config, clock, clients, only)
     metrics = WorkerMetrics()
-    worker = Worker(consumers, metrics, clock, build_jobs(engine, config, clock, metrics), drain=drain)
+    worker = Worker(
+        consumers, metrics, clock, build_jobs(engine, config, clock, metrics, clients), drain=drain
+    )
     listener = None
     port = metrics_port if metrics_port is not None else config.worker.metrics_port
     if port is not None:
