@@ -10,7 +10,6 @@ from pathlib import Path
 import boto3
 import pytest
 from click.testing import CliRunner
-from moto import mock_aws
 from sqlalchemy import Engine
 
 from noticedesk.accounts.organizations import import_accounts, organization_accounts
@@ -88,8 +87,9 @@ def test_a_configured_account_must_route_to_known_channels(tmp_path: Path) -> No
     assert result.exit_code == 2 and "channel 'ops' is not in [notify.channels]" in result.output
 
 
-@mock_aws
-def test_import_org_adds_active_members_and_keeps_registered_ones(engine: Engine, now: datetime) -> None:
+def test_import_org_adds_active_members_and_keeps_registered_ones(
+    aws: ClientFactory, engine: Engine, now: datetime
+) -> None:
     organizations = boto3.client("organizations", region_name="us-east-1")
     organizations.create_organization(FeatureSet="ALL")
     created = organizations.create_account(AccountName="Shop", Email="shop@example.com")
@@ -108,16 +108,18 @@ def test_import_org_adds_active_members_and_keeps_registered_ones(engine: Engine
     assert names == {shop: ("Shop", "org"), management: ("Management, by hand", "cli")}
 
 
-@mock_aws
-def test_import_org_outside_an_organization_says_so(sqlite_engine: Engine, now: datetime) -> None:
+def test_import_org_outside_an_organization_says_so(
+    aws: ClientFactory, sqlite_engine: Engine, now: datetime
+) -> None:
     with pytest.raises(AwsError, match="not in an AWS Organization"):
         organization_accounts(boto3.client("organizations", region_name="us-east-1"))
     code, out = _run(make_app(sqlite_engine, now), "accounts", "import-org")
     assert code == 2 and "not in an AWS Organization" in out
 
 
-@mock_aws
-def test_the_registered_role_is_assumed_with_its_external_id(sqlite_engine: Engine, now: datetime) -> None:
+def test_the_registered_role_is_assumed_with_its_external_id(
+    aws: ClientFactory, sqlite_engine: Engine, now: datetime
+) -> None:
     with sqlite_engine.begin() as conn:
         role = RoleToAssume(f"arn:aws:iam::{PROD}:role/Registered", "ext-1")
         save_account(conn, Account(PROD, "Prod", role_arn=role.arn, external_id=role.external_id), now=now)
