@@ -171,3 +171,30 @@ def test_a_reminder_moves_the_deadline_and_warns_again(
     keys_sent = [str(body["dedupe_key"]) for body in events(hook, "deadline.approaching")]
     stamp = reply_by.strftime("%Y%m%dT%H%MZ")
     assert f"deadline:1:reply_by:{stamp}:2h" in keys_sent[2:]  # the moved deadline warns again
+
+
+def test_the_clock_tick_raises_the_ses_alarms_once_a_minute_not_once_a_pass(
+    sqlite_engine: Engine, tmp_path: Path, hook: Receiver
+) -> None:
+    from noticedesk.feedback.events import parse_line
+    from noticedesk.feedback.ingest import ingest_batches
+    from noticedesk.feedback.verdicts import PolicySettings
+    from tests.test_feedback_alarms import line
+
+    folder = maildir(tmp_path / "Maildir")
+    clock = SteppedClock(datetime(2026, 11, 28, 12, 0, tzinfo=UTC))
+    watcher = watcher_with(sqlite_engine, folder, clock, hook)
+    watcher.run_once()  # the first tick: nothing to raise yet
+    lines = [line("send", index) for index in range(200)] + [line("bounce", index) for index in range(12)]
+    ingest_batches(sqlite_engine, [(parse_line(text), "x") for text in lines], PolicySettings(), clock())
+    clock.advance(seconds=30)
+    watcher.run_once()  # within the minute: the alarms are not read
+    with sqlite_engine.connect() as connection:
+        assert connection.execute(select(cases)).all() == []
+    clock.advance(seconds=31)
+    watcher.run_once()
+    with sqlite_engine.connect() as connection:
+        case = connection.execute(select(cases)).one()
+    assert (case.kind, case.stage) == ("ses-bounce", "early-warning")
+    told = [json.loads(request.body)["kind"] for request in hook.delivered]
+    assert told.count("ses.alarm.raised") >= 1
