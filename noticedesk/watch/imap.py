@@ -11,7 +11,6 @@ key (its Message-ID) files it as a duplicate, not as a second case.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
 import os
 import socket
@@ -27,6 +26,7 @@ from sqlalchemy import Engine
 from noticedesk.config import ImapConfig
 from noticedesk.errors import ConfigError, WatchError
 from noticedesk.mail.readers import RawItem, too_large
+from noticedesk.net import is_loopback
 from noticedesk.watch.cursors import Cursor, load_cursor, save_cursor
 from noticedesk.watch.sources import Arrival
 
@@ -57,15 +57,6 @@ def imap_password(config: ImapConfig, environ: dict[str, str] | None = None) -> 
     raise ConfigError("[watch.imap]: give password_env or password_file")
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 class ImapSource:
     """One IMAP folder. Connects on first use and again after a failure."""
 
@@ -77,7 +68,7 @@ class ImapSource:
         max_bytes: int,
         password: Callable[[], str] | None = None,
     ) -> None:
-        if not config.tls and not config.starttls and not _is_loopback(config.host):
+        if not config.tls and not config.starttls and not is_loopback(config.host):
             raise ConfigError(
                 f"[watch.imap] {config.host}: neither tls nor starttls; a password is sent in clear "
                 "only to a loopback address"

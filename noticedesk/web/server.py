@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import ipaddress
 import logging
 import os
 from collections.abc import Callable
@@ -21,17 +20,9 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from noticedesk.config import Config
 from noticedesk.errors import ConfigError
+from noticedesk.net import is_loopback
 from noticedesk.store.db import open_store
 from noticedesk.web.app import CONFIG_JSON_VARIABLE, create_app, what_runs
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def base_url(host: str, port: int) -> str:
@@ -120,7 +111,7 @@ def serve(
     announce: Callable[[str], None] = lambda _line: None,
 ) -> None:
     """Serve until stopped; ``announce`` is told, line by line, where it listens and what it accepts."""
-    if not _is_loopback(host) and not config.web.api_tokens:
+    if not is_loopback(host) and not config.web.api_tokens:
         raise ConfigError(
             f"refusing to serve the API on {host} without [web] api_tokens: anyone who can reach "
             "it could read the suppression list (bind to 127.0.0.1, or set tokens)"
