@@ -9,9 +9,11 @@ import email.policy
 import json
 import logging
 import re
+import threading
 from dataclasses import replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -217,3 +219,44 @@ def test_a_password_is_never_configured_without_tls() -> None:
                 }
             }
         )
+
+
+def test_a_channel_keeps_one_connection_open_across_sends_until_closed(now: datetime) -> None:
+    """One HTTP client per channel: three sends over one kept-alive connection (an HTTP/1.1
+    receiver that sees which client port each request came from); closing the Sender closes it,
+    and the channel still sends afterwards, over a new connection."""
+    ports: list[int] = []
+
+    class KeepAlive(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            ports.append(self.client_address[1])
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), KeepAlive)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    slack = SlackChannel("ops", url)
+    sender = Sender(None, NotifyConfig(), channels={"ops": slack, "default": slack})  # type: ignore[arg-type]
+    try:
+        for _ in range(3):
+            slack.send(_message(now))
+        assert len(ports) == 3 and len(set(ports)) == 1
+        sender.close()
+        slack.send(_message(now))
+        assert len(ports) == 4 and ports[3] != ports[0]
+    finally:
+        sender.close()
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

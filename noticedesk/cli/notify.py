@@ -143,7 +143,8 @@ def send(app: App) -> None:
     """Send the notifications that are due now (what `noticedesk watch` does on every pass)."""
     from noticedesk.notify.sending import Sender
 
-    report = Sender(app.engine, app.config.notify, clock=app.now).send_due(app.now())
+    with Sender(app.engine, app.config.notify, clock=app.now) as sender:
+        report = sender.send_due(app.now())
     echo(f"{len(report.sent)} sent, {len(report.retrying)} to retry, {len(report.failed)} failed")
     if report.failed:
         raise click.exceptions.Exit(1)

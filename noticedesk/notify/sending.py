@@ -8,14 +8,15 @@ from sqlalchemy import Engine
 
 from noticedesk.clock import Clock
 from noticedesk.config import NotifyConfig
-from noticedesk.notify.channels.base import Channel
+from noticedesk.notify.channels.base import Channel, Closable
 from noticedesk.notify.channels.build import build_channels
 from noticedesk.notify.outbox import DeliveryReport, backoff_of, deliver_due
 
 
 class Sender:
     """Built once (the channels' secrets read once, a ConfigError if one is missing), then
-    ``send_due(now)`` on every pass of the watcher."""
+    ``send_due(now)`` on every pass of the watcher; ``close()`` (or ``with``) at the end lets go
+    of the channels' HTTP connections, which are kept open between sends."""
 
     def __init__(
         self,
@@ -50,3 +51,14 @@ class Sender:
             if report.attempted < limit:
                 break
         return total
+
+    def close(self) -> None:
+        for channel in {id(channel): channel for channel in self.channels.values()}.values():
+            if isinstance(channel, Closable):
+                channel.close()
+
+    def __enter__(self) -> Sender:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

@@ -37,6 +37,9 @@ class OutboxNotifier:
         )
         return enqueue(connection, event, now=now)
 
+    def close(self) -> None:
+        self.sender.close()
+
     def deliver(self, now: datetime, stopping: Callable[[], bool] = lambda: False) -> tuple[int, int]:
         sent = failed = 0
         for _ in range(_ROUNDS):

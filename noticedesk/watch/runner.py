@@ -59,6 +59,10 @@ class Notifier(Protocol):
         """Send what is due, a few at a time until ``stopping()``; (sent, failed)."""
         ...
 
+    def close(self) -> None:
+        """Let go of the channels' connections (kept open between passes)."""
+        ...
+
 
 class StopWaiting(Exception):
     """Raised by the signal handler inside a wait only: the wait ends at once."""
@@ -263,9 +267,12 @@ class Watcher:
             log.info("stopped", extra={"event": "stopped"})
 
     def close(self) -> None:
-        """Log out of the mailbox; leave the rest as it is (an SQS batch is deleted or left whole)."""
+        """Log out of the mailbox and close the channels' connections; leave the rest as it is (an
+        SQS batch is deleted or left whole)."""
         for source in self.sources:
             source.close()
+        if self.notifier is not None:
+            self.notifier.close()
 
     def _wait(self) -> None:
         seconds = self.settings.poll_seconds

@@ -33,6 +33,8 @@ class Job:
     interval_seconds: float
     run: Callable[[datetime], object]
     next_at: float = 0.0
+    close: Callable[[], None] | None = None
+    """Let go of what ``run`` keeps open between runs (the outbox's HTTP connections); at exit."""
 
 
 @dataclass
@@ -76,6 +78,9 @@ class Worker:
                 thread.join()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            for job in self.jobs:
+                if job.close is not None:
+                    job.close()
         log.info("worker stopped")
 
     def _stop(self, signum: int, _frame: FrameType | None) -> None:

@@ -111,7 +111,12 @@ def build_jobs(
     return [
         *jobs,
         Job("clocks", config.watch.clock_seconds, clocks),
-        Job("outbox", OUTBOX_INTERVAL_SECONDS, outbox_sender(notifier.sender, clock, metrics)),
+        Job(
+            "outbox",
+            OUTBOX_INTERVAL_SECONDS,
+            outbox_sender(notifier.sender, clock, metrics),
+            close=notifier.close,
+        ),
     ]
 
 

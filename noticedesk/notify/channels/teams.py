@@ -3,12 +3,12 @@ received"): the message as an Adaptive Card in a ``message`` envelope."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-from noticedesk.notify.channels.base import post_json
+from noticedesk.notify.channels.base import HttpPool, post_json
 from noticedesk.notify.messages import Message
 
 ADAPTIVE_CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -62,6 +62,7 @@ class TeamsChannel:
     name: str
     url: str
     timeout_seconds: float = 10.0
+    pool: HttpPool = field(default_factory=HttpPool, repr=False, compare=False)
 
     def __repr__(self) -> str:
         return f"TeamsChannel(name={self.name!r})"
@@ -70,4 +71,7 @@ class TeamsChannel:
         return orjson.dumps(card(message))
 
     def send(self, message: Message) -> None:
-        post_json(self.name, self.url, self.payload(message), {}, self.timeout_seconds)
+        post_json(self.name, self.url, self.payload(message), {}, self.timeout_seconds, self.pool)
+
+    def close(self) -> None:
+        self.pool.close()

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 
 from noticedesk.clock import Clock, utc_now
-from noticedesk.notify.channels.base import post_json
+from noticedesk.notify.channels.base import HttpPool, post_json
 from noticedesk.notify.messages import Message
 
 SIGNATURE_VERSION = "v1"
@@ -34,6 +34,7 @@ class WebhookChannel:
     secret: str
     timeout_seconds: float = 10.0
     clock: Clock = utc_now
+    pool: HttpPool = field(default_factory=HttpPool, repr=False, compare=False)
 
     def __repr__(self) -> str:  # the URL and the key stay out of every repr, log and traceback
         return f"WebhookChannel(name={self.name!r})"
@@ -50,4 +51,7 @@ class WebhookChannel:
             "X-NoticeDesk-Delivery": message.delivery_id,
             "X-NoticeDesk-Event": message.kind,
         }
-        post_json(self.name, self.url, body, headers, self.timeout_seconds)
+        post_json(self.name, self.url, body, headers, self.timeout_seconds, self.pool)
+
+    def close(self) -> None:
+        self.pool.close()
