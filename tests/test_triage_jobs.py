@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import shutil
 from datetime import datetime
@@ -112,11 +113,21 @@ def test_a_few_inputs_are_read_in_this_process(
     assert code == 0 and len(lines) == 3
 
 
+_both_working: Any = None  # a Barrier(2), set before the pool forks: each worker's first item waits at it
+_waited = False
+
+
 def _whose(item: int) -> tuple[int, int]:
+    global _waited
+    if not _waited:  # under load one worker could take every chunk: make both take one first
+        _waited = True
+        _both_working.wait(timeout=60)
     return item, os.getpid()
 
 
 def test_the_pool_reads_in_other_processes_and_keeps_the_order() -> None:
+    global _both_working
+    _both_working = multiprocessing.get_context("fork").Barrier(2)
     batches = [list(range(start, start + 60)) for start in range(0, 600, 60)]
     with OrderedPool(_whose, 2) as pool:
         out = list(pool.map(iter(batches)))
