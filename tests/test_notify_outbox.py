@@ -249,6 +249,26 @@ def test_a_sender_pass_takes_batch_after_batch_until_nothing_is_due(engine: Engi
         assert len(report.sent) == 7 and len(hook.delivered) == 7
 
 
+def test_a_sender_pass_stops_after_its_rounds_or_when_asked_between_batches(
+    engine: Engine, now: datetime
+) -> None:
+    with engine.begin() as conn:
+        for number in range(7):
+            enqueue(conn, _event(key=f"case-opened:{number}"), now=now)
+    asked: list[int] = []
+
+    def stop_after_two_batches() -> bool:
+        asked.append(1)
+        return len(asked) > 2
+
+    with receiver() as hook, Sender(engine, NotifyConfig(), channels=dict(_webhook(hook.url))) as sender:
+        assert len(sender.send_due(now, limit=2, rounds=1).sent) == 2
+        assert len(sender.send_due(now, limit=2, should_stop=stop_after_two_batches).sent) == 4
+        assert len(asked) == 3  # asked before each batch: two sent, the third not begun
+        assert len(sender.send_due(now, limit=2, rounds=None).sent) == 1
+        assert len(hook.delivered) == 7
+
+
 class _Broken:
     name = "default"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -31,11 +33,24 @@ class Sender:
         self.clock = clock
         self.channels = channels if channels is not None else build_channels(config, clock=clock)
 
-    def send_due(self, now: datetime, *, limit: int = 50, rounds: int = 20) -> DeliveryReport:
+    def send_due(
+        self,
+        now: datetime,
+        *,
+        limit: int = 50,
+        rounds: int | None = 20,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> DeliveryReport:
         """Claimed batches of ``limit`` until nothing due is left, ``rounds`` batches at most (a
-        backlog does not hold the caller's other work up for long)."""
+        backlog does not hold the caller's other work up for long; ``None``: no limit), none
+        begun once ``should_stop()`` (a stop waits for one batch at most). A later batch is
+        claimed at the clock's time, when the Sender has a clock."""
         total = DeliveryReport()
-        for _ in range(rounds):
+        for round_ in itertools.count() if rounds is None else range(rounds):
+            if should_stop():
+                break
+            if round_ and self.clock is not None:
+                now = self.clock()
             report = deliver_due(
                 self.engine,
                 now=now,

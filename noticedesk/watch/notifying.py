@@ -41,13 +41,5 @@ class OutboxNotifier:
         self.sender.close()
 
     def deliver(self, now: datetime, stopping: Callable[[], bool] = lambda: False) -> tuple[int, int]:
-        sent = failed = 0
-        for _ in range(_ROUNDS):
-            if stopping():
-                break
-            report = self.sender.send_due(now, limit=_BATCH)
-            sent += len(report.sent)
-            failed += len(report.failed) + len(report.retrying)
-            if report.attempted < _BATCH:
-                break
-        return sent, failed
+        report = self.sender.send_due(now, limit=_BATCH, rounds=_ROUNDS, should_stop=stopping)
+        return len(report.sent), len(report.failed) + len(report.retrying)

@@ -114,7 +114,7 @@ def build_jobs(
         Job(
             "outbox",
             OUTBOX_INTERVAL_SECONDS,
-            outbox_sender(notifier.sender, clock, metrics),
+            outbox_sender(notifier.sender, metrics),
             close=notifier.close,
         ),
     ]
@@ -139,20 +139,15 @@ OUTBOX_INTERVAL_SECONDS = 5.0
 _OUTBOX_BATCH = 50
 
 
-def outbox_sender(sender: Sender, clock: Clock, metrics: WorkerMetrics) -> Callable[[datetime], object]:
+def outbox_sender(sender: Sender, metrics: WorkerMetrics) -> Callable[[datetime], object]:
     """Sends what is due in the outbox, a claimed batch at a time, until nothing due is left."""
 
     def send(now: datetime) -> int:
-        attempted = 0
-        while True:
-            report = sender.send_due(now, limit=_OUTBOX_BATCH)
-            for outcome in ("sent", "retrying", "failed"):
-                if ids := getattr(report, outcome):
-                    metrics.notifications.labels(outcome).inc(len(ids))
-            attempted += report.attempted
-            if report.attempted < _OUTBOX_BATCH:
-                return attempted
-            now = clock()
+        report = sender.send_due(now, limit=_OUTBOX_BATCH, rounds=None)
+        for outcome in ("sent", "retrying", "failed"):
+            if ids := getattr(report, outcome):
+                metrics.notifications.labels(outcome).inc(len(ids))
+        return report.attempted
 
     return send
 
