@@ -33,7 +33,40 @@ def notify_config(url: str, tmp_path: Path) -> Config:
 
 
 def test_no_channel_no_outbox_job(engine: Engine) -> None:
-    assert build_jobs(engine, Config(), lambda: NOW, WorkerMetrics()) == []
+    assert [job.name for job in build_jobs(engine, Config(), lambda: NOW, WorkerMetrics())] == ["alarms"]
+
+
+def test_the_clock_tick_raises_the_ses_alarms_and_the_alarm_is_told(engine: Engine, tmp_path: Path) -> None:
+    from noticedesk.feedback.events import parse_line
+    from noticedesk.feedback.ingest import ingest_batches
+    from noticedesk.feedback.verdicts import PolicySettings
+    from noticedesk.store.tables import cases
+    from tests.test_feedback_alarms import line
+
+    with receiver() as hook:
+        jobs = {
+            job.name: job
+            for job in build_jobs(engine, notify_config(hook.url, tmp_path), lambda: NOW, WorkerMetrics())
+        }
+        assert jobs["alarms"].interval_seconds == Config().watch.clock_seconds
+        assert jobs["alarms"].run(NOW) == []  # nothing sent through SES yet: no alarm
+        lines = [line("send", index) for index in range(200)] + [line("bounce", index) for index in range(12)]
+        ingest_batches(engine, [(parse_line(text), "x") for text in lines], PolicySettings(), NOW)
+        (case_id,) = jobs["alarms"].run(NOW)  # type: ignore[misc]
+        queued = _outbox_rows(engine)
+        assert jobs["alarms"].run(NOW) == []  # raised once: the same alarms again are no news
+        assert _outbox_rows(engine) == queued
+        jobs["outbox"].run(NOW)
+        told = [json.loads(request.body)["kind"] for request in hook.delivered]
+    with engine.connect() as connection:
+        case = connection.execute(select(cases)).one()
+    assert (case.id, case.kind, case.stage) == (case_id, "ses-bounce", "early-warning")
+    assert told and set(told) == {"ses.alarm.raised"} and len(told) == queued
+
+
+def _outbox_rows(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return len(connection.execute(select(outbox.c.id)).all())
 
 
 def test_two_workers_send_each_notification_once(engine: Engine, tmp_path: Path) -> None:
@@ -135,6 +168,6 @@ def test_the_posture_scan_is_a_job_when_configured(sqlite_engine: Engine) -> Non
     names = [
         job.name for job in build_jobs(sqlite_engine, config, lambda: NOW, WorkerMetrics(), ClientFactory())
     ]
-    assert names == ["posture"]
+    assert names == ["alarms", "posture"]
     # no accounts registered: nothing is due, nothing is read from AWS
-    assert build_jobs(sqlite_engine, config, lambda: NOW, WorkerMetrics(), ClientFactory())[0].run(NOW) == []
+    assert build_jobs(sqlite_engine, config, lambda: NOW, WorkerMetrics(), ClientFactory())[1].run(NOW) == []

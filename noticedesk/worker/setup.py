@@ -16,6 +16,7 @@ from noticedesk.aws.clients import ClientFactory
 from noticedesk.clock import Clock
 from noticedesk.config import Config
 from noticedesk.errors import ConfigError
+from noticedesk.feedback.alarm_state import check_alarms
 from noticedesk.feedback.sqs import feedback_handler
 from noticedesk.feedback.verdicts import PolicySettings
 from noticedesk.notify.sending import Sender
@@ -89,10 +90,18 @@ def _handler(
 def build_jobs(
     engine: Engine, config: Config, clock: Clock, metrics: WorkerMetrics, clients: ClientFactory | None = None
 ) -> list[Job]:
-    """Work every worker runs, safe however many run it: the scheduled posture scan (one worker at
-    a time: ``store/locks.py``), the deadline clocks (each alert held once by the outbox, by its
-    dedupe key) and the outbox (each row claimed ``FOR UPDATE SKIP LOCKED``)."""
-    jobs: list[Job] = []
+    """Work every worker runs, safe however many run it: the SES rate alarms on the clock tick, as
+    the watcher checks them (one worker at a time: ``store/locks.py``; each change is kept once
+    anyway), the scheduled posture scan (one worker at a time), the deadline clocks (each alert
+    held once by the outbox, by its dedupe key) and the outbox (each row claimed ``FOR UPDATE SKIP
+    LOCKED``)."""
+    jobs = [
+        Job(
+            "alarms",
+            config.watch.clock_seconds,
+            one_at_a_time(engine, "ses-alarms", ses_alarms(engine, config)),
+        )
+    ]
     if config.watch.posture is not None and clients is not None:
         scan = build_posture_scan(engine, config, lambda: clients, clock)
         if scan is not None:
@@ -118,6 +127,18 @@ def build_jobs(
             close=notifier.close,
         ),
     ]
+
+
+def ses_alarms(engine: Engine, config: Config) -> Callable[[datetime], list[int]]:
+    """The SES alarm check at ``now``: the early-warning cases it opened or noted (logged)."""
+
+    def check(now: datetime) -> list[int]:
+        case_ids = check_alarms(engine, config.ses, now=now).case_ids
+        for case_id in case_ids:
+            log.info("ses alarm case=%s", case_id)
+        return case_ids
+
+    return check
 
 
 def one_at_a_time(
