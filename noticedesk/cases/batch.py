@@ -22,7 +22,8 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 
-from noticedesk.cases.filing import CaseBook, CaseState, EventRow, ItemRow
+from noticedesk.cases.casestate import CaseState, EventRow, ItemRow
+from noticedesk.cases.filing import CaseBook
 from noticedesk.cases.joining import case_key
 from noticedesk.notices.model import Notice
 from noticedesk.store.bulk import BulkWriter, JsonText

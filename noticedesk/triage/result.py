@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from noticedesk.cases.filing import CaseState
+from noticedesk.cases.casestate import CaseState
 from noticedesk.notices.clocks import Clocks
 from noticedesk.notices.model import Facts, Notice
 from noticedesk.triage.reading import Read

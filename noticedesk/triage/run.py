@@ -22,7 +22,8 @@ from sqlalchemy import Connection, Engine, bindparam, select
 from noticedesk.authenticity.keys import KeyLookup, key_lookup_for
 from noticedesk.authenticity.verdict import Reason
 from noticedesk.cases.batch import MessageRow, load_book, write
-from noticedesk.cases.filing import CaseBook, CaseState, opens_case
+from noticedesk.cases.casestate import CaseState
+from noticedesk.cases.filing import CaseBook, opens_case
 from noticedesk.clock import Clock, utc_now
 from noticedesk.config import Config
 from noticedesk.gcrun import batch_gc
