@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, or_, select, true, type_coerce
 
-from noticedesk.cases.queries import CaseSummary
+from noticedesk.cases.queries import CaseSummary, summary_of
 from noticedesk.store.tables import cases, checklist_items
 from noticedesk.store.types import UtcDateTime
 
@@ -150,21 +150,5 @@ def board_page(
         .scalars()
         .all()
     )
-    summaries = [
-        CaseSummary(
-            id=row.id,
-            account_id=row.account_id,
-            kind=row.kind,
-            case_ref=row.case_ref,
-            stage=row.stage,
-            status=row.status,
-            title=row.title,
-            authenticity=row.authenticity,
-            reply_by=row.reply_by,
-            enforcement_at=row.enforcement_at,
-            opened_at=row.opened_at,
-            open_items=int(open_items.get(row.id, 0)),
-        )
-        for row in rows
-    ]
+    summaries = [summary_of(row, int(open_items.get(row.id, 0))) for row in rows]
     return BoardPage(summaries, int(total), offset, limit, [str(a) for a in accounts])

@@ -205,6 +205,18 @@ def _summary_query(case_id: int | None = None) -> Any:
 
 
 def _summary(row: Any) -> CaseSummary:
+    return summary_of(
+        row,
+        row.open_items,
+        account_name=row.account_name,
+        unknown_account=bool(row.account_id and row.account_name is None and row.registry_in_use),
+    )
+
+
+def summary_of(
+    row: Any, open_items: int, *, account_name: str | None = None, unknown_account: bool = False
+) -> CaseSummary:
+    """A ``cases`` row (its summary columns) as a ``CaseSummary``, with what the row lacks."""
     return CaseSummary(
         id=row.id,
         account_id=row.account_id,
@@ -217,9 +229,9 @@ def _summary(row: Any) -> CaseSummary:
         reply_by=row.reply_by,
         enforcement_at=row.enforcement_at,
         opened_at=row.opened_at,
-        open_items=row.open_items,
-        account_name=row.account_name,
-        unknown_account=bool(row.account_id and row.account_name is None and row.registry_in_use),
+        open_items=open_items,
+        account_name=account_name,
+        unknown_account=unknown_account,
     )
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from noticedesk.aws.actions import get_action, mask_secrets, propose
 from noticedesk.aws.actions.base import Clients
@@ -247,13 +247,7 @@ class Remediation:
         """Tick each item this action maps to, once every default action mapping to it is applied."""
         with self.engine.connect() as connection:
             records = case_records(connection, done.case_id, self.now())
-            open_items = set(
-                connection.execute(
-                    select(checklist_items.c.item_key).where(
-                        checklist_items.c.case_id == done.case_id, checklist_items.c.done_at.is_(None)
-                    )
-                ).scalars()
-            )
+            open_items = _item_keys(connection, done.case_id, done=False)
         for item in get_action(done.action).checklist_items:
             if item not in open_items:
                 continue  # the case's runbook has no such step, or it is already done
@@ -314,13 +308,7 @@ class Remediation:
     def _reopen_checklist(self, undone: ActionRecord, who: str) -> None:
         """An undone fix no longer completes its runbook step: reopen the items it had ticked."""
         with self.engine.connect() as connection:
-            ticked = set(
-                connection.execute(
-                    select(checklist_items.c.item_key).where(
-                        checklist_items.c.case_id == undone.case_id, checklist_items.c.done_at.is_not(None)
-                    )
-                ).scalars()
-            )
+            ticked = _item_keys(connection, undone.case_id, done=True)
         for item in get_action(undone.action).checklist_items:
             if item in ticked:
                 check_item(self.engine, undone.case_id, item, who, self.now(), done=False)
@@ -396,3 +384,12 @@ def _interrupted(record: ActionRecord) -> str:
         "the resource may already be changed. Check it in AWS, then apply it by name "
         f"(--action {record.id}) if still needed"
     )
+
+
+def _item_keys(connection: Connection, case_id: int, *, done: bool) -> set[str]:
+    """The keys of the case's checklist items that are done (or still open)."""
+    done_at = checklist_items.c.done_at
+    query = select(checklist_items.c.item_key).where(
+        checklist_items.c.case_id == case_id, done_at.is_not(None) if done else done_at.is_(None)
+    )
+    return set(connection.execute(query).scalars())

@@ -4,6 +4,7 @@ the reply. Each goes through the use case the CLI uses, with the logged-in user 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.requests import Request
@@ -80,20 +81,15 @@ def routes(ctx: WebContext) -> list[Route]:
         case_id = case_id_of(request)
         override = request.query_params.get("override") == "1"
         report = await ctx.run(dry_run, ctx, case_id, principal(request).name, override)
-        reader = ctx.reader(request)
-        return page(
+        return _confirm(
+            ctx,
             request,
-            reader,
-            "confirm.html.j2",
-            ctx.clock(),
-            heading=labels()[reader.lang]["confirm_apply"],
-            case_id=case_id,
-            records=report.selected,
-            skipped=report.skipped,
+            "confirm_apply",
+            case_id,
+            report.selected,
+            report.skipped,
             override=report.override is not None or override,
-            undo=False,
             action=f"/cases/{case_id}/apply",
-            masked=mask_secrets,
         )
 
     async def apply(request: Request) -> Response:
@@ -112,20 +108,15 @@ def routes(ctx: WebContext) -> list[Route]:
     async def undo_confirm(request: Request) -> Response:
         action_id = request.path_params["action_id"]
         record, _ = await ctx.run(lambda: remediation(ctx).undo(action_id, False, principal(request).name))
-        reader = ctx.reader(request)
-        return page(
+        return _confirm(
+            ctx,
             request,
-            reader,
-            "confirm.html.j2",
-            ctx.clock(),
-            heading=labels()[reader.lang]["confirm_undo"],
-            case_id=record.case_id,
-            records=[record],
-            skipped=[],
+            "confirm_undo",
+            record.case_id,
+            [record],
+            [],
             override=False,
-            undo=True,
             action=f"/actions/{action_id}/undo",
-            masked=mask_secrets,
         )
 
     async def undo(request: Request) -> Response:
@@ -183,5 +174,34 @@ def _result(ctx: WebContext, request: Request, case_id: int, report: RunReport) 
         dry_run=report.dry_run,
         records=report.results or report.selected,
         skipped=report.skipped,
+        masked=mask_secrets,
+    )
+
+
+def _confirm(
+    ctx: WebContext,
+    request: Request,
+    heading: str,
+    case_id: int,
+    records: Sequence[Any],
+    skipped: Sequence[Any],
+    *,
+    override: bool,
+    action: str,
+) -> Response:
+    """The page that asks an admin to confirm an apply (``confirm_apply``) or an undo."""
+    reader = ctx.reader(request)
+    return page(
+        request,
+        reader,
+        "confirm.html.j2",
+        ctx.clock(),
+        heading=labels()[reader.lang][heading],
+        case_id=case_id,
+        records=records,
+        skipped=skipped,
+        override=override,
+        undo=heading == "confirm_undo",
+        action=action,
         masked=mask_secrets,
     )
