@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import httpx
@@ -82,3 +83,26 @@ def post_json(
         + (f": {snippet}" if snippet else ""),
         permanent=permanent,
     )
+
+
+@dataclass
+class JsonPostChannel:
+    """A channel that POSTs its own JSON shape of a message to a URL (Slack, Teams): a subclass
+    says the shape (``payload``)."""
+
+    name: str
+    url: str
+    timeout_seconds: float = 10.0
+    pool: HttpPool = field(default_factory=HttpPool, repr=False, compare=False)
+
+    def __repr__(self) -> str:  # the URL (a secret: it lets anyone post) stays out of every repr
+        return f"{type(self).__name__}(name={self.name!r})"
+
+    def payload(self, message: Message) -> bytes:
+        raise NotImplementedError
+
+    def send(self, message: Message) -> None:
+        post_json(self.name, self.url, self.payload(message), {}, self.timeout_seconds, self.pool)
+
+    def close(self) -> None:
+        self.pool.close()

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-from noticedesk.notify.channels.base import HttpPool, post_json
+from noticedesk.notify.channels.base import JsonPostChannel
 from noticedesk.notify.messages import Message
 
 SLACK_TEXT_LIMIT = 3000  # characters of one section's text
@@ -48,21 +47,6 @@ def blocks(message: Message) -> dict[str, Any]:
     return {"text": message.title, "blocks": body}
 
 
-@dataclass
-class SlackChannel:
-    name: str
-    url: str
-    timeout_seconds: float = 10.0
-    pool: HttpPool = field(default_factory=HttpPool, repr=False, compare=False)
-
-    def __repr__(self) -> str:
-        return f"SlackChannel(name={self.name!r})"
-
+class SlackChannel(JsonPostChannel):
     def payload(self, message: Message) -> bytes:
         return orjson.dumps(blocks(message))
-
-    def send(self, message: Message) -> None:
-        post_json(self.name, self.url, self.payload(message), {}, self.timeout_seconds, self.pool)
-
-    def close(self) -> None:
-        self.pool.close()

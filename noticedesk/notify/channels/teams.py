@@ -3,12 +3,11 @@ received"): the message as an Adaptive Card in a ``message`` envelope."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-from noticedesk.notify.channels.base import HttpPool, post_json
+from noticedesk.notify.channels.base import JsonPostChannel
 from noticedesk.notify.messages import Message
 
 ADAPTIVE_CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -57,21 +56,6 @@ def card(message: Message) -> dict[str, Any]:
     }
 
 
-@dataclass
-class TeamsChannel:
-    name: str
-    url: str
-    timeout_seconds: float = 10.0
-    pool: HttpPool = field(default_factory=HttpPool, repr=False, compare=False)
-
-    def __repr__(self) -> str:
-        return f"TeamsChannel(name={self.name!r})"
-
+class TeamsChannel(JsonPostChannel):
     def payload(self, message: Message) -> bytes:
         return orjson.dumps(card(message))
-
-    def send(self, message: Message) -> None:
-        post_json(self.name, self.url, self.payload(message), {}, self.timeout_seconds, self.pool)
-
-    def close(self) -> None:
-        self.pool.close()
