@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from sqlalchemy import Engine, select
 
@@ -231,6 +232,13 @@ def test_the_language_switch_turns_labels_and_times_japanese(url: str, seeded: S
     japanese = session.get(f"/cases/{seeded.verified}").text
     assert "チェックリスト" in japanese and "JST" in japanese and 'lang="ja"' in japanese
     assert session.post("/lang", {"lang": "en"}, csrf=False).status_code == 403
+
+
+def test_a_malformed_cookie_header_is_no_session_not_an_error(url: str) -> None:
+    for header in ('a"b=1; noticedesk=x', "=;;==", "noticedesk"):
+        answer = httpx.get(f"{url}/", headers={"Cookie": header}, timeout=5)
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
+    assert httpx.get(f"{url}/api/cases", headers={"Cookie": "=;;=="}, timeout=5).status_code == 401
 
 
 def test_logout_ends_the_session(url: str) -> None:

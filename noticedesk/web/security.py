@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
-from http.cookies import SimpleCookie
+from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
@@ -159,7 +159,7 @@ def _cookie(scope: Scope) -> str | None:
             jar: SimpleCookie = SimpleCookie()
             try:
                 jar.load(value.decode("latin-1"))
-            except Exception:  # a malformed Cookie header is no session
+            except CookieError:  # a malformed Cookie header is no session
                 return None
             morsel = jar.get(COOKIE)
             return morsel.value if morsel is not None else None
